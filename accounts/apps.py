@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "accounts"
+    verbose_name = "Seller accounts"
+
+    def ready(self) -> None:
+        from accounts.roles import sync_roles_after_migrate
+
+        # Runs after each app's migrations; the last run sees every permission.
+        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")

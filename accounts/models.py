@@ -1,0 +1,167 @@
+"""Seller accounts (stores), their users, and personal API tokens."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from backoffice.audit import TransitionLog
+from backoffice.money import Currency
+from backoffice.permissions import allow
+
+
+class SellerAccount(FSMModelMixin, models.Model):
+    """One store on the platform."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        FROZEN = "frozen", "Frozen"
+        CLOSED = "closed", "Closed"
+
+    class FreezeReason(models.TextChoices):
+        ARREARS = "arrears", "Unpaid promotion arrears"
+        RISK = "risk", "Risk review"
+        COMPLIANCE = "compliance", "Compliance"
+        OTHER = "other", "Other"
+
+    class CloseReason(models.TextChoices):
+        ARREARS = "arrears", "Unpaid promotion arrears"
+        RISK = "risk", "Risk decision"
+        SELLER_REQUEST = "seller_request", "Seller request"
+        OTHER = "other", "Other"
+
+    platform_store_id = models.CharField("platform store id", max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    opened_at = models.DateTimeField("opened at", help_text="Start of the store's operating time.")
+    settlement_currency = models.CharField(
+        max_length=3, choices=Currency.CHOICES, default=Currency.USD
+    )
+    status = FSMField(
+        max_length=16, choices=Status.choices, default=Status.ACTIVE, protected=True,
+        db_index=True,
+    )
+    freeze_reason = models.CharField(max_length=16, choices=FreezeReason.choices, blank=True)
+    frozen_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "seller account"
+        ordering = ("name", "id")
+        permissions = [
+            ("freeze_selleraccount", "Can freeze a seller account"),
+            ("unfreeze_selleraccount", "Can unfreeze a seller account"),
+            ("close_selleraccount", "Can close a seller account"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(settlement_currency__in=["USD", "CNY"]),
+                name="selleraccount_currency_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="frozen") | Q(frozen_at__isnull=False),
+                name="selleraccount_frozen_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | Q(closed_at__isnull=False),
+                name="selleraccount_closed_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.platform_store_id})"
+
+    @property
+    def owner_store_id(self) -> int:
+        return self.pk
+
+    # --- transitions: guards and own fields only; services add locking, audit, money ---
+
+    @transition(
+        field=status, source=Status.ACTIVE, target=Status.FROZEN,
+        permission=allow("accounts.freeze_selleraccount"),
+    )
+    def freeze(self, *, at, reason: str) -> None:
+        self.freeze_reason = reason
+        self.frozen_at = at
+
+    @transition(
+        field=status, source=Status.FROZEN, target=Status.ACTIVE,
+        permission=allow("accounts.unfreeze_selleraccount"),
+    )
+    def unfreeze(self, *, at) -> None:
+        self.freeze_reason = ""
+        self.frozen_at = None
+
+    @transition(
+        field=status, source=[Status.ACTIVE, Status.FROZEN], target=Status.CLOSED,
+        permission=allow("accounts.close_selleraccount"),
+    )
+    def close(self, *, at, reason: str) -> None:
+        self.close_reason = reason
+        self.closed_at = at
+
+
+class AccountTransition(TransitionLog):
+    selleraccount = models.ForeignKey(
+        SellerAccount, on_delete=models.CASCADE, related_name="history"
+    )
+
+    class Meta(TransitionLog.Meta):
+        verbose_name = "account history entry"
+        verbose_name_plural = "account history"
+
+
+class User(AbstractUser):
+    """Staff (is_staff, roles as groups) or a seller user, who belongs to exactly one store."""
+
+    store = models.ForeignKey(
+        SellerAccount,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+        help_text="Set for seller users: they see and act on this store only.",
+    )
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(store__isnull=True) | Q(is_staff=False, is_superuser=False),
+                name="user_seller_is_not_staff",
+            ),
+        ]
+
+    @property
+    def is_seller(self) -> bool:
+        return self.store_id is not None
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 is stored; the token is shown once at creation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, help_text="Shown to tell tokens apart.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def owner_store_id(self) -> int | None:
+        return self.user.store_id

@@ -1,0 +1,53 @@
+"""Staff roles as Django groups with real permissions.
+
+The groups are kept in step with :data:`ROLES` after every ``migrate`` and by the
+``setup_roles`` command. Later apps add their permissions to these lists.
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+
+ROLES: dict[str, list[str]] = {
+    "support": [
+        "accounts.view_selleraccount",
+        "orders.view_order",
+        "orders.transition_order",
+        "orders.send_payment_reminder",
+        "orders.view_product",
+        "orders.view_paymentreminder",
+    ],
+    "risk": [
+        "accounts.view_selleraccount",
+        "accounts.add_selleraccount",
+        "accounts.change_selleraccount",
+        "accounts.freeze_selleraccount",
+        "accounts.unfreeze_selleraccount",
+        "accounts.close_selleraccount",
+        "orders.view_order",
+    ],
+    "finance": [
+        "accounts.view_selleraccount",
+        "orders.view_order",
+    ],
+}
+
+
+def sync_roles() -> dict[str, int]:
+    """Create the role groups and give each exactly its permissions; returns the counts."""
+    wanted = {perm for perms in ROLES.values() for perm in perms}
+    found = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type")
+        if f"{p.content_type.app_label}.{p.codename}" in wanted
+    }
+    counts = {}
+    for role, perms in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set([found[p] for p in perms if p in found])
+        counts[role] = len([p for p in perms if p in found])
+    return counts
+
+
+def sync_roles_after_migrate(**kwargs: Any) -> None:
+    sync_roles()

@@ -1,0 +1,100 @@
+"""Audit rows for state changes: who moved what from which state to which, when and why.
+
+Each app keeps a concrete subclass of :class:`TransitionLog` with a foreign key named after
+its model and ``related_name="history"``. Services call :func:`record_transition`; inside
+:func:`batched_audit` the rows are collected and bulk-inserted once, so that a batch of
+thousands of transitions (imports, the deadlines runner) costs one INSERT, not one per row.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+
+_pending: ContextVar[list["TransitionLog"] | None] = ContextVar("pending_audit", default=None)
+
+
+class TransitionLog(models.Model):
+    transition = models.CharField(max_length=50)
+    source = models.CharField(max_length=32)
+    target = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty for the system (deadlines runner, integrations).",
+    )
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        abstract = True
+        ordering = ("at", "id")
+
+    def __str__(self) -> str:
+        who = self.actor.get_username() if self.actor_id else "system"
+        return f"{self.source} → {self.target} by {who} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+def log_model_for(instance: models.Model) -> type[TransitionLog]:
+    return instance._meta.get_field("history").related_model
+
+
+def record_transition(
+    instance: models.Model,
+    *,
+    transition: str,
+    source: str,
+    target: str,
+    actor: Any,
+    note: str,
+    at: datetime,
+) -> TransitionLog:
+    model = log_model_for(instance)
+    fk_name = model._meta.get_field(instance._meta.model_name).name
+    row = model(
+        **{fk_name: instance},
+        transition=transition,
+        source=source,
+        target=target,
+        actor=actor if getattr(actor, "pk", None) else None,
+        note=note,
+        at=at,
+    )
+    pending = _pending.get()
+    if pending is None:
+        row.save()
+    else:
+        pending.append(row)
+    return row
+
+
+@contextmanager
+def batched_audit() -> Iterator[list[TransitionLog]]:
+    """Collect audit rows recorded inside the block and insert them in bulk at its end."""
+    if _pending.get() is not None:  # already batching: the outer block flushes
+        yield _pending.get()
+        return
+    rows: list[TransitionLog] = []
+    token = _pending.set(rows)
+    try:
+        with transaction.atomic():
+            yield rows
+            flush(rows)
+    finally:
+        _pending.reset(token)
+
+
+def flush(rows: list[TransitionLog]) -> None:
+    by_model: dict[type[TransitionLog], list[TransitionLog]] = {}
+    for row in rows:
+        by_model.setdefault(type(row), []).append(row)
+    for model, model_rows in by_model.items():
+        model.objects.bulk_create(model_rows, batch_size=1000)
+    rows.clear()

@@ -1,0 +1,112 @@
+"""Checking and running django-fsm transitions the same way everywhere.
+
+Models declare transitions with ``@transition`` (guards only, no side effects beyond their own
+fields) and conditions made with :func:`guard`, which carry the sentence shown when they fail.
+Services call :func:`run_transition`; GraphQL's ``availableTransitions`` and the admin buttons
+call :func:`transition_checks`.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django_fsm import FSMFieldMixin, TransitionNotAllowed
+
+from backoffice.audit import TransitionLog, record_transition
+from backoffice.errors import Code, PermissionDenied
+
+
+@dataclass(frozen=True)
+class TransitionCheck:
+    name: str
+    allowed: bool
+    reason: str | None = None
+    code: str | None = None
+
+    def raise_if_refused(self) -> None:
+        if self.allowed:
+            return
+        if self.code == Code.PERMISSION_DENIED:
+            raise PermissionDenied(self.reason or "Permission denied.")
+        raise ValidationError(self.reason, code=self.code)
+
+
+def guard(reason: str, *, code: Code = Code.INVALID_TRANSITION) -> Callable:
+    """Mark a condition function with the sentence and code used when it is not met.
+
+    ``reason`` may use ``{obj}`` fields, e.g. ``"the dispute window closed on {obj.x}"``.
+    """
+
+    def decorate(condition: Callable[[Any], bool]) -> Callable[[Any], bool]:
+        condition.reason = reason  # type: ignore[attr-defined]
+        condition.code = code  # type: ignore[attr-defined]
+        return condition
+
+    return decorate
+
+
+def state_field(instance: models.Model) -> FSMFieldMixin:
+    return next(f for f in instance._meta.fields if isinstance(f, FSMFieldMixin))
+
+
+def transition_names(model: type[models.Model]) -> list[str]:
+    """Transition method names of ``model``, in declaration order."""
+    field = next(f for f in model._meta.fields if isinstance(f, FSMFieldMixin))
+    return list(dict.fromkeys(t.name for t in field.get_all_transitions(model)))
+
+
+def check_transition(instance: models.Model, name: str, actor: Any) -> TransitionCheck:
+    meta = getattr(type(instance), name)._django_fsm
+    state = state_field(instance).get_state(instance)
+    label = instance.get_status_display() if hasattr(instance, "get_status_display") else state
+    if not meta.has_transition(state):
+        return TransitionCheck(
+            name, False, f"Not possible while the {instance._meta.verbose_name} is {label}.",
+            Code.INVALID_TRANSITION,
+        )
+    transition = meta.get_transition(state)
+    for condition in transition.conditions:
+        if not condition(instance):
+            reason = getattr(condition, "reason", "A condition of this transition is not met.")
+            code = getattr(condition, "code", Code.INVALID_TRANSITION)
+            return TransitionCheck(name, False, reason.format(obj=instance), code)
+    if not transition.has_perm(instance, actor):
+        return TransitionCheck(
+            name, False, "You do not have permission to do this.", Code.PERMISSION_DENIED
+        )
+    return TransitionCheck(name, True)
+
+
+def transition_checks(instance: models.Model, actor: Any) -> list[TransitionCheck]:
+    return [check_transition(instance, name, actor) for name in transition_names(type(instance))]
+
+
+def run_transition(
+    instance: models.Model,
+    name: str,
+    *,
+    actor: Any,
+    at: datetime,
+    note: str = "",
+    **kwargs: Any,
+) -> TransitionLog:
+    """Check ``name`` for ``actor``, run it on the loaded (and locked) instance, record the audit
+    row. The caller saves the instance; both happen in the caller's transaction."""
+    check_transition(instance, name, actor).raise_if_refused()
+    source = state_field(instance).get_state(instance)
+    try:
+        getattr(instance, name)(at=at, **kwargs)
+    except TransitionNotAllowed as exc:  # the checks above make this a race or a bug
+        raise ValidationError(str(exc), code=Code.INVALID_TRANSITION) from exc
+    return record_transition(
+        instance,
+        transition=name,
+        source=source,
+        target=state_field(instance).get_state(instance),
+        actor=actor,
+        note=note,
+        at=at,
+    )

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class OrdersConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "orders"
+
+    def ready(self) -> None:
+        from orders import deadlines  # noqa: F401  (registers the order deadlines)

@@ -1,0 +1,244 @@
+"""Orders, the products they sell, and payment reminders."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
+
+from accounts.models import SellerAccount
+from backoffice import clock
+from backoffice.audit import TransitionLog
+from backoffice.errors import Code
+from backoffice.fsm import guard
+from backoffice.permissions import allow
+
+
+class PaymentMethod(models.TextChoices):
+    CREDIT_CARD = "credit_card", "Credit card"
+    DEBIT_CARD = "debit_card", "Debit card"
+    TT = "tt", "T/T bank transfer"
+    MONEYBOOKERS = "moneybookers", "Moneybookers"
+    ALIPAY = "alipay", "Alipay"
+
+
+class EndReason(models.TextChoices):
+    BUYER_ACCEPT_GOODS = "buyer_accept_goods", "Buyer accepted the goods"
+    REFUNDED = "refunded", "Refunded"
+    BUYER_CANCEL = "buyer_cancel", "Cancelled by the buyer"
+    PAY_TIMEOUT = "pay_timeout", "Not paid in time"
+    OUT_OF_STOCK = "out_of_stock", "Out of stock"
+
+
+CANCEL_REASONS = (EndReason.BUYER_CANCEL, EndReason.PAY_TIMEOUT, EndReason.OUT_OF_STOCK)
+
+
+class Product(models.Model):
+    store = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="products")
+    sku = models.CharField("SKU", max_length=64)
+    title = models.CharField(max_length=300)
+    listed = models.BooleanField(default=True)
+    delisted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("store", "sku")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "sku"], name="product_unique_sku_per_store"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.sku})"
+
+    @property
+    def owner_store_id(self) -> int:
+        return self.store_id
+
+
+@guard(
+    "The dispute window closed {obj.dispute_window_closes_at:%Y-%m-%d %H:%M} UTC.",
+    code=Code.DEADLINE_PASSED,
+)
+def within_dispute_window(order: "Order") -> bool:
+    return order.status != Order.Status.COMPLETED or clock.now() <= order.dispute_window_closes_at
+
+
+def _cancel_target(order: "Order", **kwargs) -> str:
+    # A paid order that is cancelled is refunded from escrow (DOMAIN.md: paid --refund--> refunded).
+    # Evaluated after the method ran but before the state moves: status is still the source.
+    return Order.Status.REFUNDED if order.status == Order.Status.PAID else Order.Status.CANCELLED
+
+
+def _resolve_target(order: "Order", *, full_refund: bool, **kwargs) -> str:
+    return Order.Status.REFUNDED if full_refund else order.disputed_from
+
+
+class Order(FSMModelMixin, models.Model):
+    class Status(models.TextChoices):
+        UNPAID = "unpaid", "Unpaid"
+        PAID = "paid", "Paid"
+        SHIPPED = "shipped", "Shipped"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
+        DISPUTED = "disputed", "Disputed"
+
+    store = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="orders")
+    order_number = models.CharField("order number", max_length=32, unique=True)
+    buyer_name = models.CharField(max_length=200, blank=True)
+    buyer_country = models.CharField(max_length=64, blank=True)
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, help_text="What the buyer pays, in USD."
+    )
+    product_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    shipping_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices, blank=True)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    product_info = models.TextField(blank=True)
+    protected = models.BooleanField(
+        "after-sales protection", default=False,
+        help_text="Covered by the platform's after-sales protection service.",
+    )
+    status = FSMField(
+        max_length=16, choices=Status.choices, default=Status.UNPAID, protected=True
+    )
+    placed_at = models.DateTimeField("order time")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the order was cancelled or refunded."
+    )
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    end_reason = models.CharField(max_length=32, choices=EndReason.choices, blank=True)
+    disputed_from = models.CharField(
+        max_length=16, choices=Status.choices, blank=True,
+        help_text="The state the order was in when the dispute opened; partial or no refund "
+        "returns it there.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-placed_at", "-id")
+        permissions = [
+            ("transition_order", "Can move orders through their life cycle"),
+            ("send_payment_reminder", "Can send payment reminders"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "placed_at"], name="order_status_placed"),
+            models.Index(fields=["status", "shipped_at"], name="order_status_shipped"),
+            models.Index(fields=["store", "status"], name="order_store_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status="unpaid") | Q(status="cancelled") | Q(paid_at__isnull=False),
+                name="order_paid_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["shipped", "completed"]) | Q(shipped_at__isnull=False),
+                name="order_shipped_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_number
+
+    @property
+    def owner_store_id(self) -> int:
+        return self.store_id
+
+    @property
+    def dispute_window_closes_at(self):
+        return self.completed_at + timedelta(days=settings.DISPUTE_WINDOW_DAYS)
+
+    # --- transitions: guards and own fields only; services add locking, audit, money ---
+
+    @transition(
+        field=status, source=Status.UNPAID, target=Status.PAID,
+        permission=allow("orders.transition_order"),
+    )
+    def pay(self, *, at, payment_method: str = "") -> None:
+        self.paid_at = at
+        self.payment_method = payment_method or self.payment_method
+
+    @transition(
+        field=status, source=Status.PAID, target=Status.SHIPPED,
+        permission=allow("orders.transition_order", seller=True),
+    )
+    def ship(self, *, at, carrier: str, tracking_number: str) -> None:
+        self.shipped_at = at
+        self.carrier = carrier
+        self.tracking_number = tracking_number
+
+    @transition(
+        field=status, source=Status.SHIPPED, target=Status.COMPLETED,
+        permission=allow("orders.transition_order"),
+    )
+    def confirm(self, *, at) -> None:
+        self.completed_at = at
+        self.end_reason = EndReason.BUYER_ACCEPT_GOODS
+
+    @transition(
+        field=status, source=[Status.UNPAID, Status.PAID],
+        target=GET_STATE(_cancel_target, states=[Status.CANCELLED, Status.REFUNDED]),
+        permission=allow("orders.transition_order", seller=True),
+    )
+    def cancel(self, *, at, reason: str) -> None:
+        self.closed_at = at
+        self.end_reason = reason
+
+    @transition(
+        field=status, source=[Status.PAID, Status.SHIPPED, Status.COMPLETED],
+        target=Status.DISPUTED, conditions=[within_dispute_window],
+        permission=allow("orders.transition_order"),
+    )
+    def open_dispute(self, *, at) -> None:
+        self.disputed_from = self.status
+
+    @transition(
+        field=status, source=Status.DISPUTED,
+        target=GET_STATE(
+            _resolve_target,
+            states=[Status.REFUNDED, Status.PAID, Status.SHIPPED, Status.COMPLETED],
+        ),
+        permission=allow("orders.transition_order"),
+    )
+    def resolve_dispute(self, *, at, full_refund: bool) -> None:
+        if full_refund:
+            self.closed_at = at
+            self.end_reason = EndReason.REFUNDED
+
+
+class OrderTransition(TransitionLog):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
+
+    class Meta(TransitionLog.Meta):
+        verbose_name = "order history entry"
+        verbose_name_plural = "order history"
+
+
+class PaymentReminder(models.Model):
+    """A reminder sent to the buyer of an unpaid order (at most one per order per interval)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payment_reminders")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    sent_at = models.DateTimeField(db_index=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ("-sent_at", "-id")
+
+    def __str__(self) -> str:
+        return f"Reminder for {self.order_id} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def owner_store_id(self) -> int:
+        return self.order.store_id

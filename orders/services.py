@@ -1,0 +1,243 @@
+"""Every write to orders. Each public service locks the order, checks the transition for the
+actor, applies it, saves only what changed and records the audit row in one transaction.
+
+The ``apply_*`` functions work on an already loaded and locked order and write nothing but the
+audit row (buffered inside :func:`backoffice.audit.batched_audit`); batch callers (the
+deadlines runner, imports) load many orders at once, apply, then ``bulk_update`` with
+:data:`SAVE_FIELDS`. The rules therefore live in one place for single and batch use.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import SellerAccount
+from backoffice import clock
+from backoffice.db import lock
+from backoffice.errors import Code, invalid
+from backoffice.fsm import run_transition
+from backoffice.money import has_more_than_cents, to_decimal
+from backoffice.permissions import require_staff_or_owner
+from orders.models import CANCEL_REASONS, EndReason, Order, PaymentMethod, PaymentReminder, Product
+
+# Fields each transition may change, for save(update_fields=...) and bulk_update.
+SAVE_FIELDS = {
+    "pay": ["status", "paid_at", "payment_method"],
+    "ship": ["status", "shipped_at", "carrier", "tracking_number"],
+    "confirm": ["status", "completed_at", "end_reason"],
+    "cancel": ["status", "closed_at", "end_reason"],
+    "open_dispute": ["status", "disputed_from"],
+    "resolve_dispute": ["status", "closed_at", "end_reason"],
+}
+
+
+def _save(order: Order, transition: str) -> None:
+    order.save(update_fields=[*SAVE_FIELDS[transition], "updated_at"])
+
+
+def _clean_amount(value: Any, field: str, *, required: bool = True) -> Decimal | None:
+    if value is None or value == "":
+        if required:
+            raise invalid("An amount is required.", field=field)
+        return None
+    try:
+        amount = to_decimal(value)
+    except (TypeError, ValueError):
+        raise invalid(f"{value!r} is not an amount.", field=field) from None
+    if not amount.is_finite() or amount <= 0 and required:
+        raise invalid("The amount must be greater than zero.", field=field)
+    if amount < 0:
+        raise invalid("The amount must not be negative.", field=field)
+    if has_more_than_cents(amount):
+        raise invalid("Amounts have at most 2 decimals.", field=field)
+    return amount
+
+
+@transaction.atomic
+def order_create(
+    *,
+    actor: Any,
+    store_id: int,
+    order_number: str,
+    amount: Decimal | str,
+    buyer_name: str = "",
+    buyer_country: str = "",
+    placed_at: datetime | None = None,
+    product_total: Decimal | str | None = None,
+    shipping_cost: Decimal | str | None = None,
+    protected: bool = False,
+    product_id: int | None = None,
+    product_info: str = "",
+) -> Order:
+    """A new unpaid order, as checkout or an integration creates it."""
+    store = lock(SellerAccount, store_id, what="Store")
+    require_staff_or_owner(actor, "orders.add_order", store)
+    if store.status == SellerAccount.Status.CLOSED:
+        raise invalid("A closed store takes no new orders.", field="storeId",
+                      code=Code.INVALID_TRANSITION)
+    order_number = (order_number or "").strip()
+    if not order_number.isdigit() or len(order_number) > 20:
+        raise invalid("The order number is a string of up to 20 digits.", field="orderNumber")
+    if Order.objects.filter(order_number=order_number).exists():
+        raise invalid(f"Order {order_number} exists already.", field="orderNumber")
+    product = None
+    if product_id is not None:
+        product = Product.objects.filter(pk=product_id, store=store).first()
+        if product is None:
+            raise invalid("No such product in this store.", field="productId", code=Code.NOT_FOUND)
+    return Order.objects.create(
+        store=store,
+        order_number=order_number,
+        amount=_clean_amount(amount, "amount"),
+        product_total=_clean_amount(product_total, "productTotal", required=False),
+        shipping_cost=_clean_amount(shipping_cost, "shippingCost", required=False),
+        buyer_name=(buyer_name or "").strip(),
+        buyer_country=(buyer_country or "").strip(),
+        placed_at=clock.resolve(placed_at),
+        protected=protected,
+        product=product,
+        product_info=product_info,
+    )
+
+
+# --- transitions on a loaded, locked order (no save) ---
+
+def apply_pay(order: Order, *, actor: Any, at: datetime, payment_method: str, note: str = "") -> None:
+    if payment_method and payment_method not in PaymentMethod.values:
+        raise invalid(f"Unknown payment method {payment_method!r}.", field="paymentMethod")
+    run_transition(order, "pay", actor=actor, at=at, note=note, payment_method=payment_method)
+
+
+def apply_ship(
+    order: Order, *, actor: Any, at: datetime, carrier: str, tracking_number: str, note: str = ""
+) -> None:
+    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    if not carrier:
+        raise invalid("The carrier is required to ship.", field="carrier")
+    if not tracking_number:
+        raise invalid("The tracking number is required to ship.", field="trackingNumber")
+    run_transition(
+        order, "ship", actor=actor, at=at, note=note or f"{carrier} {tracking_number}",
+        carrier=carrier, tracking_number=tracking_number,
+    )
+
+
+def apply_confirm(order: Order, *, actor: Any, at: datetime, note: str = "") -> None:
+    run_transition(order, "confirm", actor=actor, at=at, note=note)
+
+
+def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: str = "") -> None:
+    if reason not in CANCEL_REASONS:
+        choices = ", ".join(CANCEL_REASONS)
+        raise invalid(f"Unknown cancel reason {reason!r}; use one of {choices}.", field="reason")
+    run_transition(order, "cancel", actor=actor, at=at, note=note or reason, reason=reason)
+
+
+# --- the public services: one transaction each ---
+
+@transaction.atomic
+def order_mark_paid(
+    *, order_id: int, actor: Any, payment_method: str = "", note: str = "",
+    at: datetime | None = None,
+) -> Order:
+    order = lock(Order, order_id)
+    apply_pay(order, actor=actor, at=clock.resolve(at), payment_method=payment_method, note=note)
+    _save(order, "pay")
+    return order
+
+
+@transaction.atomic
+def order_ship(
+    *, order_id: int, actor: Any, carrier: str, tracking_number: str, note: str = "",
+    at: datetime | None = None,
+) -> Order:
+    order = lock(Order, order_id)
+    apply_ship(order, actor=actor, at=clock.resolve(at), carrier=carrier,
+               tracking_number=tracking_number, note=note)
+    _save(order, "ship")
+    return order
+
+
+@transaction.atomic
+def order_confirm_receipt(
+    *, order_id: int, actor: Any, note: str = "", at: datetime | None = None
+) -> Order:
+    order = lock(Order, order_id)
+    apply_confirm(order, actor=actor, at=clock.resolve(at), note=note)
+    _save(order, "confirm")
+    return order
+
+
+@transaction.atomic
+def order_cancel(
+    *, order_id: int, actor: Any, reason: str, note: str = "", delist_product: bool = False,
+    at: datetime | None = None,
+) -> Order:
+    """Cancel an unpaid order, or refund a paid one in full (out of stock, buyer request).
+    With ``delist_product`` an out-of-stock order's product is delisted in the same step."""
+    at = clock.resolve(at)
+    order = lock(Order, order_id)
+    if delist_product and reason != EndReason.OUT_OF_STOCK:
+        raise invalid("Only an out-of-stock cancellation delists the product.",
+                      field="delistProduct")
+    apply_cancel(order, actor=actor, at=at, reason=reason, note=note)
+    _save(order, "cancel")
+    if delist_product and order.product_id:
+        Product.objects.filter(pk=order.product_id, listed=True).update(listed=False, delisted_at=at)
+    return order
+
+
+@transaction.atomic
+def order_open_dispute(*, order_id: int, actor: Any, note: str = "",
+                       at: datetime | None = None) -> Order:
+    """Called by the disputes services when a buyer opens a dispute."""
+    order = lock(Order, order_id)
+    run_transition(order, "open_dispute", actor=actor, at=clock.resolve(at), note=note)
+    _save(order, "open_dispute")
+    return order
+
+
+@transaction.atomic
+def order_resolve_dispute(
+    *, order_id: int, actor: Any, full_refund: bool, note: str = "", at: datetime | None = None
+) -> Order:
+    """Called by the disputes services: a full refund ends the order as refunded; a partial or
+    no refund returns it to where it was when the dispute opened."""
+    order = lock(Order, order_id)
+    run_transition(order, "resolve_dispute", actor=actor, at=clock.resolve(at), note=note,
+                   full_refund=full_refund)
+    _save(order, "resolve_dispute")
+    return order
+
+
+def next_reminder_at(order: Order) -> datetime | None:
+    last = order.payment_reminders.order_by("-sent_at").values_list("sent_at", flat=True).first()
+    if last is None:
+        return None
+    return last + timedelta(hours=settings.PAYMENT_REMINDER_INTERVAL_HOURS)
+
+
+@transaction.atomic
+def order_send_payment_reminder(
+    *, order_id: int, actor: Any, message: str = "", at: datetime | None = None
+) -> PaymentReminder:
+    """Remind the buyer of an unpaid order, at most once per interval; every reminder is kept."""
+    at = clock.resolve(at)
+    order = lock(Order, order_id)
+    require_staff_or_owner(actor, "orders.send_payment_reminder", order)
+    if order.status != Order.Status.UNPAID:
+        raise invalid(f"Only unpaid orders get payment reminders; this one is {order.status}.",
+                      code=Code.INVALID_TRANSITION)
+    allowed_at = next_reminder_at(order)
+    if allowed_at is not None and at < allowed_at:
+        raise invalid(
+            f"A reminder was sent less than {settings.PAYMENT_REMINDER_INTERVAL_HOURS} hours ago; "
+            f"the next one can go at {allowed_at:%Y-%m-%d %H:%M} UTC.",
+        )
+    text = (message or "").strip() or settings.PAYMENT_REMINDER_TEXT.format(
+        buyer_name=order.buyer_name or "there", order_number=order.order_number
+    )
+    return PaymentReminder.objects.create(order=order, sent_by=actor, sent_at=at, message=text)

@@ -1,0 +1,91 @@
+"""Test data, created through the services wherever a state is involved."""
+
+import itertools
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+
+from accounts.models import SellerAccount, User
+from accounts.services import seller_account_close, seller_account_create, seller_account_freeze
+from orders.models import Order
+from orders.services import (
+    order_cancel,
+    order_confirm_receipt,
+    order_create,
+    order_mark_paid,
+    order_open_dispute,
+    order_ship,
+)
+
+_seq = itertools.count(1)
+T0 = datetime.fromisoformat("2026-03-01T12:00:00+00:00")
+
+
+def store(*, status: str = "active", name: str | None = None, **kwargs) -> SellerAccount:
+    n = next(_seq)
+    account = seller_account_create(
+        actor=None,
+        platform_store_id=kwargs.pop("platform_store_id", f"{2_000_000 + n}"),
+        name=name or f"Store {n}",
+        opened_at=kwargs.pop("opened_at", T0 - timedelta(days=400)),
+        **kwargs,
+    )
+    if status == "frozen":
+        seller_account_freeze(account_id=account.pk, actor=None, reason="risk")
+    elif status == "closed":
+        seller_account_close(account_id=account.pk, actor=None, reason="risk")
+    account.refresh_from_db()
+    return account
+
+
+def staff(role: str | None = None, *, username: str | None = None) -> User:
+    user = User.objects.create_user(
+        username=username or f"staff{next(_seq)}", password="pw", is_staff=True
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def superuser() -> User:
+    return User.objects.create_superuser(username=f"root{next(_seq)}", password="pw")
+
+
+def seller(account: SellerAccount, *, username: str | None = None) -> User:
+    return User.objects.create_user(
+        username=username or f"seller{next(_seq)}", password="pw", store=account
+    )
+
+
+def order(
+    account: SellerAccount | None = None,
+    *,
+    status: str = "unpaid",
+    amount: str = "100.00",
+    at: datetime = T0,
+    **kwargs,
+) -> Order:
+    """An order walked to ``status`` through the services, one day per step from ``at``."""
+    account = account or store()
+    o = order_create(
+        actor=None, store_id=account.pk, order_number=str(8_000_000_000_000_000 + next(_seq)),
+        amount=Decimal(amount), buyer_name="Ana Souza", buyer_country="BR", placed_at=at, **kwargs,
+    )
+    step = iter(at + timedelta(days=d) for d in itertools.count(1))
+    if status == "cancelled":
+        order_cancel(order_id=o.pk, actor=None, reason="buyer_cancel", at=next(step))
+    if status in {"paid", "shipped", "completed", "refunded", "disputed"}:
+        order_mark_paid(order_id=o.pk, actor=None, payment_method="credit_card", at=next(step))
+    if status == "refunded":
+        order_cancel(order_id=o.pk, actor=None, reason="out_of_stock", at=next(step))
+    if status in {"shipped", "completed", "disputed"}:
+        order_ship(order_id=o.pk, actor=None, carrier="Cainiao", tracking_number="LP001CN",
+                   at=next(step))
+    if status == "completed":
+        order_confirm_receipt(order_id=o.pk, actor=None, at=next(step))
+    if status == "disputed":
+        order_open_dispute(order_id=o.pk, actor=None, at=next(step))
+    o.refresh_from_db()
+    assert o.status == status
+    return o
