@@ -37,7 +37,10 @@ class SellerAccount(FSMModelMixin, models.Model):
         max_length=3, choices=Currency.CHOICES, default=Currency.USD
     )
     status = FSMField(
-        max_length=16, choices=Status.choices, default=Status.ACTIVE, protected=True,
+        max_length=16,
+        choices=Status.choices,
+        default=Status.ACTIVE,
+        protected=True,
         db_index=True,
     )
     freeze_reason = models.CharField(max_length=16, choices=FreezeReason.choices, blank=True)
@@ -80,7 +83,9 @@ class SellerAccount(FSMModelMixin, models.Model):
     # --- transitions: guards and own fields only; services add locking, audit, money ---
 
     @transition(
-        field=status, source=Status.ACTIVE, target=Status.FROZEN,
+        field=status,
+        source=Status.ACTIVE,
+        target=Status.FROZEN,
         permission=allow("accounts.freeze_selleraccount"),
     )
     def freeze(self, *, at, reason: str) -> None:
@@ -88,7 +93,9 @@ class SellerAccount(FSMModelMixin, models.Model):
         self.frozen_at = at
 
     @transition(
-        field=status, source=Status.FROZEN, target=Status.ACTIVE,
+        field=status,
+        source=Status.FROZEN,
+        target=Status.ACTIVE,
         permission=allow("accounts.unfreeze_selleraccount"),
     )
     def unfreeze(self, *, at) -> None:
@@ -96,7 +103,9 @@ class SellerAccount(FSMModelMixin, models.Model):
         self.frozen_at = None
 
     @transition(
-        field=status, source=[Status.ACTIVE, Status.FROZEN], target=Status.CLOSED,
+        field=status,
+        source=[Status.ACTIVE, Status.FROZEN],
+        target=Status.CLOSED,
         permission=allow("accounts.close_selleraccount"),
     )
     def close(self, *, at, reason: str) -> None:

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import ApiToken, SellerAccount, User
 from backoffice import clock
@@ -111,7 +110,9 @@ def api_token_create(*, actor: Any, name: str) -> tuple[ApiToken, str]:
         raise invalid("Give the token a name.", field="name")
     prefix = secrets.token_hex(4)
     plaintext = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    token = ApiToken.objects.create(user=actor, name=name[:100], prefix=prefix, key_hash=_hash(plaintext))
+    token = ApiToken.objects.create(
+        user=actor, name=name[:100], prefix=prefix, key_hash=_hash(plaintext)
+    )
     return token, plaintext
 
 
@@ -135,7 +136,7 @@ def api_token_authenticate(plaintext: str) -> User | None:
     )
     if token is None:
         return None
-    now = timezone.now()
+    now = clock.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

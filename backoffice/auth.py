@@ -20,8 +20,14 @@ class BearerTokenMiddleware:
             user = api_token_authenticate(header[7:].strip())
             if user is None:
                 return JsonResponse(
-                    {"errors": [{"message": "Invalid or revoked API token.",
-                                 "extensions": {"code": "permission_denied"}}]},
+                    {
+                        "errors": [
+                            {
+                                "message": "Invalid or revoked API token.",
+                                "extensions": {"code": "permission_denied"},
+                            }
+                        ]
+                    },
                     status=401,
                 )
             request.user = user

@@ -50,7 +50,9 @@ def process_due(
     while True:
         with transaction.atomic(), batched_audit():
             batch = list(
-                due.select_for_update(skip_locked=True).order_by("pk")[: settings.DEADLINES_BATCH_SIZE]
+                due.select_for_update(skip_locked=True).order_by("pk")[
+                    : settings.DEADLINES_BATCH_SIZE
+                ]
             )
             if not batch:
                 return done

@@ -34,7 +34,9 @@ class PermissionDenied(DjangoPermissionDenied):
         return self.message
 
 
-def invalid(message: str, *, field: str | None = None, code: Code = Code.INVALID) -> ValidationError:
+def invalid(
+    message: str, *, field: str | None = None, code: Code = Code.INVALID
+) -> ValidationError:
     """A ValidationError with the contract code, keyed by ``field`` when one is named."""
     error = ValidationError(message, code=code.value)
     return ValidationError({field: error}) if field else error
@@ -46,9 +48,11 @@ def not_found(what: str, *, field: str | None = "id") -> ValidationError:
 
 def error_code(error: ValidationError) -> str | None:
     """The first code carried by a ValidationError, whether it is keyed by field or not."""
-    errors = error.error_list if not hasattr(error, "error_dict") else [
-        e for errs in error.error_dict.values() for e in errs
-    ]
+    errors = (
+        error.error_list
+        if not hasattr(error, "error_dict")
+        else [e for errs in error.error_dict.values() for e in errs]
+    )
     return next((e.code for e in errors if e.code), None)
 
 

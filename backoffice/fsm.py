@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django_fsm import FSMFieldMixin, TransitionNotAllowed
 
+from backoffice import clock
 from backoffice.audit import TransitionLog, record_transition
 from backoffice.errors import Code, PermissionDenied
 
@@ -58,13 +59,22 @@ def transition_names(model: type[models.Model]) -> list[str]:
     return list(dict.fromkeys(t.name for t in field.get_all_transitions(model)))
 
 
-def check_transition(instance: models.Model, name: str, actor: Any) -> TransitionCheck:
+def check_transition(
+    instance: models.Model, name: str, actor: Any, *, at: datetime | None = None
+) -> TransitionCheck:
+    """Whether ``actor`` may run ``name`` on ``instance`` at ``at`` (default: now), and why not.
+
+    Guards that depend on time read :func:`transition_time`, so a replayed deadline run or an
+    import judges each move at its own moment rather than at the wall clock's."""
+    instance._transition_at = clock.resolve(at)
     meta = getattr(type(instance), name)._django_fsm
     state = state_field(instance).get_state(instance)
     label = instance.get_status_display() if hasattr(instance, "get_status_display") else state
     if not meta.has_transition(state):
         return TransitionCheck(
-            name, False, f"Not possible while the {instance._meta.verbose_name} is {label}.",
+            name,
+            False,
+            f"Not possible while the {instance._meta.verbose_name} is {label}.",
             Code.INVALID_TRANSITION,
         )
     transition = meta.get_transition(state)
@@ -78,6 +88,11 @@ def check_transition(instance: models.Model, name: str, actor: Any) -> Transitio
             name, False, "You do not have permission to do this.", Code.PERMISSION_DENIED
         )
     return TransitionCheck(name, True)
+
+
+def transition_time(instance: models.Model) -> datetime:
+    """The moment the transition being checked happens (see :func:`check_transition`)."""
+    return getattr(instance, "_transition_at", None) or clock.now()
 
 
 def transition_checks(instance: models.Model, actor: Any) -> list[TransitionCheck]:
@@ -95,7 +110,7 @@ def run_transition(
 ) -> TransitionLog:
     """Check ``name`` for ``actor``, run it on the loaded (and locked) instance, record the audit
     row. The caller saves the instance; both happen in the caller's transaction."""
-    check_transition(instance, name, actor).raise_if_refused()
+    check_transition(instance, name, actor, at=at).raise_if_refused()
     source = state_field(instance).get_state(instance)
     try:
         getattr(instance, name)(at=at, **kwargs)

@@ -30,9 +30,7 @@ def seller_owns(actor: Any, instance: models.Model) -> bool:
 
 
 def staff_with(actor: Any, perm: str) -> bool:
-    return bool(
-        actor is not None and actor.is_active and actor.is_staff and actor.has_perm(perm)
-    )
+    return bool(actor is not None and actor.is_active and actor.is_staff and actor.has_perm(perm))
 
 
 def allow(perm: str, *, seller: bool = False) -> TransitionPermission:

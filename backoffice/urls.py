@@ -12,5 +12,9 @@ admin.site.index_title = "Stores, orders, disputes and money"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
-    path("graphql/", GraphQLView.as_view(graphql_ide="graphiql" if settings.DEBUG else None), name="graphql"),
+    path(
+        "graphql/",
+        GraphQLView.as_view(graphql_ide="graphiql" if settings.DEBUG else None),
+        name="graphql",
+    ),
 ]

@@ -16,8 +16,9 @@ def cancel_unpaid(now: datetime) -> int:
     note = f"automatic: unpaid for {settings.UNPAID_CANCEL_DAYS} days"
     return process_due(
         due,
-        lambda order: apply_cancel(order, actor=None, at=now, reason=EndReason.PAY_TIMEOUT,
-                                   note=note),
+        lambda order: apply_cancel(
+            order, actor=None, at=now, reason=EndReason.PAY_TIMEOUT, note=note
+        ),
         SAVE_FIELDS["cancel"],
     )
 

@@ -8,10 +8,9 @@ from django.db.models import Q
 from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
 
 from accounts.models import SellerAccount
-from backoffice import clock
 from backoffice.audit import TransitionLog
 from backoffice.errors import Code
-from backoffice.fsm import guard
+from backoffice.fsm import guard, transition_time
 from backoffice.permissions import allow
 
 
@@ -60,7 +59,10 @@ class Product(models.Model):
     code=Code.DEADLINE_PASSED,
 )
 def within_dispute_window(order: "Order") -> bool:
-    return order.status != Order.Status.COMPLETED or clock.now() <= order.dispute_window_closes_at
+    return (
+        order.status != Order.Status.COMPLETED
+        or transition_time(order) <= order.dispute_window_closes_at
+    )
 
 
 def _cancel_target(order: "Order", **kwargs) -> str:
@@ -98,12 +100,11 @@ class Order(FSMModelMixin, models.Model):
     )
     product_info = models.TextField(blank=True)
     protected = models.BooleanField(
-        "after-sales protection", default=False,
+        "after-sales protection",
+        default=False,
         help_text="Covered by the platform's after-sales protection service.",
     )
-    status = FSMField(
-        max_length=16, choices=Status.choices, default=Status.UNPAID, protected=True
-    )
+    status = FSMField(max_length=16, choices=Status.choices, default=Status.UNPAID, protected=True)
     placed_at = models.DateTimeField("order time")
     paid_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
@@ -115,7 +116,9 @@ class Order(FSMModelMixin, models.Model):
     tracking_number = models.CharField(max_length=100, blank=True)
     end_reason = models.CharField(max_length=32, choices=EndReason.choices, blank=True)
     disputed_from = models.CharField(
-        max_length=16, choices=Status.choices, blank=True,
+        max_length=16,
+        choices=Status.choices,
+        blank=True,
         help_text="The state the order was in when the dispute opened; partial or no refund "
         "returns it there.",
     )
@@ -159,7 +162,9 @@ class Order(FSMModelMixin, models.Model):
     # --- transitions: guards and own fields only; services add locking, audit, money ---
 
     @transition(
-        field=status, source=Status.UNPAID, target=Status.PAID,
+        field=status,
+        source=Status.UNPAID,
+        target=Status.PAID,
         permission=allow("orders.transition_order"),
     )
     def pay(self, *, at, payment_method: str = "") -> None:
@@ -167,7 +172,9 @@ class Order(FSMModelMixin, models.Model):
         self.payment_method = payment_method or self.payment_method
 
     @transition(
-        field=status, source=Status.PAID, target=Status.SHIPPED,
+        field=status,
+        source=Status.PAID,
+        target=Status.SHIPPED,
         permission=allow("orders.transition_order", seller=True),
     )
     def ship(self, *, at, carrier: str, tracking_number: str) -> None:
@@ -176,7 +183,9 @@ class Order(FSMModelMixin, models.Model):
         self.tracking_number = tracking_number
 
     @transition(
-        field=status, source=Status.SHIPPED, target=Status.COMPLETED,
+        field=status,
+        source=Status.SHIPPED,
+        target=Status.COMPLETED,
         permission=allow("orders.transition_order"),
     )
     def confirm(self, *, at) -> None:
@@ -184,7 +193,8 @@ class Order(FSMModelMixin, models.Model):
         self.end_reason = EndReason.BUYER_ACCEPT_GOODS
 
     @transition(
-        field=status, source=[Status.UNPAID, Status.PAID],
+        field=status,
+        source=[Status.UNPAID, Status.PAID],
         target=GET_STATE(_cancel_target, states=[Status.CANCELLED, Status.REFUNDED]),
         permission=allow("orders.transition_order", seller=True),
     )
@@ -193,15 +203,18 @@ class Order(FSMModelMixin, models.Model):
         self.end_reason = reason
 
     @transition(
-        field=status, source=[Status.PAID, Status.SHIPPED, Status.COMPLETED],
-        target=Status.DISPUTED, conditions=[within_dispute_window],
+        field=status,
+        source=[Status.PAID, Status.SHIPPED, Status.COMPLETED],
+        target=Status.DISPUTED,
+        conditions=[within_dispute_window],
         permission=allow("orders.transition_order"),
     )
     def open_dispute(self, *, at) -> None:
         self.disputed_from = self.status
 
     @transition(
-        field=status, source=Status.DISPUTED,
+        field=status,
+        source=Status.DISPUTED,
         target=GET_STATE(
             _resolve_target,
             states=[Status.REFUNDED, Status.PAID, Status.SHIPPED, Status.COMPLETED],
@@ -227,7 +240,10 @@ class PaymentReminder(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payment_reminders")
     sent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     sent_at = models.DateTimeField(db_index=True)

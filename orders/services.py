@@ -39,6 +39,7 @@ def _save(order: Order, transition: str) -> None:
 
 
 def _clean_amount(value: Any, field: str, *, required: bool = True) -> Decimal | None:
+    """A positive amount with at most 2 decimals; ``None`` when optional and not given."""
     if value is None or value == "":
         if required:
             raise invalid("An amount is required.", field=field)
@@ -47,10 +48,8 @@ def _clean_amount(value: Any, field: str, *, required: bool = True) -> Decimal |
         amount = to_decimal(value)
     except (TypeError, ValueError):
         raise invalid(f"{value!r} is not an amount.", field=field) from None
-    if not amount.is_finite() or amount <= 0 and required:
+    if not amount.is_finite() or amount < 0 or (required and amount == 0):
         raise invalid("The amount must be greater than zero.", field=field)
-    if amount < 0:
-        raise invalid("The amount must not be negative.", field=field)
     if has_more_than_cents(amount):
         raise invalid("Amounts have at most 2 decimals.", field=field)
     return amount
@@ -76,8 +75,9 @@ def order_create(
     store = lock(SellerAccount, store_id, what="Store")
     require_staff_or_owner(actor, "orders.add_order", store)
     if store.status == SellerAccount.Status.CLOSED:
-        raise invalid("A closed store takes no new orders.", field="storeId",
-                      code=Code.INVALID_TRANSITION)
+        raise invalid(
+            "A closed store takes no new orders.", field="storeId", code=Code.INVALID_TRANSITION
+        )
     order_number = (order_number or "").strip()
     if not order_number.isdigit() or len(order_number) > 20:
         raise invalid("The order number is a string of up to 20 digits.", field="orderNumber")
@@ -105,7 +105,10 @@ def order_create(
 
 # --- transitions on a loaded, locked order (no save) ---
 
-def apply_pay(order: Order, *, actor: Any, at: datetime, payment_method: str, note: str = "") -> None:
+
+def apply_pay(
+    order: Order, *, actor: Any, at: datetime, payment_method: str, note: str = ""
+) -> None:
     if payment_method and payment_method not in PaymentMethod.values:
         raise invalid(f"Unknown payment method {payment_method!r}.", field="paymentMethod")
     run_transition(order, "pay", actor=actor, at=at, note=note, payment_method=payment_method)
@@ -120,8 +123,13 @@ def apply_ship(
     if not tracking_number:
         raise invalid("The tracking number is required to ship.", field="trackingNumber")
     run_transition(
-        order, "ship", actor=actor, at=at, note=note or f"{carrier} {tracking_number}",
-        carrier=carrier, tracking_number=tracking_number,
+        order,
+        "ship",
+        actor=actor,
+        at=at,
+        note=note or f"{carrier} {tracking_number}",
+        carrier=carrier,
+        tracking_number=tracking_number,
     )
 
 
@@ -138,9 +146,14 @@ def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: s
 
 # --- the public services: one transaction each ---
 
+
 @transaction.atomic
 def order_mark_paid(
-    *, order_id: int, actor: Any, payment_method: str = "", note: str = "",
+    *,
+    order_id: int,
+    actor: Any,
+    payment_method: str = "",
+    note: str = "",
     at: datetime | None = None,
 ) -> Order:
     order = lock(Order, order_id)
@@ -151,12 +164,23 @@ def order_mark_paid(
 
 @transaction.atomic
 def order_ship(
-    *, order_id: int, actor: Any, carrier: str, tracking_number: str, note: str = "",
+    *,
+    order_id: int,
+    actor: Any,
+    carrier: str,
+    tracking_number: str,
+    note: str = "",
     at: datetime | None = None,
 ) -> Order:
     order = lock(Order, order_id)
-    apply_ship(order, actor=actor, at=clock.resolve(at), carrier=carrier,
-               tracking_number=tracking_number, note=note)
+    apply_ship(
+        order,
+        actor=actor,
+        at=clock.resolve(at),
+        carrier=carrier,
+        tracking_number=tracking_number,
+        note=note,
+    )
     _save(order, "ship")
     return order
 
@@ -173,7 +197,12 @@ def order_confirm_receipt(
 
 @transaction.atomic
 def order_cancel(
-    *, order_id: int, actor: Any, reason: str, note: str = "", delist_product: bool = False,
+    *,
+    order_id: int,
+    actor: Any,
+    reason: str,
+    note: str = "",
+    delist_product: bool = False,
     at: datetime | None = None,
 ) -> Order:
     """Cancel an unpaid order, or refund a paid one in full (out of stock, buyer request).
@@ -181,18 +210,22 @@ def order_cancel(
     at = clock.resolve(at)
     order = lock(Order, order_id)
     if delist_product and reason != EndReason.OUT_OF_STOCK:
-        raise invalid("Only an out-of-stock cancellation delists the product.",
-                      field="delistProduct")
+        raise invalid(
+            "Only an out-of-stock cancellation delists the product.", field="delistProduct"
+        )
     apply_cancel(order, actor=actor, at=at, reason=reason, note=note)
     _save(order, "cancel")
     if delist_product and order.product_id:
-        Product.objects.filter(pk=order.product_id, listed=True).update(listed=False, delisted_at=at)
+        Product.objects.filter(pk=order.product_id, listed=True).update(
+            listed=False, delisted_at=at
+        )
     return order
 
 
 @transaction.atomic
-def order_open_dispute(*, order_id: int, actor: Any, note: str = "",
-                       at: datetime | None = None) -> Order:
+def order_open_dispute(
+    *, order_id: int, actor: Any, note: str = "", at: datetime | None = None
+) -> Order:
     """Called by the disputes services when a buyer opens a dispute."""
     order = lock(Order, order_id)
     run_transition(order, "open_dispute", actor=actor, at=clock.resolve(at), note=note)
@@ -207,8 +240,14 @@ def order_resolve_dispute(
     """Called by the disputes services: a full refund ends the order as refunded; a partial or
     no refund returns it to where it was when the dispute opened."""
     order = lock(Order, order_id)
-    run_transition(order, "resolve_dispute", actor=actor, at=clock.resolve(at), note=note,
-                   full_refund=full_refund)
+    run_transition(
+        order,
+        "resolve_dispute",
+        actor=actor,
+        at=clock.resolve(at),
+        note=note,
+        full_refund=full_refund,
+    )
     _save(order, "resolve_dispute")
     return order
 
@@ -229,8 +268,10 @@ def order_send_payment_reminder(
     order = lock(Order, order_id)
     require_staff_or_owner(actor, "orders.send_payment_reminder", order)
     if order.status != Order.Status.UNPAID:
-        raise invalid(f"Only unpaid orders get payment reminders; this one is {order.status}.",
-                      code=Code.INVALID_TRANSITION)
+        raise invalid(
+            f"Only unpaid orders get payment reminders; this one is {order.status}.",
+            code=Code.INVALID_TRANSITION,
+        )
     allowed_at = next_reminder_at(order)
     if allowed_at is not None and at < allowed_at:
         raise invalid(

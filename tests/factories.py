@@ -69,8 +69,14 @@ def order(
     """An order walked to ``status`` through the services, one day per step from ``at``."""
     account = account or store()
     o = order_create(
-        actor=None, store_id=account.pk, order_number=str(8_000_000_000_000_000 + next(_seq)),
-        amount=Decimal(amount), buyer_name="Ana Souza", buyer_country="BR", placed_at=at, **kwargs,
+        actor=None,
+        store_id=account.pk,
+        order_number=str(8_000_000_000_000_000 + next(_seq)),
+        amount=Decimal(amount),
+        buyer_name="Ana Souza",
+        buyer_country="BR",
+        placed_at=at,
+        **kwargs,
     )
     step = iter(at + timedelta(days=d) for d in itertools.count(1))
     if status == "cancelled":
@@ -80,8 +86,9 @@ def order(
     if status == "refunded":
         order_cancel(order_id=o.pk, actor=None, reason="out_of_stock", at=next(step))
     if status in {"shipped", "completed", "disputed"}:
-        order_ship(order_id=o.pk, actor=None, carrier="Cainiao", tracking_number="LP001CN",
-                   at=next(step))
+        order_ship(
+            order_id=o.pk, actor=None, carrier="Cainiao", tracking_number="LP001CN", at=next(step)
+        )
     if status == "completed":
         order_confirm_receipt(order_id=o.pk, actor=None, at=next(step))
     if status == "disputed":
