@@ -1,0 +1,234 @@
+"""GraphQL for seller accounts, the viewer and personal API tokens. Thin: services decide."""
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+import strawberry_django
+from django.db.models import Q, QuerySet
+from strawberry import UNSET, Info, relay
+
+from accounts import services
+from accounts.models import AccountTransition, ApiToken, SellerAccount
+from accounts.selectors import api_tokens_visible_to, seller_accounts_visible_to
+from backoffice.graphql import (
+    AvailableTransition,
+    ChoiceFilter,
+    Connection,
+    HistoryEntry,
+    StableOrder,
+    aware,
+    choice,
+    enum_from_choices,
+    history_field,
+    max_page_size,
+    mutation,
+    node_pk,
+    require_user,
+    transitions_field,
+    viewer,
+)
+from backoffice.money import Currency
+
+SellerAccountStatus = enum_from_choices("SellerAccountStatus", SellerAccount.Status.choices)
+FreezeReason = enum_from_choices("FreezeReason", SellerAccount.FreezeReason.choices)
+CloseReason = enum_from_choices("CloseReason", SellerAccount.CloseReason.choices)
+SettlementCurrency = enum_from_choices("Currency", Currency.CHOICES)
+
+
+@strawberry_django.filter_type(SellerAccount, name="SellerAccountFilter")
+class SellerAccountFilter:
+    status: ChoiceFilter[SellerAccountStatus] | None = UNSET
+    platform_store_id: str | None = UNSET
+
+    @strawberry_django.filter_field(description="Part of the name, ignoring case.")
+    def name_contains(self, value: str, prefix: str) -> Q:
+        return Q(**{f"{prefix}name__icontains": value})
+
+
+@strawberry.input(name="SellerAccountSort", one_of=True)
+class SellerAccountSort(StableOrder):
+    name: strawberry_django.Ordering | None = UNSET
+    opened_at: strawberry_django.Ordering | None = UNSET
+    platform_store_id: strawberry_django.Ordering | None = UNSET
+
+
+@strawberry_django.type(SellerAccount, name="SellerAccount", only=["status"])
+class SellerAccountType(relay.Node):
+    platform_store_id: str
+    name: str
+    opened_at: datetime
+    status: SellerAccountStatus
+    frozen_at: datetime | None
+    closed_at: datetime | None
+    history: list[HistoryEntry] = history_field(AccountTransition)
+    available_transitions: list[AvailableTransition] = transitions_field(only=["status"])
+
+    @strawberry_django.field(only=["settlement_currency"])
+    def settlement_currency(self, root: strawberry.Parent[SellerAccount]) -> SettlementCurrency:
+        return SettlementCurrency(root.settlement_currency)
+
+    @strawberry_django.field(only=["freeze_reason"])
+    def freeze_reason(self, root: strawberry.Parent[SellerAccount]) -> FreezeReason | None:
+        return choice(FreezeReason, root.freeze_reason)
+
+    @strawberry_django.field(only=["close_reason"])
+    def close_reason(self, root: strawberry.Parent[SellerAccount]) -> CloseReason | None:
+        return choice(CloseReason, root.close_reason)
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return seller_accounts_visible_to(viewer(info), queryset)
+
+
+@strawberry_django.type(ApiToken, name="ApiToken")
+class ApiTokenType(relay.Node):
+    name: str
+    prefix: str = strawberry_django.field(description="The token's first characters.")
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    is_active: bool = strawberry_django.field(only=["revoked_at"])
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return api_tokens_visible_to(viewer(info), queryset)
+
+
+@strawberry.type(name="User", description="The signed-in user.")
+class UserType:
+    username: str
+    is_staff: bool
+    is_superuser: bool
+    roles: list[str] = strawberry.field(description="Staff roles (group names).")
+    store: SellerAccountType | None = strawberry.field(description="A seller user's store.")
+
+
+@strawberry.type(description="A new API token: `token` is shown this once and never again.")
+class ApiTokenCreated:
+    token: str
+    api_token: ApiTokenType
+
+
+@strawberry.type(name="Query")
+class Query:
+    seller_accounts: Connection[SellerAccountType] = strawberry_django.connection(
+        filters=SellerAccountFilter,
+        order=SellerAccountSort,
+        ordering=None,
+        max_results=max_page_size(),
+    )
+    api_tokens: Connection[ApiTokenType] = strawberry_django.connection(
+        ordering=None, max_results=max_page_size(), description="Your API tokens."
+    )
+
+    @strawberry.field(description="The signed-in user; null when signed out.")
+    def me(self, info: Info) -> UserType | None:
+        user = viewer(info)
+        if not user.is_authenticated:
+            return None
+        return UserType(
+            username=user.get_username(),
+            is_staff=user.is_staff,
+            is_superuser=user.is_superuser,
+            roles=sorted(user.groups.values_list("name", flat=True)),
+            store=user.store,
+        )
+
+
+# --- mutations: resolve the object through the viewer's queryset, then call the service ---
+
+
+def account_pk(info: Info, global_id: str, *, field: str = "id") -> int:
+    queryset = seller_accounts_visible_to(viewer(info))
+    return node_pk(global_id, queryset, type_name="SellerAccount", field=field)
+
+
+@strawberry.input
+class SellerAccountCreateInput:
+    store_id: str = strawberry.field(description="The platform's store id.")
+    name: str
+    settlement_currency: SettlementCurrency = SettlementCurrency("USD")  # type: ignore[assignment]
+    opened_at: datetime | None = None
+
+
+@strawberry.input
+class SellerAccountFreezeInput:
+    id: strawberry.ID
+    reason: FreezeReason
+    note: str = ""
+
+
+@strawberry.input
+class SellerAccountUnfreezeInput:
+    id: strawberry.ID
+    note: str = ""
+
+
+@strawberry.input
+class SellerAccountCloseInput:
+    id: strawberry.ID
+    reason: CloseReason
+    note: str = ""
+
+
+@strawberry.input
+class ApiTokenCreateInput:
+    name: str
+
+
+@strawberry.input
+class ApiTokenRevokeInput:
+    id: strawberry.ID
+
+
+@strawberry.type(name="Mutation")
+class Mutation:
+    @mutation
+    def seller_account_create(
+        self, info: Info, input: SellerAccountCreateInput
+    ) -> SellerAccountType:
+        return services.seller_account_create(
+            actor=require_user(info),
+            platform_store_id=input.store_id,
+            name=input.name,
+            settlement_currency=input.settlement_currency,
+            opened_at=aware(input.opened_at, field="openedAt"),
+        )
+
+    @mutation
+    def seller_account_freeze(
+        self, info: Info, input: SellerAccountFreezeInput
+    ) -> SellerAccountType:
+        actor = require_user(info)
+        return services.seller_account_freeze(
+            account_id=account_pk(info, input.id), actor=actor, reason=input.reason, note=input.note
+        )
+
+    @mutation
+    def seller_account_unfreeze(
+        self, info: Info, input: SellerAccountUnfreezeInput
+    ) -> SellerAccountType:
+        actor = require_user(info)
+        return services.seller_account_unfreeze(
+            account_id=account_pk(info, input.id), actor=actor, note=input.note
+        )
+
+    @mutation
+    def seller_account_close(self, info: Info, input: SellerAccountCloseInput) -> SellerAccountType:
+        actor = require_user(info)
+        return services.seller_account_close(
+            account_id=account_pk(info, input.id), actor=actor, reason=input.reason, note=input.note
+        )
+
+    @mutation
+    def api_token_create(self, info: Info, input: ApiTokenCreateInput) -> ApiTokenCreated:
+        token, plaintext = services.api_token_create(actor=require_user(info), name=input.name)
+        return ApiTokenCreated(token=plaintext, api_token=token)  # type: ignore[arg-type]
+
+    @mutation
+    def api_token_revoke(self, info: Info, input: ApiTokenRevokeInput) -> ApiTokenType:
+        actor = require_user(info)
+        queryset = api_tokens_visible_to(actor)
+        token_id = node_pk(input.id, queryset, type_name="ApiToken")
+        return services.api_token_revoke(actor=actor, token_id=token_id)

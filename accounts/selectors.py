@@ -1,0 +1,47 @@
+"""Reads scoped to the viewer: staff see every store, a seller user its own store only,
+anyone else (anonymous, inactive, users without a store) nothing."""
+
+from typing import Any, TypeVar
+
+from django.db import models
+
+from accounts.models import ApiToken, SellerAccount
+
+M = TypeVar("M", bound=models.Model)
+
+
+def sees_everything(viewer: Any) -> bool:
+    return bool(
+        viewer is not None
+        and viewer.is_authenticated
+        and viewer.is_active
+        and (viewer.is_staff or viewer.is_superuser)
+    )
+
+
+def visible_to(queryset: models.QuerySet[M], viewer: Any, *, store_path: str) -> models.QuerySet[M]:
+    """``queryset`` narrowed to what ``viewer`` may see; ``store_path`` leads to the owning
+    store's id (``"pk"`` for stores themselves, ``"store_id"`` for orders, ...)."""
+    if sees_everything(viewer):
+        return queryset
+    store_id = getattr(viewer, "store_id", None) if getattr(viewer, "is_active", False) else None
+    if store_id is None:
+        return queryset.none()
+    return queryset.filter(**{store_path: store_id})
+
+
+def seller_accounts_visible_to(
+    viewer: Any, queryset: models.QuerySet[SellerAccount] | None = None
+) -> models.QuerySet[SellerAccount]:
+    queryset = SellerAccount.objects.all() if queryset is None else queryset
+    return visible_to(queryset, viewer, store_path="pk")
+
+
+def api_tokens_visible_to(
+    viewer: Any, queryset: models.QuerySet[ApiToken] | None = None
+) -> models.QuerySet[ApiToken]:
+    """A user's own tokens; superusers see every token (they may revoke any)."""
+    queryset = ApiToken.objects.all() if queryset is None else queryset
+    if viewer is None or not viewer.is_authenticated or not viewer.is_active:
+        return queryset.none()
+    return queryset if viewer.is_superuser else queryset.filter(user_id=viewer.pk)

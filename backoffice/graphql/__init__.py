@@ -1,0 +1,46 @@
+"""Shared GraphQL building blocks: types, relay helpers, mutation error handling."""
+
+from backoffice.graphql.filters import (
+    ChoiceFilter,
+    DateTimeRange,
+    StableOrder,
+    TextFilter,
+    store_pk,
+)
+from backoffice.graphql.inputs import aware
+from backoffice.graphql.mutations import mutation
+from backoffice.graphql.relay import Connection, max_page_size, node_pk
+from backoffice.graphql.types import (
+    AvailableTransition,
+    HistoryEntry,
+    Money,
+    choice,
+    enum_from_choices,
+    history_field,
+    money_field,
+    transitions_field,
+)
+from backoffice.graphql.viewer import require_user, viewer
+
+__all__ = [
+    "AvailableTransition",
+    "ChoiceFilter",
+    "Connection",
+    "DateTimeRange",
+    "HistoryEntry",
+    "Money",
+    "StableOrder",
+    "TextFilter",
+    "aware",
+    "choice",
+    "enum_from_choices",
+    "history_field",
+    "max_page_size",
+    "money_field",
+    "mutation",
+    "node_pk",
+    "require_user",
+    "store_pk",
+    "transitions_field",
+    "viewer",
+]

@@ -1,0 +1,71 @@
+"""Mutations: thin calls to a service whose refusals become ``OperationInfo`` with a code.
+
+strawberry-django's ``handle_django_errors`` builds the ``<Name>Payload`` union, but it leaves
+``code`` empty for a plain ``PermissionDenied``, ``ObjectDoesNotExist`` or a ``ValidationError``
+without a code. :func:`mutation` converts those errors itself so that every message has one.
+"""
+
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import strawberry_django
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from strawberry.utils.str_converters import to_camel_case
+from strawberry_django.fields.types import OperationInfo, OperationMessage
+
+from backoffice.errors import Code
+
+F = TypeVar("F", bound=Callable[..., Any])
+Kind = OperationMessage.Kind
+
+
+def _validation_messages(error: ValidationError) -> Iterator[OperationMessage]:
+    by_field = error.error_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: [error]}
+    for field, errors in by_field.items():
+        for item in errors:
+            for e in item.error_list:
+                yield OperationMessage(
+                    kind=Kind.VALIDATION,
+                    message=e.message % e.params if e.params else str(e.message),
+                    field=None if field == NON_FIELD_ERRORS else to_camel_case(field),
+                    code=e.code or Code.INVALID.value,
+                )
+
+
+def messages(error: Exception) -> list[OperationMessage]:
+    """``error`` as OperationInfo messages, ``code`` always set."""
+    if isinstance(error, ValidationError):
+        return list(_validation_messages(error))
+    if isinstance(error, DjangoPermissionDenied):
+        return [
+            OperationMessage(
+                kind=Kind.PERMISSION,
+                message=str(error) or "You do not have permission to do this.",
+                code=Code.PERMISSION_DENIED.value,
+            )
+        ]
+    return [OperationMessage(kind=Kind.VALIDATION, message=str(error), code=Code.NOT_FOUND.value)]
+
+
+def with_error_codes(resolver: F) -> F:
+    @functools.wraps(resolver)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return resolver(*args, **kwargs)
+        except (ValidationError, DjangoPermissionDenied, ObjectDoesNotExist) as error:
+            return OperationInfo(messages=messages(error))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def mutation(resolver: F | None = None, *, description: str | None = None) -> Any:
+    """``@mutation`` on a resolver ``(self, info, input) -> ObjectType``: the GraphQL return type
+    becomes ``ObjectType | OperationInfo``."""
+
+    def decorate(func: F) -> Any:
+        field = strawberry_django.mutation(handle_django_errors=True, description=description)
+        return field(with_error_codes(func))
+
+    return decorate(resolver) if resolver is not None else decorate

@@ -1,0 +1,112 @@
+"""GraphQL types shared by every app: money, audit history, available transitions, enums."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import strawberry
+import strawberry_django
+from django.db import models
+from django.db.models import Prefetch
+from strawberry import Info
+
+from backoffice.audit import TransitionLog
+from backoffice.fsm import transition_checks
+from backoffice.graphql.viewer import viewer
+from backoffice.money import quantize
+
+
+@strawberry.type(description="An amount of money: a decimal string with exactly 2 decimals.")
+class Money:
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, amount: Decimal | None, currency: str) -> "Money | None":
+        return None if amount is None else cls(amount=quantize(amount), currency=currency)
+
+
+@strawberry.type(description="One state change: who moved the object from where to where.")
+class HistoryEntry:
+    from_: str = strawberry.field(name="from", description="The state before, e.g. `PAID`.")
+    to: str = strawberry.field(description="The state after, as `status` names it.")
+    transition: str
+    by: str | None = strawberry.field(description="Username; null for the system.")
+    at: datetime
+    note: str
+
+    @classmethod
+    def of(cls, row: TransitionLog) -> "HistoryEntry":
+        return cls(
+            from_=row.source.upper(),  # the GraphQL enum names of the states
+            to=row.target.upper(),
+            transition=row.transition,
+            by=row.actor.get_username() if row.actor_id else None,
+            at=row.at,
+            note=row.note,
+        )
+
+
+@strawberry.type(description="A transition and whether the viewer may run it now.")
+class AvailableTransition:
+    name: str
+    allowed: bool
+    reason: str | None = strawberry.field(description="Why not, when not allowed.")
+    code: str | None = strawberry.field(description="The error code the mutation would give.")
+
+
+def enum_from_choices(
+    name: str, choices: Iterable[tuple[str, Any]], *, description: str | None = None
+) -> type[StrEnum]:
+    """A GraphQL enum built from model choices: ``credit_card`` becomes ``CREDIT_CARD``. Its
+    members are ``str`` equal to the stored value, so they go to services unchanged."""
+    members = {str(value).upper(): str(value) for value, _label in choices}
+    return strawberry.enum(StrEnum(name, members), description=description)
+
+
+def choice(enum: type[StrEnum], value: str) -> StrEnum | None:
+    """A stored choice as its enum member; blank (not set) is ``None``."""
+    return enum(value) if value else None
+
+
+def history_field(log_model: type[TransitionLog]) -> Any:
+    """``history``: the object's audit rows, oldest first, prefetched once for a whole page."""
+
+    def prefetch(info: Info) -> Prefetch:
+        rows = log_model.objects.select_related("actor").order_by("at", "id")
+        return Prefetch("history", queryset=rows)
+
+    def resolve(root: strawberry.Parent[models.Model]) -> list[HistoryEntry]:
+        return [HistoryEntry.of(row) for row in root.history.all()]
+
+    return strawberry_django.field(
+        resolver=resolve, prefetch_related=[prefetch], description="State changes, oldest first."
+    )
+
+
+def transitions_field(only: list[str]) -> Any:
+    """``availableTransitions`` for the viewer. ``only`` lists every column the guards and the
+    permission check read, so that a page never loads a deferred field row by row."""
+
+    def resolve(root: strawberry.Parent[models.Model], info: Info) -> list[AvailableTransition]:
+        return [
+            AvailableTransition(name=c.name, allowed=c.allowed, reason=c.reason, code=c.code)
+            for c in transition_checks(root, viewer(info))
+        ]
+
+    return strawberry_django.field(resolver=resolve, only=only)
+
+
+def money_field(
+    attname: str, currency: str, *, nullable: bool = False, description: str | None = None
+) -> Any:
+    """A ``Money`` read from a decimal column in a fixed currency (the column's scale never
+    leaks into the API)."""
+
+    def resolve(root: strawberry.Parent[models.Model]) -> Money | None:
+        return Money.of(getattr(root, attname), currency)
+
+    resolve.__annotations__["return"] = Money | None if nullable else Money
+    return strawberry_django.field(resolver=resolve, only=[attname], description=description)

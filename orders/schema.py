@@ -1,0 +1,267 @@
+"""GraphQL for orders and payment reminders. Thin: every write is a call to orders.services."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+import strawberry_django
+from django.db.models import Q, QuerySet
+from strawberry import UNSET, Info, relay
+
+from accounts.schema import SellerAccountType, account_pk
+from backoffice.graphql import (
+    AvailableTransition,
+    ChoiceFilter,
+    Connection,
+    DateTimeRange,
+    HistoryEntry,
+    Money,
+    StableOrder,
+    TextFilter,
+    aware,
+    choice,
+    enum_from_choices,
+    history_field,
+    max_page_size,
+    money_field,
+    mutation,
+    node_pk,
+    require_user,
+    store_pk,
+    transitions_field,
+    viewer,
+)
+from orders import selectors, services
+from orders.models import CANCEL_REASONS, EndReason, Order, OrderTransition, PaymentReminder
+from orders.models import PaymentMethod as PaymentMethodChoices
+
+OrderStatus = enum_from_choices("OrderStatus", Order.Status.choices)
+PaymentMethod = enum_from_choices("PaymentMethod", PaymentMethodChoices.choices)
+OrderEndReason = enum_from_choices("OrderEndReason", EndReason.choices)
+OrderCancelReason = enum_from_choices(
+    "OrderCancelReason", [(r.value, r.label) for r in CANCEL_REASONS]
+)
+
+
+@strawberry_django.filter_type(Order, name="OrderFilter")
+class OrderFilter:
+    status: ChoiceFilter[OrderStatus] | None = UNSET
+    order_number: TextFilter | None = UNSET
+
+    @strawberry_django.filter_field
+    def placed_at(self, value: DateTimeRange, prefix: str) -> Q:
+        return value.q(f"{prefix}placed_at", field="placedAt")
+
+    @strawberry_django.filter_field(description="The store's global ID.")
+    def store(self, value: relay.GlobalID, prefix: str) -> Q:
+        pk = store_pk(value)
+        return Q(pk__in=[]) if pk is None else Q(**{f"{prefix}store_id": pk})
+
+
+@strawberry.input(name="OrderSort", one_of=True)
+class OrderSort(StableOrder):
+    placed_at: strawberry_django.Ordering | None = UNSET
+    amount: strawberry_django.Ordering | None = UNSET
+    order_number: strawberry_django.Ordering | None = UNSET
+
+
+@strawberry_django.type(PaymentReminder, name="PaymentReminder")
+class PaymentReminderType(relay.Node):
+    sent_at: datetime
+    message: str
+    order: "OrderType"
+
+    @strawberry_django.field(select_related=["sent_by"], only=["sent_by__username"])
+    def sent_by(self, root: strawberry.Parent[PaymentReminder]) -> str | None:
+        """Username of the sender; null for the system."""
+        return root.sent_by.get_username() if root.sent_by_id else None
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return selectors.payment_reminders_visible_to(viewer(info), queryset)
+
+
+@strawberry_django.type(Order, name="Order", only=["status"])
+class OrderType(relay.Node):
+    order_number: str
+    store: SellerAccountType
+    buyer_name: str
+    buyer_country: str
+    amount: Money = money_field("amount", "USD", description="What the buyer pays.")
+    product_total: Money | None = money_field("product_total", "USD", nullable=True)
+    shipping_cost: Money | None = money_field("shipping_cost", "USD", nullable=True)
+    status: OrderStatus
+    placed_at: datetime
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    completed_at: datetime | None
+    closed_at: datetime | None
+    carrier: str
+    tracking_number: str
+    protected: bool = strawberry_django.field(description="Covered by after-sales protection.")
+    product_info: str
+    history: list[HistoryEntry] = history_field(OrderTransition)
+    # The guards read completed_at (dispute window) and the store (seller permission).
+    available_transitions: list[AvailableTransition] = transitions_field(
+        only=["status", "store", "completed_at"]
+    )
+    payment_reminders: Connection[PaymentReminderType] = strawberry_django.connection(
+        ordering=None, max_results=max_page_size(), description="Newest first."
+    )
+
+    @strawberry_django.field(only=["payment_method"])
+    def payment_method(self, root: strawberry.Parent[Order]) -> PaymentMethod | None:
+        return choice(PaymentMethod, root.payment_method)
+
+    @strawberry_django.field(only=["end_reason"])
+    def end_reason(self, root: strawberry.Parent[Order]) -> OrderEndReason | None:
+        return choice(OrderEndReason, root.end_reason)
+
+    @strawberry_django.field(
+        only=["status"], annotate={"last_reminder_at": lambda info: selectors.last_reminder_at()}
+    )
+    def next_reminder_at(self, root: strawberry.Parent[Order]) -> datetime | None:
+        """When the next payment reminder may be sent; null when one may go now (or the order
+        is not unpaid)."""
+        if not hasattr(root, "last_reminder_at"):  # an order returned by a mutation
+            root.last_reminder_at = root.payment_reminders.values_list("sent_at", flat=True).first()
+        return selectors.next_reminder_at(status=root.status, last_sent_at=root.last_reminder_at)
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return selectors.orders_visible_to(viewer(info), queryset)
+
+
+@strawberry.type(name="Query")
+class Query:
+    orders: Connection[OrderType] = strawberry_django.connection(
+        filters=OrderFilter, order=OrderSort, ordering=None, max_results=max_page_size()
+    )
+
+
+# --- mutations: resolve the object through the viewer's queryset, then call the service ---
+
+
+def order_pk(info: Info, global_id: str) -> int:
+    queryset = selectors.orders_visible_to(viewer(info))
+    return node_pk(global_id, queryset, type_name="Order")
+
+
+@strawberry.input
+class OrderCreateInput:
+    store_id: strawberry.ID
+    order_number: str
+    amount: Decimal = strawberry.field(description="In USD, at most 2 decimals.")
+    buyer_name: str = ""
+    buyer_country: str = ""
+    product_total: Decimal | None = None
+    shipping_cost: Decimal | None = None
+    protected: bool = False
+    product_info: str = ""
+    placed_at: datetime | None = strawberry.field(default=None, description="Default: now.")
+
+
+@strawberry.input
+class OrderMarkPaidInput:
+    id: strawberry.ID
+    payment_method: PaymentMethod | None = None
+    note: str = ""
+
+
+@strawberry.input
+class OrderShipInput:
+    id: strawberry.ID
+    carrier: str
+    tracking_number: str
+    note: str = ""
+
+
+@strawberry.input
+class OrderConfirmReceiptInput:
+    id: strawberry.ID
+    note: str = ""
+
+
+@strawberry.input
+class OrderCancelInput:
+    id: strawberry.ID
+    reason: OrderCancelReason
+    delist_product: bool = strawberry.field(
+        default=False, description="Delist the product too (out of stock only)."
+    )
+    note: str = ""
+
+
+@strawberry.input
+class OrderSendPaymentReminderInput:
+    id: strawberry.ID
+    message: str = strawberry.field(default="", description="Default: the standard text.")
+
+
+@strawberry.type(name="Mutation")
+class Mutation:
+    @mutation
+    def order_create(self, info: Info, input: OrderCreateInput) -> OrderType:
+        actor = require_user(info)
+        return services.order_create(
+            actor=actor,
+            store_id=account_pk(info, input.store_id, field="storeId"),
+            order_number=input.order_number,
+            amount=input.amount,
+            buyer_name=input.buyer_name,
+            buyer_country=input.buyer_country,
+            placed_at=aware(input.placed_at, field="placedAt"),
+            product_total=input.product_total,
+            shipping_cost=input.shipping_cost,
+            protected=input.protected,
+            product_info=input.product_info,
+        )
+
+    @mutation
+    def order_mark_paid(self, info: Info, input: OrderMarkPaidInput) -> OrderType:
+        actor = require_user(info)
+        return services.order_mark_paid(
+            order_id=order_pk(info, input.id),
+            actor=actor,
+            payment_method=input.payment_method or "",
+            note=input.note,
+        )
+
+    @mutation
+    def order_ship(self, info: Info, input: OrderShipInput) -> OrderType:
+        actor = require_user(info)
+        return services.order_ship(
+            order_id=order_pk(info, input.id),
+            actor=actor,
+            carrier=input.carrier,
+            tracking_number=input.tracking_number,
+            note=input.note,
+        )
+
+    @mutation
+    def order_confirm_receipt(self, info: Info, input: OrderConfirmReceiptInput) -> OrderType:
+        actor = require_user(info)
+        return services.order_confirm_receipt(
+            order_id=order_pk(info, input.id), actor=actor, note=input.note
+        )
+
+    @mutation
+    def order_cancel(self, info: Info, input: OrderCancelInput) -> OrderType:
+        actor = require_user(info)
+        return services.order_cancel(
+            order_id=order_pk(info, input.id),
+            actor=actor,
+            reason=input.reason,
+            note=input.note,
+            delist_product=input.delist_product,
+        )
+
+    @mutation(description="Returns the reminder sent; its `order` gives the next allowed time.")
+    def order_send_payment_reminder(
+        self, info: Info, input: OrderSendPaymentReminderInput
+    ) -> PaymentReminderType:
+        actor = require_user(info)
+        return services.order_send_payment_reminder(
+            order_id=order_pk(info, input.id), actor=actor, message=input.message
+        )
