@@ -1,0 +1,231 @@
+"""Admin for seller accounts, users and API tokens. State changes and creation go through
+``accounts.services``; the state field is never in a form."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
+
+from accounts.models import AccountTransition, ApiToken, SellerAccount, User
+from accounts.services import (
+    api_token_create,
+    api_token_revoke,
+    seller_account_close,
+    seller_account_create,
+    seller_account_freeze,
+    seller_account_unfreeze,
+)
+from backoffice.admin_transitions import (
+    HistoryInline,
+    ObjectAction,
+    TransitionAdminMixin,
+    bulk_action,
+)
+from backoffice.fsm import TransitionCheck
+from backoffice.money import Currency
+
+NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
+
+
+class FreezeForm(forms.Form):
+    reason = forms.ChoiceField(choices=SellerAccount.FreezeReason.choices)
+    note = forms.CharField(required=False, widget=NOTE_WIDGET, help_text="Kept in the history.")
+
+
+class UnfreezeForm(forms.Form):
+    note = forms.CharField(required=False, widget=NOTE_WIDGET, help_text="Kept in the history.")
+
+
+class CloseForm(forms.Form):
+    reason = forms.ChoiceField(choices=SellerAccount.CloseReason.choices)
+    note = forms.CharField(required=False, widget=NOTE_WIDGET, help_text="Kept in the history.")
+
+
+class SellerAccountCreateForm(forms.Form):
+    platform_store_id = forms.CharField(label="Platform store id", max_length=32)
+    name = forms.CharField(max_length=200)
+    opened_at = forms.SplitDateTimeField(
+        label="Opened at",
+        required=False,
+        widget=AdminSplitDateTime,
+        help_text="Start of the store's operating time; empty for now (UTC).",
+    )
+    settlement_currency = forms.ChoiceField(choices=Currency.CHOICES, initial=Currency.USD)
+
+
+class AccountHistoryInline(HistoryInline):
+    model = AccountTransition
+
+
+@admin.register(SellerAccount)
+class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
+    service_id_arg = "account_id"
+    object_actions = {
+        "freeze": ObjectAction(
+            "Freeze", seller_account_freeze, "accounts.freeze_selleraccount", form=FreezeForm
+        ),
+        "unfreeze": ObjectAction(
+            "Unfreeze", seller_account_unfreeze, "accounts.unfreeze_selleraccount", UnfreezeForm
+        ),
+        "close": ObjectAction(
+            "Close", seller_account_close, "accounts.close_selleraccount", form=CloseForm
+        ),
+    }
+    actions = [
+        bulk_action("freeze", "Freeze selected stores (risk review)", reason="risk"),
+        bulk_action("unfreeze", "Unfreeze selected stores"),
+        bulk_action("close", "Close selected stores (risk decision)", reason="risk"),
+    ]
+    service_add_form = SellerAccountCreateForm
+
+    list_display = ("name", "platform_store_id", "status", "settlement_currency", "opened_at")
+    list_filter = ("status", "settlement_currency", "freeze_reason", "close_reason")
+    search_fields = ("name", "=platform_store_id")
+    date_hierarchy = "opened_at"
+    fieldsets = (
+        (None, {"fields": ("name", "platform_store_id", "status", "settlement_currency")}),
+        ("Operating time", {"fields": ("opened_at",)}),
+        (
+            "Freeze and closure",
+            {"fields": ("freeze_reason", "frozen_at", "close_reason", "closed_at")},
+        ),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    )
+    # Only descriptive fields are edited here; the state and its fields move through services.
+    readonly_fields = (
+        "platform_store_id",
+        "status",
+        "freeze_reason",
+        "frozen_at",
+        "close_reason",
+        "closed_at",
+        "created_at",
+        "updated_at",
+    )
+    inlines = (AccountHistoryInline,)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # stores are closed, never deleted: orders and money refer to them
+
+    def create_object(self, request: HttpRequest, data: dict[str, Any]) -> SellerAccount:
+        return seller_account_create(actor=request.user, **data)
+
+
+class UserKindFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("staff", "Staff"), ("seller", "Seller users")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "staff":
+            return queryset.filter(is_staff=True)
+        if self.value() == "seller":
+            return queryset.filter(store__isnull=False)
+        return queryset
+
+
+@admin.register(User)
+class BackofficeUserAdmin(UserAdmin):
+    """Staff (roles are groups) and seller users (bound to one store, never staff: the
+    database refuses a user that is both)."""
+
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        ("Store", {"fields": ("store",), "description": "Only for seller users."}),
+    )
+    add_fieldsets = (
+        *UserAdmin.add_fieldsets,
+        ("Store", {"fields": ("store",), "description": "Only for seller users."}),
+    )
+    list_display = ("username", "email", "store", "is_staff", "roles", "is_active")
+    list_filter = (UserKindFilter, "is_staff", "is_superuser", "is_active", "groups")
+    search_fields = (
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "store__name",
+        "=store__platform_store_id",
+    )
+    list_select_related = ("store",)
+    autocomplete_fields = ("store",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="roles")
+    def roles(self, user: User) -> str:
+        return ", ".join(sorted(g.name for g in user.groups.all()))
+
+
+def token_revocable(token: ApiToken, user: Any) -> TransitionCheck | None:
+    if not token.is_active:
+        return None
+    if token.user_id != user.pk and not user.is_superuser:
+        return TransitionCheck("revoke", False, "Only its owner or a superuser can revoke it.")
+    return TransitionCheck("revoke", True)
+
+
+class ApiTokenCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="The token is yours: it acts with your permissions."
+    )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(TransitionAdminMixin, admin.ModelAdmin):
+    """Read-only: the hash is never shown. A token is created for the signed-in user and its
+    text shown once; revoking goes through the service."""
+
+    service_id_arg = "token_id"
+    object_actions = {
+        "revoke": ObjectAction(
+            "Revoke", api_token_revoke, "accounts.view_apitoken", check=token_revocable
+        ),
+    }
+    actions = [bulk_action("revoke", "Revoke selected tokens")]
+    service_add_form = ApiTokenCreateForm
+
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "=prefix", "user__username")
+    list_select_related = ("user",)
+    fields = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    exclude = ("key_hash",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        """Superusers see every token, other staff their own (as the revoke service does)."""
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoke instead: the row records that the token existed
+
+    def create_object(self, request: HttpRequest, data: dict[str, Any]) -> tuple[ApiToken, str]:
+        return api_token_create(actor=request.user, name=data["name"])
+
+    def response_created(self, request: HttpRequest, created: tuple[ApiToken, str]) -> HttpResponse:
+        token, plaintext = created
+        self.log_addition(request, token, [{"added": {}}])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Token {token.name} created",
+            "token": token,
+            "plaintext": plaintext,
+        }
+        response = TemplateResponse(request, "admin/backoffice/apitoken_created.html", context)
+        add_never_cache_headers(response)
+        return response

@@ -1,0 +1,266 @@
+"""Admin for orders, products and payment reminders. Orders are created and moved only through
+``orders.services``; the state field is never in a form."""
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts.models import SellerAccount
+from backoffice import clock
+from backoffice.admin_transitions import (
+    HistoryInline,
+    ObjectAction,
+    ReadOnlyInline,
+    TransitionAdminMixin,
+    bulk_action,
+)
+from backoffice.fsm import TransitionCheck
+from backoffice.money import Money
+from orders.models import (
+    CANCEL_REASONS,
+    EndReason,
+    Order,
+    OrderTransition,
+    PaymentMethod,
+    PaymentReminder,
+    Product,
+)
+from orders.services import (
+    next_reminder_at,
+    order_cancel,
+    order_confirm_receipt,
+    order_create,
+    order_mark_paid,
+    order_send_payment_reminder,
+    order_ship,
+)
+
+TRANSITION_PERM = "orders.transition_order"
+REMINDER_PERM = "orders.send_payment_reminder"
+NOTE = forms.CharField(
+    required=False,
+    widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    help_text="Kept in the history.",
+)
+
+
+class PayForm(forms.Form):
+    payment_method = forms.ChoiceField(
+        choices=[("", "As recorded on the order"), *PaymentMethod.choices], required=False
+    )
+    note = NOTE
+
+
+class ShipForm(forms.Form):
+    carrier = forms.CharField(max_length=100)
+    tracking_number = forms.CharField(label="Tracking number", max_length=100)
+
+
+class CancelForm(forms.Form):
+    reason = forms.ChoiceField(choices=[(r.value, r.label) for r in CANCEL_REASONS])
+    delist_product = forms.BooleanField(
+        label="Delist the product",
+        required=False,
+        help_text="Only with “out of stock”. A paid order is refunded in full.",
+    )
+    note = NOTE
+
+
+def reminder_check(order: Order, user: Any) -> TransitionCheck | None:
+    """Offered on unpaid orders only; refused while the last reminder is too recent."""
+    if order.status != Order.Status.UNPAID:
+        return None
+    allowed_at = next_reminder_at(order)
+    if allowed_at is not None and clock.now() < allowed_at:
+        reason = (
+            f"A reminder was sent recently; the next one can go at {allowed_at:%Y-%m-%d %H:%M} UTC."
+        )
+        return TransitionCheck("send_payment_reminder", False, reason)
+    return TransitionCheck("send_payment_reminder", True)
+
+
+def autocomplete(model: type, field: str) -> AutocompleteSelect:
+    return AutocompleteSelect(model._meta.get_field(field), admin.site)
+
+
+class OrderCreateForm(forms.Form):
+    store = forms.ModelChoiceField(SellerAccount.objects.all(), widget=autocomplete(Order, "store"))
+    order_number = forms.CharField(max_length=20, help_text="Up to 20 digits.")
+    amount = forms.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), help_text="USD."
+    )
+    product_total = forms.DecimalField(max_digits=14, decimal_places=2, required=False)
+    shipping_cost = forms.DecimalField(max_digits=14, decimal_places=2, required=False)
+    buyer_name = forms.CharField(max_length=200, required=False)
+    buyer_country = forms.CharField(max_length=64, required=False)
+    placed_at = forms.SplitDateTimeField(
+        label="Order time", required=False, widget=AdminSplitDateTime, help_text="Empty for now."
+    )
+    protected = forms.BooleanField(label="After-sales protection", required=False)
+    product = forms.ModelChoiceField(
+        Product.objects.all(), required=False, widget=autocomplete(Order, "product")
+    )
+    product_info = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class OrderChangeForm(forms.ModelForm):
+    class Meta:
+        model = Order
+        fields = ("buyer_name", "buyer_country", "product", "product_info")
+
+    def clean_product(self) -> Product | None:
+        product = self.cleaned_data.get("product")
+        if product is not None and product.store_id != self.instance.store_id:
+            raise forms.ValidationError("Choose a product of this order's store.")
+        return product
+
+
+class OrderHistoryInline(HistoryInline):
+    model = OrderTransition
+
+
+class PaymentReminderInline(ReadOnlyInline):
+    model = PaymentReminder
+    fields = ("sent_at", "sent_by", "message")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("sent_by")
+
+
+@admin.register(Order)
+class OrderAdmin(TransitionAdminMixin, admin.ModelAdmin):
+    service_id_arg = "order_id"
+    # The whitelist: dispute transitions belong to the disputes app and are not offered here.
+    object_actions = {
+        "pay": ObjectAction(
+            "Mark paid",
+            order_mark_paid,
+            TRANSITION_PERM,
+            form=PayForm,
+            initial=lambda order: {"payment_method": order.payment_method},
+        ),
+        "ship": ObjectAction("Ship", order_ship, TRANSITION_PERM, form=ShipForm),
+        "confirm": ObjectAction("Confirm receipt", order_confirm_receipt, TRANSITION_PERM),
+        "cancel": ObjectAction("Cancel", order_cancel, TRANSITION_PERM, form=CancelForm),
+        "send_payment_reminder": ObjectAction(
+            "Send payment reminder",
+            order_send_payment_reminder,
+            REMINDER_PERM,
+            check=reminder_check,
+        ),
+    }
+    actions = [
+        bulk_action("pay", "Mark selected orders paid"),
+        bulk_action("confirm", "Confirm receipt of selected orders"),
+        bulk_action(
+            "cancel", "Cancel selected orders (buyer request)", reason=EndReason.BUYER_CANCEL
+        ),
+        bulk_action("send_payment_reminder", "Send payment reminders for selected orders"),
+    ]
+    service_add_form = OrderCreateForm
+
+    list_display = (
+        "order_number",
+        "store",
+        "buyer_name",
+        "amount_usd",
+        "status",
+        "placed_at",
+        "shipped_at",
+        "protected",
+    )
+    list_filter = (
+        "status",
+        "protected",
+        "payment_method",
+        ("store", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = (
+        "=order_number",
+        "buyer_name",
+        "=tracking_number",
+        "store__name",
+        "=store__platform_store_id",
+    )
+    date_hierarchy = "placed_at"
+    list_select_related = ("store",)
+    form = OrderChangeForm
+    autocomplete_fields = ("product",)
+    fieldsets = (
+        (None, {"fields": ("order_number", "store", "status", "protected")}),
+        ("Money", {"fields": ("amount", "product_total", "shipping_cost", "payment_method")}),
+        ("Buyer", {"fields": ("buyer_name", "buyer_country")}),
+        ("Product", {"fields": ("product", "product_info")}),
+        ("Shipping", {"fields": ("carrier", "tracking_number")}),
+        ("Time", {"fields": ("placed_at", "paid_at", "shipped_at", "completed_at", "closed_at")}),
+        ("Outcome", {"fields": ("end_reason", "disputed_from")}),
+    )
+    inlines = (OrderHistoryInline, PaymentReminderInline)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        """Everything but the descriptive fields: state, money and dates move via services."""
+        editable = set(OrderChangeForm.Meta.fields)
+        return tuple(
+            f for _, options in self.fieldsets for f in options["fields"] if f not in editable
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # orders are cancelled or refunded, never deleted
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_usd(self, order: Order) -> str:
+        return str(Money(order.amount, "USD"))
+
+    def create_object(self, request: HttpRequest, data: dict[str, Any]) -> Order:
+        store, product = data.pop("store"), data.pop("product")
+        return order_create(
+            actor=request.user,
+            store_id=store.pk,
+            product_id=product.pk if product else None,
+            **data,
+        )
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("sku", "title", "store", "listed", "delisted_at")
+    list_filter = ("listed",)
+    search_fields = ("=sku", "title", "store__name", "=store__platform_store_id")
+    list_select_related = ("store",)
+    autocomplete_fields = ("store",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # Listing changes with an out-of-stock cancellation (orders.services.order_cancel).
+        fixed = ("listed", "delisted_at")
+        return ("store", *fixed) if obj is not None else fixed
+
+
+@admin.register(PaymentReminder)
+class PaymentReminderAdmin(admin.ModelAdmin):
+    """The log of reminders: read-only (reminders are sent from the order)."""
+
+    list_display = ("order", "store", "sent_by", "sent_at")
+    search_fields = ("=order__order_number", "order__store__name")
+    date_hierarchy = "sent_at"
+    list_select_related = ("order__store", "sent_by")
+    fields = ("order", "sent_by", "sent_at", "message")
+    readonly_fields = fields
+
+    @admin.display(description="store", ordering="order__store__name")
+    def store(self, reminder: PaymentReminder) -> SellerAccount:
+        return reminder.order.store
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

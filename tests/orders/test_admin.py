@@ -1,0 +1,477 @@
+"""The orders admin: buttons and bulk actions run the services; nothing else changes state."""
+
+from datetime import timedelta
+
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.http import HttpResponse
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from orders.models import Order, PaymentReminder, Product
+from orders.services import order_send_payment_reminder
+from tests import factories as f
+
+
+def post(client: Client, url: str, data: dict | None = None, **kwargs) -> HttpResponse:
+    """POST with the CSRF token, as the browser does (the test client enforces CSRF)."""
+    if "csrftoken" not in client.cookies:
+        client.get(reverse("admin:index"))
+    token = client.cookies["csrftoken"].value
+    return client.post(url, {**(data or {}), "csrfmiddlewaretoken": token}, **kwargs)
+
+
+def texts(response: HttpResponse) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def transition_url(order: Order, name: str) -> str:
+    return reverse("admin:orders_order_transition", args=[order.pk, name])
+
+
+def change_url(order: Order) -> str:
+    return reverse("admin:orders_order_change", args=[order.pk])
+
+
+def snapshot(order: Order) -> tuple[str, int]:
+    order.refresh_from_db()
+    return order.status, order.history.count()
+
+
+def test_support_sees_buttons_ships_and_the_history_shows_it(client):
+    # given a support agent and a paid order
+    agent = f.staff("support")
+    order = f.order(status="paid")
+    client.force_login(agent)
+
+    # when the agent opens the order
+    page = client.get(change_url(order))
+
+    # then allowed transitions are enabled and refused ones disabled with their reason
+    assert page.status_code == 200
+    buttons = {b.name: b for b in page.context["object_buttons"]}
+    assert list(buttons) == ["pay", "ship", "confirm", "cancel"]
+    assert buttons["ship"].allowed and buttons["cancel"].allowed
+    assert not buttons["confirm"].allowed
+    assert buttons["confirm"].reason == "Not possible while the order is Paid."
+    assert 'title="Not possible while the order is Paid."' in page.text
+    assert "disabled" in page.text
+
+    # when the agent ships with a carrier and a tracking number
+    response = post(
+        client,
+        transition_url(order, "ship"),
+        {"carrier": "Cainiao", "tracking_number": "LP999CN", "_apply": "1"},
+    )
+
+    # then the order is shipped through the service, audited under the agent's name
+    assert response.status_code == 302 and response.url == change_url(order)
+    order.refresh_from_db()
+    assert (order.status, order.carrier, order.tracking_number) == ("shipped", "Cainiao", "LP999CN")
+    assert texts(response) == [f"Ship: done for Order {order.order_number}. It is now shipped."]
+    row = order.history.get(transition="ship")
+    assert (row.actor, row.source, row.target) == (agent, "paid", "shipped")
+    page = client.get(change_url(order))
+    assert "Paid → Shipped" in page.text and agent.username in page.text
+    assert "Cainiao LP999CN" in page.text
+
+
+def test_a_refused_transition_shows_its_reason_and_changes_nothing(client):
+    client.force_login(f.staff("support"))
+    order = f.order(status="unpaid")
+    before = snapshot(order)
+
+    response = post(client, transition_url(order, "confirm"))
+
+    assert response.status_code == 302
+    assert texts(response) == ["Not possible while the order is Unpaid."]
+    assert snapshot(order) == before
+
+
+def test_a_user_without_the_permission_is_refused_by_the_service(client):
+    # finance may view orders but not move them: no buttons, and a forged post is refused
+    client.force_login(f.staff("finance"))
+    order = f.order(status="paid")
+    before = snapshot(order)
+
+    page = client.get(change_url(order))
+    response = post(
+        client,
+        transition_url(order, "ship"),
+        {"carrier": "Cainiao", "tracking_number": "LP1", "_apply": "1"},
+    )
+
+    assert page.context["object_buttons"] == []
+    assert texts(response) == ["You do not have permission to do this."]
+    assert snapshot(order) == before
+
+
+def test_unknown_or_unlisted_transition_names_are_404(client):
+    client.force_login(f.superuser())
+    order = f.order(status="paid")
+
+    assert post(client, transition_url(order, "explode")).status_code == 404
+    # a real transition that the admin does not offer (disputes own it)
+    assert post(client, transition_url(order, "open_dispute")).status_code == 404
+    assert snapshot(order) == ("paid", 1)
+
+
+def test_get_shows_the_form_and_changes_nothing(client):
+    client.force_login(f.staff("support"))
+    order = f.order(status="paid")
+    before = snapshot(order)
+
+    response = client.get(transition_url(order, "ship"))
+
+    assert response.status_code == 200
+    assert "Tracking number" in response.text and 'name="_apply"' in response.text
+    assert snapshot(order) == before
+
+
+def test_the_button_post_without_input_shows_the_form_then_errors_keep_it(client):
+    client.force_login(f.staff("support"))
+    order = f.order(status="paid")
+    before = snapshot(order)
+
+    shown = post(client, transition_url(order, "ship"))
+    invalid = post(client, transition_url(order, "ship"), {"carrier": "Cainiao", "_apply": "1"})
+
+    assert shown.status_code == 200 and "Carrier" in shown.text
+    assert invalid.status_code == 200 and "This field is required." in invalid.text
+    assert snapshot(order) == before
+
+
+def test_get_of_a_refused_transition_explains_and_redirects(client):
+    client.force_login(f.staff("support"))
+    order = f.order(status="unpaid")
+
+    response = client.get(transition_url(order, "ship"))
+
+    assert response.status_code == 302
+    assert texts(response) == ["Not possible while the order is Unpaid."]
+
+
+def test_posting_without_csrf_token_is_forbidden(client):
+    client.force_login(f.staff("support"))
+    order = f.order(status="paid")
+
+    response = client.post(transition_url(order, "confirm"))
+
+    assert response.status_code == 403
+    assert snapshot(order) == ("paid", 1)
+
+
+def test_cancel_out_of_stock_refunds_and_delists_the_product(client):
+    agent = f.staff("support")
+    client.force_login(agent)
+    account = f.store()
+    product = Product.objects.create(store=account, sku="SKU1", title="Lamp")
+    order = f.order(account, status="paid", product_id=product.pk)
+
+    response = post(
+        client,
+        transition_url(order, "cancel"),
+        {"reason": "out_of_stock", "delist_product": "on", "note": "supplier gone", "_apply": "1"},
+    )
+
+    order.refresh_from_db()
+    product.refresh_from_db()
+    assert (order.status, order.end_reason) == ("refunded", "out_of_stock")
+    assert not product.listed
+    assert order.history.get(transition="cancel").note == "supplier gone"
+    assert texts(response) == [f"Cancel: done for Order {order.order_number}. It is now refunded."]
+
+
+def test_cancel_form_errors_from_the_service_change_nothing(client):
+    client.force_login(f.staff("support"))
+    order = f.order(status="paid")
+    before = snapshot(order)
+
+    response = post(
+        client,
+        transition_url(order, "cancel"),
+        {"reason": "buyer_cancel", "delist_product": "on", "_apply": "1"},
+    )
+
+    assert texts(response) == [
+        "delistProduct: Only an out-of-stock cancellation delists the product."
+    ]
+    assert snapshot(order) == before
+
+
+def test_payment_reminder_button_sends_once_per_interval(client):
+    agent = f.staff("support")
+    client.force_login(agent)
+    order = f.order(status="unpaid")
+
+    page = client.get(change_url(order))
+    first = post(client, transition_url(order, "send_payment_reminder"))
+    second_page = client.get(change_url(order))
+    second = post(client, transition_url(order, "send_payment_reminder"))
+
+    assert {b.name: b.allowed for b in page.context["object_buttons"]}["send_payment_reminder"]
+    assert texts(first) == [f"Send payment reminder: done for Order {order.order_number}."]
+    reminder = PaymentReminder.objects.get(order=order)
+    assert reminder.sent_by == agent and order.order_number in reminder.message
+    refused = {b.name: b for b in second_page.context["object_buttons"]}["send_payment_reminder"]
+    assert not refused.allowed and "next one can go at" in refused.reason
+    assert "less than 24 hours ago" in texts(second)[0]
+    assert PaymentReminder.objects.filter(order=order).count() == 1
+
+
+def test_no_reminder_button_for_paid_orders(client):
+    client.force_login(f.staff("support"))
+    order = f.order(status="paid")
+
+    page = client.get(change_url(order))
+
+    assert "send_payment_reminder" not in {b.name for b in page.context["object_buttons"]}
+
+
+def changelist_action(client: Client, action: str, orders: list[Order]) -> HttpResponse:
+    return post(
+        client,
+        reverse("admin:orders_order_changelist"),
+        {"action": action, "_selected_action": [o.pk for o in orders], "index": "0"},
+    )
+
+
+def test_bulk_mark_paid_moves_allowed_orders_and_reports_the_others(client):
+    client.force_login(f.staff("support"))
+    unpaid = [f.order(status="unpaid") for _ in range(2)]
+    shipped = f.order(status="shipped")
+    untouched = f.order(status="unpaid")
+
+    response = changelist_action(client, "bulk_pay", [*unpaid, shipped])
+
+    assert response.status_code == 302
+    assert texts(response) == [
+        "Mark paid: 2 done, 1 refused.",
+        f"Order {shipped.order_number}: Not possible while the order is Shipped.",
+    ]
+    assert [snapshot(o)[0] for o in unpaid] == ["paid", "paid"]
+    assert snapshot(shipped) == ("shipped", 2)
+    assert snapshot(untouched) == ("unpaid", 0)
+
+
+def test_bulk_cancel_for_buyer_request_and_confirm(client):
+    client.force_login(f.staff("support"))
+    unpaid, paid, completed = (f.order(status=s) for s in ("unpaid", "paid", "completed"))
+    shipped = f.order(status="shipped")
+
+    cancel = changelist_action(client, "bulk_cancel", [unpaid, paid, completed])
+    confirm = changelist_action(client, "bulk_confirm", [shipped])
+
+    assert [snapshot(o)[0] for o in (unpaid, paid, completed)] == [
+        "cancelled",
+        "refunded",
+        "completed",
+    ]
+    assert texts(cancel)[:2] == [
+        "Cancel: 2 done, 1 refused.",
+        f"Order {completed.order_number}: Not possible while the order is Completed.",
+    ]
+    assert snapshot(shipped)[0] == "completed"
+    assert "Confirm receipt: 1 done, 0 refused." in texts(confirm)
+
+
+def test_bulk_payment_reminders_report_recent_ones(client):
+    agent = f.staff("support")
+    client.force_login(agent)
+    fresh, recent = f.order(status="unpaid"), f.order(status="unpaid")
+    order_send_payment_reminder(order_id=recent.pk, actor=None)
+
+    response = changelist_action(client, "bulk_send_payment_reminder", [fresh, recent])
+
+    messages = texts(response)
+    assert messages[0] == "Send payment reminder: 1 done, 1 refused."
+    assert messages[1].startswith(f"Order {recent.order_number}: A reminder was sent less than")
+    assert PaymentReminder.objects.filter(order=fresh, sent_by=agent).count() == 1
+    assert PaymentReminder.objects.filter(order=recent).count() == 1
+
+
+def test_bulk_actions_need_the_permission(client):
+    client.force_login(f.staff("finance"))
+    order = f.order(status="unpaid")
+
+    page = client.get(reverse("admin:orders_order_changelist"))
+    response = changelist_action(client, "bulk_pay", [order])
+
+    assert "bulk_pay" not in page.text
+    assert response.status_code == 200  # "no action selected": the action is not offered
+    assert snapshot(order) == ("unpaid", 0)
+
+
+def test_changelist_with_search_filters_and_date_hierarchy_renders(client):
+    client.force_login(f.staff("support"))
+    order = f.order(status="shipped")
+    url = reverse("admin:orders_order_changelist")
+
+    for query in (
+        "",
+        f"?q={order.order_number}",
+        "?q=Ana",
+        "?q=LP001CN",
+        f"?q={order.store.platform_store_id}",
+        f"?status__exact=shipped&protected__exact=0&payment_method__exact=credit_card"
+        f"&store__id__exact={order.store_id}",
+        "?placed_at__year=2026&placed_at__month=3",
+    ):
+        response = client.get(url + query)
+        assert response.status_code == 200, query
+        assert order.order_number in response.text, query
+
+
+def changelist_queries(client: Client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:orders_order_changelist"))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_changelist_query_count_does_not_grow_with_rows(client):
+    client.force_login(f.staff("support"))
+    for _ in range(10):
+        f.order(status="paid")
+    ten = changelist_queries(client)
+
+    for _ in range(40):
+        f.order(status="paid")
+    fifty = changelist_queries(client)
+
+    assert Order.objects.count() == 50
+    assert ten == fifty
+
+
+def test_change_page_query_count_does_not_grow_with_history(client):
+    client.force_login(f.staff("support"))
+    short, long = f.order(status="paid"), f.order(status="completed")
+
+    def queries(order: Order) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(change_url(order)).status_code == 200
+        return len(captured)
+
+    assert queries(short) == queries(long)
+
+
+def test_status_is_never_a_form_field_and_edits_save_only_changed_fields(client):
+    admin_user = f.superuser()
+    client.force_login(admin_user)
+    order = f.order(status="paid")
+    page = client.get(change_url(order))
+    # a concurrent transition after the page was loaded must survive the edit
+    Order.objects.filter(pk=order.pk).update(status="shipped", shipped_at=order.paid_at)
+
+    response = post(
+        client,
+        change_url(order),
+        {
+            "buyer_name": "Ana Lima",
+            "buyer_country": "BR",
+            "product": "",
+            "product_info": "",
+            "status": "cancelled",
+            "history-TOTAL_FORMS": "0",
+            "history-INITIAL_FORMS": "0",
+            "payment_reminders-TOTAL_FORMS": "0",
+            "payment_reminders-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert "status" not in page.context["adminform"].form.fields
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    order.refresh_from_db()
+    assert (order.buyer_name, order.status) == ("Ana Lima", "shipped")
+
+
+def test_product_must_belong_to_the_orders_store(client):
+    client.force_login(f.superuser())
+    order = f.order(status="paid")
+    other = Product.objects.create(store=f.store(), sku="X", title="Other store's")
+
+    response = post(
+        client,
+        change_url(order),
+        {
+            "buyer_name": "Ana",
+            "buyer_country": "BR",
+            "product": other.pk,
+            "product_info": "",
+            "history-TOTAL_FORMS": "0",
+            "history-INITIAL_FORMS": "0",
+            "payment_reminders-TOTAL_FORMS": "0",
+            "payment_reminders-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Choose a product of this order" in response.text
+    order.refresh_from_db()
+    assert order.product_id is None
+
+
+def test_add_creates_the_order_through_the_service(client):
+    client.force_login(f.superuser())
+    account = f.store()
+    url = reverse("admin:orders_order_add")
+
+    page = client.get(url)
+    bad = post(client, url, {"store": account.pk, "order_number": "12AB", "amount": "10.00"})
+    good = post(
+        client,
+        url,
+        {
+            "store": account.pk,
+            "order_number": "1234567",
+            "amount": "25.50",
+            "buyer_name": "Ana",
+            "placed_at_0": "2026-03-01",
+            "placed_at_1": "10:00:00",
+        },
+    )
+
+    assert page.status_code == 200
+    assert bad.status_code == 200 and "The order number is a string of up to 20 digits" in bad.text
+    order = Order.objects.get(order_number="1234567")
+    assert good.status_code == 302 and good.url == change_url(order)
+    assert (order.status, str(order.amount), order.store) == ("unpaid", "25.50", account)
+    assert order.placed_at == f.T0 - timedelta(hours=2)
+
+
+def test_add_into_a_closed_store_is_refused(client):
+    client.force_login(f.superuser())
+    closed = f.store(status="closed")
+
+    response = post(
+        client,
+        reverse("admin:orders_order_add"),
+        {"store": closed.pk, "order_number": "77", "amount": "5"},
+    )
+
+    assert response.status_code == 200 and "A closed store takes no new orders." in response.text
+    assert not Order.objects.filter(order_number="77").exists()
+
+
+def test_support_cannot_add_or_delete_orders(client):
+    client.force_login(f.staff("support"))
+    order = f.order()
+
+    assert client.get(reverse("admin:orders_order_add")).status_code == 403
+    assert client.get(reverse("admin:orders_order_delete", args=[order.pk])).status_code == 403
+
+
+def test_payment_reminder_and_product_admins_render(client):
+    client.force_login(f.staff("support"))
+    order = f.order(status="unpaid")
+    order_send_payment_reminder(order_id=order.pk, actor=None)
+    Product.objects.create(store=order.store, sku="S1", title="Mug")
+
+    reminders = client.get(
+        reverse("admin:orders_paymentreminder_changelist") + "?q=" + order.order_number
+    )
+    products = client.get(reverse("admin:orders_product_changelist") + "?q=Mug")
+
+    assert reminders.status_code == 200 and order.order_number in reminders.text
+    assert products.status_code == 200 and "Mug" in products.text
