@@ -1,0 +1,73 @@
+# Seller back-office: `make run` for a demo server, `make test` for everything CI checks.
+# Only Python 3.11+ is needed up front: the first target that needs tools creates .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+RUFF   := $(VENV)/bin/ruff
+# Reinstall only when the dependencies change (the stamp lives in .venv, so it goes with it).
+STAMP  := $(VENV)/.installed-from-pyproject
+# Two workers: one per core. The PostgreSQL run also takes the tests marked `postgres`.
+PYTEST := $(PY) -m pytest -n 2 -ra
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test test-sqlite test-postgres lint fmt schema bench clean
+
+help:
+	@echo "make run            demo server on http://127.0.0.1:8000 (admin/admin), GraphiQL at /graphql/"
+	@echo "make test           lint, migrations and schema checks, tests on SQLite then PostgreSQL"
+	@echo "make test-sqlite    tests on SQLite only (skips nothing: postgres-marked tests are not selected)"
+	@echo "make test-postgres  all tests on a throwaway PostgreSQL cluster (.ci/with-postgres)"
+	@echo "make lint | fmt     ruff check and format check | apply fixes and formatting"
+	@echo "make schema         write schema.graphql (export_schema)"
+	@echo "make bench          benchmarks/run.py"
+	@echo "make venv | clean   create .venv | remove .venv and caches"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+run: export DJANGO_DEBUG = 1
+run: venv
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: venv
+	$(RUFF) check .
+	env -u DATABASE_URL $(PY) manage.py makemigrations --check --dry-run
+	env -u DATABASE_URL $(PY) manage.py export_schema --check
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+# pytest exits 5 when it collected no tests: that fails the target like any other failure.
+NO_TESTS = || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests (exit 5): failing"; exit $$rc; }
+
+test-sqlite: venv
+	@echo "== pytest on SQLite =="
+	env -u DATABASE_URL $(PYTEST) -m "not postgres" $(NO_TESTS)
+
+test-postgres: venv
+	@echo "== pytest on PostgreSQL =="
+	bash .ci/with-postgres $(PYTEST) $(NO_TESTS)
+
+lint: venv
+	$(RUFF) check .
+	$(RUFF) format --check .
+
+fmt: venv
+	$(RUFF) check --fix .
+	$(RUFF) format .
+
+schema: venv
+	$(PY) manage.py export_schema
+
+bench: venv
+	@if [ -f benchmarks/run.py ]; then $(PY) benchmarks/run.py; else echo "no benchmarks/run.py"; fi
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis staticfiles
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,117 @@
+"""The deadlines runner against a raw bulk update, over N generated due unpaid orders.
+
+Not a test: ``python benchmarks/run.py [--orders N] [--batch B]`` prints a table. It runs on
+a private in-memory SQLite database and touches no other.
+"""
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ["DJANGO_SETTINGS_MODULE"] = "backoffice.settings"
+os.environ["DATABASE_URL"] = "sqlite://:memory:"
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from accounts.services import seller_account_create  # noqa: E402
+from backoffice import clock  # noqa: E402
+from backoffice.deadlines import run_all  # noqa: E402
+from orders.models import EndReason, Order, OrderTransition  # noqa: E402
+
+
+def generate(store_id: int, n: int, placed_at) -> None:
+    """N unpaid orders (the default state: no transition is involved in creating them)."""
+    Order.objects.all().delete()
+    Order.objects.bulk_create(
+        Order(
+            store_id=store_id,
+            order_number=str(9_000_000_000_000_000 + i),
+            amount="10.00",
+            placed_at=placed_at,
+        )
+        for i in range(n)
+    )
+
+
+def raw_cancel(now) -> int:
+    """The baseline: what the runner writes, with no locking, checks or per-row work."""
+    cutoff = now - timedelta(days=settings.UNPAID_CANCEL_DAYS)
+    with transaction.atomic():
+        ids = list(
+            Order.objects.filter(status="unpaid", placed_at__lte=cutoff).values_list(
+                "pk", flat=True
+            )
+        )
+        Order.objects.filter(pk__in=ids).update(
+            status="cancelled", closed_at=now, end_reason=EndReason.PAY_TIMEOUT, updated_at=now
+        )
+        OrderTransition.objects.bulk_create(
+            (
+                OrderTransition(
+                    order_id=pk, transition="cancel", source="unpaid", target="cancelled", at=now
+                )
+                for pk in ids
+            ),
+            batch_size=1000,
+        )
+    return len(ids)
+
+
+def measure(work: Callable[[], int]) -> tuple[int, float, int]:
+    with CaptureQueriesContext(connection) as queries:
+        start = time.perf_counter()
+        done = work()
+        seconds = time.perf_counter() - start
+    return done, seconds, len(queries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=settings.DEADLINES_BATCH_SIZE)
+    args = parser.parse_args()
+    settings.DEADLINES_BATCH_SIZE = args.batch
+
+    call_command("migrate", verbosity=0)
+    now = clock.now()
+    store = seller_account_create(
+        actor=None, platform_store_id="bench", name="Bench", opened_at=now - timedelta(days=400)
+    )
+    placed_at = now - timedelta(days=settings.UNPAID_CANCEL_DAYS + 1)
+
+    rows = []
+    for label, work in [
+        ("raw UPDATE + audit INSERT (baseline)", lambda: raw_cancel(now)),
+        ("deadlines runner (run_all)", lambda: run_all(now)["orders.cancel_unpaid"]),
+    ]:
+        generate(store.pk, args.orders, placed_at)
+        done, seconds, queries = measure(work)
+        assert done == args.orders, (label, done)
+        rows.append((label, done, seconds, queries))
+
+    base = rows[0][2]
+    print(f"Cancelling {args.orders} due unpaid orders, SQLite in memory, batch {args.batch}")
+    print(
+        f"{'method':<38} {'orders':>7} {'seconds':>8} {'orders/s':>9} {'queries':>8} {'x base':>7}"
+    )
+    for label, done, seconds, queries in rows:
+        print(
+            f"{label:<38} {done:>7} {seconds:>8.3f} {done / seconds:>9.0f} {queries:>8} "
+            f"{seconds / base:>6.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

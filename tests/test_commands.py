@@ -1,0 +1,158 @@
+"""The management commands of CONTRACT.md: seed_demo and run_deadlines."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+
+from accounts.models import AccountTransition, SellerAccount, User
+from orders.models import Order, OrderTransition
+from tests import factories as f
+
+LOGINS = ["admin", "seller", "support", "risk", "finance"]  # password == username
+
+
+@pytest.fixture
+def debug(settings):
+    settings.DEBUG = True
+
+
+def _run(name: str, *args: str) -> str:
+    out = StringIO()
+    call_command(name, *args, stdout=out)
+    return out.getvalue()
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (SellerAccount, Order, User, OrderTransition, AccountTransition, Group)
+    }
+
+
+# --- seed_demo ---
+
+
+def test_seed_demo_twice_creates_everything_once(debug):
+    # given an empty database, when seeding twice
+    first = _run("seed_demo")
+    after_first = _counts()
+    second = _run("seed_demo")
+
+    # then the second run adds nothing and says so
+    assert "Demo data ready" in first
+    assert _counts() == after_first
+    assert "Nothing new" in second
+    assert " 0 new" in second and "1 new" not in second
+
+
+def test_seed_demo_has_every_order_and_store_state(debug):
+    _run("seed_demo")
+
+    assert set(Order.objects.values_list("status", flat=True)) == set(Order.Status.values)
+    assert set(SellerAccount.objects.values_list("status", flat=True)) == set(
+        SellerAccount.Status.values
+    )
+
+
+def test_seed_demo_reaches_every_state_through_the_services(debug):
+    _run("seed_demo")
+
+    # every moved object has an audit trail that ends in its current state
+    for order in Order.objects.exclude(status=Order.Status.UNPAID):
+        assert order.history.last().target == order.status, order.order_number
+    for store in SellerAccount.objects.exclude(status=SellerAccount.Status.ACTIVE):
+        assert store.history.last().target == store.status, store.platform_store_id
+
+
+def test_seed_demo_users_log_in_with_their_roles(debug):
+    _run("seed_demo")
+
+    for username in LOGINS:
+        assert Client().login(username=username, password=username), username
+    assert User.objects.get(username="admin").is_superuser
+    seller = User.objects.get(username="seller")
+    assert seller.store is not None and not seller.is_staff
+    assert seller.store.status == SellerAccount.Status.ACTIVE
+    for role in ("support", "risk", "finance"):
+        user = User.objects.get(username=role)
+        assert user.is_staff and not user.is_superuser
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+
+
+def test_seed_demo_refuses_without_debug(settings):
+    settings.DEBUG = False
+    before = _counts()
+
+    with pytest.raises(CommandError, match="DEBUG"):
+        _run("seed_demo")
+
+    assert _counts() == before
+
+
+def test_seed_demo_force_seeds_without_debug(settings):
+    settings.DEBUG = False
+
+    _run("seed_demo", "--force")
+
+    assert User.objects.filter(username="admin").exists()
+
+
+# --- run_deadlines (the order rules themselves: tests/orders/test_deadlines.py) ---
+
+
+def test_run_deadlines_prints_one_line_per_job_and_is_idempotent():
+    # given an unpaid order past its payment deadline
+    order = f.order(at=f.T0)
+    now = (f.T0 + timedelta(days=30)).isoformat()
+
+    # when the runner runs twice at the same moment
+    first = _run("run_deadlines", "--now", now)
+    second = _run("run_deadlines", "--now", now)
+
+    # then the first run cancels it, the second finds nothing to do
+    assert first.splitlines()[0] == f"deadlines at {now}"
+    assert "orders.cancel_unpaid: 1" in first.splitlines()
+    assert "orders.auto_confirm: 0" in first.splitlines()
+    assert all(line.endswith(": 0") for line in second.splitlines()[1:])
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert order.history.count() == 1
+
+
+def test_run_deadlines_accepts_z_suffix():
+    out = _run("run_deadlines", "--now", "2026-04-01T00:00:00Z")
+
+    assert out.startswith("deadlines at 2026-04-01T00:00:00+00:00")
+
+
+def test_run_deadlines_defaults_to_the_clock():
+    order = f.order(at=f.T0)  # long past its deadline by the wall clock
+
+    out = _run("run_deadlines")
+
+    assert "orders.cancel_unpaid: 1" in out.splitlines()
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("yesterday", "not an ISO 8601 timestamp"),
+        ("2026-13-01T00:00:00+00:00", "not an ISO 8601 timestamp"),
+        ("2026-04-01T00:00:00", "needs a UTC offset"),
+    ],
+)
+def test_run_deadlines_rejects_a_bad_now_cleanly(value, message):
+    order = f.order(at=f.T0)
+
+    with pytest.raises(CommandError, match=message):
+        _run("run_deadlines", "--now", value)
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.UNPAID

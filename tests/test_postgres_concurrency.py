@@ -1,0 +1,104 @@
+"""The deadlines runner on several workers at once, on PostgreSQL.
+
+Row locks are what make this safe, and SQLite has none (``select_for_update`` is a no-op
+there), so these tests are marked ``postgres``: they are selected only in the PostgreSQL run
+(``make test-postgres``), never skipped. Each worker is a thread with its own connection, so
+the data must be committed: ``transaction=True``.
+"""
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connections, transaction
+from django.db.models import Count
+
+from backoffice.deadlines import run_all
+from orders.models import Order, OrderTransition
+from orders.services import order_mark_paid
+from tests import factories as f
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+NOW = f.T0 + timedelta(days=21)  # every order placed at T0 is past its 20-day payment deadline
+
+
+def in_threads(*targets: Callable[[], Any]) -> list[Any]:
+    """Run each target in its own thread, all released at once; their results, in order."""
+    start = threading.Barrier(len(targets))
+    results: list[Any] = [None] * len(targets)
+    errors: list[BaseException] = []
+
+    def work(i: int, target: Callable[[], Any]) -> None:
+        try:
+            start.wait(timeout=30)
+            results[i] = target()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()  # this thread's connections
+
+    threads = [threading.Thread(target=work, args=(i, t)) for i, t in enumerate(targets)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a worker hung"
+    assert not errors, errors
+    return results
+
+
+def test_two_runners_at_once_cancel_every_due_order_exactly_once(settings):
+    # given 200 due unpaid orders, taken in small batches so the two workers interleave
+    settings.DEADLINES_BATCH_SIZE = 20
+    store = f.store()
+    for _ in range(200):
+        f.order(store, at=f.T0)
+
+    # when two runners run at the same moment
+    results = in_threads(lambda: run_all(NOW), lambda: run_all(NOW))
+
+    # then their counts add up to 200 and each order was cancelled exactly once
+    assert sum(r["orders.cancel_unpaid"] for r in results) == 200
+    assert Order.objects.filter(status=Order.Status.CANCELLED).count() == 200
+    per_order = OrderTransition.objects.values("order").annotate(rows=Count("id"))
+    assert Counter(row["rows"] for row in per_order) == {1: 200}
+    assert set(OrderTransition.objects.values_list("transition", "actor")) == {("cancel", None)}
+
+
+def test_an_order_locked_by_a_payment_is_skipped_not_cancelled():
+    # given ten due unpaid orders, one of which is being paid right now (its row is locked)
+    store = f.store()
+    paying = f.order(store, at=f.T0)
+    others = [f.order(store, at=f.T0) for _ in range(9)]
+    locked, runner_done = threading.Event(), threading.Event()
+
+    def pay() -> None:
+        with transaction.atomic():
+            order_mark_paid(order_id=paying.pk, actor=None, payment_method="alipay", at=NOW)
+            locked.set()
+            assert runner_done.wait(timeout=30), "the runner waited for the locked row"
+
+    def run() -> dict[str, int]:
+        assert locked.wait(timeout=30)
+        try:
+            return run_all(NOW)
+        finally:
+            runner_done.set()
+
+    # when the runner runs while the payment's transaction is open
+    _, counts = in_threads(pay, run)
+
+    # then the runner does not wait for it, cancels the nine others, and the payment lands
+    assert counts["orders.cancel_unpaid"] == 9
+    paying.refresh_from_db()
+    assert paying.status == Order.Status.PAID
+    assert [h.transition for h in paying.history.all()] == ["pay"]
+    assert set(
+        Order.objects.filter(pk__in=[o.pk for o in others]).values_list("status", flat=True)
+    ) == {Order.Status.CANCELLED}
+    # and a later run finds nothing left to do
+    assert run_all(NOW)["orders.cancel_unpaid"] == 0
