@@ -14,6 +14,7 @@ from backoffice.errors import PermissionDenied, invalid, not_found
 from backoffice.fsm import run_transition
 from backoffice.money import Currency
 from backoffice.permissions import require_staff_perm
+from payouts import services as money
 
 TOKEN_PREFIX = "bo"
 
@@ -83,6 +84,7 @@ def seller_account_close(
     account = lock(SellerAccount, account_id)
     run_transition(account, "close", actor=actor, at=clock.resolve(at), note=note, reason=reason)
     _save_state(account, "close_reason", "closed_at")
+    money.schedule_release_on_closure(account)
     return account
 
 

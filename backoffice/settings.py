@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "strawberry_django",
     "accounts",
     "orders",
+    "payouts",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +144,9 @@ PAYMENT_REMINDER_TEXT = os.environ.get(
     "will ship as soon as your payment arrives. If you need any help, just reply to this "
     "message.",
 )
+EARLY_PAYOUT_DELAY_DAYS = env_int("EARLY_PAYOUT_DELAY_DAYS", 3)
+RESERVE_RELEASE_ON_INELIGIBLE_DAYS = env_int("RESERVE_RELEASE_ON_INELIGIBLE_DAYS", 180)
+RESERVE_RELEASE_ON_CLOSE_DAYS = env_int("RESERVE_RELEASE_ON_CLOSE_DAYS", 180)
 # How many due rows the deadlines runner handles per transaction.
 DEADLINES_BATCH_SIZE = env_int("DEADLINES_BATCH_SIZE", 500)
 

@@ -22,6 +22,7 @@ from backoffice.fsm import run_transition
 from backoffice.money import has_more_than_cents, to_decimal
 from backoffice.permissions import require_staff_or_owner
 from orders.models import CANCEL_REASONS, EndReason, Order, PaymentMethod, PaymentReminder, Product
+from payouts import services as money
 
 # Fields each transition may change, for save(update_fields=...) and bulk_update.
 SAVE_FIELDS = {
@@ -112,6 +113,7 @@ def apply_pay(
     if payment_method and payment_method not in PaymentMethod.values:
         raise invalid(f"Unknown payment method {payment_method!r}.", field="paymentMethod")
     run_transition(order, "pay", actor=actor, at=at, note=note, payment_method=payment_method)
+    money.record_payment(order, at=at, actor=actor)
 
 
 def apply_ship(
@@ -135,6 +137,7 @@ def apply_ship(
 
 def apply_confirm(order: Order, *, actor: Any, at: datetime, note: str = "") -> None:
     run_transition(order, "confirm", actor=actor, at=at, note=note)
+    money.release_escrow(order, at=at, actor=actor)
 
 
 def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: str = "") -> None:
@@ -142,6 +145,8 @@ def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: s
         choices = ", ".join(CANCEL_REASONS)
         raise invalid(f"Unknown cancel reason {reason!r}; use one of {choices}.", field="reason")
     run_transition(order, "cancel", actor=actor, at=at, note=note or reason, reason=reason)
+    if order.status == Order.Status.REFUNDED:
+        money.refund_on_cancel(order, at=at, actor=actor)
 
 
 # --- the public services: one transaction each ---

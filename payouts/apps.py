@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class PayoutsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "payouts"
+    verbose_name = "Money"
+
+    def ready(self) -> None:
+        from payouts import deadlines  # noqa: F401  (registers the money deadlines)

@@ -1,0 +1,382 @@
+"""Money: an append-only double-entry ledger, early-payout terms, reserve holds, refunds,
+payouts and exchange rates.
+
+Sign convention: a store account's balance is what the platform owes the store (escrow,
+available, reserve, promotion) — positive in normal operation. ``debt`` is negative while
+the store owes the platform. Platform accounts mirror the other side, so every posting sums to
+zero per currency and the whole ledger always sums to zero.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from accounts.models import SellerAccount
+from backoffice.audit import TransitionLog
+from backoffice.money import Currency
+from backoffice.permissions import allow
+from orders.models import Order
+
+
+class Account(models.TextChoices):
+    # per store
+    ESCROW = "escrow", "Escrow"
+    AVAILABLE = "available", "Available"
+    RESERVE = "reserve", "Reserve"
+    PROMOTION = "promotion", "Promotion wallet"
+    DEBT = "debt", "Debt"
+    # platform
+    BUYER_FUNDS = "buyer_funds", "Buyer funds (platform)"
+    PROTECTION_FUND = "protection_fund", "After-sales protection fund (platform)"
+    PAYOUT_CLEARING = "payout_clearing", "Payout clearing (platform)"
+    PAID_OUT = "paid_out", "Paid out to sellers (platform)"
+    FX = "fx", "Currency exchange (platform)"
+    PROMOTION_FUNDING = "promotion_funding", "Promotion top-ups received (platform)"
+    PROMOTION_REVENUE = "promotion_revenue", "Promotion revenue (platform)"
+
+
+STORE_ACCOUNTS = (
+    Account.ESCROW,
+    Account.AVAILABLE,
+    Account.RESERVE,
+    Account.PROMOTION,
+    Account.DEBT,
+)
+
+
+class Posting(models.Model):
+    """One balanced movement of money. Its ``reference`` is unique: a retry never posts twice."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", "Buyer payment into escrow"
+        RELEASE = "release", "Escrow released on confirmation"
+        EARLY_RELEASE = "early_release", "Early payout release"
+        REFUND = "refund", "Refund to the buyer"
+        RESERVE_RELEASE = "reserve_release", "Reserve released"
+        PAYOUT = "payout", "Payout requested"
+        PAYOUT_PAID = "payout_paid", "Payout paid"
+        PAYOUT_FAILED = "payout_failed", "Payout failed, money returned"
+        PROMOTION_TOP_UP = "promotion_top_up", "Promotion top-up"
+        PROMOTION_CHARGE = "promotion_charge", "Promotion charge"
+        PROMOTION_ADJUSTMENT = "promotion_adjustment", "Promotion adjustment"
+        REVERSAL = "reversal", "Reversal"
+
+    reference = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    store = models.ForeignKey(
+        SellerAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+    )
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+    )
+    payout = models.ForeignKey(
+        "Payout", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+    )
+    refund = models.ForeignKey(
+        "Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+    )
+    memo = models.CharField(max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("at", "id")
+        indexes = [models.Index(fields=["order", "kind"], name="posting_order_kind")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class LedgerEntry(models.Model):
+    """One leg of a posting. Never updated or deleted (database triggers refuse it)."""
+
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="entries")
+    account = models.CharField(max_length=24, choices=Account.choices)
+    store = models.ForeignKey(
+        SellerAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    order = models.ForeignKey(
+        Order,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        help_text="The order this leg belongs to (escrow and reserve are tracked per order).",
+    )
+    currency = models.CharField(max_length=3, choices=Currency.CHOICES)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "ledger entry"
+        verbose_name_plural = "ledger entries"
+        ordering = ("at", "id")
+        indexes = [
+            models.Index(fields=["store", "account", "currency"], name="entry_store_account"),
+            models.Index(fields=["order", "account"], name="entry_order_account"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+            models.CheckConstraint(
+                condition=Q(store__isnull=False)
+                | ~Q(account__in=[a.value for a in STORE_ACCOUNTS]),
+                name="entry_store_account_has_store",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.currency} {self.amount:+}"
+
+
+class EarlyPayoutTerms(models.Model):
+    """Whether a store receives order money early (shipped + delay) and what reserve it holds.
+    Decided by the platform's evaluation or a staff override; every decision is kept in
+    :class:`EarlyPayoutDecision`."""
+
+    store = models.OneToOneField(
+        SellerAccount, on_delete=models.CASCADE, related_name="early_payout", primary_key=True
+    )
+    eligible = models.BooleanField(default=False)
+    reserve_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0"))
+    reason = models.CharField(max_length=300, blank=True)
+    since = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "early payout terms"
+        verbose_name_plural = "early payout terms"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reserve_rate__gte=0) & Q(reserve_rate__lt=1),
+                name="terms_reserve_rate_fraction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}: {'eligible' if self.eligible else 'not eligible'}"
+
+
+class EarlyPayoutDecision(models.Model):
+    store = models.ForeignKey(
+        SellerAccount, on_delete=models.CASCADE, related_name="early_payout_decisions"
+    )
+    eligible = models.BooleanField()
+    reserve_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    reason = models.CharField(max_length=300, blank=True)
+    source = models.CharField(
+        max_length=16, choices=[("override", "Staff override"), ("evaluation", "Evaluation")]
+    )
+    figures = models.JSONField(default=dict, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("-decided_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.store_id}: {'eligible' if self.eligible else 'not eligible'} ({self.source})"
+
+
+class ReserveHold(models.Model):
+    """The reserve share held back from one order's early payout. What is left of it is the
+    sum of the order's reserve ledger legs; ``release_at`` is set when the store loses
+    eligibility (notice + 180 days) or closes (shipment + 180 days)."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="reserve_hold")
+    store = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="reserve_holds")
+    held = models.DecimalField(max_digits=16, decimal_places=2)
+    held_at = models.DateTimeField()
+    release_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("held_at", "id")
+
+    def __str__(self) -> str:
+        return f"Reserve of order {self.order_id}: {self.held}"
+
+
+class Refund(models.Model):
+    """A refund to the buyer and where its money came from (the refund waterfall)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    store = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    from_escrow = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    from_available = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    from_reserve = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    to_debt = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    from_protection_fund = models.DecimalField(
+        max_digits=16, decimal_places=2, default=Decimal("0")
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    reference = models.CharField(max_length=120, unique=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("at", "id")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} on order {self.order_id}"
+
+    @property
+    def owner_store_id(self) -> int:
+        return self.store_id
+
+
+class ExchangeRate(models.Model):
+    """CNY for one unit of ``currency`` on ``date``."""
+
+    date = models.DateField()
+    currency = models.CharField(max_length=3, default=Currency.USD)
+    rate_to_cny = models.DecimalField(max_digits=12, decimal_places=6)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-date", "currency")
+        constraints = [
+            models.UniqueConstraint(fields=["date", "currency"], name="rate_unique_per_day"),
+            models.CheckConstraint(condition=Q(rate_to_cny__gt=0), name="rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.currency}/CNY {self.rate_to_cny}"
+
+
+class Payout(FSMModelMixin, models.Model):
+    """A withdrawal of a store's available balance (USD) to its bound account, in USD or in
+    CNY at that day's rate."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+
+    store = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="payouts")
+    amount = models.DecimalField(
+        max_digits=16, decimal_places=2, help_text="Taken from the available balance, in USD."
+    )
+    currency = models.CharField(max_length=3, choices=Currency.CHOICES, default=Currency.USD)
+    rate = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="USD/CNY rate of the request day (CNY payouts only).",
+    )
+    payout_amount = models.DecimalField(
+        max_digits=16, decimal_places=2, help_text="What the store receives, in ``currency``."
+    )
+    status = FSMField(
+        max_length=16, choices=Status.choices, default=Status.REQUESTED, protected=True
+    )
+    requested_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ("-requested_at", "-id")
+        permissions = [
+            ("request_payout", "Can request payouts for any store"),
+            ("settle_payout", "Can mark payouts paid or failed"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(currency="USD") | Q(rate__isnull=False), name="payout_cny_has_rate"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout {self.pk} {self.currency} {self.payout_amount}"
+
+    @property
+    def owner_store_id(self) -> int:
+        return self.store_id
+
+    @transition(
+        field=status,
+        source=Status.REQUESTED,
+        target=Status.PAID,
+        permission=allow("payouts.settle_payout"),
+    )
+    def mark_paid(self, *, at) -> None:
+        self.paid_at = at
+
+    @transition(
+        field=status,
+        source=Status.REQUESTED,
+        target=Status.FAILED,
+        permission=allow("payouts.settle_payout"),
+    )
+    def mark_failed(self, *, at, reason: str) -> None:
+        self.failed_at = at
+        self.failure_reason = reason
+
+
+class PayoutTransition(TransitionLog):
+    payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="history")
+
+    class Meta(TransitionLog.Meta):
+        verbose_name = "payout history entry"
+        verbose_name_plural = "payout history"
+
+
+class IdempotencyRecord(models.Model):
+    """The first result of a money-moving request made with an idempotency key."""
+
+    key = models.CharField(max_length=100)
+    operation = models.CharField(max_length=50)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    request_hash = models.CharField(max_length=64)
+    result_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "operation", "key"], name="idempotency_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation}:{self.key}"

@@ -1,0 +1,513 @@
+"""Every money movement: order payments and releases, early payout, refunds (the waterfall),
+reserve releases, payouts, exchange rates and early-payout terms.
+
+Money services lock the store row (after the order row, when there is one: always that order,
+so two services never wait on each other in a cycle). Balances are read under that lock, so
+concurrent refunds and payouts of one store are serialised and cannot overdraw it.
+"""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import SellerAccount
+from backoffice import clock
+from backoffice.db import lock
+from backoffice.errors import Code, PermissionDenied, invalid
+from backoffice.fsm import run_transition
+from backoffice.money import Currency, has_more_than_cents, quantize, to_decimal
+from backoffice.permissions import require_staff_or_owner, require_staff_perm
+from orders.models import Order
+from payouts.idempotency import idempotent
+from payouts.ledger import ZERO, Leg, balance, post, reserve_by_order
+from payouts.models import (
+    Account,
+    EarlyPayoutDecision,
+    EarlyPayoutTerms,
+    ExchangeRate,
+    Payout,
+    Posting,
+    Refund,
+    ReserveHold,
+)
+
+A = Account
+
+
+def _positive_amount(value: Any, field: str = "amount") -> Decimal:
+    try:
+        amount = to_decimal(value)
+    except (TypeError, ValueError):
+        raise invalid(f"{value!r} is not an amount.", field=field) from None
+    if not amount.is_finite() or amount <= 0:
+        raise invalid("The amount must be greater than zero.", field=field)
+    if has_more_than_cents(amount):
+        raise invalid("Amounts have at most 2 decimals.", field=field)
+    return amount
+
+
+def _to_store_legs(store_id: int, order_id: int | None, amount: Decimal) -> list[Leg]:
+    """Money becoming the store's: it pays the store's debt first, the rest is available."""
+    owed = -balance(store_id=store_id, account=A.DEBT)
+    recovered = min(max(owed, ZERO), amount)
+    return [
+        Leg(A.DEBT, recovered, store_id, order_id),
+        Leg(A.AVAILABLE, amount - recovered, store_id, order_id),
+    ]
+
+
+# --- order money: called by orders.services inside their transaction ---
+
+
+def record_payment(order: Order, *, at: datetime, actor: Any = None) -> None:
+    """The buyer's USD moves from the platform's buyer funds into the order's escrow."""
+    post(
+        reference=f"order:{order.pk}:payment",
+        kind=Posting.Kind.PAYMENT,
+        at=at,
+        actor=actor,
+        store_id=order.store_id,
+        order=order,
+        memo=f"Payment of order {order.order_number}",
+        legs=[
+            Leg(A.BUYER_FUNDS, -order.amount),
+            Leg(A.ESCROW, order.amount, order.store_id, order.pk),
+        ],
+    )
+
+
+def release_escrow(order: Order, *, at: datetime, actor: Any = None) -> None:
+    """On confirmation: what the order still holds in escrow becomes the store's."""
+    lock(SellerAccount, order.store_id)
+    held = balance(order_id=order.pk, account=A.ESCROW)
+    post(
+        reference=f"order:{order.pk}:release",
+        kind=Posting.Kind.RELEASE,
+        at=at,
+        actor=actor,
+        store_id=order.store_id,
+        order=order,
+        memo=f"Order {order.order_number} confirmed",
+        legs=[
+            Leg(A.ESCROW, -held, order.store_id, order.pk),
+            *_to_store_legs(order.store_id, order.pk, held),
+        ],
+    )
+
+
+def release_early(order: Order, terms: EarlyPayoutTerms, *, at: datetime) -> Decimal:
+    """Early payout of a shipped order: escrow to the store minus the reserve share, which is
+    held per order. Returns the reserve held."""
+    store = lock(SellerAccount, order.store_id)
+    held = balance(order_id=order.pk, account=A.ESCROW)
+    reserve = quantize(held * terms.reserve_rate)
+    posting = post(
+        reference=f"order:{order.pk}:early_release",
+        kind=Posting.Kind.EARLY_RELEASE,
+        at=at,
+        store_id=order.store_id,
+        order=order,
+        memo=f"Early payout of order {order.order_number}, reserve {terms.reserve_rate:%}",
+        legs=[
+            Leg(A.ESCROW, -held, order.store_id, order.pk),
+            Leg(A.RESERVE, reserve, order.store_id, order.pk),
+            *_to_store_legs(order.store_id, order.pk, held - reserve),
+        ],
+    )
+    if posting is not None and reserve > 0:
+        closed = store.status == SellerAccount.Status.CLOSED
+        ReserveHold.objects.create(
+            order=order,
+            store=store,
+            held=reserve,
+            held_at=at,
+            release_at=_closure_release_at(order) if closed else None,
+        )
+    return reserve if posting is not None else ZERO
+
+
+def refundable(order: Order) -> Decimal:
+    refunded = sum(order.refunds.values_list("amount", flat=True), ZERO)
+    return order.amount - refunded
+
+
+@transaction.atomic
+def refund(
+    order: Order,
+    *,
+    amount: Decimal,
+    at: datetime,
+    reference: str,
+    reason: str = "",
+    protected: bool = False,
+    actor: Any = None,
+) -> Refund:
+    """Refund the buyer up to what is still refundable. Paid by the protection fund when
+    ``protected``; otherwise the waterfall: the order's escrow, then the store's available
+    balance, then its reserve, and the rest becomes store debt. Records where it came from."""
+    existing = Refund.objects.filter(reference=reference).first()
+    if existing is not None:
+        return existing
+    lock(SellerAccount, order.store_id)
+    amount = _positive_amount(amount)
+    left = refundable(order)
+    if amount > left:
+        raise invalid(f"At most USD {left} of this order is still refundable.", field="amount")
+    store_id = order.store_id
+    if protected:
+        sources = {"from_protection_fund": amount}
+        legs = [Leg(A.PROTECTION_FUND, -amount)]
+    else:
+        sources, legs = _waterfall(order, amount)
+    record = Refund.objects.create(
+        order=order,
+        store_id=store_id,
+        amount=amount,
+        reason=reason[:200],
+        reference=reference,
+        at=at,
+        **sources,
+    )
+    post(
+        reference=f"refund:{record.pk}",
+        kind=Posting.Kind.REFUND,
+        at=at,
+        actor=actor,
+        store_id=store_id,
+        order=order,
+        refund=record,
+        memo=f"Refund of USD {amount} on order {order.order_number}"
+        + (f": {reason}" if reason else ""),
+        legs=[*legs, Leg(A.BUYER_FUNDS, amount)],
+    )
+    return record
+
+
+def _waterfall(order: Order, amount: Decimal) -> tuple[dict[str, Decimal], list[Leg]]:
+    store_id, rest = order.store_id, amount
+    from_escrow = min(rest, max(balance(order_id=order.pk, account=A.ESCROW), ZERO))
+    rest -= from_escrow
+    from_available = min(rest, max(balance(store_id=store_id, account=A.AVAILABLE), ZERO))
+    rest -= from_available
+    legs = [
+        Leg(A.ESCROW, -from_escrow, store_id, order.pk),
+        Leg(A.AVAILABLE, -from_available, store_id, order.pk),
+    ]
+    holds = reserve_by_order(store_id)
+    # This order's own reserve first, then the oldest holds.
+    from_reserve = ZERO
+    for held_order_id in sorted(holds, key=lambda oid: (oid != order.pk, oid)):
+        take = min(rest, holds[held_order_id])
+        if take <= 0:
+            break
+        legs.append(Leg(A.RESERVE, -take, store_id, held_order_id))
+        from_reserve += take
+        rest -= take
+    legs.append(Leg(A.DEBT, -rest, store_id, order.pk))
+    sources = {
+        "from_escrow": from_escrow,
+        "from_available": from_available,
+        "from_reserve": from_reserve,
+        "to_debt": rest,
+    }
+    return sources, legs
+
+
+def refund_on_cancel(order: Order, *, at: datetime, actor: Any = None) -> Refund | None:
+    """A paid order cancelled before shipping is refunded in full (from its escrow)."""
+    left = refundable(order)
+    if left <= 0:
+        return None
+    return refund(
+        order,
+        amount=left,
+        at=at,
+        reference=f"order:{order.pk}:cancel",
+        reason=order.end_reason,
+        actor=actor,
+    )
+
+
+# --- reserve ---
+
+
+def _closure_release_at(order: Order) -> datetime:
+    return order.shipped_at + timedelta(days=settings.RESERVE_RELEASE_ON_CLOSE_DAYS)
+
+
+def schedule_release_on_closure(store: SellerAccount) -> int:
+    """A closed store's holds are released 180 days after each order shipped (or earlier when
+    an earlier date was already set)."""
+    holds = list(
+        ReserveHold.objects.select_related("order").filter(store=store, released_at__isnull=True)
+    )
+    for hold in holds:
+        due = _closure_release_at(hold.order)
+        hold.release_at = min(hold.release_at, due) if hold.release_at else due
+    ReserveHold.objects.bulk_update(holds, ["release_at"])
+    return len(holds)
+
+
+def schedule_release_on_ineligibility(store: SellerAccount, *, notice_at: datetime) -> int:
+    due = notice_at + timedelta(days=settings.RESERVE_RELEASE_ON_INELIGIBLE_DAYS)
+    return ReserveHold.objects.filter(
+        store=store, released_at__isnull=True, release_at__isnull=True
+    ).update(release_at=due)
+
+
+def release_reserve(hold: ReserveHold, *, at: datetime) -> Decimal:
+    """What is left of a due hold goes to the store (paying its debt first)."""
+    lock(SellerAccount, hold.store_id)
+    left = balance(order_id=hold.order_id, account=A.RESERVE)
+    post(
+        reference=f"reserve:{hold.pk}:release",
+        kind=Posting.Kind.RESERVE_RELEASE,
+        at=at,
+        store_id=hold.store_id,
+        order_id=hold.order_id,
+        memo="Reserve released",
+        legs=[
+            Leg(A.RESERVE, -left, hold.store_id, hold.order_id),
+            *_to_store_legs(hold.store_id, hold.order_id, left),
+        ],
+    )
+    hold.released_at = at
+    hold.save(update_fields=["released_at"])
+    return left
+
+
+# --- early-payout terms ---
+
+
+@transaction.atomic
+def early_payout_set(
+    *,
+    store_id: int,
+    actor: Any,
+    eligible: bool,
+    reserve_rate: Any,
+    reason: str = "",
+    at: datetime | None = None,
+    source: str = "override",
+    figures: dict | None = None,
+) -> EarlyPayoutTerms:
+    """Staff override (or the evaluation's decision) of a store's early-payout terms. Losing
+    eligibility schedules the release of its reserve (notice + 180 days)."""
+    if source == "override":
+        require_staff_perm(actor, "payouts.change_earlypayoutterms")
+    at = clock.resolve(at)
+    rate = _reserve_rate(reserve_rate)
+    store = lock(SellerAccount, store_id, what="Store")
+    terms, created = EarlyPayoutTerms.objects.get_or_create(
+        store=store, defaults={"eligible": eligible, "reserve_rate": rate, "since": at}
+    )
+    was_eligible = False if created else terms.eligible
+    if not created and (terms.eligible, terms.reserve_rate) != (eligible, rate):
+        if terms.eligible != eligible:
+            terms.since = at
+        terms.eligible, terms.reserve_rate = eligible, rate
+    terms.reason = reason[:300]
+    terms.save()
+    EarlyPayoutDecision.objects.create(
+        store=store,
+        eligible=eligible,
+        reserve_rate=rate,
+        reason=reason[:300],
+        source=source,
+        figures=figures or {},
+        decided_by=actor if getattr(actor, "pk", None) else None,
+        decided_at=at,
+    )
+    if was_eligible and not eligible:
+        schedule_release_on_ineligibility(store, notice_at=at)
+    return terms
+
+
+def _reserve_rate(value: Any) -> Decimal:
+    try:
+        rate = to_decimal(value)
+    except (TypeError, ValueError):
+        raise invalid(f"{value!r} is not a fraction.", field="reserveRate") from None
+    if not rate.is_finite() or not (0 <= rate < 1) or rate != rate.quantize(Decimal("0.0001")):
+        raise invalid(
+            "The reserve rate is a fraction from 0 to below 1 with at most 4 decimals, e.g. 0.10.",
+            field="reserveRate",
+        )
+    return rate
+
+
+# --- payouts ---
+
+
+def rate_for(day: date, currency: str = Currency.USD) -> Decimal:
+    rate = (
+        ExchangeRate.objects.filter(date=day, currency=currency)
+        .values_list("rate_to_cny", flat=True)
+        .first()
+    )
+    if rate is None:
+        raise invalid(
+            f"No {currency}/CNY exchange rate is recorded for {day:%Y-%m-%d}.",
+            field="currency",
+            code=Code.NO_EXCHANGE_RATE,
+        )
+    return rate
+
+
+def payout_request(
+    *,
+    store_id: int,
+    actor: Any,
+    amount: Any,
+    currency: str = Currency.USD,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+) -> Payout:
+    """Withdraw from the available balance. The same idempotency key with the same input
+    returns the first payout and moves nothing."""
+    payload = {"store_id": store_id, "amount": str(amount), "currency": currency}
+    return idempotent(
+        key=idempotency_key,
+        operation="payout_request",
+        user=actor,
+        payload=payload,
+        model=Payout,
+        run=lambda: _payout_request(
+            store_id=store_id, actor=actor, amount=amount, currency=currency, at=clock.resolve(at)
+        ),
+    )
+
+
+def _payout_request(
+    *, store_id: int, actor: Any, amount: Any, currency: str, at: datetime
+) -> Payout:
+    store = lock(SellerAccount, store_id, what="Store")
+    require_staff_or_owner(actor, "payouts.request_payout", store)
+    amount = _positive_amount(amount)
+    if currency not in (Currency.USD, Currency.CNY):
+        raise invalid("Payouts are in USD or CNY.", field="currency")
+    if store.status == SellerAccount.Status.FROZEN:
+        raise invalid(
+            f"The store is frozen ({store.get_freeze_reason_display() or 'no reason given'}); "
+            "payouts are blocked until it is unfrozen.",
+            code=Code.INVALID_TRANSITION,
+        )
+    available = balance(store_id=store.pk, account=A.AVAILABLE)
+    if amount > available:
+        raise invalid(
+            f"Only USD {available} is available.", field="amount", code=Code.INSUFFICIENT_FUNDS
+        )
+    rate = rate_for(at.date()) if currency == Currency.CNY else None
+    payout = Payout.objects.create(
+        store=store,
+        amount=amount,
+        currency=currency,
+        rate=rate,
+        payout_amount=quantize(amount * rate) if rate else amount,
+        requested_at=at,
+        requested_by=actor if getattr(actor, "pk", None) else None,
+    )
+    post(
+        reference=f"payout:{payout.pk}:request",
+        kind=Posting.Kind.PAYOUT,
+        at=at,
+        actor=actor,
+        store_id=store.pk,
+        payout=payout,
+        memo=f"Payout {payout.pk} requested",
+        legs=[Leg(A.AVAILABLE, -amount, store.pk), Leg(A.PAYOUT_CLEARING, amount)],
+    )
+    return payout
+
+
+@transaction.atomic
+def payout_mark_paid(
+    *, payout_id: int, actor: Any, note: str = "", at: datetime | None = None
+) -> Payout:
+    at = clock.resolve(at)
+    payout = lock(Payout, payout_id)
+    run_transition(payout, "mark_paid", actor=actor, at=at, note=note)
+    payout.save(update_fields=["status", "paid_at"])
+    legs = [Leg(A.PAYOUT_CLEARING, -payout.amount)]
+    if payout.currency == Currency.CNY:
+        legs += [
+            Leg(A.FX, payout.amount),
+            Leg(A.FX, -payout.payout_amount, currency="CNY"),
+            Leg(A.PAID_OUT, payout.payout_amount, currency="CNY"),
+        ]
+    else:
+        legs.append(Leg(A.PAID_OUT, payout.amount))
+    post(
+        reference=f"payout:{payout.pk}:paid",
+        kind=Posting.Kind.PAYOUT_PAID,
+        at=at,
+        actor=actor,
+        store_id=payout.store_id,
+        payout=payout,
+        memo=f"Payout {payout.pk} paid",
+        legs=legs,
+    )
+    return payout
+
+
+@transaction.atomic
+def payout_mark_failed(
+    *, payout_id: int, actor: Any, reason: str, at: datetime | None = None
+) -> Payout:
+    at = clock.resolve(at)
+    reason = (reason or "").strip()
+    if not reason:
+        raise invalid("Say why the payout failed.", field="reason")
+    payout = lock(Payout, payout_id)
+    run_transition(payout, "mark_failed", actor=actor, at=at, note=reason, reason=reason)
+    payout.save(update_fields=["status", "failed_at", "failure_reason"])
+    lock(SellerAccount, payout.store_id)
+    post(
+        reference=f"payout:{payout.pk}:failed",
+        kind=Posting.Kind.PAYOUT_FAILED,
+        at=at,
+        actor=actor,
+        store_id=payout.store_id,
+        payout=payout,
+        memo=f"Payout {payout.pk} failed: {reason}",
+        legs=[
+            Leg(A.PAYOUT_CLEARING, -payout.amount),
+            Leg(A.AVAILABLE, payout.amount, payout.store_id),
+        ],
+    )
+    return payout
+
+
+# --- exchange rates ---
+
+
+@transaction.atomic
+def exchange_rate_set(
+    *, actor: Any, day: date, rate: Any, currency: str = Currency.USD
+) -> ExchangeRate:
+    require_staff_perm(actor, "payouts.change_exchangerate")
+    if currency != Currency.USD:
+        raise invalid("Only USD/CNY rates are kept.", field="currency")
+    try:
+        value = to_decimal(rate)
+    except (TypeError, ValueError):
+        raise invalid(f"{rate!r} is not a rate.", field="rate") from None
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.000001")):
+        raise invalid("The rate is positive with at most 6 decimals.", field="rate")
+    row, _ = ExchangeRate.objects.update_or_create(
+        date=day,
+        currency=currency,
+        defaults={"rate_to_cny": value, "set_by": actor if getattr(actor, "pk", None) else None},
+    )
+    return row
+
+
+def require_money_viewer(actor: Any, store: SellerAccount) -> None:
+    """Finance staff see every store's money; sellers their own."""
+    if actor is None:
+        return
+    if not (actor.has_perm("payouts.view_ledgerentry") or actor.store_id == store.pk):
+        raise PermissionDenied("You cannot see this store's money.")

@@ -1,0 +1,246 @@
+"""Random sequences of orders, shipments, confirmations, refunds, payouts, eligibility changes
+and clock jumps, driven through the services; the ledger's invariants are checked after every
+step. Each example runs in its own rolled-back transaction."""
+
+from contextlib import suppress
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from accounts.services import seller_account_close
+from backoffice.deadlines import run_all
+from orders.models import Order
+from orders.services import (
+    order_cancel,
+    order_confirm_receipt,
+    order_create,
+    order_mark_paid,
+    order_ship,
+)
+from payouts.ledger import ZERO, balance, exact, store_balances
+from payouts.models import Account, LedgerEntry, Payout, Posting, Refund, ReserveHold
+from payouts.services import (
+    early_payout_set,
+    exchange_rate_set,
+    payout_mark_failed,
+    payout_mark_paid,
+    payout_request,
+    refund,
+)
+from tests import factories as f
+
+REFUSED = (ValidationError, PermissionDenied)
+cents = st.integers(min_value=1, max_value=50_000).map(lambda c: Decimal(c) / 100)
+pick = st.integers(min_value=0, max_value=10_000)
+
+
+class Ledger(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        self.now = f.T0
+        self.stores = [f.store(), f.store()]
+        self.orders: list[Order] = []
+        self.paid_in = ZERO  # what buyers paid, tracked outside the ledger
+        self.n = 0
+
+    def teardown(self) -> None:
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+
+    def _ref(self) -> str:
+        self.n += 1
+        return f"prop-{self.n}"
+
+    def _order(self, i: int) -> Order:
+        return self.orders[i % len(self.orders)]
+
+    # --- rules ---
+
+    @rule(store=pick, amount=cents, protected=st.booleans())
+    def create_order(self, store, amount, protected):
+        s = self.stores[store % len(self.stores)]
+        with suppress(REFUSED):  # a refusal is a valid outcome
+            self.orders.append(
+                order_create(
+                    actor=None,
+                    store_id=s.pk,
+                    order_number=str(10**15 + self.n),
+                    amount=amount,
+                    placed_at=self.now,
+                    protected=protected,
+                )
+            )
+        self.n += 1
+
+    @precondition(lambda self: self.orders)
+    @rule(i=pick)
+    def pay(self, i):
+        o = self._order(i)
+        with suppress(REFUSED):  # a refusal is a valid outcome
+            order_mark_paid(order_id=o.pk, actor=None, payment_method="alipay", at=self.now)
+            self.paid_in += o.amount
+
+    @precondition(lambda self: self.orders)
+    @rule(i=pick)
+    def ship(self, i):
+        with suppress(REFUSED):  # a refusal is a valid outcome
+            order_ship(
+                order_id=self._order(i).pk,
+                actor=None,
+                carrier="Cainiao",
+                tracking_number="LP1",
+                at=self.now,
+            )
+
+    @precondition(lambda self: self.orders)
+    @rule(i=pick)
+    def confirm(self, i):
+        with suppress(REFUSED):  # a refusal is a valid outcome
+            order_confirm_receipt(order_id=self._order(i).pk, actor=None, at=self.now)
+
+    @precondition(lambda self: self.orders)
+    @rule(i=pick)
+    def cancel(self, i):
+        with suppress(REFUSED):  # a refusal is a valid outcome
+            order_cancel(order_id=self._order(i).pk, actor=None, reason="out_of_stock", at=self.now)
+
+    @precondition(lambda self: self.orders)
+    @rule(i=pick, amount=cents, protected=st.booleans())
+    def refund(self, i, amount, protected):
+        o = self._order(i)
+        o.refresh_from_db()
+        if o.status in (Order.Status.UNPAID, Order.Status.CANCELLED):
+            return
+        with suppress(REFUSED):  # a refusal is a valid outcome
+            refund(o, amount=amount, at=self.now, reference=self._ref(), protected=protected)
+
+    @rule(store=pick, amount=cents, cny=st.booleans())
+    def request_payout(self, store, amount, cny):
+        with suppress(REFUSED):  # a refusal is a valid outcome
+            payout_request(
+                store_id=self.stores[store % 2].pk,
+                actor=None,
+                amount=amount,
+                currency="CNY" if cny else "USD",
+                at=self.now,
+            )
+
+    @rule(i=pick, paid=st.booleans())
+    def settle_payout(self, i, paid):
+        open_ = list(Payout.objects.filter(status="requested").order_by("pk"))
+        if not open_:
+            return
+        p = open_[i % len(open_)]
+        if paid:
+            payout_mark_paid(payout_id=p.pk, actor=None, at=self.now)
+        else:
+            payout_mark_failed(payout_id=p.pk, actor=None, reason="bank refused", at=self.now)
+
+    @rule(store=pick, eligible=st.booleans(), rate=st.sampled_from(["0", "0.05", "0.10", "0.25"]))
+    def set_terms(self, store, eligible, rate):
+        early_payout_set(
+            store_id=self.stores[store % 2].pk,
+            actor=None,
+            eligible=eligible,
+            reserve_rate=rate,
+            at=self.now,
+        )
+
+    @rule(store=pick)
+    def close_store(self, store):
+        with suppress(REFUSED):  # a refusal is a valid outcome
+            seller_account_close(
+                account_id=self.stores[store % 2].pk, actor=None, reason="risk", at=self.now
+            )
+
+    @rule(hours=st.integers(min_value=0, max_value=24 * 200), rate=st.booleans())
+    def advance_clock(self, hours, rate):
+        self.now += timedelta(hours=hours)
+        if rate:
+            exchange_rate_set(actor=None, day=self.now.date(), rate="7.1234")
+        run_all(self.now)
+
+    # --- invariants ---
+
+    @invariant()
+    def every_posting_sums_to_zero(self):
+        totals = (
+            LedgerEntry.objects.values("posting_id", "currency")
+            .annotate(total=Sum("amount"))
+            .values_list("total", flat=True)
+        )
+        assert all(exact(total) == 0 for total in totals)
+
+    @invariant()
+    def balances_are_sums_of_entries_and_never_negative(self):
+        for s in self.stores:
+            got = store_balances(s.pk)
+            for account, total in got.items():
+                assert total == balance(store_id=s.pk, account=account)
+            assert min(got["escrow"], got["available"], got["reserve"]) >= 0, got
+            assert got["debt"] <= 0
+            assert not (got["debt"] < 0 and got["available"] > 0), "debt is paid first"
+            held = sum(
+                (
+                    balance(order_id=h.order_id, account=Account.RESERVE)
+                    for h in ReserveHold.objects.filter(store=s, released_at__isnull=True)
+                ),
+                ZERO,
+            )
+            assert held == got["reserve"]
+
+    @invariant()
+    def finished_orders_hold_no_escrow(self):
+        finished = ["unpaid", "completed", "cancelled", "refunded"]
+        for o in Order.objects.filter(status__in=finished):
+            assert balance(order_id=o.pk, account=Account.ESCROW) == 0
+
+    @invariant()
+    def nothing_is_refunded_or_paid_twice(self):
+        for o in Order.objects.all():
+            refunded = exact(o.refunds.aggregate(s=Sum("amount"))["s"])
+            assert refunded <= o.amount
+        per_payout = (
+            Posting.objects.filter(payout__isnull=False)
+            .values("payout_id", "kind")
+            .annotate(n=Sum(1))
+        )
+        assert all(row["n"] == 1 for row in per_payout)
+        for p in Payout.objects.all():
+            kinds = set(p.postings.values_list("kind", flat=True))
+            assert kinds <= {"payout", "payout_paid"} or kinds <= {"payout", "payout_failed"}
+
+    @invariant()
+    def nothing_is_created_from_nothing(self):
+        # what buyers paid in = held for stores + refunded by stores + paid out
+        held = sum((sum(store_balances(s.pk).values(), ZERO) for s in self.stores), ZERO)
+        held -= sum((store_balances(s.pk)["promotion"] for s in self.stores), ZERO)
+        sums = Refund.objects.aggregate(all=Sum("amount"), fund=Sum("from_protection_fund"))
+        by_stores = exact(sums["all"]) - exact(sums["fund"])
+        out = (
+            balance(account=Account.PAID_OUT, currency="USD")
+            + balance(account=Account.FX, currency="USD")
+            + balance(account=Account.PAYOUT_CLEARING)
+        )
+        assert self.paid_in == held + by_stores + out
+        assert balance(currency="USD") == 0 and balance(currency="CNY") == 0
+
+
+Ledger.TestCase.settings = settings(
+    max_examples=200,
+    stateful_step_count=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+def test_ledger_invariants_hold_under_random_operations(db):
+    Ledger.TestCase().runTest()
