@@ -147,6 +147,7 @@ def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: s
     run_transition(order, "cancel", actor=actor, at=at, note=note or reason, reason=reason)
     if order.status == Order.Status.REFUNDED:
         money.refund_on_cancel(order, at=at, actor=actor)
+        money.release_escrow(order, at=at, actor=actor)  # what the protection fund covered
 
 
 # --- the public services: one transaction each ---

@@ -376,6 +376,12 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(
                 fields=["user", "operation", "key"], name="idempotency_unique_key"
             ),
+            # NULLs are distinct in a unique index: system requests need their own.
+            models.UniqueConstraint(
+                fields=["operation", "key"],
+                condition=Q(user__isnull=True),
+                name="idempotency_unique_system_key",
+            ),
         ]
 
     def __str__(self) -> str:

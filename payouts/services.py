@@ -80,7 +80,8 @@ def record_payment(order: Order, *, at: datetime, actor: Any = None) -> None:
 
 
 def release_escrow(order: Order, *, at: datetime, actor: Any = None) -> None:
-    """On confirmation: what the order still holds in escrow becomes the store's."""
+    """When the order ends (confirmed, or refunded after the protection fund paid part of it):
+    what it still holds in escrow becomes the store's."""
     lock(SellerAccount, order.store_id)
     held = balance(order_id=order.pk, account=A.ESCROW)
     post(
@@ -296,8 +297,7 @@ def early_payout_set(
 ) -> EarlyPayoutTerms:
     """Staff override (or the evaluation's decision) of a store's early-payout terms. Losing
     eligibility schedules the release of its reserve (notice + 180 days)."""
-    if source == "override":
-        require_staff_perm(actor, "payouts.change_earlypayoutterms")
+    require_staff_perm(actor, "payouts.change_earlypayoutterms")  # the evaluation runs as system
     at = clock.resolve(at)
     rate = _reserve_rate(reserve_rate)
     store = lock(SellerAccount, store_id, what="Store")
@@ -368,7 +368,7 @@ def payout_request(
 ) -> Payout:
     """Withdraw from the available balance. The same idempotency key with the same input
     returns the first payout and moves nothing."""
-    payload = {"store_id": store_id, "amount": str(amount), "currency": currency}
+    payload = {"store_id": store_id, "amount": _canonical(amount), "currency": currency}
     return idempotent(
         key=idempotency_key,
         operation="payout_request",
@@ -379,6 +379,14 @@ def payout_request(
             store_id=store_id, actor=actor, amount=amount, currency=currency, at=clock.resolve(at)
         ),
     )
+
+
+def _canonical(amount: Any) -> str:
+    """The amount as the idempotency hash sees it: "10", "10.0" and "10.00" are one request."""
+    try:
+        return str(quantize(to_decimal(amount)))
+    except (TypeError, ValueError, ArithmeticError):
+        return str(amount)
 
 
 def _payout_request(
@@ -423,11 +431,28 @@ def _payout_request(
     return payout
 
 
-@transaction.atomic
 def payout_mark_paid(
-    *, payout_id: int, actor: Any, note: str = "", at: datetime | None = None
+    *,
+    payout_id: int,
+    actor: Any,
+    note: str = "",
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
 ) -> Payout:
-    at = clock.resolve(at)
+    """The payout reached the store. With an idempotency key a repeat returns the payout."""
+    return idempotent(
+        key=idempotency_key,
+        operation="payout_mark_paid",
+        user=actor,
+        model=Payout,
+        payload={"payout_id": payout_id, "note": note},
+        run=lambda: _payout_mark_paid(
+            payout_id=payout_id, actor=actor, note=note, at=clock.resolve(at)
+        ),
+    )
+
+
+def _payout_mark_paid(*, payout_id: int, actor: Any, note: str, at: datetime) -> Payout:
     payout = lock(Payout, payout_id)
     run_transition(payout, "mark_paid", actor=actor, at=at, note=note)
     payout.save(update_fields=["status", "paid_at"])
@@ -453,16 +478,33 @@ def payout_mark_paid(
     return payout
 
 
-@transaction.atomic
 def payout_mark_failed(
-    *, payout_id: int, actor: Any, reason: str, at: datetime | None = None
+    *,
+    payout_id: int,
+    actor: Any,
+    reason: str,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
 ) -> Payout:
-    at = clock.resolve(at)
+    """The payout bounced: its money returns to the store (paying its debt first)."""
+    return idempotent(
+        key=idempotency_key,
+        operation="payout_mark_failed",
+        user=actor,
+        model=Payout,
+        payload={"payout_id": payout_id, "reason": reason},
+        run=lambda: _payout_mark_failed(
+            payout_id=payout_id, actor=actor, reason=reason, at=clock.resolve(at)
+        ),
+    )
+
+
+def _payout_mark_failed(*, payout_id: int, actor: Any, reason: str, at: datetime) -> Payout:
+    payout = lock(Payout, payout_id)
     reason = (reason or "").strip()
+    run_transition(payout, "mark_failed", actor=actor, at=at, note=reason, reason=reason)
     if not reason:
         raise invalid("Say why the payout failed.", field="reason")
-    payout = lock(Payout, payout_id)
-    run_transition(payout, "mark_failed", actor=actor, at=at, note=reason, reason=reason)
     payout.save(update_fields=["status", "failed_at", "failure_reason"])
     lock(SellerAccount, payout.store_id)
     post(
@@ -475,7 +517,7 @@ def payout_mark_failed(
         memo=f"Payout {payout.pk} failed: {reason}",
         legs=[
             Leg(A.PAYOUT_CLEARING, -payout.amount),
-            Leg(A.AVAILABLE, payout.amount, payout.store_id),
+            *_to_store_legs(payout.store_id, None, payout.amount),
         ],
     )
     return payout

@@ -267,3 +267,34 @@ def test_reserve_rate_must_be_a_fraction():
         with pytest.raises(ValidationError) as exc:
             early_payout_set(store_id=store.pk, actor=None, eligible=True, reserve_rate=bad)
         assert "reserveRate" in exc.value.message_dict
+
+
+def test_system_requests_with_one_idempotency_key_create_one_payout():
+    o = f.order(status="completed", amount="100.00")
+    first = payout_request(store_id=o.store_id, actor=None, amount="10", idempotency_key="nightly")
+    again = payout_request(
+        store_id=o.store_id, actor=None, amount="10.00", idempotency_key="nightly"
+    )  # same amount, other spelling
+    assert first == again and Payout.objects.count() == 1
+    expect(o.store, available="90.00")
+
+
+def test_mark_paid_with_an_idempotency_key_returns_the_payout_on_retry():
+    o = f.order(status="completed", amount="100.00")
+    p = payout_request(store_id=o.store_id, actor=None, amount="10")
+    finance = f.superuser()
+    payout_mark_paid(payout_id=p.pk, actor=finance, idempotency_key="bank-1")
+    again = payout_mark_paid(payout_id=p.pk, actor=finance, idempotency_key="bank-1")
+    assert again.status == "paid" and Posting.objects.filter(payout=p).count() == 2
+    with pytest.raises(ValidationError) as exc:
+        payout_mark_failed(payout_id=p.pk, actor=finance, reason="x", idempotency_key="bank-1")
+    assert error_code(exc.value) == "invalid_transition"  # another operation, another key space
+
+
+def test_refund_on_cancel_releases_escrow_the_protection_fund_already_covered():
+    o = f.order(status="paid", amount="100.00")
+    refund(o, amount=D("30.00"), at=f.T0 + 2 * DAY, reference="fund", protected=True)
+    order_cancel(order_id=o.pk, actor=None, reason="out_of_stock", at=f.T0 + 3 * DAY)
+    # the buyer got 30 from the fund and 70 from escrow; the store keeps the 30 left in escrow
+    expect(o.store, available="30.00")
+    assert balance(order_id=o.pk, account=Account.ESCROW) == 0
