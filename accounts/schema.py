@@ -29,6 +29,14 @@ from backoffice.graphql import (
     viewer,
 )
 from backoffice.money import Currency
+from payouts.schema_types import (
+    Balances,
+    EarlyPayout,
+    ReserveHoldType,
+    balances_field,
+    early_payout_field,
+    reserve_schedule_field,
+)
 
 SellerAccountStatus = enum_from_choices("SellerAccountStatus", SellerAccount.Status.choices)
 FreezeReason = enum_from_choices("FreezeReason", SellerAccount.FreezeReason.choices)
@@ -63,6 +71,9 @@ class SellerAccountType(relay.Node):
     closed_at: datetime | None
     history: list[HistoryEntry] = history_field(AccountTransition)
     available_transitions: list[AvailableTransition] = transitions_field(only=["status"])
+    balances: Balances | None = balances_field()
+    reserve_schedule: Connection[ReserveHoldType] = reserve_schedule_field()
+    early_payout: EarlyPayout | None = early_payout_field()
 
     @strawberry_django.field(only=["settlement_currency"])
     def settlement_currency(self, root: strawberry.Parent[SellerAccount]) -> SettlementCurrency:

@@ -16,6 +16,8 @@ from backoffice.graphql.errors import ErrorCodes
 from backoffice.graphql.relay import max_page_size
 from orders.schema import Mutation as OrdersMutation
 from orders.schema import Query as OrdersQuery
+from payouts.schema import Mutation as PayoutsMutation
+from payouts.schema import Query as PayoutsQuery
 
 
 @strawberry.type(name="Query")
@@ -25,8 +27,8 @@ class NodeQuery:
     )
 
 
-Query = merge_types("Query", (NodeQuery, AccountsQuery, OrdersQuery))
-Mutation = merge_types("Mutation", (AccountsMutation, OrdersMutation))
+Query = merge_types("Query", (NodeQuery, AccountsQuery, OrdersQuery, PayoutsQuery))
+Mutation = merge_types("Mutation", (AccountsMutation, OrdersMutation, PayoutsMutation))
 
 schema = strawberry.Schema(
     query=Query,

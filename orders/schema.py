@@ -35,6 +35,7 @@ from backoffice.graphql import (
 from orders import selectors, services
 from orders.models import CANCEL_REASONS, EndReason, Order, OrderTransition, PaymentReminder
 from orders.models import PaymentMethod as PaymentMethodChoices
+from payouts.schema_types import RefundType, escrow_field, refunds_field
 
 OrderStatus = enum_from_choices("OrderStatus", Order.Status.choices)
 PaymentMethod = enum_from_choices("PaymentMethod", PaymentMethodChoices.choices)
@@ -109,6 +110,8 @@ class OrderType(relay.Node):
     payment_reminders: Connection[PaymentReminderType] = strawberry_django.connection(
         ordering=None, max_results=max_page_size(), description="Newest first."
     )
+    escrow: Money | None = escrow_field()
+    refunds: list[RefundType] = refunds_field()
 
     @strawberry_django.field(only=["payment_method"])
     def payment_method(self, root: strawberry.Parent[Order]) -> PaymentMethod | None:

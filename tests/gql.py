@@ -57,6 +57,11 @@ OBJECT = {
     "PaymentReminder": "id message sentBy order { nextReminderAt }",
     "ApiToken": "id isActive revokedAt",
     "ApiTokenCreated": "token apiToken { id name isActive }",
+    "Payout": (
+        "id status currency rate amount { amount currency } payoutAmount { amount currency } "
+        "failureReason history { from to transition by note }"
+    ),
+    "ExchangeRate": "id date currency rateToCny setBy",
 }
 
 
@@ -65,7 +70,10 @@ def returns(mutation: str) -> str:
         "orderSendPaymentReminder": "PaymentReminder",
         "apiTokenCreate": "ApiTokenCreated",
         "apiTokenRevoke": "ApiToken",
+        "exchangeRateSet": "ExchangeRate",
     }
+    if mutation.startswith("payout"):
+        return "Payout"
     return special.get(mutation) or ("Order" if mutation.startswith("order") else "SellerAccount")
 
 

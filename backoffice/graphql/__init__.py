@@ -2,6 +2,7 @@
 
 from backoffice.graphql.filters import (
     ChoiceFilter,
+    DateRange,
     DateTimeRange,
     StableOrder,
     TextFilter,
@@ -26,6 +27,7 @@ __all__ = [
     "AvailableTransition",
     "ChoiceFilter",
     "Connection",
+    "DateRange",
     "DateTimeRange",
     "HistoryEntry",
     "Money",

@@ -1,6 +1,6 @@
 """Small filter and order inputs: only the lookups the contract names (no regex, no joins)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -40,6 +40,20 @@ class DateTimeRange:
             if value is UNSET or value is None:
                 continue
             q &= Q(**{f"{lookup}__{name}": aware(value, field=field)})
+        return q
+
+
+@strawberry.input(description="A range of days; both ends included, each optional.")
+class DateRange:
+    gte: date | None = UNSET
+    lte: date | None = UNSET
+
+    def q(self, lookup: str) -> Q:
+        q = Q()
+        for name in ("gte", "lte"):
+            value = getattr(self, name)
+            if value is not UNSET and value is not None:
+                q &= Q(**{f"{lookup}__{name}": value})
         return q
 
 

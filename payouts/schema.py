@@ -1,0 +1,435 @@
+"""GraphQL for money: the ledger ("fund records"), payouts, exchange rates, and the staff and
+seller mutations on them. Thin: every write is a call to payouts.services.
+
+The money fields of stores and orders (balances, reserve schedule, early payout, escrow,
+refunds) are in :mod:`payouts.schema_types`.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+import strawberry_django
+from django.db.models import Q, QuerySet
+from strawberry import UNSET, Info, relay
+
+from accounts.schema import SellerAccountType, SettlementCurrency, account_pk
+from backoffice.errors import invalid
+from backoffice.graphql import (
+    AvailableTransition,
+    ChoiceFilter,
+    Connection,
+    DateRange,
+    DateTimeRange,
+    HistoryEntry,
+    Money,
+    StableOrder,
+    enum_from_choices,
+    history_field,
+    max_page_size,
+    money_field,
+    mutation,
+    node_pk,
+    require_user,
+    store_pk,
+    transitions_field,
+    viewer,
+)
+from backoffice.money import Currency
+from orders.schema import OrderType
+from payouts import selectors, services
+from payouts.models import Account, ExchangeRate, LedgerEntry, Payout, PayoutTransition, Posting
+from payouts.schema_types import RefundType
+
+LedgerAccount = enum_from_choices(
+    "LedgerAccount",
+    Account.choices,
+    description="escrow, available, reserve, promotion and debt belong to a store; the others "
+    "are the platform's side of each movement.",
+)
+PostingKind = enum_from_choices("PostingKind", Posting.Kind.choices)
+PayoutStatus = enum_from_choices("PayoutStatus", Payout.Status.choices)
+
+RATE_PLACES = Decimal("0.000001")
+
+
+def _pk_of(value: relay.GlobalID, type_name: str, *, field: str) -> int | None:
+    """The pk a filter's global ID names; ``None`` (matches nothing) for another type."""
+    if value.type_name != type_name:
+        return None
+    try:
+        return int(value.node_id)
+    except ValueError:
+        raise invalid(f"Not an ID of a {type_name}.", field=field) from None
+
+
+def _choice_q(lookup: str, value: ChoiceFilter) -> Q:
+    q = Q()
+    if value.exact not in (UNSET, None):
+        q &= Q(**{lookup: value.exact})
+    if value.in_list not in (UNSET, None):
+        q &= Q(**{f"{lookup}__in": value.in_list})
+    return q
+
+
+# --- payouts ---
+
+
+@strawberry_django.filter_type(Payout, name="PayoutFilter")
+class PayoutFilter:
+    status: ChoiceFilter[PayoutStatus] | None = UNSET
+
+    @strawberry_django.filter_field(description="The store's global ID.")
+    def store(self, value: relay.GlobalID, prefix: str) -> Q:
+        pk = store_pk(value)
+        return Q(pk__in=[]) if pk is None else Q(**{f"{prefix}store_id": pk})
+
+    @strawberry_django.filter_field
+    def requested_at(self, value: DateTimeRange, prefix: str) -> Q:
+        return value.q(f"{prefix}requested_at", field="requestedAt")
+
+
+@strawberry.input(name="PayoutSort", one_of=True)
+class PayoutSort(StableOrder):
+    requested_at: strawberry_django.Ordering | None = UNSET
+    amount: strawberry_django.Ordering | None = UNSET
+
+
+@strawberry_django.type(
+    Payout,
+    name="Payout",
+    only=["status"],
+    description="A withdrawal of the store's available balance (USD), paid in USD or in CNY "
+    "at the request day's rate.",
+)
+class PayoutType(relay.Node):
+    store: SellerAccountType
+    amount: Money = money_field("amount", Currency.USD, description="Taken from available.")
+    status: PayoutStatus
+    requested_at: datetime
+    paid_at: datetime | None
+    failed_at: datetime | None
+    failure_reason: str
+    history: list[HistoryEntry] = history_field(PayoutTransition)
+    available_transitions: list[AvailableTransition] = transitions_field(only=["status", "store"])
+
+    @strawberry_django.field(
+        only=["currency"],
+        description="What the store receives: USD, or CNY converted at `rate`.",
+    )
+    def currency(self, root: strawberry.Parent[Payout]) -> SettlementCurrency:
+        return SettlementCurrency(root.currency)
+
+    @strawberry_django.field(
+        only=["rate"],
+        description="USD/CNY rate of the request day (CNY payouts only), 6 decimals.",
+    )
+    def rate(self, root: strawberry.Parent[Payout]) -> Decimal | None:
+        return None if root.rate is None else Decimal(root.rate).quantize(RATE_PLACES)
+
+    @strawberry_django.field(
+        only=["payout_amount", "currency"],
+        description="What the store receives, in `currency`.",
+    )
+    def payout_amount(self, root: strawberry.Parent[Payout]) -> Money:
+        return Money(amount=root.payout_amount, currency=root.currency)
+
+    @strawberry_django.field(
+        select_related=["requested_by"],
+        only=["requested_by__username"],
+        description="Username; null for the system.",
+    )
+    def requested_by(self, root: strawberry.Parent[Payout]) -> str | None:
+        return root.requested_by.get_username() if root.requested_by_id else None
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return selectors.payouts_visible_to(viewer(info), queryset)
+
+
+# --- the ledger ---
+
+
+@strawberry_django.type(
+    Posting,
+    name="Posting",
+    description="One balanced movement: its entries sum to zero per currency.",
+)
+class PostingType:
+    reference: str = strawberry_django.field(description="Unique: a retry never posts twice.")
+    memo: str
+    at: datetime
+
+    @strawberry_django.field(only=["kind"])
+    def kind(self, root: strawberry.Parent[Posting]) -> PostingKind:
+        return PostingKind(root.kind)
+
+
+@strawberry_django.filter_type(LedgerEntry, name="LedgerEntryFilter")
+class LedgerEntryFilter:
+    account: ChoiceFilter[LedgerAccount] | None = UNSET
+
+    @strawberry_django.filter_field(description="The store's global ID.")
+    def store(self, value: relay.GlobalID, prefix: str) -> Q:
+        pk = store_pk(value)
+        return Q(pk__in=[]) if pk is None else Q(**{f"{prefix}store_id": pk})
+
+    @strawberry_django.filter_field(description="The kind of movement.")
+    def kind(self, value: ChoiceFilter[PostingKind], prefix: str) -> Q:
+        return _choice_q(f"{prefix}posting__kind", value)
+
+    @strawberry_django.filter_field
+    def at(self, value: DateTimeRange, prefix: str) -> Q:
+        return value.q(f"{prefix}at", field="at")
+
+    @strawberry_django.filter_field(
+        name="order",
+        description="The order's global ID: the movements about that order, and the legs "
+        "tracked against it (its escrow and its reserve, even when another order's refund "
+        "drew on that reserve).",
+    )
+    def of_order(self, value: relay.GlobalID, prefix: str) -> Q:
+        pk = _pk_of(value, "Order", field="order")
+        if pk is None:
+            return Q(pk__in=[])
+        return Q(**{f"{prefix}order_id": pk}) | Q(**{f"{prefix}posting__order_id": pk})
+
+    @strawberry_django.filter_field(description="The payout's global ID.")
+    def payout(self, value: relay.GlobalID, prefix: str) -> Q:
+        pk = _pk_of(value, "Payout", field="payout")
+        return Q(pk__in=[]) if pk is None else Q(**{f"{prefix}posting__payout_id": pk})
+
+
+@strawberry.input(name="LedgerEntrySort", one_of=True)
+class LedgerEntrySort(StableOrder):
+    at: strawberry_django.Ordering | None = UNSET
+
+
+@strawberry_django.type(
+    LedgerEntry,
+    name="LedgerEntry",
+    description="One leg of a posting: a signed amount on one account. Positive on a store "
+    "account means more owed to the store; the legs of one posting sum to zero.",
+)
+class LedgerEntryType(relay.Node):
+    account: LedgerAccount
+    at: datetime
+    posting: PostingType
+    store: SellerAccountType | None = strawberry_django.field(
+        description="Null for the platform's legs."
+    )
+    order: OrderType | None = strawberry_django.field(
+        field_name="posting__order",
+        description="The order the movement is about (payment, release, early payout, refund, "
+        "reserve release); null for payouts.",
+    )
+    payout: PayoutType | None = strawberry_django.field(
+        field_name="posting__payout", description="The payout the movement is about."
+    )
+    refund: RefundType | None = strawberry_django.field(
+        field_name="posting__refund", description="The refund, with where its money came from."
+    )
+
+    @strawberry_django.field(
+        only=["amount", "currency"],
+        description="Signed: positive on a store account adds to what the platform owes it.",
+    )
+    def amount(self, root: strawberry.Parent[LedgerEntry]) -> Money:
+        return Money(amount=root.amount, currency=root.currency)
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return selectors.ledger_entries_visible_to(viewer(info), queryset)
+
+
+# --- exchange rates ---
+
+
+@strawberry_django.filter_type(ExchangeRate, name="ExchangeRateFilter")
+class ExchangeRateFilter:
+    @strawberry_django.filter_field
+    def date(self, value: DateRange, prefix: str) -> Q:
+        return value.q(f"{prefix}date")
+
+
+@strawberry.input(name="ExchangeRateSort", one_of=True)
+class ExchangeRateSort(StableOrder):
+    date: strawberry_django.Ordering | None = UNSET
+
+
+@strawberry_django.type(
+    ExchangeRate,
+    name="ExchangeRate",
+    description="CNY for one unit of `currency` on `date`.",
+)
+class ExchangeRateType(relay.Node):
+    date: date
+    updated_at: datetime
+
+    @strawberry_django.field(only=["currency"])
+    def currency(self, root: strawberry.Parent[ExchangeRate]) -> SettlementCurrency:
+        return SettlementCurrency(root.currency)
+
+    @strawberry_django.field(
+        only=["rate_to_cny"],
+        description='6 decimals, e.g. "7.120000".',
+    )
+    def rate_to_cny(self, root: strawberry.Parent[ExchangeRate]) -> Decimal:
+        return Decimal(root.rate_to_cny).quantize(RATE_PLACES)
+
+    @strawberry_django.field(
+        select_related=["set_by"],
+        only=["set_by__username"],
+        description="Username of who set it last; null for the system (imports).",
+    )
+    def set_by(self, root: strawberry.Parent[ExchangeRate]) -> str | None:
+        return root.set_by.get_username() if root.set_by_id else None
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return selectors.exchange_rates_visible_to(viewer(info), queryset)
+
+
+@strawberry.type(name="Query")
+class Query:
+    ledger_entries: Connection[LedgerEntryType] = strawberry_django.connection(
+        filters=LedgerEntryFilter,
+        order=LedgerEntrySort,
+        ordering=None,
+        max_results=max_page_size(),
+        description='The "fund records": every movement of your store\'s money, oldest first, '
+        "each linked to its order, payout or refund. Staff with payouts.view_ledgerentry see "
+        "every store's entries and the platform's legs.",
+    )
+    payouts: Connection[PayoutType] = strawberry_django.connection(
+        filters=PayoutFilter,
+        order=PayoutSort,
+        ordering=None,
+        max_results=max_page_size(),
+        description="Newest first. A seller sees its store's payouts; staff need "
+        "payouts.view_payout.",
+    )
+    exchange_rates: Connection[ExchangeRateType] = strawberry_django.connection(
+        filters=ExchangeRateFilter,
+        order=ExchangeRateSort,
+        ordering=None,
+        max_results=max_page_size(),
+        description="USD/CNY rates by day, newest first.",
+    )
+
+
+# --- mutations: resolve the object through the viewer's queryset, then call the service ---
+
+
+def payout_pk(info: Info, global_id: str) -> int:
+    queryset = selectors.payouts_visible_to(viewer(info))
+    return node_pk(global_id, queryset, type_name="Payout")
+
+
+@strawberry.input
+class EarlyPayoutSetInput:
+    id: strawberry.ID = strawberry.field(description="The store's global ID.")
+    eligible: bool
+    reserve_rate: Decimal = strawberry.field(
+        description='A fraction from 0 to below 1 with at most 4 decimals: "0.10" is 10 %.'
+    )
+    reason: str = ""
+
+
+@strawberry.input
+class PayoutRequestInput:
+    id: strawberry.ID = strawberry.field(description="The store's global ID.")
+    amount: Decimal = strawberry.field(
+        description="USD taken from the available balance, at most 2 decimals."
+    )
+    currency: SettlementCurrency = strawberry.field(  # type: ignore[assignment]
+        default=SettlementCurrency(Currency.USD),
+        description="Paid in USD, or in CNY at today's rate (no rate for today: "
+        "`no_exchange_rate`).",
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Optional, at most 100 characters: a repeat with the same key and input "
+        "returns the first payout and moves nothing; with another input it is "
+        "`idempotency_conflict`.",
+    )
+
+
+@strawberry.input
+class PayoutMarkPaidInput:
+    id: strawberry.ID
+    note: str = ""
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Optional: a repeat with the same key and input returns the payout as the "
+        "first call left it; without a key a repeat is `invalid_transition`.",
+    )
+
+
+@strawberry.input
+class PayoutMarkFailedInput:
+    id: strawberry.ID
+    reason: str
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Optional: a repeat with the same key and input returns the payout as the "
+        "first call left it; without a key a repeat is `invalid_transition`.",
+    )
+
+
+@strawberry.input
+class ExchangeRateSetInput:
+    date: date
+    rate: Decimal = strawberry.field(description="CNY per unit, > 0, at most 6 decimals.")
+    currency: SettlementCurrency = SettlementCurrency(Currency.USD)  # type: ignore[assignment]
+
+
+@strawberry.type(name="Mutation")
+class Mutation:
+    @mutation(description="Staff override of a store's early-payout eligibility and reserve.")
+    def early_payout_set(self, info: Info, input: EarlyPayoutSetInput) -> SellerAccountType:
+        actor = require_user(info)
+        terms = services.early_payout_set(
+            store_id=account_pk(info, input.id),
+            actor=actor,
+            eligible=input.eligible,
+            reserve_rate=input.reserve_rate,
+            reason=input.reason,
+        )
+        return terms.store  # type: ignore[return-value]
+
+    @mutation(description="Withdraw from the store's available balance.")
+    def payout_request(self, info: Info, input: PayoutRequestInput) -> PayoutType:
+        actor = require_user(info)
+        return services.payout_request(  # type: ignore[return-value]
+            store_id=account_pk(info, input.id),
+            actor=actor,
+            amount=input.amount,
+            currency=input.currency,
+            idempotency_key=input.idempotency_key,
+        )
+
+    @mutation
+    def payout_mark_paid(self, info: Info, input: PayoutMarkPaidInput) -> PayoutType:
+        return services.payout_mark_paid(  # type: ignore[return-value]
+            payout_id=payout_pk(info, input.id),
+            actor=require_user(info),
+            note=input.note,
+            idempotency_key=input.idempotency_key,
+        )
+
+    @mutation(description="The payout failed: its money returns to the available balance.")
+    def payout_mark_failed(self, info: Info, input: PayoutMarkFailedInput) -> PayoutType:
+        return services.payout_mark_failed(  # type: ignore[return-value]
+            payout_id=payout_pk(info, input.id),
+            actor=require_user(info),
+            reason=input.reason,
+            idempotency_key=input.idempotency_key,
+        )
+
+    @mutation(description="Set the USD/CNY rate of a day (replaces that day's rate).")
+    def exchange_rate_set(self, info: Info, input: ExchangeRateSetInput) -> ExchangeRateType:
+        return services.exchange_rate_set(  # type: ignore[return-value]
+            actor=require_user(info), day=input.date, rate=input.rate, currency=input.currency
+        )

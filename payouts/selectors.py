@@ -1,0 +1,167 @@
+"""Reads of money scoped to the viewer, and the annotations that let a page of stores or
+orders carry its balances without one query per row.
+
+Who sees what: a seller user sees its own store's money; staff see every store's money of a
+kind when they hold that model's view permission, as in the admin:
+``payouts.view_ledgerentry`` for the ledger and the balances and escrow derived from it,
+``payouts.view_reservehold`` for the reserve schedule, ``payouts.view_refund``,
+``payouts.view_payout`` and ``payouts.view_earlypayoutterms``; superusers see everything.
+Platform-side ledger entries (no store) are for staff only. Exchange rates are not a store's
+secret: every seller user and staff with ``payouts.view_exchangerate`` may read them.
+"""
+
+from decimal import Decimal
+from typing import Any, Final, TypeVar
+
+from django.db import models
+from django.db.models import DecimalField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from payouts.ledger import exact
+from payouts.models import (
+    STORE_ACCOUNTS,
+    Account,
+    EarlyPayoutTerms,
+    ExchangeRate,
+    LedgerEntry,
+    Payout,
+    Refund,
+    ReserveHold,
+)
+
+M = TypeVar("M", bound=models.Model)
+
+LEDGER_PERM: Final = "payouts.view_ledgerentry"
+PAYOUT_PERM: Final = "payouts.view_payout"
+TERMS_PERM: Final = "payouts.view_earlypayoutterms"
+HOLD_PERM: Final = "payouts.view_reservehold"
+REFUND_PERM: Final = "payouts.view_refund"
+RATES_PERM: Final = "payouts.view_exchangerate"
+
+
+class _All:
+    """The scope of a viewer who sees every store."""
+
+    def __repr__(self) -> str:
+        return "ALL"
+
+
+ALL: Final = _All()
+
+
+def scope(viewer: Any, perm: str) -> _All | int | None:
+    """``ALL`` for superusers and staff holding ``perm``, the store id of a seller user,
+    ``None`` (nothing) for anyone else."""
+    if viewer is None or not viewer.is_authenticated or not viewer.is_active:
+        return None
+    if viewer.is_superuser or (viewer.is_staff and viewer.has_perm(perm)):
+        return ALL
+    return getattr(viewer, "store_id", None)
+
+
+def may_see(viewer: Any, perm: str, store_id: int | None) -> bool:
+    """Whether ``viewer`` may see this store's money guarded by ``perm``."""
+    allowed = scope(viewer, perm)
+    return allowed is ALL or (allowed is not None and allowed == store_id)
+
+
+def _scoped(queryset: models.QuerySet[M], viewer: Any, perm: str, store_path: str):
+    allowed = scope(viewer, perm)
+    if allowed is ALL:
+        return queryset
+    if allowed is None:
+        return queryset.none()
+    return queryset.filter(**{store_path: allowed})
+
+
+def ledger_entries_visible_to(
+    viewer: Any, queryset: models.QuerySet[LedgerEntry] | None = None
+) -> models.QuerySet[LedgerEntry]:
+    """A seller's store entries; all entries, platform ones included, for ledger staff."""
+    queryset = LedgerEntry.objects.all() if queryset is None else queryset
+    return _scoped(queryset, viewer, LEDGER_PERM, "store_id")
+
+
+def reserve_holds_visible_to(
+    viewer: Any, queryset: models.QuerySet[ReserveHold] | None = None
+) -> models.QuerySet[ReserveHold]:
+    queryset = ReserveHold.objects.all() if queryset is None else queryset
+    return _scoped(queryset, viewer, HOLD_PERM, "store_id")
+
+
+def refunds_visible_to(
+    viewer: Any, queryset: models.QuerySet[Refund] | None = None
+) -> models.QuerySet[Refund]:
+    queryset = Refund.objects.all() if queryset is None else queryset
+    return _scoped(queryset, viewer, REFUND_PERM, "store_id")
+
+
+def payouts_visible_to(
+    viewer: Any, queryset: models.QuerySet[Payout] | None = None
+) -> models.QuerySet[Payout]:
+    queryset = Payout.objects.all() if queryset is None else queryset
+    return _scoped(queryset, viewer, PAYOUT_PERM, "store_id")
+
+
+def exchange_rates_visible_to(
+    viewer: Any, queryset: models.QuerySet[ExchangeRate] | None = None
+) -> models.QuerySet[ExchangeRate]:
+    queryset = ExchangeRate.objects.all() if queryset is None else queryset
+    return queryset if scope(viewer, RATES_PERM) is not None else queryset.none()
+
+
+def early_payout_terms_of(store: Any) -> EarlyPayoutTerms | None:
+    """The store's terms, or None when it was never evaluated (no query when the relation was
+    selected with the store)."""
+    try:
+        return store.early_payout
+    except EarlyPayoutTerms.DoesNotExist:
+        return None
+
+
+# --- balances as annotations: one subquery per column, none per row ---
+
+
+def _ledger_sum(group: str, **filters: Any) -> Coalesce:
+    """Correlated subquery: the sum of the entries matching ``filters``, grouped by ``group``
+    (the correlated column), 0 when there are none."""
+    total = (
+        LedgerEntry.objects.filter(**filters)
+        .order_by()
+        .values(group)
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=18, decimal_places=2)
+    return Coalesce(Subquery(total, output_field=money), Decimal("0"), output_field=money)
+
+
+def balance_annotation(account: str) -> Coalesce:
+    return _ledger_sum("store", store=OuterRef("pk"), account=account)
+
+
+def balance_attr(account: str) -> str:
+    return f"ledger_{Account(account).value}"
+
+
+def balance_annotations() -> dict[str, Coalesce]:
+    """``ledger_escrow``, ``ledger_available``, ... on a SellerAccount queryset."""
+    return {balance_attr(a): balance_annotation(a) for a in STORE_ACCOUNTS}
+
+
+def annotated_balances(store: Any) -> dict[str, Decimal] | None:
+    """The balances annotated on ``store`` by :func:`balance_annotations`, made exact; None
+    when the store was loaded without them."""
+    if not hasattr(store, balance_attr(Account.ESCROW)):
+        return None
+    return {a.value: exact(getattr(store, balance_attr(a))) for a in STORE_ACCOUNTS}
+
+
+def order_escrow() -> Coalesce:
+    """Annotation on an Order queryset: what the order still holds in escrow."""
+    return _ledger_sum("order", order=OuterRef("pk"), account=Account.ESCROW)
+
+
+def hold_remaining() -> Coalesce:
+    """Annotation on a ReserveHold queryset: what is left of the order's reserve."""
+    return _ledger_sum("order", order=OuterRef("order_id"), account=Account.RESERVE)
