@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.safestring import SafeString
 
 from accounts.models import AccountTransition, ApiToken, SellerAccount, User
 from accounts.services import (
@@ -29,6 +30,13 @@ from backoffice.admin_transitions import (
 )
 from backoffice.fsm import TransitionCheck
 from backoffice.money import Currency
+from payouts.admin import (
+    MONEY_VIEW_PERM,
+    balances_table,
+    early_payout_summary,
+    reserve_schedule_table,
+    store_money_links,
+)
 
 NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
 
@@ -109,6 +117,30 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         "updated_at",
     )
     inlines = (AccountHistoryInline,)
+    money_fields = ("balances", "early_payout_terms", "reserve_schedule")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Staff who may read the ledger (finance, risk) also see the store's money."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not request.user.has_perm(MONEY_VIEW_PERM):
+            return fieldsets
+        money = {"fields": self.money_fields, "description": store_money_links(request.user, obj)}
+        return (*fieldsets, ("Money", money))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return (*super().get_readonly_fields(request, obj), *self.money_fields)
+
+    @admin.display(description="balances")
+    def balances(self, account: SellerAccount) -> SafeString:
+        return balances_table(account.pk)
+
+    @admin.display(description="early payout")
+    def early_payout_terms(self, account: SellerAccount) -> str:
+        return early_payout_summary(account)
+
+    @admin.display(description="reserve schedule")
+    def reserve_schedule(self, account: SellerAccount) -> SafeString:
+        return reserve_schedule_table(account.pk)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # stores are closed, never deleted: orders and money refer to them

@@ -13,6 +13,7 @@ admin only hides what the viewer clearly cannot use (model permission) and expla
         actions = [bulk_action("ship", "Ship selected orders", carrier="...")]
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,21 @@ def bulk_action(name: str, description: str, *, key: str | None = None, **kwargs
     action.short_description = description  # type: ignore[attr-defined]
     action.object_action = name  # type: ignore[attr-defined]
     return action
+
+
+def add_service_error(form: forms.Form, exc: ValidationError | PermissionDenied) -> None:
+    """Show a service's refusal on the form: next to the field it names when the form shows that
+    field (services name fields as GraphQL does: ``reserveRate`` is ``reserve_rate``), else
+    above the form."""
+    if not isinstance(exc, ValidationError) or not hasattr(exc, "error_dict"):
+        form.add_error(None, error_text(exc))
+        return
+    for field, errors in exc.error_dict.items():
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", field).lower()
+        if name in form.fields and not form.fields[name].widget.is_hidden:
+            form.add_error(name, errors)
+        else:
+            form.add_error(None, error_text(ValidationError({field: errors})))
 
 
 def has_state(model: type[models.Model]) -> bool:
@@ -281,7 +297,7 @@ class TransitionAdminMixin:
             try:
                 created = self.create_object(request, form.cleaned_data)
             except SERVICE_ERRORS as exc:
-                form.add_error(None, error_text(exc))
+                add_service_error(form, exc)
             else:
                 return self.response_created(request, created)
         name = self.model._meta.verbose_name

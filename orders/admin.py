@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from accounts.models import SellerAccount
 from backoffice import clock
@@ -39,6 +40,9 @@ from orders.services import (
     order_send_payment_reminder,
     order_ship,
 )
+from payouts.admin import MONEY_VIEW_PERM, PostingInline, RefundInline, changelist_link
+from payouts.ledger import balance
+from payouts.models import Account, LedgerEntry
 
 TRANSITION_PERM = "orders.transition_order"
 REMINDER_PERM = "orders.send_payment_reminder"
@@ -192,16 +196,34 @@ class OrderAdmin(TransitionAdminMixin, admin.ModelAdmin):
     list_select_related = ("store",)
     form = OrderChangeForm
     autocomplete_fields = ("product",)
+    money_fields = ("amount", "product_total", "shipping_cost", "payment_method", "escrow")
     fieldsets = (
         (None, {"fields": ("order_number", "store", "status", "protected")}),
-        ("Money", {"fields": ("amount", "product_total", "shipping_cost", "payment_method")}),
+        ("Money", {"fields": money_fields}),
         ("Buyer", {"fields": ("buyer_name", "buyer_country")}),
         ("Product", {"fields": ("product", "product_info")}),
         ("Shipping", {"fields": ("carrier", "tracking_number")}),
         ("Time", {"fields": ("placed_at", "paid_at", "shipped_at", "completed_at", "closed_at")}),
         ("Outcome", {"fields": ("end_reason", "disputed_from")}),
     )
-    inlines = (OrderHistoryInline, PaymentReminderInline)
+    # Refunds and postings show to those who may view them (payouts.view_refund / view_posting).
+    inlines = (OrderHistoryInline, PaymentReminderInline, RefundInline, PostingInline)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """The escrow balance and the ledger link for those who may read the ledger."""
+        if obj is not None and request.user.has_perm(MONEY_VIEW_PERM):
+            link = changelist_link(LedgerEntry, "ledger entries", order__id__exact=obj.pk)
+            money = {"description": format_html("The order's {}.", link)}
+        else:
+            money = {"fields": tuple(f for f in self.money_fields if f != "escrow")}
+        return tuple(
+            (name, {**options, **money} if name == "Money" else options)
+            for name, options in super().get_fieldsets(request, obj)
+        )
+
+    @admin.display(description="held in escrow")
+    def escrow(self, order: Order) -> str:
+        return str(Money(balance(order_id=order.pk, account=Account.ESCROW), "USD"))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         """Everything but the descriptive fields: state, money and dates move via services."""

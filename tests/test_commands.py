@@ -11,6 +11,17 @@ from django.test import Client
 
 from accounts.models import AccountTransition, SellerAccount, User
 from orders.models import Order, OrderTransition
+from payouts.ledger import store_balances
+from payouts.models import (
+    EarlyPayoutDecision,
+    EarlyPayoutTerms,
+    ExchangeRate,
+    LedgerEntry,
+    Payout,
+    PayoutTransition,
+    Posting,
+    ReserveHold,
+)
 from tests import factories as f
 
 LOGINS = ["admin", "seller", "support", "risk", "finance"]  # password == username
@@ -30,7 +41,22 @@ def _run(name: str, *args: str) -> str:
 def _counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (SellerAccount, Order, User, OrderTransition, AccountTransition, Group)
+        for model in (
+            SellerAccount,
+            Order,
+            User,
+            OrderTransition,
+            AccountTransition,
+            Group,
+            ExchangeRate,
+            EarlyPayoutTerms,
+            EarlyPayoutDecision,
+            Posting,
+            LedgerEntry,
+            ReserveHold,
+            Payout,
+            PayoutTransition,
+        )
     }
 
 
@@ -82,6 +108,36 @@ def test_seed_demo_users_log_in_with_their_roles(debug):
         user = User.objects.get(username=role)
         assert user.is_staff and not user.is_superuser
         assert list(user.groups.values_list("name", flat=True)) == [role]
+
+
+def test_seed_demo_moves_money_through_the_services(debug):
+    # given a seeded demo, seeded again
+    _run("seed_demo")
+    store = SellerAccount.objects.get(platform_store_id="3100001")
+    balances = store_balances(store.pk)
+    after_first = _counts()
+    _run("seed_demo")
+
+    # then the active store holds money in escrow, available and reserve (early payout, 10 %)
+    assert balances["escrow"] > 0 and balances["available"] > 0 and balances["reserve"] > 0
+    assert balances["debt"] == 0
+    terms = EarlyPayoutTerms.objects.get(store=store)
+    assert terms.eligible and str(terms.reserve_rate) == "0.1000"
+    decision = EarlyPayoutDecision.objects.get(store=store)
+    assert decision.decided_by.username == "finance"
+    assert ReserveHold.objects.filter(store=store).count() == 2
+    # 30 days of USD/CNY rates around 7.18, today's included
+    rates = ExchangeRate.objects.values_list("rate_to_cny", flat=True)
+    assert len(rates) == 30 and all(7 < r < 7.4 for r in rates)
+    # a paid USD payout, a failed one (money returned), a requested CNY one at today's rate
+    payouts = {p.status: p for p in Payout.objects.filter(store=store)}
+    assert set(payouts) == {"paid", "failed", "requested"}
+    assert payouts["requested"].currency == "CNY" and payouts["requested"].rate is not None
+    assert payouts["paid"].history.get().actor.username == "finance"
+    assert payouts["failed"].history.get().actor.username == "finance"
+    # and the second run changed nothing
+    assert _counts() == after_first
+    assert store_balances(store.pk) == balances
 
 
 def test_seed_demo_refuses_without_debug(settings):

@@ -34,6 +34,15 @@ def change_url(order: Order) -> str:
     return reverse("admin:orders_order_change", args=[order.pk])
 
 
+# The read-only inlines of the order page (history, reminders, refunds, ledger postings) post
+# their empty management forms, as the browser does.
+INLINE_MANAGEMENT_FORMS = {
+    f"{prefix}-{name}": "0"
+    for prefix in ("history", "payment_reminders", "refunds", "postings")
+    for name in ("TOTAL_FORMS", "INITIAL_FORMS")
+}
+
+
 def snapshot(order: Order) -> tuple[str, int]:
     order.refresh_from_db()
     return order.status, order.history.count()
@@ -374,10 +383,7 @@ def test_status_is_never_a_form_field_and_edits_save_only_changed_fields(client)
             "product": "",
             "product_info": "",
             "status": "cancelled",
-            "history-TOTAL_FORMS": "0",
-            "history-INITIAL_FORMS": "0",
-            "payment_reminders-TOTAL_FORMS": "0",
-            "payment_reminders-INITIAL_FORMS": "0",
+            **INLINE_MANAGEMENT_FORMS,
         },
     )
 
@@ -400,10 +406,7 @@ def test_product_must_belong_to_the_orders_store(client):
             "buyer_country": "BR",
             "product": other.pk,
             "product_info": "",
-            "history-TOTAL_FORMS": "0",
-            "history-INITIAL_FORMS": "0",
-            "payment_reminders-TOTAL_FORMS": "0",
-            "payment_reminders-INITIAL_FORMS": "0",
+            **INLINE_MANAGEMENT_FORMS,
         },
     )
 

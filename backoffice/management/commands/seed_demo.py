@@ -5,7 +5,12 @@ demo objects carry their real history. Each kind of object is keyed on its natur
 (username, platform store id, order number): a second run creates nothing and says so.
 
 The data is built by the :data:`SECTIONS` in order, each returning ``(new, already there)``.
-Later apps add theirs (disputes, payouts...) to the end of that list with their own specs.
+Later apps add theirs (disputes...) to the end of that list with their own specs.
+
+Money (through ``payouts.services``): 30 days of USD/CNY rates, the active store made eligible
+for early payout by finance, the early releases of its shipped orders (the money job of the
+deadlines runner only, so that the orders left due for ``run_deadlines`` stay due), and three
+payouts requested by its seller: one paid, one failed, one (in CNY) still requested.
 """
 
 from collections.abc import Callable
@@ -37,6 +42,15 @@ from orders.services import (
     order_mark_paid,
     order_open_dispute,
     order_ship,
+)
+from payouts.deadlines import early_release
+from payouts.models import EarlyPayoutTerms, ExchangeRate, IdempotencyRecord, Posting
+from payouts.services import (
+    early_payout_set,
+    exchange_rate_set,
+    payout_mark_failed,
+    payout_mark_paid,
+    payout_request,
 )
 
 
@@ -233,11 +247,109 @@ def seed_store_states(demo: Demo) -> tuple[int, int]:
     return moved, wanted - moved
 
 
+# --- money ---
+
+RATE_DAYS = 30
+USD_CNY = Decimal("7.18")
+EARLY_PAYOUT_RESERVE = Decimal("0.10")
+
+
+@dataclass(frozen=True)
+class PayoutSpec:
+    key: str  # the request's idempotency key: a second run finds the payout by it
+    amount: str  # USD taken from the available balance
+    currency: str
+    outcome: str  # requested | paid | failed
+
+
+PAYOUTS = [
+    PayoutSpec("demo-payout-usd-paid", "50.00", "USD", "paid"),
+    PayoutSpec("demo-payout-cny-requested", "30.00", "CNY", "requested"),
+    PayoutSpec("demo-payout-usd-failed", "20.00", "USD", "failed"),
+]
+
+
+def demo_rate(day) -> Decimal:
+    """Around 7.18, moving a little from day to day (the same rate for a day on every run)."""
+    return USD_CNY + (day.toordinal() % 9 - 4) * Decimal("0.0035")
+
+
+def seed_exchange_rates(demo: Demo) -> tuple[int, int]:
+    """A USD/CNY rate for each of the last 30 days, today included, set by finance."""
+    days = [demo.now.date() - timedelta(days=n) for n in range(RATE_DAYS)]
+    known = set(
+        ExchangeRate.objects.filter(date__in=days, currency="USD").values_list("date", flat=True)
+    )
+    missing = [day for day in days if day not in known]
+    for day in missing:
+        exchange_rate_set(actor=demo.users["finance"], day=day, rate=demo_rate(day))
+    return len(missing), len(known)
+
+
+def seed_early_payout(demo: Demo) -> tuple[int, int]:
+    """The active store made eligible (reserve 10 %) by finance 30 days ago, then the early
+    release of its shipped orders. Only the money job runs, not every deadline: the orders the
+    demo leaves due for ``run_deadlines`` (auto-cancel, auto-confirm) stay due."""
+    store = demo.stores[SELLER_STORE]
+    new = 0
+    terms_existed = EarlyPayoutTerms.objects.filter(store=store).exists()
+    if not terms_existed:
+        early_payout_set(
+            store_id=store.pk,
+            actor=demo.users["finance"],
+            eligible=True,
+            reserve_rate=EARLY_PAYOUT_RESERVE,
+            reason="demo: evaluation passed (operating time, dispute and refund rates, rating)",
+            at=demo.now - timedelta(days=30),
+        )
+        new += 1
+    releases = Posting.objects.filter(kind=Posting.Kind.EARLY_RELEASE)
+    released_before = releases.count()
+    new += early_release(demo.now)
+    return new, int(terms_existed) + released_before
+
+
+def seed_payouts(demo: Demo) -> tuple[int, int]:
+    """Payouts the seller requested from the active store, settled by finance."""
+    store, seller, finance = demo.stores[SELLER_STORE], demo.users["seller"], demo.users["finance"]
+    created = 0
+    for spec in PAYOUTS:
+        requested = IdempotencyRecord.objects.filter(
+            key=spec.key, operation="payout_request", user=seller
+        )
+        if requested.exists():
+            continue
+        payout = payout_request(
+            store_id=store.pk,
+            actor=seller,
+            amount=Decimal(spec.amount),
+            currency=spec.currency,
+            idempotency_key=spec.key,
+            at=demo.now,
+        )
+        if spec.outcome == "paid":
+            payout_mark_paid(
+                payout_id=payout.pk, actor=finance, note="demo: bank ref DEMO-0001", at=demo.now
+            )
+        elif spec.outcome == "failed":
+            payout_mark_failed(
+                payout_id=payout.pk,
+                actor=finance,
+                reason="demo: returned by the bank (beneficiary account closed)",
+                at=demo.now,
+            )
+        created += 1
+    return created, len(PAYOUTS) - created
+
+
 SECTIONS: list[tuple[str, Section]] = [
     ("stores", seed_stores),
     ("users", seed_users),
     ("orders", seed_orders),
     ("store states", seed_store_states),
+    ("exchange rates", seed_exchange_rates),
+    ("early payout", seed_early_payout),
+    ("payouts", seed_payouts),
 ]
 
 
