@@ -18,6 +18,10 @@ ROLES: dict[str, list[str]] = {
         "orders.view_paymentreminder",
         "payouts.view_payout",
         "payouts.view_refund",
+        "disputes.view_dispute",
+        "disputes.open_dispute",
+        "disputes.act_for_buyer",
+        "disputes.respond_dispute",
     ],
     "risk": [
         "accounts.view_selleraccount",
@@ -32,6 +36,9 @@ ROLES: dict[str, list[str]] = {
         "payouts.view_earlypayoutdecision",
         "payouts.view_reservehold",
         "payouts.view_ledgerentry",
+        "disputes.view_dispute",
+        "disputes.arbitrate_dispute",
+        "payouts.view_refund",
     ],
     "finance": [
         "accounts.view_selleraccount",

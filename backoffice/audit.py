@@ -55,7 +55,9 @@ def record_transition(
     actor: Any,
     note: str,
     at: datetime,
+    **extra: Any,
 ) -> TransitionLog:
+    """One audit row; ``extra`` fills fields a log model adds (e.g. a dispute's amount)."""
     model = log_model_for(instance)
     fk_name = model._meta.get_field(instance._meta.model_name).name
     row = model(
@@ -66,6 +68,7 @@ def record_transition(
         actor=actor if getattr(actor, "pk", None) else None,
         note=note,
         at=at,
+        **extra,
     )
     pending = _pending.get()
     if pending is None:

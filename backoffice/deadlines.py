@@ -42,7 +42,8 @@ def process_due(
     update_fields: Iterable[str],
 ) -> int:
     """Lock due rows batch by batch, ``apply`` the change to each loaded row, and write the batch
-    with one ``bulk_update`` plus one bulk insert of audit rows. ``due`` must select only rows
+    with one ``bulk_update`` (unless ``update_fields`` is empty because ``apply`` saves) plus one
+    bulk insert of audit rows. ``due`` must select only rows
     that still need the change, so a row handled by another worker (or an earlier run) is not
     picked again. Returns the number of rows changed."""
     done = 0
@@ -62,5 +63,6 @@ def process_due(
                 apply(row)
                 for field in auto_now:  # bulk_update does not touch auto_now fields itself
                     field.pre_save(row, add=False)
-            model.objects.bulk_update(batch, [*fields, *(f.name for f in auto_now)])
+            if fields:  # empty when ``apply`` saves each row itself
+                model.objects.bulk_update(batch, [*fields, *(f.name for f in auto_now)])
             done += len(batch)

@@ -106,11 +106,19 @@ def run_transition(
     actor: Any,
     at: datetime,
     note: str = "",
+    audit: dict[str, Any] | None = None,
+    authorized: bool = False,
     **kwargs: Any,
 ) -> TransitionLog:
     """Check ``name`` for ``actor``, run it on the loaded (and locked) instance, record the audit
-    row. The caller saves the instance; both happen in the caller's transaction."""
-    check_transition(instance, name, actor, at=at).raise_if_refused()
+    row (``audit`` adds fields of the log model). The caller saves the instance; both happen in
+    the caller's transaction.
+
+    ``authorized=True`` skips only the permission check, for a move that follows from another
+    one whose permission the caller has checked (an order moved by its dispute)."""
+    check = check_transition(instance, name, actor, at=at)
+    if not (authorized and check.code == Code.PERMISSION_DENIED):
+        check.raise_if_refused()
     source = state_field(instance).get_state(instance)
     try:
         getattr(instance, name)(at=at, **kwargs)
@@ -124,4 +132,5 @@ def run_transition(
         actor=actor,
         note=note,
         at=at,
+        **(audit or {}),
     )

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "accounts",
     "orders",
     "payouts",
+    "disputes",
 ]
 
 MIDDLEWARE = [
@@ -144,6 +145,13 @@ PAYMENT_REMINDER_TEXT = os.environ.get(
     "will ship as soon as your payment arrives. If you need any help, just reply to this "
     "message.",
 )
+RESPONSE_DAYS = env_int("RESPONSE_DAYS", 5)
+ESCALATE_AFTER_DAYS = env_int("ESCALATE_AFTER_DAYS", 15)
+# Service points (store health): a store starts with SERVICE_POINTS_START and loses
+# SERVICE_POINTS_PER_PROTECTION_CLAIM for each refund the protection fund paid in the window.
+SERVICE_POINTS_START = env_int("SERVICE_POINTS_START", 100)
+SERVICE_POINTS_PER_PROTECTION_CLAIM = env_int("SERVICE_POINTS_PER_PROTECTION_CLAIM", 2)
+HEALTH_WINDOW_DAYS = env_int("HEALTH_WINDOW_DAYS", 90)
 EARLY_PAYOUT_DELAY_DAYS = env_int("EARLY_PAYOUT_DELAY_DAYS", 3)
 RESERVE_RELEASE_ON_INELIGIBLE_DAYS = env_int("RESERVE_RELEASE_ON_INELIGIBLE_DAYS", 180)
 RESERVE_RELEASE_ON_CLOSE_DAYS = env_int("RESERVE_RELEASE_ON_CLOSE_DAYS", 180)

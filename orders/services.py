@@ -19,7 +19,7 @@ from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
 from backoffice.fsm import run_transition
-from backoffice.money import has_more_than_cents, to_decimal
+from backoffice.money import clean_amount
 from backoffice.permissions import require_staff_or_owner
 from orders.models import CANCEL_REASONS, EndReason, Order, PaymentMethod, PaymentReminder, Product
 from payouts import services as money
@@ -39,21 +39,10 @@ def _save(order: Order, transition: str) -> None:
     order.save(update_fields=[*SAVE_FIELDS[transition], "updated_at"])
 
 
-def _clean_amount(value: Any, field: str, *, required: bool = True) -> Decimal | None:
-    """A positive amount with at most 2 decimals; ``None`` when optional and not given."""
-    if value is None or value == "":
-        if required:
-            raise invalid("An amount is required.", field=field)
-        return None
-    try:
-        amount = to_decimal(value)
-    except (TypeError, ValueError):
-        raise invalid(f"{value!r} is not an amount.", field=field) from None
-    if not amount.is_finite() or amount < 0 or (required and amount == 0):
-        raise invalid("The amount must be greater than zero.", field=field)
-    if has_more_than_cents(amount):
-        raise invalid("Amounts have at most 2 decimals.", field=field)
-    return amount
+def _optional_amount(value: Any, field: str) -> Decimal | None:
+    return (
+        None if value is None or value == "" else clean_amount(value, field=field, allow_zero=True)
+    )
 
 
 @transaction.atomic
@@ -92,9 +81,9 @@ def order_create(
     return Order.objects.create(
         store=store,
         order_number=order_number,
-        amount=_clean_amount(amount, "amount"),
-        product_total=_clean_amount(product_total, "productTotal", required=False),
-        shipping_cost=_clean_amount(shipping_cost, "shippingCost", required=False),
+        amount=clean_amount(amount, field="amount"),
+        product_total=_optional_amount(product_total, "productTotal"),
+        shipping_cost=_optional_amount(shipping_cost, "shippingCost"),
         buyer_name=(buyer_name or "").strip(),
         buyer_country=(buyer_country or "").strip(),
         placed_at=clock.resolve(placed_at),
@@ -228,34 +217,27 @@ def order_cancel(
     return order
 
 
-@transaction.atomic
-def order_open_dispute(
-    *, order_id: int, actor: Any, note: str = "", at: datetime | None = None
-) -> Order:
-    """Called by the disputes services when a buyer opens a dispute."""
-    order = lock(Order, order_id)
-    run_transition(order, "open_dispute", actor=actor, at=clock.resolve(at), note=note)
+def apply_open_dispute(order: Order, *, actor: Any, at: datetime, note: str = "") -> None:
+    """The order side of opening a dispute; the disputes service checked the actor."""
+    run_transition(order, "open_dispute", actor=actor, at=at, note=note, authorized=True)
     _save(order, "open_dispute")
-    return order
 
 
-@transaction.atomic
-def order_resolve_dispute(
-    *, order_id: int, actor: Any, full_refund: bool, note: str = "", at: datetime | None = None
-) -> Order:
-    """Called by the disputes services: a full refund ends the order as refunded; a partial or
-    no refund returns it to where it was when the dispute opened."""
-    order = lock(Order, order_id)
+def apply_resolve_dispute(
+    order: Order, *, actor: Any, at: datetime, full_refund: bool, note: str = ""
+) -> None:
+    """The order side of a dispute's end: a full refund ends the order as refunded; a partial
+    or no refund returns it to where it was when the dispute opened."""
     run_transition(
         order,
         "resolve_dispute",
         actor=actor,
-        at=clock.resolve(at),
+        at=at,
         note=note,
         full_refund=full_refund,
+        authorized=True,
     )
     _save(order, "resolve_dispute")
-    return order
 
 
 def next_reminder_at(order: Order) -> datetime | None:

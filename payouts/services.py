@@ -18,7 +18,7 @@ from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import Code, PermissionDenied, invalid
 from backoffice.fsm import run_transition
-from backoffice.money import Currency, has_more_than_cents, quantize, to_decimal
+from backoffice.money import Currency, clean_amount, quantize, to_decimal
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
 from orders.models import Order
 from payouts.idempotency import idempotent
@@ -35,18 +35,6 @@ from payouts.models import (
 )
 
 A = Account
-
-
-def _positive_amount(value: Any, field: str = "amount") -> Decimal:
-    try:
-        amount = to_decimal(value)
-    except (TypeError, ValueError):
-        raise invalid(f"{value!r} is not an amount.", field=field) from None
-    if not amount.is_finite() or amount <= 0:
-        raise invalid("The amount must be greater than zero.", field=field)
-    if has_more_than_cents(amount):
-        raise invalid("Amounts have at most 2 decimals.", field=field)
-    return amount
 
 
 def _to_store_legs(store_id: int, order_id: int | None, amount: Decimal) -> list[Leg]:
@@ -153,7 +141,7 @@ def refund(
     if existing is not None:
         return existing
     lock(SellerAccount, order.store_id)
-    amount = _positive_amount(amount)
+    amount = clean_amount(amount)
     left = refundable(order)
     if amount > left:
         raise invalid(f"At most USD {left} of this order is still refundable.", field="amount")
@@ -394,7 +382,7 @@ def _payout_request(
 ) -> Payout:
     store = lock(SellerAccount, store_id, what="Store")
     require_staff_or_owner(actor, "payouts.request_payout", store)
-    amount = _positive_amount(amount)
+    amount = clean_amount(amount)
     if currency not in (Currency.USD, Currency.CNY):
         raise invalid("Payouts are in USD or CNY.", field="currency")
     if store.status == SellerAccount.Status.FROZEN:

@@ -8,13 +8,14 @@ from django.contrib.auth.models import Group
 
 from accounts.models import SellerAccount, User
 from accounts.services import seller_account_close, seller_account_create, seller_account_freeze
+from disputes.models import Dispute
+from disputes.services import dispute_open
 from orders.models import Order
 from orders.services import (
     order_cancel,
     order_confirm_receipt,
     order_create,
     order_mark_paid,
-    order_open_dispute,
     order_ship,
 )
 
@@ -92,7 +93,32 @@ def order(
     if status == "completed":
         order_confirm_receipt(order_id=o.pk, actor=None, at=next(step))
     if status == "disputed":
-        order_open_dispute(order_id=o.pk, actor=None, at=next(step))
+        dispute_open(
+            order_id=o.pk,
+            actor=None,
+            reason="not_received",
+            requested_refund=o.amount,
+            at=next(step),
+        )
     o.refresh_from_db()
     assert o.status == status
     return o
+
+
+def dispute(
+    o: Order | None = None,
+    *,
+    reason: str = "not_received",
+    requested: str | None = None,
+    at: datetime | None = None,
+    **order_kwargs,
+) -> Dispute:
+    """An open dispute on a shipped order (one is made when ``o`` is not given)."""
+    o = o or order(status="shipped", **order_kwargs)
+    return dispute_open(
+        order_id=o.pk,
+        actor=None,
+        reason=reason,
+        requested_refund=Decimal(requested) if requested else o.amount,
+        at=at or (o.shipped_at or o.paid_at) + timedelta(days=1),
+    )

@@ -126,7 +126,8 @@ def test_only_due_orders_move_among_many(settings):
     fresh_unpaid = f.order(store, at=now - timedelta(days=20) + SECOND)
     due_shipped = f.order(store, status="shipped", at=now - timedelta(days=62))  # shipped day 2
     fresh_shipped = f.order(store, status="shipped", at=now - timedelta(days=61))
-    others = [f.order(store, status=s, at=f.T0) for s in ("completed", "refunded", "disputed")]
+    recent = now - timedelta(days=3)  # the dispute opens at `now`: its deadline is not due
+    others = [f.order(store, status=s, at=recent) for s in ("completed", "refunded", "disputed")]
 
     counts = run_deadlines(now)
 

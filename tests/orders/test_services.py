@@ -17,8 +17,6 @@ from orders.services import (
     order_confirm_receipt,
     order_create,
     order_mark_paid,
-    order_open_dispute,
-    order_resolve_dispute,
     order_send_payment_reminder,
     order_ship,
 )
@@ -44,27 +42,13 @@ def _cancel(o, actor):
     return order_cancel(order_id=o.pk, actor=actor, reason="out_of_stock", at=AT)
 
 
-def _open_dispute(o, actor):
-    return order_open_dispute(order_id=o.pk, actor=actor, at=AT)
-
-
-def _resolve_full(o, actor):
-    return order_resolve_dispute(order_id=o.pk, actor=actor, full_refund=True, at=AT)
-
-
-def _resolve_partial(o, actor):
-    return order_resolve_dispute(order_id=o.pk, actor=actor, full_refund=False, at=AT)
-
-
-# transition -> {source: target}; every other source must be refused.
+# transition -> {source: target}; every other source must be refused. The dispute edges
+# (paid|shipped|completed -> disputed -> ...) are driven by tests/disputes/test_services.py.
 EDGES = {
     _pay: {"unpaid": "paid"},
     _ship: {"paid": "shipped"},
     _confirm: {"shipped": "completed"},
     _cancel: {"unpaid": "cancelled", "paid": "refunded"},
-    _open_dispute: {"paid": "disputed", "shipped": "disputed", "completed": "disputed"},
-    _resolve_full: {"disputed": "refunded"},
-    _resolve_partial: {"disputed": "shipped"},  # disputed from shipped (see factories)
 }
 CASES = [(fn, state) for fn in EDGES for state in STATES]
 
@@ -96,32 +80,6 @@ def test_every_order_edge_moves_or_is_refused(service, state):
         last = o.history.last()
         assert (last.source, last.target, last.actor) == (state, target, agent)
         assert o.history.count() == before[1] + 1
-
-
-def test_partial_resolution_returns_order_to_where_the_dispute_opened():
-    for start in ("paid", "completed"):
-        o = f.order(status=start)
-        order_open_dispute(order_id=o.pk, actor=None, at=AT)
-        order_resolve_dispute(order_id=o.pk, actor=None, full_refund=False, at=AT)
-        o.refresh_from_db()
-        assert o.status == start
-
-
-def test_completed_order_cannot_be_disputed_after_the_window():
-    o = f.order(status="completed")
-    late = o.completed_at + timedelta(days=15, seconds=1)
-    with pytest.raises(ValidationError) as exc:
-        order_open_dispute(order_id=o.pk, actor=None, at=late)
-    assert error_code(exc.value) == "deadline_passed"
-    o.refresh_from_db()
-    assert o.status == "completed"
-
-
-def test_completed_order_can_be_disputed_on_the_last_second_of_the_window():
-    o = f.order(status="completed")
-    order_open_dispute(order_id=o.pk, actor=None, at=o.completed_at + timedelta(days=15))
-    o.refresh_from_db()
-    assert (o.status, o.disputed_from) == ("disputed", "completed")
 
 
 def test_transition_records_fields_and_note():

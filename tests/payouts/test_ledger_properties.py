@@ -1,4 +1,4 @@
-"""Random sequences of orders, shipments, confirmations, refunds, payouts,
+"""Random sequences of orders, shipments, confirmations, refunds, disputes, payouts,
 eligibility changes and clock jumps, driven through the services; the ledger's invariants are
 checked after every step. Each example runs in its own rolled-back transaction."""
 
@@ -21,6 +21,16 @@ from hypothesis.stateful import (
 
 from accounts.services import seller_account_close
 from backoffice.deadlines import run_all
+from disputes.models import Dispute
+from disputes.services import (
+    dispute_accept_proposal,
+    dispute_confirm_return,
+    dispute_escalate,
+    dispute_open,
+    dispute_resolve,
+    dispute_respond,
+    dispute_withdraw,
+)
 from orders.models import Order
 from orders.services import (
     order_cancel,
@@ -42,6 +52,28 @@ from payouts.services import (
 from tests import factories as f
 
 REFUSED = (ValidationError, PermissionDenied)
+DISPUTE_STEPS = {
+    "accept": lambda pk, amount, back, at: dispute_respond(
+        dispute_id=pk, actor=None, action="accept", return_required=back, at=at
+    ),
+    "propose": lambda pk, amount, back, at: dispute_respond(
+        dispute_id=pk, actor=None, action="propose", amount=amount, at=at
+    ),
+    "reject": lambda pk, amount, back, at: dispute_respond(
+        dispute_id=pk, actor=None, action="reject", at=at
+    ),
+    "accept_proposal": lambda pk, amount, back, at: dispute_accept_proposal(
+        dispute_id=pk, actor=None, return_required=back, at=at
+    ),
+    "escalate": lambda pk, amount, back, at: dispute_escalate(dispute_id=pk, actor=None, at=at),
+    "decide": lambda pk, amount, back, at: dispute_resolve(
+        dispute_id=pk, actor=None, amount=amount, fault="seller", return_required=back, at=at
+    ),
+    "withdraw": lambda pk, amount, back, at: dispute_withdraw(dispute_id=pk, actor=None, at=at),
+    "confirm_return": lambda pk, amount, back, at: dispute_confirm_return(
+        dispute_id=pk, actor=None, at=at
+    ),
+}
 cents = st.integers(min_value=1, max_value=50_000).map(lambda c: Decimal(c) / 100)
 pick = st.integers(min_value=0, max_value=10_000)
 
@@ -133,6 +165,27 @@ class Ledger(RuleBasedStateMachine):
             return
         with suppress(REFUSED):  # a refusal is a valid outcome
             refund(o, amount=amount, at=self.now, reference=self._ref(), protected=protected)
+
+    @precondition(lambda self: self.orders)
+    @rule(i=pick, amount=cents, reason=st.sampled_from(["not_received", "damaged"]))
+    def open_dispute(self, i, amount, reason):
+        with suppress(REFUSED):  # a refusal is a valid outcome
+            dispute_open(
+                order_id=self._order(i).pk,
+                actor=None,
+                reason=reason,
+                requested_refund=amount,
+                at=self.now,
+            )
+
+    @rule(i=pick, step=st.sampled_from(sorted(DISPUTE_STEPS)), amount=cents, back=st.booleans())
+    def act_on_dispute(self, i, step, amount, back):
+        disputes = list(Dispute.objects.order_by("pk"))
+        if not disputes:
+            return
+        d = disputes[i % len(disputes)]
+        with suppress(REFUSED):  # a refusal is a valid outcome
+            DISPUTE_STEPS[step](d.pk, amount, back, self.now)
 
     @rule(store=pick, amount=cents, cny=st.booleans())
     def request_payout(self, store, amount, cny):
@@ -228,6 +281,16 @@ class Ledger(RuleBasedStateMachine):
         for payout_id, kind in kinds:
             per_payout.setdefault(payout_id, set()).add(kind)
         assert not any({"payout_paid", "payout_failed"} <= k for k in per_payout.values())
+
+    @invariant()
+    def disputes_settle_once_and_match_their_order(self):
+        for d in Dispute.objects.select_related("order", "refund"):
+            if d.status == "resolved" and d.final_refund:
+                assert d.refund is not None and d.refund.amount == d.final_refund
+            if d.status in ("open", "responded", "arbitration", "awaiting_return"):
+                assert d.order.status == "disputed"
+            if d.refund is not None and d.protected:
+                assert d.refund.from_protection_fund == d.refund.amount
 
     @invariant()
     def nothing_is_created_from_nothing(self):

@@ -1,0 +1,21 @@
+"""Dispute deadlines: automatic resolution when the seller did not respond in time, and
+automatic escalation of disputes left unresolved. Each dispute is saved by its service (its
+order and money move with it), so ``process_due`` does no bulk update here."""
+
+from datetime import datetime
+
+from backoffice.deadlines import process_due, register
+from disputes.models import Dispute
+from disputes.services import apply_auto_escalate, apply_auto_resolve
+
+
+@register("disputes.auto_resolve")
+def auto_resolve(now: datetime) -> int:
+    due = Dispute.objects.filter(status=Dispute.Status.OPEN, respond_by__lte=now)
+    return process_due(due, lambda d: apply_auto_resolve(d, at=now), [])
+
+
+@register("disputes.auto_escalate")
+def auto_escalate(now: datetime) -> int:
+    due = Dispute.objects.filter(status=Dispute.Status.RESPONDED, escalate_at__lte=now)
+    return process_due(due, lambda d: apply_auto_escalate(d, at=now), [])

@@ -1,0 +1,96 @@
+"""Reads about disputes: what will happen automatically and when, and service points."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from django.conf import settings
+from django.db.models import Case, DateTimeField, F, Q, QuerySet, When
+
+from disputes.models import Dispute
+from payouts.selectors import ALL, scope
+
+VIEW_PERM: Final = "disputes.view_dispute"
+
+
+def disputes_visible_to(
+    viewer: Any, queryset: QuerySet[Dispute] | None = None
+) -> QuerySet[Dispute]:
+    """A seller user sees its store's disputes; staff see every store's with
+    ``disputes.view_dispute`` (support and risk hold it), as in the admin; superusers see
+    everything; anyone else nothing."""
+    queryset = Dispute.objects.all() if queryset is None else queryset
+    allowed = scope(viewer, VIEW_PERM)
+    if allowed is ALL:
+        return queryset
+    if allowed is None:
+        return queryset.none()
+    return queryset.filter(store_id=allowed)
+
+
+@dataclass(frozen=True)
+class AutoAction:
+    at: datetime
+    description: str
+
+
+def auto_action(dispute: Dispute) -> AutoAction | None:
+    """The action the deadlines runner will take on ``dispute`` if nobody acts first."""
+    if dispute.status == Dispute.Status.OPEN:
+        payer = "from the protection fund " if dispute.protected else ""
+        return AutoAction(
+            dispute.respond_by,
+            f"refund USD {dispute.requested_refund} {payer}to the buyer",
+        )
+    if dispute.status == Dispute.Status.RESPONDED:
+        return AutoAction(dispute.escalate_at, "escalate to platform arbitration")
+    return None
+
+
+def protection_claims(store_id: int, *, now: datetime) -> int:
+    """Refunds the protection fund paid for the store in the health window."""
+    since = now - timedelta(days=settings.HEALTH_WINDOW_DAYS)
+    return Dispute.objects.filter(
+        store_id=store_id,
+        protected=True,
+        resolved_at__gte=since,
+        resolved_at__lte=now,
+        final_refund__gt=0,
+    ).count()
+
+
+def service_points(store_id: int, *, now: datetime) -> int:
+    """Service points: using after-sales protection lowers them (DOMAIN.md)."""
+    penalty = settings.SERVICE_POINTS_PER_PROTECTION_CLAIM * protection_claims(store_id, now=now)
+    return max(settings.SERVICE_POINTS_START - penalty, 0)
+
+
+# --- the work queue: the same deadlines as auto_action, as database filters ---
+
+
+def next_automatic_at() -> Case:
+    """:func:`auto_action`'s moment as an expression (null when nothing happens by itself):
+    the response deadline of an open dispute, the escalation of a responded one."""
+    return Case(
+        When(status=Dispute.Status.OPEN, then=F("respond_by")),
+        When(status=Dispute.Status.RESPONDED, then=F("escalate_at")),
+        default=None,
+        output_field=DateTimeField(),
+    )
+
+
+def due(
+    queryset: QuerySet[Dispute], *, until: datetime, after: datetime | None = None
+) -> QuerySet[Dispute]:
+    """Disputes whose automatic action falls in ``(after, until]``; without ``after``, everything
+    due by ``until`` (overdue included, the deadline itself too, as the deadlines runner picks
+    them). Written per state so that each deadline's index serves it."""
+
+    def window(field: str) -> Q:
+        q = Q(**{f"{field}__lte": until})
+        return q & Q(**{f"{field}__gt": after}) if after is not None else q
+
+    return queryset.filter(
+        Q(status=Dispute.Status.OPEN) & window("respond_by")
+        | Q(status=Dispute.Status.RESPONDED) & window("escalate_at")
+    )

@@ -1,0 +1,317 @@
+"""Every write to disputes. Each service locks the dispute (then its order, then the store:
+always in that order), checks the transition for the actor, moves the order and the money
+that follow from it, and records the timeline, in one transaction."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from backoffice import clock
+from backoffice.db import lock
+from backoffice.errors import Code, invalid
+from backoffice.fsm import run_transition
+from backoffice.money import clean_amount
+from backoffice.permissions import require_staff_perm
+from disputes.models import PROTECTED_REASONS, Dispute, Fault, Reason
+from orders.models import Order
+from orders.services import apply_open_dispute, apply_resolve_dispute
+from payouts import services as money
+
+# Dispute fields each transition may change, for save(update_fields=...) and bulk_update.
+SAVE_FIELDS = [
+    "status",
+    "proposed_refund",
+    "final_refund",
+    "return_required",
+    "fault",
+    "responded_at",
+    "escalated_at",
+    "resolved_at",
+    "cancelled_at",
+    "refund",
+    "updated_at",
+]
+
+
+def _check_platform_dispute_id(platform_dispute_id: str) -> None:
+    field = Dispute._meta.get_field("platform_dispute_id")
+    if len(platform_dispute_id) > field.max_length:
+        raise invalid(
+            f"The platform dispute id is at most {field.max_length} characters.",
+            field="platformDisputeId",
+        )
+    if Dispute.objects.filter(platform_dispute_id=platform_dispute_id).exists():
+        raise invalid(f"Dispute {platform_dispute_id} exists already.", field="platformDisputeId")
+
+
+@transaction.atomic
+def dispute_open(
+    *,
+    order_id: int,
+    actor: Any,
+    reason: str,
+    requested_refund: Any,
+    description: str = "",
+    platform_dispute_id: str | None = None,
+    at: datetime | None = None,
+) -> Dispute:
+    """A buyer's dispute (recorded by support or an integration): the order becomes disputed.
+    Within after-sales protection when the order is covered and the reason is in its scope."""
+    require_staff_perm(actor, "disputes.open_dispute")
+    at = clock.resolve(at)
+    if reason not in Reason.values:
+        raise invalid(
+            f"Unknown reason {reason!r}; use one of {', '.join(Reason.values)}.", field="reason"
+        )
+    platform_dispute_id = platform_dispute_id or None
+    if platform_dispute_id is not None:
+        _check_platform_dispute_id(platform_dispute_id)
+    order = lock(Order, order_id)
+    amount = clean_amount(requested_refund, field="requestedRefund")
+    refundable = money.refundable(order)
+    if amount > refundable:
+        raise invalid(
+            f"At most USD {refundable} of this order can be refunded.", field="requestedRefund"
+        )
+    if order.disputes.exclude(
+        status__in=[Dispute.Status.RESOLVED, Dispute.Status.CANCELLED]
+    ).exists():
+        raise invalid(
+            "This order has an open dispute already.", field="id", code=Code.INVALID_TRANSITION
+        )
+    apply_open_dispute(order, actor=actor, at=at, note=f"dispute opened: {reason}")
+    respond_by, escalate_at = Dispute.deadlines_from(at)
+    dispute = Dispute.objects.create(
+        order=order,
+        store_id=order.store_id,
+        reason=reason,
+        description=description,
+        requested_refund=amount,
+        protected=order.protected and reason in PROTECTED_REASONS,
+        opened_at=at,
+        respond_by=respond_by,
+        escalate_at=escalate_at,
+        platform_dispute_id=platform_dispute_id or None,
+    )
+    dispute.history.create(
+        transition="open",
+        source="",
+        target=Dispute.Status.OPEN,
+        actor=actor if getattr(actor, "pk", None) else None,
+        note=description,
+        at=at,
+        amount=amount,
+    )
+    return dispute
+
+
+def _return_required(dispute: Dispute, asked: bool) -> bool:
+    # Outside the protection's scope a protected order's dispute goes to the return flow.
+    return asked or (dispute.order.protected and not dispute.protected)
+
+
+def _move(
+    dispute: Dispute,
+    name: str,
+    *,
+    actor: Any,
+    at: datetime,
+    note: str,
+    amount: Decimal | None = None,
+    **kwargs: Any,
+) -> Dispute:
+    """Run one transition and what follows from it: a resolution refunds and releases the
+    order; a withdrawal returns the order to where it was."""
+    run_transition(dispute, name, actor=actor, at=at, note=note, audit={"amount": amount}, **kwargs)
+    order = lock(Order, dispute.order_id)
+    dispute.order = order  # callers see the order as this move left it
+    if dispute.status == Dispute.Status.RESOLVED:
+        _settle(dispute, order, actor=actor, at=at)
+    elif dispute.status == Dispute.Status.CANCELLED:
+        apply_resolve_dispute(
+            order, actor=actor, at=at, full_refund=False, note=f"dispute {dispute.pk} withdrawn"
+        )
+    dispute.save(update_fields=SAVE_FIELDS)
+    return dispute
+
+
+def _settle(dispute: Dispute, order: Order, *, actor: Any, at: datetime) -> None:
+    # Never more than is still refundable: another refund may have reached the order meanwhile.
+    dispute.final_refund = min(dispute.final_refund or 0, money.refundable(order))
+    if dispute.final_refund:
+        dispute.refund = money.refund(
+            order,
+            amount=dispute.final_refund,
+            at=at,
+            reference=f"dispute:{dispute.pk}",
+            reason=f"dispute {dispute.pk}: {dispute.get_reason_display()}",
+            protected=dispute.protected,
+            actor=actor,
+        )
+    full = money.refundable(order) == 0
+    apply_resolve_dispute(
+        order,
+        actor=actor,
+        at=at,
+        full_refund=full,
+        note=f"dispute {dispute.pk} resolved, refund USD {dispute.final_refund or 0}",
+    )
+    if full:  # the order ends: escrow the protection fund covered goes to the store
+        money.release_escrow(order, at=at, actor=actor)
+
+
+@transaction.atomic
+def dispute_respond(
+    *,
+    dispute_id: int,
+    actor: Any,
+    action: str,
+    amount: Any = None,
+    note: str = "",
+    return_required: bool = False,
+    at: datetime | None = None,
+) -> Dispute:
+    """The seller's response before the deadline: ``accept`` (refund what was asked),
+    ``reject`` (propose nothing) or ``propose`` an amount below what was asked."""
+    at = clock.resolve(at)
+    dispute = lock(Dispute, dispute_id)
+    if action == "accept":
+        return _move(
+            dispute,
+            "accept",
+            actor=actor,
+            at=at,
+            note=note,
+            amount=dispute.requested_refund,
+            return_required=_return_required(dispute, return_required),
+        )
+    if action == "reject":
+        proposed = Decimal("0.00")
+    elif action == "propose":
+        proposed = clean_amount(amount, field="amount", allow_zero=True)
+        if proposed >= dispute.requested_refund:
+            raise invalid(
+                f"A proposal is below the requested USD {dispute.requested_refund}; "
+                "to refund all of it, accept.",
+                field="amount",
+            )
+    else:
+        raise invalid("The action is accept, reject or propose.", field="action")
+    return _move(
+        dispute, "respond", actor=actor, at=at, note=note, amount=proposed, proposed_refund=proposed
+    )
+
+
+@transaction.atomic
+def dispute_accept_proposal(
+    *,
+    dispute_id: int,
+    actor: Any,
+    note: str = "",
+    return_required: bool = False,
+    at: datetime | None = None,
+) -> Dispute:
+    dispute = lock(Dispute, dispute_id)
+    return _move(
+        dispute,
+        "accept_proposal",
+        actor=actor,
+        at=clock.resolve(at),
+        note=note,
+        amount=dispute.proposed_refund,
+        return_required=_return_required(dispute, return_required),
+    )
+
+
+@transaction.atomic
+def dispute_escalate(
+    *, dispute_id: int, actor: Any, note: str = "", at: datetime | None = None
+) -> Dispute:
+    dispute = lock(Dispute, dispute_id)
+    return _move(dispute, "escalate", actor=actor, at=clock.resolve(at), note=note)
+
+
+@transaction.atomic
+def dispute_resolve(
+    *,
+    dispute_id: int,
+    actor: Any,
+    amount: Any,
+    fault: str,
+    note: str = "",
+    return_required: bool = False,
+    at: datetime | None = None,
+) -> Dispute:
+    """Platform arbitration: risk staff decide the refund and who is at fault."""
+    dispute = lock(Dispute, dispute_id)
+    refund = clean_amount(amount, field="amount", allow_zero=True)
+    if refund > dispute.requested_refund:
+        raise invalid(
+            f"The refund cannot exceed the requested USD {dispute.requested_refund}.",
+            field="amount",
+        )
+    if fault not in Fault.values:
+        raise invalid(
+            f"Unknown fault {fault!r}; use one of {', '.join(Fault.values)}.", field="fault"
+        )
+    return _move(
+        dispute,
+        "decide",
+        actor=actor,
+        at=clock.resolve(at),
+        note=note,
+        amount=refund,
+        refund=refund,
+        fault=fault,
+        return_required=_return_required(dispute, return_required),
+    )
+
+
+@transaction.atomic
+def dispute_withdraw(
+    *, dispute_id: int, actor: Any, note: str = "", at: datetime | None = None
+) -> Dispute:
+    dispute = lock(Dispute, dispute_id)
+    return _move(dispute, "withdraw", actor=actor, at=clock.resolve(at), note=note)
+
+
+@transaction.atomic
+def dispute_confirm_return(
+    *, dispute_id: int, actor: Any, note: str = "", at: datetime | None = None
+) -> Dispute:
+    """The seller confirms the returned goods: the agreed refund is paid."""
+    dispute = lock(Dispute, dispute_id)
+    return _move(
+        dispute,
+        "confirm_return",
+        actor=actor,
+        at=clock.resolve(at),
+        note=note,
+        amount=dispute.final_refund,
+    )
+
+
+# --- the deadlines runner (system actor) ---
+
+
+def apply_auto_resolve(dispute: Dispute, *, at: datetime) -> None:
+    _move(
+        dispute,
+        "auto_resolve",
+        actor=None,
+        at=at,
+        note="automatic: no seller response before the deadline",
+        amount=dispute.requested_refund,
+    )
+
+
+def apply_auto_escalate(dispute: Dispute, *, at: datetime) -> None:
+    _move(
+        dispute,
+        "auto_escalate",
+        actor=None,
+        at=at,
+        note="automatic: unresolved after the escalation period",
+    )
