@@ -14,6 +14,8 @@ from accounts.schema import Mutation as AccountsMutation
 from accounts.schema import Query as AccountsQuery
 from backoffice.graphql.errors import ErrorCodes
 from backoffice.graphql.relay import max_page_size
+from disputes.schema import Mutation as DisputesMutation
+from disputes.schema import Query as DisputesQuery
 from orders.schema import Mutation as OrdersMutation
 from orders.schema import Query as OrdersQuery
 from payouts.schema import Mutation as PayoutsMutation
@@ -27,8 +29,10 @@ class NodeQuery:
     )
 
 
-Query = merge_types("Query", (NodeQuery, AccountsQuery, OrdersQuery, PayoutsQuery))
-Mutation = merge_types("Mutation", (AccountsMutation, OrdersMutation, PayoutsMutation))
+Query = merge_types("Query", (NodeQuery, AccountsQuery, OrdersQuery, DisputesQuery, PayoutsQuery))
+Mutation = merge_types(
+    "Mutation", (AccountsMutation, OrdersMutation, DisputesMutation, PayoutsMutation)
+)
 
 schema = strawberry.Schema(
     query=Query,

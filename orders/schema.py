@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 import strawberry_django
@@ -36,6 +36,9 @@ from orders import selectors, services
 from orders.models import CANCEL_REASONS, EndReason, Order, OrderTransition, PaymentReminder
 from orders.models import PaymentMethod as PaymentMethodChoices
 from payouts.schema_types import RefundType, escrow_field, refunds_field
+
+if TYPE_CHECKING:
+    from disputes.schema import DisputeType
 
 OrderStatus = enum_from_choices("OrderStatus", Order.Status.choices)
 PaymentMethod = enum_from_choices("PaymentMethod", PaymentMethodChoices.choices)
@@ -112,6 +115,14 @@ class OrderType(relay.Node):
     )
     escrow: Money | None = escrow_field()
     refunds: list[RefundType] = refunds_field()
+    disputes: Connection[Annotated["DisputeType", strawberry.lazy("disputes.schema")]] = (
+        strawberry_django.connection(
+            ordering=None,
+            max_results=max_page_size(),
+            description="The order's disputes (at most one open at a time), oldest first; "
+            "empty when you may not see them (staff without disputes.view_dispute).",
+        )
+    )
 
     @strawberry_django.field(only=["payment_method"])
     def payment_method(self, root: strawberry.Parent[Order]) -> PaymentMethod | None:

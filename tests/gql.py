@@ -62,6 +62,11 @@ OBJECT = {
         "failureReason history { from to transition by note }"
     ),
     "ExchangeRate": "id date currency rateToCny setBy",
+    "Dispute": (
+        "id status finalRefund { amount currency } returnRequired fault "
+        "order { id status } history { from to transition by note } "
+        "timeline { from to transition by note amount { amount currency } }"
+    ),
 }
 
 
@@ -74,6 +79,8 @@ def returns(mutation: str) -> str:
     }
     if mutation.startswith("payout"):
         return "Payout"
+    if mutation.startswith("dispute"):
+        return "Dispute"
     return special.get(mutation) or ("Order" if mutation.startswith("order") else "SellerAccount")
 
 

@@ -1,0 +1,427 @@
+"""GraphQL for disputes: the list, the timeline, what will happen automatically, and the buyer's,
+seller's and platform's moves. Thin: every write is a call to disputes.services.
+
+Who may do what is the state machine's (disputes.models): support opens disputes and acts for
+buyers, the seller (or support) responds and confirms returns, either side escalates, risk
+arbitrates. A dispute is looked up through the viewer's queryset, so another store's dispute is
+``not_found`` for a seller.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+import strawberry_django
+from django.db.models import Prefetch, Q, QuerySet
+from strawberry import UNSET, Info, relay
+
+from accounts.schema import SellerAccountType
+from backoffice.errors import invalid
+from backoffice.graphql import (
+    AvailableTransition,
+    ChoiceFilter,
+    Connection,
+    DateTimeRange,
+    HistoryEntry,
+    Money,
+    StableOrder,
+    choice,
+    enum_from_choices,
+    max_page_size,
+    money_field,
+    mutation,
+    node_pk,
+    require_user,
+    store_pk,
+    transitions_field,
+    viewer,
+)
+from backoffice.money import Currency
+from disputes import selectors, services
+from disputes.models import Dispute, DisputeTransition, Fault, Reason
+from orders.schema import OrderType, order_pk
+from payouts.schema_types import RefundType
+from payouts.selectors import REFUND_PERM, may_see
+
+DisputeStatus = enum_from_choices("DisputeStatus", Dispute.Status.choices)
+DisputeReason = enum_from_choices("DisputeReason", Reason.choices)
+DisputeFault = enum_from_choices("DisputeFault", Fault.choices)
+DisputeResponseAction = enum_from_choices(
+    "DisputeResponseAction",
+    [("accept", "accept"), ("reject", "reject"), ("propose", "propose")],
+    description="ACCEPT refunds what the buyer asked; REJECT proposes nothing; PROPOSE offers "
+    "`amount` (below what was asked).",
+)
+
+# What the transition guards and the permission check read (deadlines, the owning store).
+TRANSITION_ONLY = ["status", "store", "respond_by", "escalate_at"]
+# What selectors.auto_action reads.
+AUTO_ACTION_ONLY = ["status", "respond_by", "escalate_at", "requested_refund", "protected"]
+
+
+def _order_pk(value: relay.GlobalID) -> int | None:
+    """The pk an order filter names; ``None`` (matches nothing) for an ID of another type."""
+    if value.type_name != "Order":
+        return None
+    try:
+        return int(value.node_id)
+    except ValueError:
+        raise invalid("Not an ID of an order.", field="order") from None
+
+
+@strawberry_django.filter_type(Dispute, name="DisputeFilter")
+class DisputeFilter:
+    status: ChoiceFilter[DisputeStatus] | None = UNSET
+    reason: ChoiceFilter[DisputeReason] | None = UNSET
+    protected: bool | None = UNSET
+
+    @strawberry_django.filter_field(description="The store's global ID.")
+    def store(self, value: relay.GlobalID, prefix: str) -> Q:
+        pk = store_pk(value)
+        return Q(pk__in=[]) if pk is None else Q(**{f"{prefix}store_id": pk})
+
+    @strawberry_django.filter_field(name="order", description="The order's global ID.")
+    def of_order(self, value: relay.GlobalID, prefix: str) -> Q:
+        pk = _order_pk(value)
+        return Q(pk__in=[]) if pk is None else Q(**{f"{prefix}order_id": pk})
+
+    @strawberry_django.filter_field(description="The seller's response deadline.")
+    def respond_by(self, value: DateTimeRange, prefix: str) -> Q:
+        return value.q(f"{prefix}respond_by", field="respondBy")
+
+
+@strawberry.input(name="DisputeSort", one_of=True)
+class DisputeSort(StableOrder):
+    respond_by: strawberry_django.Ordering | None = UNSET
+    opened_at: strawberry_django.Ordering | None = UNSET
+
+
+@strawberry.type(
+    name="DisputeTimelineEntry",
+    description="One event of a dispute: who did what, when, with what message and amount. "
+    "The first is the opening (`from` null).",
+)
+class DisputeTimelineEntry:
+    from_: str | None = strawberry.field(
+        name="from", description="The state before, e.g. `OPEN`; null for the opening."
+    )
+    to: str = strawberry.field(description="The state after, as `status` names it.")
+    transition: str = strawberry.field(description="`open`, `respond`, `accept`, `decide`, ...")
+    by: str | None = strawberry.field(description="Username; null for the system.")
+    at: datetime
+    note: str = strawberry.field(description="The message given with the event.")
+    amount: Money | None = strawberry.field(
+        description="The amount the event is about: the refund asked at the opening, the "
+        "seller's proposal (0.00 for a rejection), the refund agreed or decided; null when none."
+    )
+
+    @classmethod
+    def of(cls, row: DisputeTransition) -> "DisputeTimelineEntry":
+        return cls(
+            from_=row.source.upper() or None,
+            to=row.target.upper(),
+            transition=row.transition,
+            by=row.actor.get_username() if row.actor_id else None,
+            at=row.at,
+            note=row.note,
+            amount=Money.of(row.amount, Currency.USD),
+        )
+
+
+def _timeline_rows(info: Info) -> Prefetch:
+    # history and timeline share this prefetch: asking both costs one query per page.
+    rows = DisputeTransition.objects.select_related("actor").order_by("at", "id")
+    return Prefetch("history", queryset=rows)
+
+
+@strawberry_django.type(
+    Dispute,
+    name="Dispute",
+    only=["status"],
+    description="A buyer's dispute on an order: the requested refund, the seller's response, "
+    "the platform's arbitration, and the refund paid.",
+)
+class DisputeType(relay.Node):
+    platform_dispute_id: str | None
+    order: OrderType
+    store: SellerAccountType
+    reason: DisputeReason
+    description: str
+    requested_refund: Money = money_field(
+        "requested_refund", Currency.USD, description="What the buyer asks back."
+    )
+    proposed_refund: Money | None = money_field(
+        "proposed_refund",
+        Currency.USD,
+        nullable=True,
+        description="The seller's counter-proposal (0.00 when it rejected); null before.",
+    )
+    final_refund: Money | None = money_field(
+        "final_refund",
+        Currency.USD,
+        nullable=True,
+        description="The refund agreed or decided; null until then.",
+    )
+    protected: bool = strawberry_django.field(
+        description="Within after-sales protection: the protection fund pays the refund, not "
+        "the store (the store's service points drop)."
+    )
+    return_required: bool = strawberry_django.field(
+        description="The goods come back first: the refund is paid when the seller confirms "
+        "the return."
+    )
+    status: DisputeStatus
+    opened_at: datetime
+    respond_by: datetime = strawberry_django.field(
+        description="The seller's response deadline: a response must come before this moment; "
+        "at it the requested refund is paid automatically."
+    )
+    escalate_at: datetime = strawberry_django.field(
+        description="When a responded dispute goes to platform arbitration automatically."
+    )
+    responded_at: datetime | None
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    cancelled_at: datetime | None
+    available_transitions: list[AvailableTransition] = transitions_field(only=TRANSITION_ONLY)
+
+    @strawberry_django.field(only=["fault"], description="Decided in arbitration; null before.")
+    def fault(self, root: strawberry.Parent[Dispute]) -> DisputeFault | None:
+        return choice(DisputeFault, root.fault)
+
+    @strawberry_django.field(
+        select_related=["refund"],
+        only=["store", "refund"],
+        description="The refund paid, with where its money came from (the protection fund, or "
+        "the order's escrow and then the store's balances); null before it is paid, or when "
+        "you may not see refunds (staff without payouts.view_refund).",
+    )
+    def refund(self, root: strawberry.Parent[Dispute], info: Info) -> RefundType | None:
+        if root.refund_id is None or not may_see(viewer(info), REFUND_PERM, root.store_id):
+            return None
+        return root.refund  # type: ignore[return-value]
+
+    @strawberry_django.field(
+        only=AUTO_ACTION_ONLY,
+        description="When the deadlines runner acts if nobody does first; null when nothing "
+        "automatic is pending.",
+    )
+    def auto_action_at(self, root: strawberry.Parent[Dispute]) -> datetime | None:
+        action = selectors.auto_action(root)
+        return action.at if action else None
+
+    @strawberry_django.field(
+        only=AUTO_ACTION_ONLY,
+        description='What the deadlines runner will do at `autoActionAt`, e.g. "refund USD '
+        '23.10 to the buyer" or "escalate to platform arbitration"; null when nothing '
+        "automatic is pending.",
+    )
+    def auto_action(self, root: strawberry.Parent[Dispute]) -> str | None:
+        action = selectors.auto_action(root)
+        return action.description if action else None
+
+    @strawberry_django.field(
+        prefetch_related=[_timeline_rows],
+        description="State changes, oldest first (the opening, which has no state before, is "
+        "in `timeline`).",
+    )
+    def history(self, root: strawberry.Parent[Dispute]) -> list[HistoryEntry]:
+        return [HistoryEntry.of(row) for row in root.history.all() if row.source]
+
+    @strawberry_django.field(
+        prefetch_related=[_timeline_rows],
+        description="Everything that happened, oldest first, with messages and amounts.",
+    )
+    def timeline(self, root: strawberry.Parent[Dispute]) -> list[DisputeTimelineEntry]:
+        return [DisputeTimelineEntry.of(row) for row in root.history.all()]
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return selectors.disputes_visible_to(viewer(info), queryset)
+
+
+@strawberry.type(name="Query")
+class Query:
+    disputes: Connection[DisputeType] = strawberry_django.connection(
+        filters=DisputeFilter,
+        order=DisputeSort,
+        ordering=None,
+        max_results=max_page_size(),
+        description="Most urgent first (by `respondBy`). A seller sees its store's disputes; "
+        "staff need disputes.view_dispute.",
+    )
+
+
+# --- mutations: resolve the object through the viewer's queryset, then call the service ---
+
+
+def dispute_pk(info: Info, global_id: str) -> int:
+    queryset = selectors.disputes_visible_to(viewer(info))
+    return node_pk(global_id, queryset, type_name="Dispute")
+
+
+def reloaded(dispute: Dispute) -> Dispute:
+    """The dispute as the transaction left it: a service's instance may hold its order as it
+    was before the order moved, and amounts as they were given (``23.1``)."""
+    return Dispute.objects.get(pk=dispute.pk)
+
+
+@strawberry.input
+class DisputeOpenInput:
+    id: strawberry.ID = strawberry.field(description="The order's global ID.")
+    reason: DisputeReason
+    requested_refund: Decimal = strawberry.field(
+        description="USD, above 0 and at most what the order can still refund, 2 decimals."
+    )
+    description: str = strawberry.field(
+        default="", description="The buyer's complaint; also the timeline's first message."
+    )
+    platform_dispute_id: str | None = strawberry.field(
+        default=None, description="The platform's id of the dispute, when it has one (unique)."
+    )
+
+
+@strawberry.input
+class DisputeRespondInput:
+    id: strawberry.ID
+    action: DisputeResponseAction
+    amount: Decimal | None = strawberry.field(
+        default=None, description="PROPOSE only: USD offered, from 0 to below what was asked."
+    )
+    note: str = ""
+    return_required: bool = strawberry.field(
+        default=False, description="ACCEPT only: the goods come back before the refund."
+    )
+
+
+@strawberry.input
+class DisputeAcceptProposalInput:
+    id: strawberry.ID
+    note: str = ""
+    return_required: bool = strawberry.field(
+        default=False, description="The goods come back before the refund."
+    )
+
+
+@strawberry.input
+class DisputeEscalateInput:
+    id: strawberry.ID
+    note: str = ""
+
+
+@strawberry.input
+class DisputeResolveInput:
+    id: strawberry.ID
+    amount: Decimal = strawberry.field(
+        description="The refund decided, USD, from 0 to what was asked, 2 decimals."
+    )
+    fault: DisputeFault
+    note: str = ""
+    return_required: bool = strawberry.field(
+        default=False, description="The goods come back before the refund."
+    )
+
+
+@strawberry.input
+class DisputeWithdrawInput:
+    id: strawberry.ID
+    note: str = ""
+
+
+@strawberry.input
+class DisputeConfirmReturnInput:
+    id: strawberry.ID
+    note: str = ""
+
+
+def _check_response(input: DisputeRespondInput) -> None:
+    """What the input types cannot say: the amount goes with PROPOSE, a return with ACCEPT."""
+    propose = input.action == DisputeResponseAction("propose")
+    if propose and input.amount is None:
+        raise invalid("Give the amount you propose.", field="amount")
+    if not propose and input.amount is not None:
+        raise invalid(
+            "Only PROPOSE takes an amount (ACCEPT refunds what was asked).", field="amount"
+        )
+    if input.return_required and input.action != DisputeResponseAction("accept"):
+        raise invalid("Only ACCEPT can ask for the goods back.", field="returnRequired")
+
+
+@strawberry.type(name="Mutation")
+class Mutation:
+    @mutation(description="Record a buyer's dispute on an order (support, integrations).")
+    def dispute_open(self, info: Info, input: DisputeOpenInput) -> DisputeType:
+        actor = require_user(info)
+        dispute = services.dispute_open(
+            order_id=order_pk(info, input.id),
+            actor=actor,
+            reason=input.reason,
+            requested_refund=input.requested_refund,
+            description=input.description,
+            platform_dispute_id=input.platform_dispute_id,
+        )
+        return reloaded(dispute)  # type: ignore[return-value]
+
+    @mutation(description="The seller's response, before `respondBy`.")
+    def dispute_respond(self, info: Info, input: DisputeRespondInput) -> DisputeType:
+        actor = require_user(info)
+        dispute_id = dispute_pk(info, input.id)
+        _check_response(input)
+        dispute = services.dispute_respond(
+            dispute_id=dispute_id,
+            actor=actor,
+            action=input.action,
+            amount=input.amount,
+            note=input.note,
+            return_required=input.return_required,
+        )
+        return reloaded(dispute)  # type: ignore[return-value]
+
+    @mutation(description="The buyer accepts the seller's proposal (support for the buyer).")
+    def dispute_accept_proposal(self, info: Info, input: DisputeAcceptProposalInput) -> DisputeType:
+        actor = require_user(info)
+        dispute = services.dispute_accept_proposal(
+            dispute_id=dispute_pk(info, input.id),
+            actor=actor,
+            note=input.note,
+            return_required=input.return_required,
+        )
+        return reloaded(dispute)  # type: ignore[return-value]
+
+    @mutation(description="Either side takes a responded dispute to platform arbitration.")
+    def dispute_escalate(self, info: Info, input: DisputeEscalateInput) -> DisputeType:
+        actor = require_user(info)
+        dispute = services.dispute_escalate(
+            dispute_id=dispute_pk(info, input.id), actor=actor, note=input.note
+        )
+        return reloaded(dispute)  # type: ignore[return-value]
+
+    @mutation(description="Platform arbitration (risk staff): the refund and who is at fault.")
+    def dispute_resolve(self, info: Info, input: DisputeResolveInput) -> DisputeType:
+        actor = require_user(info)
+        dispute = services.dispute_resolve(
+            dispute_id=dispute_pk(info, input.id),
+            actor=actor,
+            amount=input.amount,
+            fault=input.fault,
+            note=input.note,
+            return_required=input.return_required,
+        )
+        return reloaded(dispute)  # type: ignore[return-value]
+
+    @mutation(description="The buyer withdraws the dispute (support for the buyer).")
+    def dispute_withdraw(self, info: Info, input: DisputeWithdrawInput) -> DisputeType:
+        actor = require_user(info)
+        dispute = services.dispute_withdraw(
+            dispute_id=dispute_pk(info, input.id), actor=actor, note=input.note
+        )
+        return reloaded(dispute)  # type: ignore[return-value]
+
+    @mutation(description="The seller confirms the returned goods: the agreed refund is paid.")
+    def dispute_confirm_return(self, info: Info, input: DisputeConfirmReturnInput) -> DisputeType:
+        actor = require_user(info)
+        dispute = services.dispute_confirm_return(
+            dispute_id=dispute_pk(info, input.id), actor=actor, note=input.note
+        )
+        return reloaded(dispute)  # type: ignore[return-value]
