@@ -22,6 +22,7 @@ from backoffice.admin_transitions import (
 )
 from backoffice.fsm import TransitionCheck
 from backoffice.money import Money
+from disputes.admin import OrderDisputeInline
 from orders.models import (
     CANCEL_REASONS,
     EndReason,
@@ -206,8 +207,15 @@ class OrderAdmin(TransitionAdminMixin, admin.ModelAdmin):
         ("Time", {"fields": ("placed_at", "paid_at", "shipped_at", "completed_at", "closed_at")}),
         ("Outcome", {"fields": ("end_reason", "disputed_from")}),
     )
-    # Refunds and postings show to those who may view them (payouts.view_refund / view_posting).
-    inlines = (OrderHistoryInline, PaymentReminderInline, RefundInline, PostingInline)
+    # Disputes, refunds and postings show to those who may view them (disputes.view_dispute,
+    # payouts.view_refund / view_posting).
+    inlines = (
+        OrderHistoryInline,
+        OrderDisputeInline,
+        PaymentReminderInline,
+        RefundInline,
+        PostingInline,
+    )
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         """The escrow balance and the ledger link for those who may read the ledger."""

@@ -1,6 +1,7 @@
 """The management commands of CONTRACT.md: seed_demo and run_deadlines."""
 
 from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -10,6 +11,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from accounts.models import AccountTransition, SellerAccount, User
+from disputes.models import Dispute, DisputeTransition
 from orders.models import Order, OrderTransition
 from payouts.ledger import store_balances
 from payouts.models import (
@@ -20,6 +22,7 @@ from payouts.models import (
     Payout,
     PayoutTransition,
     Posting,
+    Refund,
     ReserveHold,
 )
 from tests import factories as f
@@ -56,6 +59,9 @@ def _counts() -> dict[str, int]:
             ReserveHold,
             Payout,
             PayoutTransition,
+            Dispute,
+            DisputeTransition,
+            Refund,
         )
     }
 
@@ -125,7 +131,8 @@ def test_seed_demo_moves_money_through_the_services(debug):
     assert terms.eligible and str(terms.reserve_rate) == "0.1000"
     decision = EarlyPayoutDecision.objects.get(store=store)
     assert decision.decided_by.username == "finance"
-    assert ReserveHold.objects.filter(store=store).count() == 2
+    # two shipped orders, and two that their disputes returned to shipped (one partly refunded)
+    assert ReserveHold.objects.filter(store=store).count() == 4
     # 30 days of USD/CNY rates around 7.18, today's included
     rates = ExchangeRate.objects.values_list("rate_to_cny", flat=True)
     assert len(rates) == 30 and all(7 < r < 7.4 for r in rates)
@@ -138,6 +145,42 @@ def test_seed_demo_moves_money_through_the_services(debug):
     # and the second run changed nothing
     assert _counts() == after_first
     assert store_balances(store.pk) == balances
+
+
+def test_seed_demo_has_every_dispute_state_through_the_services(debug):
+    # given a seeded demo, seeded again
+    _run("seed_demo")
+    states = dict(Dispute.objects.values_list("platform_dispute_id", "status"))
+    after_first = _counts()
+    second = _run("seed_demo")
+
+    # then every dispute state is there, each reached through the services
+    assert set(states.values()) == set(Dispute.Status.values)
+    for dispute in Dispute.objects.all():
+        assert dispute.history.last().target == dispute.status, dispute.pk
+        assert dispute.order.status == dispute.order.history.last().target
+    # the buyer's side recorded by support, the seller's answers by the seller
+    proposal = Dispute.objects.get(status="responded")
+    assert [(h.actor.username, h.amount) for h in proposal.history.all()] == [
+        ("support", proposal.requested_refund),
+        ("seller", Decimal("20.00")),
+    ]
+    # damaged goods on a protected order: outside the protection, so the return flow
+    returning = Dispute.objects.get(status="awaiting_return")
+    assert returning.order.protected and not returning.protected and returning.reason == "damaged"
+    # resolved automatically by the deadlines job (the system), the requested refund paid
+    automatic = Dispute.objects.get(history__transition="auto_resolve")
+    assert automatic.history.last().actor is None
+    assert automatic.refund.amount == automatic.requested_refund
+    # a protected "not received" dispute accepted: the protection fund pays
+    covered = Dispute.objects.get(protected=True, reason="not_received", status="resolved")
+    assert covered.refund.from_protection_fund == covered.requested_refund > 0
+    # the disputed demo order's dispute stays open, due for `run_deadlines`
+    assert Dispute.objects.get(order__order_number="8100000000000009").status == "open"
+    # and the second run changed nothing
+    assert "disputes: 0 new, 6 already there" in second
+    assert _counts() == after_first
+    assert dict(Dispute.objects.values_list("platform_dispute_id", "status")) == states
 
 
 def test_seed_demo_refuses_without_debug(settings):

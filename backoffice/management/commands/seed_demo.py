@@ -11,6 +11,13 @@ Money (through ``payouts.services``): 30 days of USD/CNY rates, the active store
 for early payout by finance, the early releases of its shipped orders (the money job of the
 deadlines runner only, so that the orders left due for ``run_deadlines`` stay due), and three
 payouts requested by its seller: one paid, one failed, one (in CNY) still requested.
+
+Disputes (through ``disputes.services``), besides the disputed order's open one: one the seller
+answered with a proposal, one in arbitration, one awaiting the return of damaged goods on a
+protected order, one resolved automatically (the disputes job of the deadlines runner only, at
+the moment it was due), one protected "not received" dispute accepted and paid by the
+protection fund, and one withdrawn by the buyer. Each has its own order, keyed on its platform
+dispute id.
 """
 
 from collections.abc import Callable
@@ -34,13 +41,20 @@ from accounts.services import (
 )
 from backoffice import clock
 from backoffice.errors import error_text
+from disputes.deadlines import auto_resolve
+from disputes.models import Dispute
+from disputes.services import (
+    dispute_escalate,
+    dispute_open,
+    dispute_respond,
+    dispute_withdraw,
+)
 from orders.models import Order
 from orders.services import (
     order_cancel,
     order_confirm_receipt,
     order_create,
     order_mark_paid,
-    order_open_dispute,
     order_ship,
 )
 from payouts.deadlines import early_release
@@ -73,6 +87,7 @@ class OrderSpec:
     country: str
     placed_days_ago: float
     payment_method: str = "credit_card"
+    protected: bool = False  # covered by after-sales protection
 
 
 SELLER_STORE = "3100001"  # the store of the `seller` login
@@ -187,20 +202,26 @@ def seed_orders(demo: Demo) -> tuple[int, int]:
     for spec in ORDERS:
         if Order.objects.filter(order_number=spec.number).exists():
             continue
-        placed_at = demo.now - timedelta(days=spec.placed_days_ago)
-        order = order_create(
-            actor=None,
-            store_id=demo.stores[spec.store_id].pk,
-            order_number=spec.number,
-            amount=Decimal(spec.amount),
-            buyer_name=spec.buyer,
-            buyer_country=spec.country,
-            placed_at=placed_at,
-        )
-        for step in ROUTES[spec.status]:
-            _run_step(step, order.pk, spec, demo, at=min(placed_at + STEP[step], demo.now))
+        _create_order(spec, demo)
         created += 1
     return created, len(ORDERS) - created
+
+
+def _create_order(spec: OrderSpec, demo: Demo) -> Order:
+    placed_at = demo.now - timedelta(days=spec.placed_days_ago)
+    order = order_create(
+        actor=None,
+        store_id=demo.stores[spec.store_id].pk,
+        order_number=spec.number,
+        amount=Decimal(spec.amount),
+        buyer_name=spec.buyer,
+        buyer_country=spec.country,
+        placed_at=placed_at,
+        protected=spec.protected,
+    )
+    for step in ROUTES[spec.status]:
+        _run_step(step, order.pk, spec, demo, at=min(placed_at + STEP[step], demo.now))
+    return order
 
 
 def _run_step(step: str, order_id: int, spec: OrderSpec, demo: Demo, *, at: datetime) -> None:
@@ -218,9 +239,14 @@ def _run_step(step: str, order_id: int, spec: OrderSpec, demo: Demo, *, at: date
         actor = None if step == "buyer_cancel" else seller
         order_cancel(order_id=order_id, actor=actor, reason=step, at=at)
     elif step == "dispute":
-        # Until the disputes app exists, the order side of opening a dispute; then this becomes
-        # disputes.services.dispute_open (which calls it) in a disputes section.
-        order_open_dispute(order_id=order_id, actor=None, note="demo: item not received", at=at)
+        dispute_open(
+            order_id=order_id,
+            actor=None,
+            reason="not_received",
+            requested_refund=Order.objects.get(pk=order_id).amount,
+            description="demo: item not received",
+            at=at,
+        )
     else:  # pragma: no cover - a typo in ROUTES
         raise ValueError(step)
 
@@ -342,12 +368,161 @@ def seed_payouts(demo: Demo) -> tuple[int, int]:
     return created, len(PAYOUTS) - created
 
 
+# --- disputes ---
+
+
+@dataclass(frozen=True)
+class DisputeSpec:
+    dispute_id: str  # the platform dispute id: a second run finds the dispute by it
+    order: OrderSpec  # its own order, shipped through the services, then disputed
+    reason: str
+    requested: str
+    opened_days_ago: float
+    outcome: str  # responded | arbitration | awaiting_return | auto_resolved | accepted | withdrawn
+    description: str
+
+
+def _shipped(number: str, amount: str, buyer: str, country: str, opened_days_ago: float, **kw):
+    """The order of a demo dispute: placed three days before the dispute, shipped after two."""
+    return OrderSpec(
+        number, SELLER_STORE, "shipped", amount, buyer, country, opened_days_ago + 3, **kw
+    )
+
+
+DISPUTES = [
+    DisputeSpec(
+        "5100000001",
+        _shipped("8100000000000013", "58.00", "Hannah Berg", "DE", 2),
+        "not_as_described",
+        "58.00",
+        2,
+        "responded",
+        "demo: the colour differs from the photos",
+    ),
+    DisputeSpec(
+        "5100000002",
+        _shipped("8100000000000014", "72.50", "Carlos Pérez", "MX", 6),
+        "wrong_item",
+        "72.50",
+        6,
+        "arbitration",
+        "demo: received a different model",
+    ),
+    # Protected order, but "damaged" is outside the protection's scope: the seller handles it
+    # and accepting goes to the return flow.
+    DisputeSpec(
+        "5100000003",
+        _shipped("8100000000000015", "95.00", "Aiko Tanaka", "JP", 3, protected=True),
+        "damaged",
+        "95.00",
+        3,
+        "awaiting_return",
+        "demo: the screen was cracked on arrival",
+    ),
+    # Its response deadline passed 9 days ago, before the disputed order's (6 days ago): the
+    # disputes job run at that moment resolves this one only.
+    DisputeSpec(
+        "5100000004",
+        _shipped("8100000000000016", "36.40", "Lars Nilsson", "SE", 14),
+        "not_as_described",
+        "15.00",
+        14,
+        "auto_resolved",
+        "demo: smaller than described",
+    ),
+    DisputeSpec(
+        "5100000005",
+        _shipped("8100000000000017", "120.00", "Fatima Zahra", "MA", 4, protected=True),
+        "not_received",
+        "120.00",
+        4,
+        "accepted",
+        "demo: tracking stopped two weeks ago",
+    ),
+    DisputeSpec(
+        "5100000006",
+        _shipped("8100000000000018", "27.30", "Jan Novák", "CZ", 5),
+        "not_received",
+        "27.30",
+        5,
+        "withdrawn",
+        "demo: the parcel is late",
+    ),
+]
+
+
+def seed_disputes(demo: Demo) -> tuple[int, int]:
+    """Opened by support for the buyer, answered by the seller, escalated, withdrawn or
+    resolved, each at its own moment in the past."""
+    created = 0
+    support, seller = demo.users["support"], demo.users["seller"]
+    for spec in DISPUTES:
+        if Dispute.objects.filter(platform_dispute_id=spec.dispute_id).exists():
+            continue
+        order = Order.objects.filter(order_number=spec.order.number).first()
+        order = order or _create_order(spec.order, demo)
+        opened_at = demo.now - timedelta(days=spec.opened_days_ago)
+        dispute = dispute_open(
+            order_id=order.pk,
+            actor=support,
+            reason=spec.reason,
+            requested_refund=Decimal(spec.requested),
+            description=spec.description,
+            platform_dispute_id=spec.dispute_id,
+            at=opened_at,
+        )
+        day = timedelta(days=1)
+        if spec.outcome == "responded":
+            dispute_respond(
+                dispute_id=dispute.pk,
+                actor=seller,
+                action="propose",
+                amount=Decimal("20.00"),
+                note="demo: a partial refund, the buyer keeps the item",
+                at=opened_at + day,
+            )
+        elif spec.outcome == "arbitration":
+            dispute_respond(
+                dispute_id=dispute.pk,
+                actor=seller,
+                action="reject",
+                note="demo: the item shipped is the one ordered",
+                at=opened_at + day,
+            )
+            dispute_escalate(
+                dispute_id=dispute.pk,
+                actor=support,
+                note="demo: the buyer asks the platform to decide",
+                at=opened_at + 3 * day,
+            )
+        elif spec.outcome in ("awaiting_return", "accepted"):
+            dispute_respond(
+                dispute_id=dispute.pk, actor=seller, action="accept", at=opened_at + day
+            )
+        elif spec.outcome == "auto_resolved":
+            # Only the disputes job, at the moment this dispute fell due: run_all would also
+            # move the demo orders left due for `run_deadlines`.
+            auto_resolve(dispute.respond_by)
+        elif spec.outcome == "withdrawn":
+            dispute_withdraw(
+                dispute_id=dispute.pk,
+                actor=support,
+                note="demo: the parcel arrived",
+                at=opened_at + day,
+            )
+        created += 1
+    return created, len(DISPUTES) - created
+
+
 SECTIONS: list[tuple[str, Section]] = [
     ("stores", seed_stores),
     ("users", seed_users),
     ("orders", seed_orders),
     ("store states", seed_store_states),
     ("exchange rates", seed_exchange_rates),
+    # Before early payout: the orders its disputes return to "shipped" are released with the
+    # others, so that a second run finds nothing left to release.
+    ("disputes", seed_disputes),
     ("early payout", seed_early_payout),
     ("payouts", seed_payouts),
 ]
@@ -355,7 +530,7 @@ SECTIONS: list[tuple[str, Section]] = [
 
 class Command(BaseCommand):
     help = (
-        "Create demo stores, orders in every state and the demo logins (admin/admin, "
+        "Create demo stores, orders and disputes in every state and the demo logins (admin/admin, "
         "seller/seller, support/support, risk/risk, finance/finance). Idempotent; DEBUG only."
     )
 
