@@ -1,13 +1,24 @@
-"""Seller accounts (stores), their users, and personal API tokens."""
+"""Seller accounts (stores), their users, personal API tokens and notices."""
+
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from backoffice.audit import TransitionLog
-from backoffice.money import Currency
+from backoffice.fsm import guard
+from backoffice.money import Currency, quantize
 from backoffice.permissions import allow
+
+
+@guard(
+    "The store is frozen for promotion arrears and CNY {obj.arrears_owed:,.2f} is still owed: "
+    "a top-up of at least that amount must come first."
+)
+def arrears_cleared(account: "SellerAccount") -> bool:
+    return account.freeze_reason != SellerAccount.FreezeReason.ARREARS or not account.arrears_owed
 
 
 class SellerAccount(FSMModelMixin, models.Model):
@@ -80,6 +91,16 @@ class SellerAccount(FSMModelMixin, models.Model):
     def owner_store_id(self) -> int:
         return self.pk
 
+    @property
+    def promotion_balance(self) -> Decimal:
+        """The promotion wallet's balance in CNY, from the ledger (negative: arrears)."""
+        total = self.entries.filter(account="promotion").aggregate(s=Sum("amount"))["s"]
+        return quantize(Decimal(str(total))) if total is not None else Decimal("0.00")
+
+    @property
+    def arrears_owed(self) -> Decimal:
+        return max(-self.promotion_balance, Decimal("0.00"))
+
     # --- transitions: guards and own fields only; services add locking, audit, money ---
 
     @transition(
@@ -96,6 +117,7 @@ class SellerAccount(FSMModelMixin, models.Model):
         field=status,
         source=Status.FROZEN,
         target=Status.ACTIVE,
+        conditions=[arrears_cleared],
         permission=allow("accounts.unfreeze_selleraccount"),
     )
     def unfreeze(self, *, at) -> None:
@@ -174,3 +196,33 @@ class ApiToken(models.Model):
     @property
     def owner_store_id(self) -> int | None:
         return self.user.store_id
+
+
+class Notice(models.Model):
+    """A message to a store (freeze, close, low balance, eligibility, dispute deadlines), shown
+    in the back-office and e-mailed to the store's users."""
+
+    class Kind(models.TextChoices):
+        FREEZE = "freeze", "Store frozen"
+        UNFREEZE = "unfreeze", "Store unfrozen"
+        CLOSE = "close", "Store closed"
+        LOW_BALANCE = "low_balance", "Low promotion balance"
+        ELIGIBILITY = "eligibility", "Early payout"
+        DISPUTE_DEADLINE = "dispute_deadline", "Dispute deadline"
+
+    store = models.ForeignKey(SellerAccount, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(db_index=True)
+    emailed_to = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.title}"
+
+    @property
+    def owner_store_id(self) -> int:
+        return self.store_id

@@ -22,6 +22,8 @@ ROLES: dict[str, list[str]] = {
         "disputes.open_dispute",
         "disputes.act_for_buyer",
         "disputes.respond_dispute",
+        "accounts.view_notice",
+        "payouts.view_arrearsepisode",
     ],
     "risk": [
         "accounts.view_selleraccount",
@@ -39,6 +41,8 @@ ROLES: dict[str, list[str]] = {
         "disputes.view_dispute",
         "disputes.arbitrate_dispute",
         "payouts.view_refund",
+        "accounts.view_notice",
+        "payouts.view_arrearsepisode",
     ],
     "finance": [
         "accounts.view_selleraccount",
@@ -57,6 +61,12 @@ ROLES: dict[str, list[str]] = {
         "payouts.view_earlypayoutdecision",
         "payouts.view_reservehold",
         "payouts.view_refund",
+        "payouts.record_bank_transfer",
+        "payouts.charge_promotion",
+        "payouts.adjust_promotion",
+        "payouts.view_promotionmovement",
+        "payouts.view_arrearsepisode",
+        "accounts.view_notice",
     ],
 }
 

@@ -1,6 +1,9 @@
 """Reads scoped to the viewer: staff see every store, a seller user its own store only,
 anyone else (anonymous, inactive, users without a store) nothing."""
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import models
@@ -45,3 +48,45 @@ def api_tokens_visible_to(
     if viewer is None or not viewer.is_authenticated or not viewer.is_active:
         return queryset.none()
     return queryset if viewer.is_superuser else queryset.filter(user_id=viewer.pk)
+
+
+@dataclass(frozen=True)
+class FreezeInfo:
+    """Why a store is frozen, since when, what it owes and what lifts the freeze."""
+
+    reason: str
+    reason_label: str
+    since: datetime
+    owed: Decimal | None
+    lifted_by: str
+
+
+LIFTED_BY = {
+    SellerAccount.FreezeReason.RISK: "The risk team's review; contact support.",
+    SellerAccount.FreezeReason.COMPLIANCE: "The documents compliance asked for; contact support.",
+}
+
+
+def _lifted_by(account: SellerAccount, owed: Decimal | None) -> str:
+    if account.freeze_reason != SellerAccount.FreezeReason.ARREARS:
+        return LIFTED_BY.get(account.freeze_reason, "Contact support.")
+    if owed:
+        return (
+            f"A top-up of at least CNY {owed:,.2f}; then risk staff unfreeze the store "
+            "(ask support)."
+        )
+    return "The arrears are paid: risk staff can unfreeze the store (ask support)."
+
+
+def freeze_info(account: SellerAccount) -> FreezeInfo | None:
+    if account.status != SellerAccount.Status.FROZEN:
+        return None
+    arrears = account.freeze_reason == SellerAccount.FreezeReason.ARREARS
+    owed = account.arrears_owed if arrears else None
+    return FreezeInfo(
+        reason=account.freeze_reason,
+        reason_label=account.get_freeze_reason_display() or "not given",
+        since=account.frozen_at,
+        owed=owed,
+        lifted_by=_lifted_by(account, owed),
+    )

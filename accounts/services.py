@@ -5,9 +5,12 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
-from accounts.models import ApiToken, SellerAccount, User
+from accounts.models import ApiToken, Notice, SellerAccount, User
+from accounts.notices import notify
+from accounts.selectors import freeze_info
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import PermissionDenied, invalid, not_found
@@ -59,8 +62,18 @@ def seller_account_freeze(
         choices = ", ".join(SellerAccount.FreezeReason.values)
         raise invalid(f"Unknown freeze reason {reason!r}; use one of {choices}.", field="reason")
     account = lock(SellerAccount, account_id)
-    run_transition(account, "freeze", actor=actor, at=clock.resolve(at), note=note, reason=reason)
+    at = clock.resolve(at)
+    run_transition(account, "freeze", actor=actor, at=at, note=note, reason=reason)
     _save_state(account, "freeze_reason", "frozen_at")
+    info = freeze_info(account)
+    notify(
+        account,
+        Notice.Kind.FREEZE,
+        at=at,
+        title="Your store is frozen",
+        body=f"Reason: {info.reason_label}. Promotions stop and payouts are blocked; orders, "
+        f"shipping and disputes carry on. What lifts it: {info.lifted_by}",
+    )
     return account
 
 
@@ -69,8 +82,16 @@ def seller_account_unfreeze(
     *, account_id: int, actor: Any, note: str = "", at: datetime | None = None
 ) -> SellerAccount:
     account = lock(SellerAccount, account_id)
-    run_transition(account, "unfreeze", actor=actor, at=clock.resolve(at), note=note)
+    at = clock.resolve(at)
+    run_transition(account, "unfreeze", actor=actor, at=at, note=note)
     _save_state(account, "freeze_reason", "frozen_at")
+    notify(
+        account,
+        Notice.Kind.UNFREEZE,
+        at=at,
+        title="Your store is active again",
+        body="Promotions and payouts are open again.",
+    )
     return account
 
 
@@ -82,9 +103,19 @@ def seller_account_close(
         choices = ", ".join(SellerAccount.CloseReason.values)
         raise invalid(f"Unknown close reason {reason!r}; use one of {choices}.", field="reason")
     account = lock(SellerAccount, account_id)
-    run_transition(account, "close", actor=actor, at=clock.resolve(at), note=note, reason=reason)
+    at = clock.resolve(at)
+    run_transition(account, "close", actor=actor, at=at, note=note, reason=reason)
     _save_state(account, "close_reason", "closed_at")
     money.schedule_release_on_closure(account)
+    notify(
+        account,
+        Notice.Kind.CLOSE,
+        at=at,
+        title="Your store is closed",
+        body=f"Reason: {account.get_close_reason_display()}. It takes no new orders; what it "
+        "is owed is settled and each order's reserve is released "
+        f"{settings.RESERVE_RELEASE_ON_CLOSE_DAYS} days after it shipped.",
+    )
     return account
 
 

@@ -7,6 +7,7 @@ plain settings so operators can change them; code reads them through ``django.co
 
 import os
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -153,6 +154,25 @@ SERVICE_POINTS_START = env_int("SERVICE_POINTS_START", 100)
 SERVICE_POINTS_PER_PROTECTION_CLAIM = env_int("SERVICE_POINTS_PER_PROTECTION_CLAIM", 2)
 HEALTH_WINDOW_DAYS = env_int("HEALTH_WINDOW_DAYS", 90)
 EARLY_PAYOUT_DELAY_DAYS = env_int("EARLY_PAYOUT_DELAY_DAYS", 3)
+# Promotion wallet arrears (CNY): freeze after the grace period, close when too large or old.
+ARREARS_GRACE_DAYS = env_int("ARREARS_GRACE_DAYS", 3)
+ARREARS_CLOSE_AMOUNT = Decimal(os.environ.get("ARREARS_CLOSE_AMOUNT", "10000"))
+ARREARS_CLOSE_DAYS = env_int("ARREARS_CLOSE_DAYS", 90)
+# The daily early-payout evaluation: a store is eligible when every threshold is met over
+# the trailing HEALTH_WINDOW_DAYS; the reserve rate depends on how well it does.
+EARLY_PAYOUT_MIN_OPERATING_DAYS = env_int("EARLY_PAYOUT_MIN_OPERATING_DAYS", 90)
+EARLY_PAYOUT_MIN_ORDERS = env_int("EARLY_PAYOUT_MIN_ORDERS", 10)
+EARLY_PAYOUT_MAX_DISPUTE_RATE = Decimal(os.environ.get("EARLY_PAYOUT_MAX_DISPUTE_RATE", "0.05"))
+EARLY_PAYOUT_MAX_REFUND_RATE = Decimal(os.environ.get("EARLY_PAYOUT_MAX_REFUND_RATE", "0.10"))
+EARLY_PAYOUT_MIN_POSITIVE_RATE = Decimal(os.environ.get("EARLY_PAYOUT_MIN_POSITIVE_RATE", "0.90"))
+EARLY_PAYOUT_MIN_SERVICE_POINTS = env_int("EARLY_PAYOUT_MIN_SERVICE_POINTS", 90)
+RESERVE_RATE = Decimal(os.environ.get("RESERVE_RATE", "0.10"))
+# Stores at least this good hold the lower reserve.
+RESERVE_RATE_EXCELLENT = Decimal(os.environ.get("RESERVE_RATE_EXCELLENT", "0.05"))
+EXCELLENT_MAX_DISPUTE_RATE = Decimal(os.environ.get("EXCELLENT_MAX_DISPUTE_RATE", "0.01"))
+EXCELLENT_MIN_POSITIVE_RATE = Decimal(os.environ.get("EXCELLENT_MIN_POSITIVE_RATE", "0.97"))
+# A staff override stands this long before the daily evaluation decides again.
+EARLY_PAYOUT_OVERRIDE_DAYS = env_int("EARLY_PAYOUT_OVERRIDE_DAYS", 30)
 RESERVE_RELEASE_ON_INELIGIBLE_DAYS = env_int("RESERVE_RELEASE_ON_INELIGIBLE_DAYS", 180)
 RESERVE_RELEASE_ON_CLOSE_DAYS = env_int("RESERVE_RELEASE_ON_CLOSE_DAYS", 180)
 # How many due rows the deadlines runner handles per transaction.

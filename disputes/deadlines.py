@@ -2,11 +2,11 @@
 automatic escalation of disputes left unresolved. Each dispute is saved by its service (its
 order and money move with it), so ``process_due`` does no bulk update here."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from backoffice.deadlines import process_due, register
 from disputes.models import Dispute
-from disputes.services import apply_auto_escalate, apply_auto_resolve
+from disputes.services import apply_auto_escalate, apply_auto_resolve, apply_deadline_reminder
 
 
 @register("disputes.auto_resolve")
@@ -19,3 +19,14 @@ def auto_resolve(now: datetime) -> int:
 def auto_escalate(now: datetime) -> int:
     due = Dispute.objects.filter(status=Dispute.Status.RESPONDED, escalate_at__lte=now)
     return process_due(due, lambda d: apply_auto_escalate(d, at=now), [])
+
+
+@register("disputes.deadline_reminders")
+def deadline_reminders(now: datetime) -> int:
+    due = Dispute.objects.filter(
+        status=Dispute.Status.OPEN,
+        reminded_at__isnull=True,
+        respond_by__lte=now + timedelta(hours=24),
+        respond_by__gt=now,
+    )
+    return process_due(due, lambda d: apply_deadline_reminder(d, at=now), ["reminded_at"])

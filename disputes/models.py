@@ -105,6 +105,9 @@ class Dispute(FSMModelMixin, models.Model):
     escalated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the seller was reminded of the response deadline."
+    )
     refund = models.OneToOneField(
         "payouts.Refund",
         null=True,

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.db import transaction
 
+from accounts.models import Notice
+from accounts.notices import notify
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
@@ -95,6 +97,7 @@ def dispute_open(
         escalate_at=escalate_at,
         platform_dispute_id=platform_dispute_id or None,
     )
+    _notify_deadline(dispute, at=at, title=f"Dispute opened on order {order.order_number}")
     dispute.history.create(
         transition="open",
         source="",
@@ -105,6 +108,28 @@ def dispute_open(
         amount=amount,
     )
     return dispute
+
+
+def _notify_deadline(dispute: Dispute, *, at: datetime, title: str) -> None:
+    notify(
+        dispute.store,
+        Notice.Kind.DISPUTE_DEADLINE,
+        at=at,
+        title=title,
+        body=f"Reason: {dispute.get_reason_display()}; the buyer asks USD "
+        f"{dispute.requested_refund}. Respond by {dispute.respond_by:%Y-%m-%d %H:%M} UTC: "
+        f"after that, USD {dispute.requested_refund} is refunded automatically.",
+    )
+
+
+def apply_deadline_reminder(dispute: Dispute, *, at: datetime) -> None:
+    """Remind the seller once, a day before the response deadline."""
+    _notify_deadline(
+        dispute,
+        at=at,
+        title=f"Respond to the dispute on order {dispute.order.order_number} within 24 hours",
+    )
+    dispute.reminded_at = at
 
 
 def _return_required(dispute: Dispute, asked: bool) -> bool:

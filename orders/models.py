@@ -115,6 +115,10 @@ class Order(FSMModelMixin, models.Model):
     carrier = models.CharField(max_length=100, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
     end_reason = models.CharField(max_length=32, choices=EndReason.choices, blank=True)
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The buyer's rating, 1 to 5 stars (4 and 5 are positive)."
+    )
+    rated_at = models.DateTimeField(null=True, blank=True)
     disputed_from = models.CharField(
         max_length=16,
         choices=Status.choices,
@@ -138,6 +142,10 @@ class Order(FSMModelMixin, models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="order_rating_1_to_5",
+            ),
             models.CheckConstraint(
                 condition=Q(status="unpaid") | Q(status="cancelled") | Q(paid_at__isnull=False),
                 name="order_paid_has_time",

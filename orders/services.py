@@ -20,7 +20,7 @@ from backoffice.db import lock
 from backoffice.errors import Code, invalid
 from backoffice.fsm import run_transition
 from backoffice.money import clean_amount
-from backoffice.permissions import require_staff_or_owner
+from backoffice.permissions import require_staff_or_owner, require_staff_perm
 from orders.models import CANCEL_REASONS, EndReason, Order, PaymentMethod, PaymentReminder, Product
 from payouts import services as money
 
@@ -238,6 +238,22 @@ def apply_resolve_dispute(
         authorized=True,
     )
     _save(order, "resolve_dispute")
+
+
+@transaction.atomic
+def order_record_rating(
+    *, order_id: int, actor: Any, rating: int, at: datetime | None = None
+) -> Order:
+    """The buyer's rating of a completed order (from the platform's feedback feed)."""
+    require_staff_perm(actor, "orders.transition_order")
+    order = lock(Order, order_id)
+    if order.status != Order.Status.COMPLETED:
+        raise invalid("Only completed orders are rated.", code=Code.INVALID_TRANSITION)
+    if rating not in range(1, 6):
+        raise invalid("A rating is 1 to 5 stars.", field="rating")
+    order.rating, order.rated_at = rating, clock.resolve(at)
+    order.save(update_fields=["rating", "rated_at", "updated_at"])
+    return order
 
 
 def next_reminder_at(order: Order) -> datetime | None:

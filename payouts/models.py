@@ -78,6 +78,13 @@ class Posting(models.Model):
     refund = models.ForeignKey(
         "Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
     )
+    promotion = models.ForeignKey(
+        "PromotionMovement",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="postings",
+    )
     memo = models.CharField(max_length=300, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -150,6 +157,14 @@ class EarlyPayoutTerms(models.Model):
     reserve_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0"))
     reason = models.CharField(max_length=300, blank=True)
     since = models.DateTimeField()
+    source = models.CharField(
+        max_length=16,
+        choices=[("override", "Staff override"), ("evaluation", "Evaluation")],
+        default="override",
+    )
+    evaluated_at = models.DateTimeField(
+        null=True, blank=True, help_text="The last daily evaluation, whatever it decided."
+    )
 
     class Meta:
         verbose_name = "early payout terms"
@@ -312,6 +327,9 @@ class Payout(FSMModelMixin, models.Model):
         permissions = [
             ("request_payout", "Can request payouts for any store"),
             ("settle_payout", "Can mark payouts paid or failed"),
+            ("record_bank_transfer", "Can record promotion top-ups for any store"),
+            ("charge_promotion", "Can post the ad system's promotion charges"),
+            ("adjust_promotion", "Can adjust promotion wallets"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
@@ -353,6 +371,105 @@ class PayoutTransition(TransitionLog):
     class Meta(TransitionLog.Meta):
         verbose_name = "payout history entry"
         verbose_name_plural = "payout history"
+
+
+class PromotionMovement(models.Model):
+    """A movement of a store's promotion (pay-per-click ads) wallet, in CNY: a top-up, the ad
+    system's daily charge, or an adjustment by finance. ``reference`` (the statement line or
+    payment id) is unique, so re-importing a statement changes nothing."""
+
+    class Kind(models.TextChoices):
+        TOP_UP = "top_up", "Top-up"
+        CHARGE = "charge", "Ad charge"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    class Method(models.TextChoices):
+        ALIPAY = "alipay", "Alipay"
+        CREDIT_CARD = "credit_card", "Credit card"
+        BANK_TRANSFER = "bank_transfer", "Offline bank transfer (recorded by finance)"
+
+    store = models.ForeignKey(
+        SellerAccount, on_delete=models.PROTECT, related_name="promotion_movements"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        help_text="CNY; signed as it moves the wallet (charges are negative).",
+    )
+    method = models.CharField(max_length=16, choices=Method.choices, blank=True)
+    reference = models.CharField(max_length=100, unique=True)
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ("at", "id")
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="promotion_amount_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} CNY {self.amount} ({self.reference})"
+
+    @property
+    def owner_store_id(self) -> int:
+        return self.store_id
+
+
+class PromotionWallet(models.Model):
+    """The seller's own settings of its promotion wallet (the balance is in the ledger)."""
+
+    store = models.OneToOneField(
+        SellerAccount,
+        on_delete=models.CASCADE,
+        related_name="promotion_wallet",
+        primary_key=True,
+    )
+    low_balance_threshold = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="CNY; a balance below it raises a notice (0: no notices).",
+    )
+    low_balance_noticed = models.BooleanField(
+        default=False, help_text="A notice went out and the balance has not recovered since."
+    )
+
+    def __str__(self) -> str:
+        return f"Promotion wallet of {self.store_id}"
+
+
+class ArrearsEpisode(models.Model):
+    """A stretch of time during which the promotion wallet was below zero. The open episode
+    (``cleared_at`` empty) drives the freeze and close policy; past ones count against the
+    store's health."""
+
+    store = models.ForeignKey(
+        SellerAccount, on_delete=models.CASCADE, related_name="arrears_episodes"
+    )
+    started_at = models.DateTimeField(db_index=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    peak = models.DecimalField(max_digits=16, decimal_places=2, help_text="Most owed, CNY.")
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store"],
+                condition=Q(cleared_at__isnull=True),
+                name="arrears_one_open_episode",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Arrears of {self.store_id} since {self.started_at:%Y-%m-%d}"
 
 
 class IdempotencyRecord(models.Model):

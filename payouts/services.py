@@ -13,7 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from accounts.models import SellerAccount
+from accounts.models import Notice, SellerAccount
+from accounts.notices import notify
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import Code, PermissionDenied, invalid
@@ -298,6 +299,7 @@ def early_payout_set(
             terms.since = at
         terms.eligible, terms.reserve_rate = eligible, rate
     terms.reason = reason[:300]
+    terms.source = source
     terms.save()
     EarlyPayoutDecision.objects.create(
         store=store,
@@ -311,6 +313,25 @@ def early_payout_set(
     )
     if was_eligible and not eligible:
         schedule_release_on_ineligibility(store, notice_at=at)
+        release_at = at + timedelta(days=settings.RESERVE_RELEASE_ON_INELIGIBLE_DAYS)
+        notify(
+            store,
+            Notice.Kind.ELIGIBILITY,
+            at=at,
+            title="Early payout ends for your store",
+            body=f"{reason or 'Your store no longer meets the early-payout criteria.'} "
+            f"Orders are now paid on confirmation. Your reserve is released on "
+            f"{release_at:%Y-%m-%d}.",
+        )
+    elif eligible and not was_eligible:
+        notify(
+            store,
+            Notice.Kind.ELIGIBILITY,
+            at=at,
+            title="Your store now receives early payout",
+            body=f"Orders are paid {settings.EARLY_PAYOUT_DELAY_DAYS} days after shipment, "
+            f"with {rate:.0%} held as a reserve.",
+        )
     return terms
 
 

@@ -1,0 +1,277 @@
+"""The promotion (pay-per-click ads) wallet in CNY: top-ups, the ad system's daily charges,
+finance adjustments, and the arrears they leave behind.
+
+A charge may take the wallet below zero: that is arrears, tracked as an :class:`ArrearsEpisode`
+from the moment the balance went negative until a top-up brings it back to zero or more (a
+top-up pays arrears first simply because it lands on a negative balance). The deadlines
+runner freezes and closes stores on the episode's age and size (:mod:`payouts.deadlines`).
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Notice, SellerAccount
+from accounts.notices import notify
+from backoffice import clock
+from backoffice.db import lock
+from backoffice.errors import Code, invalid
+from backoffice.money import Currency, clean_amount, has_more_than_cents, to_decimal
+from backoffice.permissions import require_staff_or_owner, require_staff_perm
+from payouts.idempotency import idempotent
+from payouts.ledger import Leg, balance, post
+from payouts.models import Account, ArrearsEpisode, Posting, PromotionMovement, PromotionWallet
+
+CNY = Currency.CNY
+ZERO = Decimal("0.00")
+POSTING_KIND = {
+    PromotionMovement.Kind.TOP_UP: Posting.Kind.PROMOTION_TOP_UP,
+    PromotionMovement.Kind.CHARGE: Posting.Kind.PROMOTION_CHARGE,
+    PromotionMovement.Kind.ADJUSTMENT: Posting.Kind.PROMOTION_ADJUSTMENT,
+}
+# The platform account on the other side of each kind of movement.
+COUNTER_ACCOUNT = {
+    PromotionMovement.Kind.TOP_UP: Account.PROMOTION_FUNDING,
+    PromotionMovement.Kind.CHARGE: Account.PROMOTION_REVENUE,
+    PromotionMovement.Kind.ADJUSTMENT: Account.PROMOTION_REVENUE,
+}
+
+
+def wallet_balance(store_id: int) -> Decimal:
+    return balance(store_id=store_id, account=Account.PROMOTION, currency=CNY)
+
+
+def _record(
+    store: SellerAccount,
+    kind: str,
+    amount: Decimal,
+    *,
+    actor: Any,
+    at: datetime,
+    reference: str | None,
+    method: str = "",
+    note: str = "",
+) -> PromotionMovement:
+    """Write the movement and its posting, then update arrears and the low-balance notice.
+    A reference seen before returns the first movement and moves nothing."""
+    reference = reference or f"{kind}:{store.pk}:{at.isoformat()}:{amount}"
+    existing = PromotionMovement.objects.filter(reference=reference).first()
+    if existing is not None:
+        if (existing.store_id, existing.kind, existing.amount) != (store.pk, kind, amount):
+            raise invalid(
+                f"Reference {reference!r} was used for another movement.",
+                field="reference",
+                code=Code.IDEMPOTENCY_CONFLICT,
+            )
+        return existing
+    try:
+        with transaction.atomic():
+            movement = PromotionMovement.objects.create(
+                store=store,
+                kind=kind,
+                amount=amount,
+                method=method,
+                reference=reference,
+                note=note[:300],
+                at=at,
+                actor=actor if getattr(actor, "pk", None) else None,
+            )
+    except IntegrityError:
+        raise invalid(
+            f"Reference {reference!r} is being recorded.",
+            field="reference",
+            code=Code.IDEMPOTENCY_CONFLICT,
+        ) from None
+    post(
+        reference=f"promotion:{movement.pk}",
+        kind=POSTING_KIND[kind],
+        at=at,
+        actor=actor,
+        store_id=store.pk,
+        promotion=movement,
+        memo=f"{movement.get_kind_display()} {reference}",
+        legs=[
+            Leg(Account.PROMOTION, amount, store.pk, currency=CNY),
+            Leg(COUNTER_ACCOUNT[kind], -amount, currency=CNY),
+        ],
+    )
+    _after_movement(store, at=at)
+    return movement
+
+
+def _after_movement(store: SellerAccount, *, at: datetime) -> None:
+    now_balance = wallet_balance(store.pk)
+    episode = ArrearsEpisode.objects.filter(store=store, cleared_at__isnull=True).first()
+    if now_balance < 0:
+        if episode is None:
+            ArrearsEpisode.objects.create(store=store, started_at=at, peak=-now_balance)
+        elif -now_balance > episode.peak:
+            episode.peak = -now_balance
+            episode.save(update_fields=["peak"])
+    elif episode is not None:
+        episode.cleared_at = at
+        episode.save(update_fields=["cleared_at"])
+    _low_balance_notice(store, now_balance, at=at)
+
+
+def _low_balance_notice(store: SellerAccount, now_balance: Decimal, *, at: datetime) -> None:
+    wallet, _ = PromotionWallet.objects.get_or_create(store=store)
+    low = wallet.low_balance_threshold > 0 and now_balance < wallet.low_balance_threshold
+    if low and not wallet.low_balance_noticed:
+        notify(
+            store,
+            Notice.Kind.LOW_BALANCE,
+            at=at,
+            title="Your promotion balance is low",
+            body=f"The promotion wallet holds CNY {now_balance:,.2f}, below your threshold "
+            f"of CNY {wallet.low_balance_threshold:,.2f}. Top up to keep ads running; "
+            "unpaid arrears freeze the store.",
+        )
+    if low != wallet.low_balance_noticed:
+        wallet.low_balance_noticed = low
+        wallet.save(update_fields=["low_balance_noticed"])
+
+
+def promotion_top_up(
+    *,
+    store_id: int,
+    actor: Any,
+    amount: Any,
+    method: str,
+    reference: str | None = None,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+) -> PromotionMovement:
+    """Money into the wallet: Alipay or credit card (the seller or finance), or an offline bank
+    transfer that finance records. It pays arrears first."""
+    return idempotent(
+        key=idempotency_key,
+        operation="promotion_top_up",
+        user=actor,
+        model=PromotionMovement,
+        payload={
+            "store_id": store_id,
+            "amount": str(amount),
+            "method": method,
+            "reference": reference,
+        },
+        run=lambda: _top_up(
+            store_id=store_id,
+            actor=actor,
+            amount=amount,
+            method=method,
+            reference=reference,
+            at=clock.resolve(at),
+        ),
+    )
+
+
+def _top_up(
+    *, store_id: int, actor: Any, amount: Any, method: str, reference: str | None, at: datetime
+) -> PromotionMovement:
+    store = lock(SellerAccount, store_id, what="Store")
+    if method not in PromotionMovement.Method.values:
+        raise invalid(f"Unknown top-up method {method!r}.", field="method")
+    if method == PromotionMovement.Method.BANK_TRANSFER:
+        require_staff_perm(actor, "payouts.record_bank_transfer")
+    else:
+        require_staff_or_owner(actor, "payouts.record_bank_transfer", store)
+    if store.status == SellerAccount.Status.CLOSED:
+        raise invalid("A closed store's wallet takes no top-ups.", code=Code.INVALID_TRANSITION)
+    return _record(
+        store,
+        PromotionMovement.Kind.TOP_UP,
+        clean_amount(amount),
+        actor=actor,
+        at=at,
+        reference=reference,
+        method=method,
+    )
+
+
+def promotion_charge(
+    *,
+    store_id: int,
+    actor: Any,
+    amount: Any,
+    reference: str | None = None,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+) -> PromotionMovement:
+    """The ad system's daily spend. It may take the wallet below zero (arrears); a frozen or
+    closed store runs no promotions, so it is refused."""
+    return idempotent(
+        key=idempotency_key,
+        operation="promotion_charge",
+        user=actor,
+        model=PromotionMovement,
+        payload={"store_id": store_id, "amount": str(amount), "reference": reference},
+        run=lambda: _charge(
+            store_id=store_id, actor=actor, amount=amount, reference=reference, at=clock.resolve(at)
+        ),
+    )
+
+
+def _charge(
+    *, store_id: int, actor: Any, amount: Any, reference: str | None, at: datetime
+) -> PromotionMovement:
+    require_staff_perm(actor, "payouts.charge_promotion")
+    store = lock(SellerAccount, store_id, what="Store")
+    if store.status != SellerAccount.Status.ACTIVE:
+        raise invalid(
+            f"The store is {store.status}: promotions are stopped and take no charges.",
+            code=Code.INVALID_TRANSITION,
+        )
+    return _record(
+        store,
+        PromotionMovement.Kind.CHARGE,
+        -clean_amount(amount),
+        actor=actor,
+        at=at,
+        reference=reference,
+    )
+
+
+@transaction.atomic
+def promotion_adjust(
+    *,
+    store_id: int,
+    actor: Any,
+    amount: Any,
+    note: str,
+    reference: str | None = None,
+    at: datetime | None = None,
+) -> PromotionMovement:
+    """A correction by finance, positive or negative, with the reason in ``note``."""
+    require_staff_perm(actor, "payouts.adjust_promotion")
+    if not (note or "").strip():
+        raise invalid("Say why the wallet is adjusted.", field="note")
+    store = lock(SellerAccount, store_id, what="Store")
+    return _record(
+        store,
+        PromotionMovement.Kind.ADJUSTMENT,
+        clean_amount(amount, allow_negative=True),
+        actor=actor,
+        at=clock.resolve(at),
+        reference=reference,
+        note=note,
+    )
+
+
+@transaction.atomic
+def promotion_set_threshold(*, store_id: int, actor: Any, threshold: Any) -> PromotionWallet:
+    """The seller's low-balance threshold (CNY; 0 turns the notices off)."""
+    store = lock(SellerAccount, store_id, what="Store")
+    require_staff_or_owner(actor, "payouts.adjust_promotion", store)
+    try:
+        value = to_decimal(threshold)
+    except (TypeError, ValueError):
+        raise invalid(f"{threshold!r} is not an amount.", field="threshold") from None
+    if not value.is_finite() or value < 0 or has_more_than_cents(value):
+        raise invalid("The threshold is zero or more, with at most 2 decimals.", field="threshold")
+    wallet, _ = PromotionWallet.objects.get_or_create(store=store)
+    wallet.low_balance_threshold = value
+    wallet.save(update_fields=["low_balance_threshold"])
+    return wallet
