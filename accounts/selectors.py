@@ -8,9 +8,11 @@ from typing import Any, TypeVar
 
 from django.db import models
 
-from accounts.models import ApiToken, SellerAccount
+from accounts.models import ApiToken, Notice, SellerAccount
 
 M = TypeVar("M", bound=models.Model)
+
+NOTICE_PERM = "accounts.view_notice"
 
 
 def sees_everything(viewer: Any) -> bool:
@@ -48,6 +50,27 @@ def api_tokens_visible_to(
     if viewer is None or not viewer.is_authenticated or not viewer.is_active:
         return queryset.none()
     return queryset if viewer.is_superuser else queryset.filter(user_id=viewer.pk)
+
+
+def sees_all_notices(viewer: Any) -> bool:
+    """Superusers and staff holding ``accounts.view_notice`` (as in the admin)."""
+    return bool(
+        sees_everything(viewer)
+        and (viewer.is_superuser or (viewer.is_staff and viewer.has_perm(NOTICE_PERM)))
+    )
+
+
+def notices_visible_to(
+    viewer: Any, queryset: models.QuerySet[Notice] | None = None
+) -> models.QuerySet[Notice]:
+    """A seller user sees its store's notices; staff every store's with
+    ``accounts.view_notice``; anyone else nothing."""
+    queryset = Notice.objects.all() if queryset is None else queryset
+    if sees_all_notices(viewer):
+        return queryset
+    if sees_everything(viewer):  # staff without the permission
+        return queryset.none()
+    return visible_to(queryset, viewer, store_path="store_id")
 
 
 @dataclass(frozen=True)

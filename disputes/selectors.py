@@ -47,22 +47,33 @@ def auto_action(dispute: Dispute) -> AutoAction | None:
     return None
 
 
-def protection_claims(store_id: int, *, now: datetime) -> int:
-    """Refunds the protection fund paid for the store in the health window."""
+def protection_claim_disputes(now: datetime) -> QuerySet[Dispute]:
+    """Disputes whose refund the protection fund paid in the health window ending at ``now``
+    (every store's: filter by store, or correlate with ``OuterRef`` for a page of stores)."""
     since = now - timedelta(days=settings.HEALTH_WINDOW_DAYS)
     return Dispute.objects.filter(
-        store_id=store_id,
         protected=True,
         resolved_at__gte=since,
         resolved_at__lte=now,
         final_refund__gt=0,
-    ).count()
+    )
+
+
+def protection_claims(store_id: int, *, now: datetime) -> int:
+    """Refunds the protection fund paid for the store in the health window."""
+    return protection_claim_disputes(now).filter(store_id=store_id).count()
+
+
+def points_after(claims: int) -> int:
+    """Service points left after ``claims`` protection claims in the window."""
+    return max(
+        settings.SERVICE_POINTS_START - settings.SERVICE_POINTS_PER_PROTECTION_CLAIM * claims, 0
+    )
 
 
 def service_points(store_id: int, *, now: datetime) -> int:
     """Service points: using after-sales protection lowers them (DOMAIN.md)."""
-    penalty = settings.SERVICE_POINTS_PER_PROTECTION_CLAIM * protection_claims(store_id, now=now)
-    return max(settings.SERVICE_POINTS_START - penalty, 0)
+    return points_after(protection_claims(store_id, now=now))
 
 
 # --- the work queue: the same deadlines as auto_action, as database filters ---

@@ -3,15 +3,16 @@ that is not closed. :func:`decide` is a pure function of the health figures and 
 so the same data and clock always give the same decision and reserve rate."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from accounts.models import SellerAccount
 from payouts.health import Health, store_health
-from payouts.models import EarlyPayoutTerms
+from payouts.models import EarlyPayoutDecision, EarlyPayoutTerms
 from payouts.services import early_payout_set
 
 
@@ -23,7 +24,9 @@ class Decision:
 
 
 def _pct(value: Decimal) -> str:
-    return f"{value * 100:.1f} %"
+    """A fraction as a percentage with up to 2 decimals: 0.05 is "5 %", 0.0501 "5.01 %" (one
+    step beyond a limit must not read like the limit itself)."""
+    return f"{value * 100:.2f}".rstrip("0").rstrip(".") + " %"
 
 
 def _failures(h: Health, frozen: bool) -> list[str]:
@@ -105,14 +108,19 @@ def evaluate_store(store: SellerAccount, *, now: datetime) -> Decision:
 
 
 def due_for_evaluation(now: datetime):
-    """Stores not closed, not evaluated yet today (UTC), and not under a recent override."""
-    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    override_until = now - timedelta(days=settings.EARLY_PAYOUT_OVERRIDE_DAYS)
+    """Stores not closed, not evaluated yet this UTC day, and without a staff override decided
+    less than EARLY_PAYOUT_OVERRIDE_DAYS before ``now``."""
+    day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    recent_override = EarlyPayoutDecision.objects.filter(
+        store=OuterRef("pk"),
+        source="override",
+        decided_at__gt=now - timedelta(days=settings.EARLY_PAYOUT_OVERRIDE_DAYS),
+    )
+    # One Exists, not two conditions in one exclude(): across a multi-valued relation those
+    # need not hold for the same decision (an old override plus any recent decision would
+    # hide the store).
     return (
         SellerAccount.objects.exclude(status=SellerAccount.Status.CLOSED)
         .exclude(early_payout__evaluated_at__gte=day_start)
-        .exclude(
-            early_payout_decisions__source="override",
-            early_payout_decisions__decided_at__gt=override_until,
-        )
+        .exclude(Exists(recent_override))
     )

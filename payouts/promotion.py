@@ -234,7 +234,6 @@ def _charge(
     )
 
 
-@transaction.atomic
 def promotion_adjust(
     *,
     store_id: int,
@@ -242,9 +241,35 @@ def promotion_adjust(
     amount: Any,
     note: str,
     reference: str | None = None,
+    idempotency_key: str | None = None,
     at: datetime | None = None,
 ) -> PromotionMovement:
     """A correction by finance, positive or negative, with the reason in ``note``."""
+    return idempotent(
+        key=idempotency_key,
+        operation="promotion_adjust",
+        user=actor,
+        model=PromotionMovement,
+        payload={
+            "store_id": store_id,
+            "amount": str(amount),
+            "note": note,
+            "reference": reference,
+        },
+        run=lambda: _adjust(
+            store_id=store_id,
+            actor=actor,
+            amount=amount,
+            note=note,
+            reference=reference,
+            at=clock.resolve(at),
+        ),
+    )
+
+
+def _adjust(
+    *, store_id: int, actor: Any, amount: Any, note: str, reference: str | None, at: datetime
+) -> PromotionMovement:
     require_staff_perm(actor, "payouts.adjust_promotion")
     if not (note or "").strip():
         raise invalid("Say why the wallet is adjusted.", field="note")
@@ -254,7 +279,7 @@ def promotion_adjust(
         PromotionMovement.Kind.ADJUSTMENT,
         clean_amount(amount, allow_negative=True),
         actor=actor,
-        at=clock.resolve(at),
+        at=at,
         reference=reference,
         note=note,
     )
