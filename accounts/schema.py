@@ -9,13 +9,20 @@ from django.db.models import Q, QuerySet
 from strawberry import UNSET, Info, relay
 
 from accounts import services
-from accounts.models import AccountTransition, ApiToken, SellerAccount
-from accounts.selectors import api_tokens_visible_to, seller_accounts_visible_to
+from accounts.models import AccountTransition, ApiToken, Notice, SellerAccount
+from accounts.selectors import (
+    api_tokens_visible_to,
+    freeze_info,
+    notices_visible_to,
+    sees_all_notices,
+    seller_accounts_visible_to,
+)
 from backoffice.graphql import (
     AvailableTransition,
     ChoiceFilter,
     Connection,
     HistoryEntry,
+    Money,
     StableOrder,
     aware,
     choice,
@@ -30,18 +37,76 @@ from backoffice.graphql import (
 )
 from backoffice.money import Currency
 from payouts.schema_types import (
+    PROMOTION_ATTR,
+    ArrearsEpisodeType,
     Balances,
     EarlyPayout,
+    PromotionMovementType,
+    PromotionWalletType,
     ReserveHoldType,
+    StoreHealthType,
+    arrears_history_field,
     balances_field,
     early_payout_field,
+    health_field,
+    promotion_field,
+    promotion_movements_field,
     reserve_schedule_field,
 )
+from payouts.selectors import balance_annotation
 
 SellerAccountStatus = enum_from_choices("SellerAccountStatus", SellerAccount.Status.choices)
 FreezeReason = enum_from_choices("FreezeReason", SellerAccount.FreezeReason.choices)
 CloseReason = enum_from_choices("CloseReason", SellerAccount.CloseReason.choices)
 SettlementCurrency = enum_from_choices("Currency", Currency.CHOICES)
+NoticeKind = enum_from_choices("NoticeKind", Notice.Kind.choices)
+
+# What the unfreeze guard reads (the freeze reason and, for arrears, the promotion balance),
+# loaded with the page so that no store costs a query of its own.
+PROMOTION_BALANCE = {PROMOTION_ATTR: lambda info: balance_annotation("promotion")}
+
+
+@strawberry.type(
+    description="Why a store is frozen, since when, what it owes and what lifts the freeze."
+)
+class FreezeInfo:
+    reason: FreezeReason | None = strawberry.field(  # type: ignore[valid-type]
+        description="ARREARS (unpaid promotion arrears), RISK, COMPLIANCE or OTHER."
+    )
+    reason_label: str
+    since: datetime
+    owed: Money | None = strawberry.field(
+        description="Frozen for arrears: the promotion arrears still owed (CNY, 0.00 once paid); "
+        "null for other reasons."
+    )
+    lifted_by: str = strawberry.field(description="What lifts the freeze, in words.")
+
+
+@strawberry_django.type(
+    Notice,
+    name="Notice",
+    description="A message to the store (freeze, close, low promotion balance, early payout, "
+    "dispute deadlines), also e-mailed to the store's users.",
+)
+class NoticeType(relay.Node):
+    title: str
+    body: str
+    created_at: datetime
+
+    @strawberry_django.field(only=["kind"])
+    def kind(self, root: strawberry.Parent[Notice]) -> NoticeKind:  # type: ignore[valid-type]
+        return NoticeKind(root.kind)
+
+    @strawberry_django.field(
+        only=["emailed_to"],
+        description="The addresses it was e-mailed to; staff only (null for sellers).",
+    )
+    def emailed_to(self, root: strawberry.Parent[Notice], info: Info) -> list[str] | None:
+        return list(root.emailed_to) if sees_all_notices(viewer(info)) else None
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return notices_visible_to(viewer(info), queryset).order_by("-created_at", "-pk")
 
 
 @strawberry_django.filter_type(SellerAccount, name="SellerAccountFilter")
@@ -70,10 +135,40 @@ class SellerAccountType(relay.Node):
     frozen_at: datetime | None
     closed_at: datetime | None
     history: list[HistoryEntry] = history_field(AccountTransition)
-    available_transitions: list[AvailableTransition] = transitions_field(only=["status"])
+    available_transitions: list[AvailableTransition] = transitions_field(
+        only=["status", "freeze_reason"], annotate=PROMOTION_BALANCE
+    )
     balances: Balances | None = balances_field()
     reserve_schedule: Connection[ReserveHoldType] = reserve_schedule_field()
     early_payout: EarlyPayout | None = early_payout_field()
+    promotion: PromotionWalletType | None = promotion_field()
+    promotion_movements: Connection[PromotionMovementType] = promotion_movements_field()
+    arrears_history: Connection[ArrearsEpisodeType] = arrears_history_field()
+    health: StoreHealthType | None = health_field()
+    notices: Connection[NoticeType] = strawberry_django.connection(
+        ordering=None,
+        max_results=max_page_size(),
+        description="Notices to the store, newest first; empty when you may not see them "
+        "(staff without accounts.view_notice).",
+    )
+
+    @strawberry_django.field(
+        only=["status", "freeze_reason", "frozen_at"],
+        annotate=PROMOTION_BALANCE,
+        description='"Why is this store frozen": the reason, since when, what is owed and what '
+        "lifts it; null unless the store is frozen.",
+    )
+    def freeze_info(self, root: strawberry.Parent[SellerAccount]) -> FreezeInfo | None:
+        info = freeze_info(root)
+        if info is None:
+            return None
+        return FreezeInfo(
+            reason=choice(FreezeReason, info.reason),
+            reason_label=info.reason_label,
+            since=info.since,
+            owed=Money.of(info.owed, Currency.CNY),
+            lifted_by=info.lifted_by,
+        )
 
     @strawberry_django.field(only=["settlement_currency"])
     def settlement_currency(self, root: strawberry.Parent[SellerAccount]) -> SettlementCurrency:

@@ -105,6 +105,10 @@ class OrderType(relay.Node):
     tracking_number: str
     protected: bool = strawberry_django.field(description="Covered by after-sales protection.")
     product_info: str
+    rating: int | None = strawberry_django.field(
+        description="The buyer's rating, 1 to 5 stars (4 and 5 are positive); null when unrated."
+    )
+    rated_at: datetime | None
     history: list[HistoryEntry] = history_field(OrderTransition)
     # The guards read completed_at (dispute window) and the store (seller permission).
     available_transitions: list[AvailableTransition] = transitions_field(
@@ -213,6 +217,12 @@ class OrderSendPaymentReminderInput:
     message: str = strawberry.field(default="", description="Default: the standard text.")
 
 
+@strawberry.input
+class OrderRecordRatingInput:
+    id: strawberry.ID = strawberry.field(description="The order's global ID (a completed order).")
+    rating: int = strawberry.field(description="The buyer's stars, 1 to 5 (4 and 5 are positive).")
+
+
 @strawberry.type(name="Mutation")
 class Mutation:
     @mutation
@@ -278,4 +288,15 @@ class Mutation:
         actor = require_user(info)
         return services.order_send_payment_reminder(
             order_id=order_pk(info, input.id), actor=actor, message=input.message
+        )
+
+    @mutation(
+        description="The buyer's rating of a completed order, from the platform's feedback "
+        "feed (staff with orders.transition_order, integrations); it counts in the store's "
+        "health. A new rating replaces the previous one."
+    )
+    def order_record_rating(self, info: Info, input: OrderRecordRatingInput) -> OrderType:
+        actor = require_user(info)
+        return services.order_record_rating(
+            order_id=order_pk(info, input.id), actor=actor, rating=input.rating
         )

@@ -1,5 +1,6 @@
 """GraphQL for money: the ledger ("fund records"), payouts, exchange rates, and the staff and
-seller mutations on them. Thin: every write is a call to payouts.services.
+seller mutations on them, the promotion wallet's included. Thin: every write is a call to
+payouts.services or payouts.promotion.
 
 The money fields of stores and orders (balances, reserve schedule, early payout, escrow,
 refunds) are in :mod:`payouts.schema_types`.
@@ -14,7 +15,9 @@ import strawberry_django
 from django.db.models import Q, QuerySet
 from strawberry import UNSET, Info, relay
 
+from accounts.models import SellerAccount
 from accounts.schema import SellerAccountType, SettlementCurrency, account_pk
+from backoffice import clock
 from backoffice.errors import invalid
 from backoffice.graphql import (
     AvailableTransition,
@@ -38,9 +41,9 @@ from backoffice.graphql import (
 )
 from backoffice.money import Currency
 from orders.schema import OrderType
-from payouts import selectors, services
+from payouts import promotion, selectors, services
 from payouts.models import Account, ExchangeRate, LedgerEntry, Payout, PayoutTransition, Posting
-from payouts.schema_types import RefundType
+from payouts.schema_types import PromotionMovementType, PromotionTopUpMethod, RefundType
 
 LedgerAccount = enum_from_choices(
     "LedgerAccount",
@@ -385,6 +388,79 @@ class ExchangeRateSetInput:
     currency: SettlementCurrency = SettlementCurrency(Currency.USD)  # type: ignore[assignment]
 
 
+REFERENCE_HELP = (
+    "Optional, at most 100 characters: the statement line or payment id. Unique: a repeat "
+    "with the same movement returns the first and moves nothing; with another amount or store "
+    "it is `idempotency_conflict`."
+)
+IDEMPOTENCY_HELP = (
+    "Optional, at most 100 characters: a repeat with the same key and input returns the first "
+    "movement and moves nothing; with another input it is `idempotency_conflict`."
+)
+
+
+@strawberry.input
+class PromotionTopUpInput:
+    id: strawberry.ID = strawberry.field(description="The store's global ID.")
+    amount: Decimal = strawberry.field(description="CNY, above 0, at most 2 decimals.")
+    method: PromotionTopUpMethod = strawberry.field(  # type: ignore[valid-type]
+        description="BANK_TRANSFER is recorded by finance only."
+    )
+    reference: str | None = strawberry.field(default=None, description=REFERENCE_HELP)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input
+class PromotionChargeInput:
+    id: strawberry.ID = strawberry.field(description="The store's global ID.")
+    amount: Decimal = strawberry.field(
+        description="The spend, CNY, above 0, at most 2 decimals (the wallet goes down by it)."
+    )
+    day: date | None = strawberry.field(
+        default=None,
+        description="The day of ad spend charged (not after today). Without a `reference`, "
+        "the charge's reference is made from the store and the day: one charge per store and "
+        "day.",
+    )
+    reference: str | None = strawberry.field(default=None, description=REFERENCE_HELP)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input
+class PromotionAdjustInput:
+    id: strawberry.ID = strawberry.field(description="The store's global ID.")
+    amount: Decimal = strawberry.field(
+        description="CNY, signed: positive credits the wallet, negative debits it; not 0."
+    )
+    note: str = strawberry.field(description="Why the wallet is adjusted (required).")
+    reference: str | None = strawberry.field(default=None, description=REFERENCE_HELP)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input
+class PromotionSetThresholdInput:
+    id: strawberry.ID = strawberry.field(description="The store's global ID.")
+    threshold: Decimal = strawberry.field(
+        description="CNY, 0 or more, at most 2 decimals; 0 turns the low-balance notices off."
+    )
+
+
+def _reference(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if len(value) > 100:
+        raise invalid("The reference is at most 100 characters.", field="reference")
+    return value or None
+
+
+def _charge_reference(store_id: int, input: PromotionChargeInput) -> str | None:
+    reference = _reference(input.reference)
+    if input.day is None:
+        return reference
+    if input.day > clock.now().date():
+        raise invalid("The day of spend cannot be after today.", field="day")
+    return reference or f"ads:{store_id}:{input.day.isoformat()}"
+
+
 @strawberry.type(name="Mutation")
 class Mutation:
     @mutation(description="Staff override of a store's early-payout eligibility and reserve.")
@@ -433,3 +509,57 @@ class Mutation:
         return services.exchange_rate_set(  # type: ignore[return-value]
             actor=require_user(info), day=input.date, rate=input.rate, currency=input.currency
         )
+
+    @mutation(
+        description="Money into the store's promotion wallet (CNY): Alipay or credit card by "
+        "the seller or finance, an offline bank transfer recorded by finance. It pays arrears "
+        "first; a closed store takes none (`invalid_transition`)."
+    )
+    def promotion_top_up(self, info: Info, input: PromotionTopUpInput) -> PromotionMovementType:
+        actor = require_user(info)
+        return promotion.promotion_top_up(  # type: ignore[return-value]
+            store_id=account_pk(info, input.id),
+            actor=actor,
+            amount=input.amount,
+            method=input.method,
+            reference=_reference(input.reference),
+            idempotency_key=input.idempotency_key,
+        )
+
+    @mutation(
+        description="The ad system's daily spend (finance, integrations): it may take the "
+        "wallet below zero (arrears). A frozen or closed store runs no promotions: "
+        "`invalid_transition`."
+    )
+    def promotion_charge(self, info: Info, input: PromotionChargeInput) -> PromotionMovementType:
+        actor = require_user(info)
+        store_id = account_pk(info, input.id)
+        return promotion.promotion_charge(  # type: ignore[return-value]
+            store_id=store_id,
+            actor=actor,
+            amount=input.amount,
+            reference=_charge_reference(store_id, input),
+            idempotency_key=input.idempotency_key,
+        )
+
+    @mutation(description="A finance correction of the wallet, positive or negative, with a note.")
+    def promotion_adjust(self, info: Info, input: PromotionAdjustInput) -> PromotionMovementType:
+        actor = require_user(info)
+        return promotion.promotion_adjust(  # type: ignore[return-value]
+            store_id=account_pk(info, input.id),
+            actor=actor,
+            amount=input.amount,
+            note=input.note,
+            reference=_reference(input.reference),
+            idempotency_key=input.idempotency_key,
+        )
+
+    @mutation(description="The store's low-balance threshold (the seller or finance).")
+    def promotion_set_threshold(
+        self, info: Info, input: PromotionSetThresholdInput
+    ) -> SellerAccountType:
+        actor = require_user(info)
+        wallet = promotion.promotion_set_threshold(
+            store_id=account_pk(info, input.id), actor=actor, threshold=input.threshold
+        )
+        return SellerAccount.objects.get(pk=wallet.store_id)  # type: ignore[return-value]

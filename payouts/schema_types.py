@@ -1,5 +1,6 @@
-"""The money types that other apps' GraphQL types embed: a store's balances, reserve schedule
-and early-payout terms, an order's escrow and refunds.
+"""The money types that other apps' GraphQL types embed: a store's balances, reserve schedule,
+early-payout terms and decisions, promotion wallet and movements, arrears history and health,
+an order's escrow and refunds.
 
 They live apart from :mod:`payouts.schema` (which imports the accounts and orders schemas for
 its own types) so that ``accounts.schema`` and ``orders.schema`` can import them without a
@@ -7,23 +8,48 @@ cycle. Each ``*_field()`` builds a field with its optimizer hints, so that a pag
 orders costs the same number of queries whatever its size.
 """
 
+import dataclasses
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 import strawberry_django
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from strawberry import Info, relay
+from strawberry.scalars import JSON
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
-from backoffice.graphql import Money, max_page_size, money_field, viewer
+from backoffice.errors import invalid
+from backoffice.graphql import (
+    DateTimeRange,
+    Money,
+    choice,
+    enum_from_choices,
+    max_page_size,
+    money_field,
+    request_now,
+    viewer,
+)
 from backoffice.money import Currency
 from payouts import selectors
+from payouts.health import ANNOTATIONS as HEALTH_ANNOTATIONS
+from payouts.health import Health, annotated_health, health_annotations, store_health
 from payouts.ledger import balance as ledger_balance
 from payouts.ledger import exact, store_balances
-from payouts.models import STORE_ACCOUNTS, Account, Refund, ReserveHold
+from payouts.models import (
+    STORE_ACCOUNTS,
+    Account,
+    ArrearsEpisode,
+    EarlyPayoutDecision,
+    PromotionMovement,
+    PromotionWallet,
+    Refund,
+    ReserveHold,
+)
 
 if TYPE_CHECKING:
+    from accounts.schema import SellerAccountType
     from orders.schema import OrderType
 
 RATE = Decimal("0.0001")
@@ -62,6 +88,58 @@ class Balances:
         )
 
 
+EarlyPayoutSource = enum_from_choices(
+    "EarlyPayoutSource",
+    [("override", "Staff override"), ("evaluation", "Evaluation")],
+    description="Who decided: OVERRIDE is staff (`earlyPayoutSet`), EVALUATION the platform's "
+    "daily evaluation.",
+)
+DECISIONS_DEFAULT = 10
+DECISIONS_ATTR = "recent_early_payout_decisions"
+
+
+@strawberry.type(
+    name="EarlyPayoutDecision",
+    description="One early-payout decision, with the figures it was taken on.",
+)
+class EarlyPayoutDecisionType:
+    eligible: bool
+    reserve_rate: Decimal = strawberry.field(description='A fraction with 4 decimals: "0.1000".')
+    reason: str
+    source: EarlyPayoutSource  # type: ignore[valid-type]
+    figures: JSON = strawberry.field(
+        description="The store's health figures the evaluation used (rates as decimal strings, "
+        "times in ISO 8601, keys in snake_case as `StoreHealth` names them); `{}` for a staff "
+        "override."
+    )
+    decided_at: datetime
+    decided_by: str | None = strawberry.field(description="Username; null for the evaluation.")
+
+    @classmethod
+    def of(cls, row: EarlyPayoutDecision) -> "EarlyPayoutDecisionType":
+        return cls(
+            eligible=row.eligible,
+            reserve_rate=Decimal(row.reserve_rate).quantize(RATE),
+            reason=row.reason,
+            source=EarlyPayoutSource(row.source),
+            figures=row.figures or {},
+            decided_at=row.decided_at,
+            decided_by=row.decided_by.get_username() if row.decided_by_id else None,
+        )
+
+
+def _last(value: int) -> int:
+    limit = max_page_size()
+    if not 0 <= value <= limit:
+        raise invalid(f"'last' must be between 0 and {limit}.", field="last")
+    return value
+
+
+def _decision_rows(info: Info) -> Any:
+    rows = EarlyPayoutDecision.objects.select_related("decided_by").order_by("-decided_at", "-id")
+    return selectors.early_payout_decisions_visible_to(viewer(info), rows)
+
+
 @strawberry.type(description="Whether the store is paid early (shipment + delay) and its reserve.")
 class EarlyPayout:
     eligible: bool
@@ -72,6 +150,59 @@ class EarlyPayout:
     reason: str
     since: datetime | None = strawberry.field(
         description="When the current eligibility began; null when never evaluated."
+    )
+    source: EarlyPayoutSource | None = strawberry.field(  # type: ignore[valid-type]
+        description="Who set the current terms; null when never evaluated."
+    )
+    evaluated_at: datetime | None = strawberry.field(
+        description="The last daily evaluation, whatever it decided (a staff override keeps "
+        "the evaluation away for a while); null before the first."
+    )
+    store: strawberry.Private[Any]
+
+    @strawberry.field(
+        description="The latest decisions, newest first (at most `last`, default "
+        f"{DECISIONS_DEFAULT}), each with the figures it used; empty when you may not see them "
+        "(staff without payouts.view_earlypayoutdecision)."
+    )
+    def decisions(self, info: Info, last: int = DECISIONS_DEFAULT) -> list[EarlyPayoutDecisionType]:
+        last = _last(last)
+        rows = getattr(self.store, DECISIONS_ATTR, None)
+        if rows is None:  # a store loaded without the prefetch (one returned by a mutation)
+            rows = list(_decision_rows(info).filter(store_id=self.store.pk)[:last])
+        return [EarlyPayoutDecisionType.of(row) for row in rows[:last]]
+
+
+def _selected(info: Info, name: str) -> list[SelectedField]:
+    """The selections of field ``name`` directly under the field being resolved (through
+    fragments)."""
+
+    def walk(selections: list[Any]) -> list[SelectedField]:
+        found = []
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                found += [selection] if selection.name == name else []
+            elif isinstance(selection, FragmentSpread | InlineFragment):
+                found += walk(selection.selections)
+        return found
+
+    return [s for field in info.selected_fields for s in walk(field.selections)]
+
+
+def _prefetch_decisions(info: Info) -> Prefetch:
+    """The page's latest decisions in one query, only when ``decisions`` is asked (otherwise an
+    empty queryset, which Django does not send to the database)."""
+    asked = _selected(info, "decisions")
+    if not asked:
+        return Prefetch(
+            "early_payout_decisions",
+            queryset=EarlyPayoutDecision.objects.none(),
+            to_attr=DECISIONS_ATTR,
+        )
+    limit = max_page_size()
+    last = max(min(max(int(s.arguments.get("last", DECISIONS_DEFAULT)), 0), limit) for s in asked)
+    return Prefetch(
+        "early_payout_decisions", queryset=_decision_rows(info)[:last], to_attr=DECISIONS_ATTR
     )
 
 
@@ -187,18 +318,26 @@ def early_payout_field() -> Any:
                 reserve_rate=Decimal("0").quantize(RATE),
                 reason=NOT_EVALUATED,
                 since=None,
+                source=None,
+                evaluated_at=None,
+                store=root,
             )
         return EarlyPayout(
             eligible=terms.eligible,
             reserve_rate=Decimal(terms.reserve_rate).quantize(RATE),
             reason=terms.reason,
             since=terms.since,
+            source=EarlyPayoutSource(terms.source),
+            evaluated_at=terms.evaluated_at,
+            store=root,
         )
 
+    columns = ("eligible", "reserve_rate", "reason", "since", "source", "evaluated_at")
     return strawberry_django.field(
         resolver=resolve,
         select_related=["early_payout"],
-        only=[f"early_payout__{name}" for name in ("eligible", "reserve_rate", "reason", "since")],
+        prefetch_related=[_prefetch_decisions],
+        only=[f"early_payout__{name}" for name in columns],
         description="The platform's early-payout decision; before the first evaluation: "
         f'eligible false, reason "{NOT_EVALUATED}". Null when you may not see it (staff without '
         "payouts.view_earlypayoutterms).",
@@ -215,6 +354,228 @@ def reserve_schedule_field() -> Any:
         "upcoming releases first by date (not dated yet: after them), then released ones. "
         "Empty when you may not see this store's reserve (staff without "
         "payouts.view_reservehold).",
+    )
+
+
+# --- the promotion wallet, its movements and arrears ---
+
+PromotionMovementKind = enum_from_choices("PromotionMovementKind", PromotionMovement.Kind.choices)
+PromotionTopUpMethod = enum_from_choices(
+    "PromotionTopUpMethod",
+    PromotionMovement.Method.choices,
+    description="ALIPAY and CREDIT_CARD: the seller or finance; BANK_TRANSFER: an offline "
+    "transfer that finance records.",
+)
+OPEN_ARREARS_ATTR = "promotion_in_arrears_since"
+THRESHOLD_ATTR = "promotion_low_balance_threshold"
+PROMOTION_ATTR = selectors.balance_attr(Account.PROMOTION)
+
+
+@strawberry.type(
+    name="PromotionWallet",
+    description="The store's promotion (pay-per-click ads) wallet, in CNY. Ad charges may take "
+    "it below zero: arrears, which freeze the store after the grace period and close it when "
+    "too old or too large; a top-up pays them first.",
+)
+class PromotionWalletType:
+    balance: Money = strawberry.field(description="CNY; negative while in arrears.")
+    arrears_owed: Money = strawberry.field(description="CNY owed (0.00 when not in arrears).")
+    in_arrears_since: datetime | None = strawberry.field(
+        description="When the wallet went below zero; null when it is not in arrears."
+    )
+    low_balance_threshold: Money = strawberry.field(
+        description="CNY; a balance below it raises a notice (0.00: no notices)."
+    )
+
+
+def _promotion_of(root: Any) -> PromotionWalletType:
+    if hasattr(root, PROMOTION_ATTR):
+        total = exact(getattr(root, PROMOTION_ATTR))
+        since = getattr(root, OPEN_ARREARS_ATTR)
+        threshold = exact(getattr(root, THRESHOLD_ATTR))
+    else:  # a store returned by a mutation
+        total = ledger_balance(store_id=root.pk, account=Account.PROMOTION, currency=Currency.CNY)
+        episode = ArrearsEpisode.objects.filter(store_id=root.pk, cleared_at__isnull=True).first()
+        since = episode.started_at if episode else None
+        wallet = PromotionWallet.objects.filter(store_id=root.pk).first()
+        threshold = wallet.low_balance_threshold if wallet else Decimal("0")
+    return PromotionWalletType(
+        balance=Money(amount=total, currency=Currency.CNY),
+        arrears_owed=Money(amount=max(-total, Decimal("0.00")), currency=Currency.CNY),
+        in_arrears_since=since,
+        low_balance_threshold=Money.of(threshold, Currency.CNY),  # type: ignore[arg-type]
+    )
+
+
+def promotion_field() -> Any:
+    """``SellerAccount.promotion``: three subqueries on the page's query, none per store."""
+
+    def resolve(root: strawberry.Parent[Any], info: Info) -> PromotionWalletType | None:
+        if not selectors.may_see(viewer(info), selectors.PROMOTION_PERM, root.pk):
+            return None
+        return _promotion_of(root)
+
+    return strawberry_django.field(
+        resolver=resolve,
+        annotate={
+            PROMOTION_ATTR: lambda info: selectors.balance_annotation(Account.PROMOTION),
+            OPEN_ARREARS_ATTR: lambda info: selectors.open_arrears_since(),
+            THRESHOLD_ATTR: lambda info: selectors.low_balance_threshold(),
+        },
+        description="The promotion wallet; null when you may not see it (staff without "
+        "payouts.view_promotionmovement).",
+    )
+
+
+@strawberry_django.filter_type(PromotionMovement, name="PromotionMovementFilter")
+class PromotionMovementFilter:
+    @strawberry_django.filter_field
+    def kind(self, value: PromotionMovementKind, prefix: str) -> Q:  # type: ignore[valid-type]
+        return Q(**{f"{prefix}kind": value})
+
+    @strawberry_django.filter_field
+    def at(self, value: DateTimeRange, prefix: str) -> Q:
+        return value.q(f"{prefix}at", field="at")
+
+
+@strawberry_django.type(
+    PromotionMovement,
+    name="PromotionMovement",
+    description="A movement of a store's promotion wallet (CNY): a top-up, the ad system's "
+    "daily charge, or a finance adjustment. Each is one posting on the ledger.",
+)
+class PromotionMovementType(relay.Node):
+    store: Annotated["SellerAccountType", strawberry.lazy("accounts.schema")]
+    amount: Money = money_field(
+        "amount", Currency.CNY, description="Signed as it moves the wallet: charges are negative."
+    )
+    reference: str = strawberry_django.field(
+        description="The statement line or payment id; unique, so a repeat moves nothing."
+    )
+    note: str
+    at: datetime
+
+    @strawberry_django.field(only=["kind"])
+    def kind(self, root: strawberry.Parent[PromotionMovement]) -> PromotionMovementKind:  # type: ignore[valid-type]
+        return PromotionMovementKind(root.kind)
+
+    @strawberry_django.field(only=["method"], description="Top-ups only; null otherwise.")
+    def method(self, root: strawberry.Parent[PromotionMovement]) -> PromotionTopUpMethod | None:  # type: ignore[valid-type]
+        return choice(PromotionTopUpMethod, root.method)
+
+    @strawberry_django.field(
+        select_related=["actor"],
+        only=["actor__username"],
+        description="Username of who recorded it; null for the system (the ad system, imports).",
+    )
+    def recorded_by(self, root: strawberry.Parent[PromotionMovement]) -> str | None:
+        return root.actor.get_username() if root.actor_id else None
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return selectors.promotion_movements_visible_to(viewer(info), queryset).order_by(
+            "-at", "-pk"
+        )
+
+
+def promotion_movements_field() -> Any:
+    return strawberry_django.connection(
+        field_name="promotion_movements",
+        filters=PromotionMovementFilter,
+        ordering=None,
+        max_results=max_page_size(),
+        description="The wallet's movements, newest first; empty when you may not see them "
+        "(staff without payouts.view_promotionmovement).",
+    )
+
+
+@strawberry_django.type(
+    ArrearsEpisode,
+    name="ArrearsEpisode",
+    description="A stretch of time the promotion wallet spent below zero.",
+)
+class ArrearsEpisodeType(relay.Node):
+    started_at: datetime
+    cleared_at: datetime | None = strawberry_django.field(
+        description="When a top-up brought the wallet back to zero or more; null while open."
+    )
+    peak: Money = money_field("peak", Currency.CNY, description="The most owed (CNY).")
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return selectors.arrears_episodes_visible_to(viewer(info), queryset).order_by(
+            "-started_at", "-pk"
+        )
+
+
+def arrears_history_field() -> Any:
+    return strawberry_django.connection(
+        field_name="arrears_episodes",
+        ordering=None,
+        max_results=max_page_size(),
+        description="Every arrears episode, newest first (the open one, if any, has no "
+        "`clearedAt`); they count against the store's health. Empty when you may not see them "
+        "(staff without payouts.view_arrearsepisode).",
+    )
+
+
+# --- store health ---
+
+
+@strawberry.type(
+    name="StoreHealth",
+    description="The store's health over the trailing window, computed when asked (at the "
+    "request's clock) from stored data, exactly as the daily early-payout evaluation computes "
+    'it. Rates are fractions with 4 decimals ("0.0500" is 5 %), null when there is nothing '
+    "to divide by.",
+)
+class StoreHealthType:
+    computed_at: datetime
+    window_days: int
+    operating_days: int = strawberry.field(description="Days since the store opened.")
+    orders: int = strawberry.field(description="Orders paid in the window.")
+    disputes: int = strawberry.field(description="Disputes opened in the window.")
+    dispute_rate: Decimal | None = strawberry.field(description="disputes / orders.")
+    refunded_orders: int = strawberry.field(description="Orders refunded in the window.")
+    refund_rate: Decimal | None = strawberry.field(description="refundedOrders / orders.")
+    rated_orders: int = strawberry.field(description="Orders rated in the window.")
+    positive_rate: Decimal | None = strawberry.field(
+        description="Share of rated orders with 4 or 5 stars."
+    )
+    service_points: int = strawberry.field(
+        description="Lowered by each refund the after-sales protection fund paid in the window."
+    )
+    arrears_episodes: int = strawberry.field(
+        description="Promotion arrears episodes open at any time in the window."
+    )
+    in_arrears: bool
+
+    @classmethod
+    def of(cls, health: Health) -> "StoreHealthType":
+        return cls(**{f.name: getattr(health, f.name) for f in dataclasses.fields(health)})
+
+
+def health_field() -> Any:
+    """``SellerAccount.health``: its counts are subqueries on the page's query (for the
+    request's clock), so a page of stores costs no query per store."""
+
+    def resolve(root: strawberry.Parent[Any], info: Info) -> StoreHealthType | None:
+        if not selectors.may_see(viewer(info), selectors.HEALTH_PERM, root.pk):
+            return None
+        now = request_now(info)
+        health = annotated_health(root, now=now) or store_health(root, now=now)
+        return StoreHealthType.of(health)
+
+    def annotation(name: str) -> Any:
+        return lambda info: health_annotations(request_now(info))[name]
+
+    return strawberry_django.field(
+        resolver=resolve,
+        only=["opened_at"],
+        annotate={name: annotation(name) for name in HEALTH_ANNOTATIONS},
+        description="Operating time, dispute, refund and positive-rating rates, service points "
+        "and arrears history over the trailing window; null when you may not see it (staff "
+        "without accounts.view_selleraccount).",
     )
 
 

@@ -5,7 +5,10 @@ Who sees what: a seller user sees its own store's money; staff see every store's
 kind when they hold that model's view permission, as in the admin:
 ``payouts.view_ledgerentry`` for the ledger and the balances and escrow derived from it,
 ``payouts.view_reservehold`` for the reserve schedule, ``payouts.view_refund``,
-``payouts.view_payout`` and ``payouts.view_earlypayoutterms``; superusers see everything.
+``payouts.view_payout`` and ``payouts.view_earlypayoutterms``, ``payouts.view_earlypayoutdecision``
+for the decisions behind the terms, ``payouts.view_promotionmovement`` for the promotion wallet
+and its movements, ``payouts.view_arrearsepisode`` for the arrears history; superusers see
+everything.
 Platform-side ledger entries (no store) are for staff only. Exchange rates are not a store's
 secret: every seller user and staff with ``payouts.view_exchangerate`` may read them.
 """
@@ -21,10 +24,14 @@ from payouts.ledger import exact
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
+    ArrearsEpisode,
+    EarlyPayoutDecision,
     EarlyPayoutTerms,
     ExchangeRate,
     LedgerEntry,
     Payout,
+    PromotionMovement,
+    PromotionWallet,
     Refund,
     ReserveHold,
 )
@@ -37,6 +44,10 @@ TERMS_PERM: Final = "payouts.view_earlypayoutterms"
 HOLD_PERM: Final = "payouts.view_reservehold"
 REFUND_PERM: Final = "payouts.view_refund"
 RATES_PERM: Final = "payouts.view_exchangerate"
+PROMOTION_PERM: Final = "payouts.view_promotionmovement"
+ARREARS_PERM: Final = "payouts.view_arrearsepisode"
+DECISION_PERM: Final = "payouts.view_earlypayoutdecision"
+HEALTH_PERM: Final = "accounts.view_selleraccount"
 
 
 class _All:
@@ -110,6 +121,27 @@ def exchange_rates_visible_to(
     return queryset if scope(viewer, RATES_PERM) is not None else queryset.none()
 
 
+def promotion_movements_visible_to(
+    viewer: Any, queryset: models.QuerySet[PromotionMovement] | None = None
+) -> models.QuerySet[PromotionMovement]:
+    queryset = PromotionMovement.objects.all() if queryset is None else queryset
+    return _scoped(queryset, viewer, PROMOTION_PERM, "store_id")
+
+
+def arrears_episodes_visible_to(
+    viewer: Any, queryset: models.QuerySet[ArrearsEpisode] | None = None
+) -> models.QuerySet[ArrearsEpisode]:
+    queryset = ArrearsEpisode.objects.all() if queryset is None else queryset
+    return _scoped(queryset, viewer, ARREARS_PERM, "store_id")
+
+
+def early_payout_decisions_visible_to(
+    viewer: Any, queryset: models.QuerySet[EarlyPayoutDecision] | None = None
+) -> models.QuerySet[EarlyPayoutDecision]:
+    queryset = EarlyPayoutDecision.objects.all() if queryset is None else queryset
+    return _scoped(queryset, viewer, DECISION_PERM, "store_id")
+
+
 def early_payout_terms_of(store: Any) -> EarlyPayoutTerms | None:
     """The store's terms, or None when it was never evaluated (no query when the relation was
     selected with the store)."""
@@ -165,3 +197,20 @@ def order_escrow() -> Coalesce:
 def hold_remaining() -> Coalesce:
     """Annotation on a ReserveHold queryset: what is left of the order's reserve."""
     return _ledger_sum("order", order=OuterRef("order_id"), account=Account.RESERVE)
+
+
+# --- the promotion wallet of a page of stores ---
+
+
+def open_arrears_since() -> Subquery:
+    """Annotation on a SellerAccount queryset: when its open arrears episode began (null when
+    the wallet is not in arrears)."""
+    episode = ArrearsEpisode.objects.filter(store=OuterRef("pk"), cleared_at__isnull=True)
+    return Subquery(episode.order_by().values("started_at")[:1])
+
+
+def low_balance_threshold() -> Coalesce:
+    """Annotation on a SellerAccount queryset: the wallet's low-balance threshold (0: none)."""
+    wallet = PromotionWallet.objects.filter(store=OuterRef("pk")).values("low_balance_threshold")
+    money = DecimalField(max_digits=16, decimal_places=2)
+    return Coalesce(Subquery(wallet, output_field=money), Decimal("0"), output_field=money)

@@ -62,6 +62,11 @@ OBJECT = {
         "failureReason history { from to transition by note }"
     ),
     "ExchangeRate": "id date currency rateToCny setBy",
+    "PromotionMovement": (
+        "id kind amount { amount currency } method reference note at recordedBy "
+        "store { id status promotion { balance { amount currency } arrearsOwed { amount } "
+        "inArrearsSince lowBalanceThreshold { amount } } }"
+    ),
     "Dispute": (
         "id status finalRefund { amount currency } returnRequired fault "
         "order { id status } history { from to transition by note } "
@@ -79,6 +84,8 @@ def returns(mutation: str) -> str:
     }
     if mutation.startswith("payout"):
         return "Payout"
+    if mutation in {"promotionTopUp", "promotionCharge", "promotionAdjust"}:
+        return "PromotionMovement"
     if mutation.startswith("dispute"):
         return "Dispute"
     return special.get(mutation) or ("Order" if mutation.startswith("order") else "SellerAccount")

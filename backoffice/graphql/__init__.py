@@ -21,7 +21,7 @@ from backoffice.graphql.types import (
     money_field,
     transitions_field,
 )
-from backoffice.graphql.viewer import require_user, viewer
+from backoffice.graphql.viewer import request_now, require_user, viewer
 
 __all__ = [
     "AvailableTransition",
@@ -41,6 +41,7 @@ __all__ = [
     "money_field",
     "mutation",
     "node_pk",
+    "request_now",
     "require_user",
     "store_pk",
     "transitions_field",

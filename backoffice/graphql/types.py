@@ -86,9 +86,10 @@ def history_field(log_model: type[TransitionLog]) -> Any:
     )
 
 
-def transitions_field(only: list[str]) -> Any:
+def transitions_field(only: list[str], annotate: dict[str, Any] | None = None) -> Any:
     """``availableTransitions`` for the viewer. ``only`` lists every column the guards and the
-    permission check read, so that a page never loads a deferred field row by row."""
+    permission check read, so that a page never loads a deferred field row by row; ``annotate``
+    gives them what they would otherwise query per row."""
 
     def resolve(root: strawberry.Parent[models.Model], info: Info) -> list[AvailableTransition]:
         return [
@@ -96,7 +97,7 @@ def transitions_field(only: list[str]) -> Any:
             for c in transition_checks(root, viewer(info))
         ]
 
-    return strawberry_django.field(resolver=resolve, only=only)
+    return strawberry_django.field(resolver=resolve, only=only, annotate=annotate)
 
 
 def money_field(
