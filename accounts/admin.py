@@ -1,5 +1,8 @@
-"""Admin for seller accounts, users and API tokens. State changes and creation go through
-``accounts.services``; the state field is never in a form."""
+"""Admin for seller accounts, users, API tokens and notices. State changes and creation go
+through ``accounts.services``; the state field is never in a form.
+
+A store's page says why it is frozen (what it owes and what lifts the freeze), and shows its
+health, early-payout decisions, promotion wallet and notices to the staff who may see them."""
 
 from typing import Any
 
@@ -11,9 +14,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from accounts.models import AccountTransition, ApiToken, SellerAccount, User
+from accounts.models import AccountTransition, ApiToken, Notice, SellerAccount, User
+from accounts.selectors import NOTICE_PERM, freeze_info
 from accounts.services import (
     api_token_create,
     api_token_revoke,
@@ -22,6 +27,7 @@ from accounts.services import (
     seller_account_freeze,
     seller_account_unfreeze,
 )
+from backoffice import clock
 from backoffice.admin_transitions import (
     HistoryInline,
     ObjectAction,
@@ -31,9 +37,16 @@ from backoffice.admin_transitions import (
 from backoffice.fsm import TransitionCheck
 from backoffice.money import Currency
 from payouts.admin import (
+    DECISION_VIEW_PERM,
     MONEY_VIEW_PERM,
+    PROMOTION_VIEW_PERM,
+    ReadOnlyAdmin,
     balances_table,
+    changelist_link,
+    early_payout_decisions_box,
     early_payout_summary,
+    health_box,
+    promotion_wallet_box,
     reserve_schedule_table,
     store_money_links,
 )
@@ -118,17 +131,66 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     )
     inlines = (AccountHistoryInline,)
     money_fields = ("balances", "early_payout_terms", "reserve_schedule")
+    box_fields = ("frozen_why", "health_figures", "decisions_box", "wallet_box", "notices_box")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        """Staff who may read the ledger (finance, risk) also see the store's money."""
-        fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or not request.user.has_perm(MONEY_VIEW_PERM):
+        """Boxes on an existing store's page: why it is frozen (everyone who sees the store)
+        right below its name, then its health (everyone; the decisions behind its early-payout
+        terms for staff who may view them), promotion wallet and notices (staff with those
+        view permissions) and money (staff who may read the ledger: finance, risk)."""
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None:
             return fieldsets
-        money = {"fields": self.money_fields, "description": store_money_links(request.user, obj)}
-        return (*fieldsets, ("Money", money))
+        user = request.user
+        if obj.status == SellerAccount.Status.FROZEN:
+            fieldsets.insert(1, ("Why is this store frozen", {"fields": ("frozen_why",)}))
+        health = ("health_figures", "decisions_box") if user.has_perm(DECISION_VIEW_PERM) else ()
+        fieldsets.append(("Health", {"fields": health or ("health_figures",)}))
+        if user.has_perm(PROMOTION_VIEW_PERM):
+            fieldsets.append(("Promotion wallet", {"fields": ("wallet_box",)}))
+        if user.has_perm(NOTICE_PERM):
+            fieldsets.append(("Notices", {"fields": ("notices_box",)}))
+        if user.has_perm(MONEY_VIEW_PERM):
+            money = {"fields": self.money_fields, "description": store_money_links(user, obj)}
+            fieldsets.append(("Money", money))
+        return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        return (*super().get_readonly_fields(request, obj), *self.money_fields)
+        return (*super().get_readonly_fields(request, obj), *self.money_fields, *self.box_fields)
+
+    @admin.display(description="why")
+    def frozen_why(self, account: SellerAccount) -> SafeString | str:
+        info = freeze_info(account)
+        if info is None:
+            return "The store is not frozen."
+        rows = [
+            ("reason", "freeze-reason", info.reason_label),
+            ("frozen since", "freeze-since", f"{info.since:%Y-%m-%d %H:%M} UTC"),
+        ]
+        if info.owed is not None:
+            rows.append(("promotion arrears owed", "freeze-owed", f"CNY {info.owed:,.2f}"))
+        rows.append(("what lifts it", "freeze-lifted-by", info.lifted_by))
+        return format_html(
+            "<table><tbody>{}</tbody></table>",
+            format_html_join("", '<tr><th scope="row">{}</th><td class="{}">{}</td></tr>', rows),
+        )
+
+    # (named apart from the store's reverse relations: the admin would show those instead)
+    @admin.display(description="health")
+    def health_figures(self, account: SellerAccount) -> SafeString:
+        return health_box(account, now=clock.now())
+
+    @admin.display(description="early payout")
+    def decisions_box(self, account: SellerAccount) -> SafeString:
+        return early_payout_decisions_box(account)
+
+    @admin.display(description="wallet (CNY)")
+    def wallet_box(self, account: SellerAccount) -> SafeString:
+        return promotion_wallet_box(account)
+
+    @admin.display(description="newest first")
+    def notices_box(self, account: SellerAccount) -> SafeString:
+        return notices_table(account)
 
     @admin.display(description="balances")
     def balances(self, account: SellerAccount) -> SafeString:
@@ -261,3 +323,60 @@ class ApiTokenAdmin(TransitionAdminMixin, admin.ModelAdmin):
         response = TemplateResponse(request, "admin/backoffice/apitoken_created.html", context)
         add_never_cache_headers(response)
         return response
+
+
+# --- notices ---
+
+NOTICE_ROWS = 10
+
+
+def notices_table(store: SellerAccount) -> SafeString:
+    """The store's latest notices, newest first (one query)."""
+    rows = list(Notice.objects.filter(store_id=store.pk)[: NOTICE_ROWS + 1])
+    if not rows:
+        return format_html("{}", "No notices yet.")
+    body = format_html_join(
+        "",
+        '<tr class="notice notice-{}"><td>{}</td><td>{}</td><td><strong>{}</strong><br>{}</td>'
+        "<td>{}</td></tr>",
+        (
+            (
+                n.kind,
+                f"{n.created_at:%Y-%m-%d %H:%M}",
+                n.get_kind_display(),
+                n.title,
+                n.body,
+                ", ".join(n.emailed_to) or "—",
+            )
+            for n in rows[:NOTICE_ROWS]
+        ),
+    )
+    more = (
+        format_html("<p>{}</p>", changelist_link(Notice, "All notices…", store__id__exact=store.pk))
+        if len(rows) > NOTICE_ROWS
+        else ""
+    )
+    return format_html(
+        "<table><thead><tr><th>at</th><th>kind</th><th>notice</th><th>e-mailed to</th></tr>"
+        "</thead><tbody>{}</tbody></table>{}",
+        body,
+        more,
+    )
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    """What the stores were told (freeze, unfreeze, close, low promotion balance, early payout,
+    dispute deadlines) and to whom it was e-mailed: written by the services, read-only here."""
+
+    list_display = ("created_at", "store", "kind", "title", "emailed")
+    list_filter = ("kind", ("store", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("title", "store__name", "=store__platform_store_id")
+    date_hierarchy = "created_at"
+    list_select_related = ("store",)
+    fields = ("store", "kind", "title", "body", "created_at", "emailed")
+    readonly_fields = fields
+
+    @admin.display(description="e-mailed to")
+    def emailed(self, notice: Notice) -> str:
+        return ", ".join(notice.emailed_to) or "—"

@@ -43,6 +43,7 @@ ROLES: dict[str, list[str]] = {
         "payouts.view_refund",
         "accounts.view_notice",
         "payouts.view_arrearsepisode",
+        "payouts.view_promotionmovement",
     ],
     "finance": [
         "accounts.view_selleraccount",
@@ -65,6 +66,7 @@ ROLES: dict[str, list[str]] = {
         "payouts.charge_promotion",
         "payouts.adjust_promotion",
         "payouts.view_promotionmovement",
+        "payouts.view_promotionwallet",
         "payouts.view_arrearsepisode",
         "accounts.view_notice",
     ],

@@ -9,12 +9,16 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
+from django.utils import timezone
 
-from accounts.models import AccountTransition, SellerAccount, User
+from accounts.models import AccountTransition, Notice, SellerAccount, User
+from accounts.selectors import freeze_info
+from backoffice.deadlines import run_all
 from disputes.models import Dispute, DisputeTransition
 from orders.models import Order, OrderTransition
 from payouts.ledger import store_balances
 from payouts.models import (
+    ArrearsEpisode,
     EarlyPayoutDecision,
     EarlyPayoutTerms,
     ExchangeRate,
@@ -22,9 +26,12 @@ from payouts.models import (
     Payout,
     PayoutTransition,
     Posting,
+    PromotionMovement,
+    PromotionWallet,
     Refund,
     ReserveHold,
 )
+from payouts.promotion import wallet_balance
 from tests import factories as f
 
 LOGINS = ["admin", "seller", "support", "risk", "finance"]  # password == username
@@ -62,6 +69,10 @@ def _counts() -> dict[str, int]:
             Dispute,
             DisputeTransition,
             Refund,
+            PromotionMovement,
+            PromotionWallet,
+            ArrearsEpisode,
+            Notice,
         )
     }
 
@@ -181,6 +192,71 @@ def test_seed_demo_has_every_dispute_state_through_the_services(debug):
     assert "disputes: 0 new, 6 already there" in second
     assert _counts() == after_first
     assert dict(Dispute.objects.values_list("platform_dispute_id", "status")) == states
+
+
+def test_seed_demo_has_wallets_arrears_ratings_and_evaluations(debug):
+    # given a seeded demo, seeded again
+    _run("seed_demo")
+    stores = {s.platform_store_id: s for s in SellerAccount.objects.all()}
+    after_first = _counts()
+    ratings = dict(Order.objects.values_list("order_number", "rating"))
+    second = _run("seed_demo")
+
+    # then every store's wallet was topped up and charged (CNY), through the services
+    for store in stores.values():
+        kinds = set(PromotionMovement.objects.filter(store=store).values_list("kind", flat=True))
+        assert kinds == {"top_up", "charge"}, store.platform_store_id
+    balances = {sid: wallet_balance(s.pk) for sid, s in stores.items()}
+    assert balances == {
+        "3100001": Decimal("320.00"),
+        "3100002": Decimal("404.50"),
+        "3100003": Decimal("45.00"),
+        "3100004": Decimal("430.00"),
+        "3100005": Decimal("-180.00"),
+        "3100006": Decimal("-1860.40"),
+    }
+    bank = PromotionMovement.objects.get(method="bank_transfer")
+    assert bank.actor.username == "finance"
+    # the seller store dropped below its CNY 500 threshold: one low-balance notice
+    seller_store = stores["3100001"]
+    assert PromotionWallet.objects.get(store=seller_store).low_balance_threshold == 500
+    assert Notice.objects.filter(store=seller_store, kind="low_balance").count() == 1
+    # one active store in arrears for less than the grace period...
+    coral = stores["3100005"]
+    episode = ArrearsEpisode.objects.get(store=coral, cleared_at=None)
+    assert coral.status == "active" and (timezone.now() - episode.started_at).days == 2
+    # ...and one frozen for its arrears by the runner's arrears job, saying what it owes
+    maple = stores["3100006"]
+    assert (maple.status, maple.freeze_reason) == ("frozen", "arrears")
+    assert maple.history.get().actor is None
+    assert freeze_info(maple).owed == Decimal("1860.40")
+    # the completed orders are rated
+    assert Order.objects.filter(status="completed", rating__isnull=True).count() == 0
+    assert Order.objects.filter(rating__isnull=False).count() == 14
+    # the evaluation ran for every store not closed except the seller store (its override
+    # by finance stands): the tea store is eligible at the excellent reserve
+    evaluated = EarlyPayoutDecision.objects.filter(source="evaluation")
+    assert {d.store.platform_store_id for d in evaluated} == {
+        "3100002",
+        "3100004",
+        "3100005",
+        "3100006",
+    }
+    tea = evaluated.get(store=stores["3100004"])
+    assert (tea.eligible, str(tea.reserve_rate)) == (True, "0.0500")
+    assert tea.figures["orders"] == 12 and tea.figures["positive_rate"] == "1.0000"
+    assert EarlyPayoutDecision.objects.get(store=seller_store).source == "override"
+    # and the second run changed nothing
+    assert "promotion: 0 new" in second and "evaluation: 0 new" in second
+    assert _counts() == after_first
+    assert dict(Order.objects.values_list("order_number", "rating")) == ratings
+    # the deadlines runner freezes the store in arrears once its grace period is over
+    run_all(timezone.now())
+    coral.refresh_from_db()
+    assert coral.status == "active"
+    run_all(episode.started_at + timedelta(days=3, minutes=5))
+    coral.refresh_from_db()
+    assert (coral.status, coral.freeze_reason) == ("frozen", "arrears")
 
 
 def test_seed_demo_refuses_without_debug(settings):

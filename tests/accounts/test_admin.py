@@ -1,5 +1,7 @@
 """The accounts admin: seller accounts move through services; API tokens never show their hash."""
 
+from datetime import timedelta
+
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.http import HttpResponse
@@ -403,3 +405,179 @@ def test_store_autocomplete_answers_staff_who_may_view_stores(client):
     assert [r["text"] for r in response.json()["results"]] == [
         f"Lotus Lamps ({account.platform_store_id})"
     ]
+
+
+# --- the store page: why frozen, health, early payout, promotion wallet, notices ---
+
+
+def arrears_frozen_store(owed: str = "1234.56") -> SellerAccount:
+    """A store frozen by the deadlines runner for CNY ``owed`` of promotion arrears."""
+    from backoffice.deadlines import run_all
+    from payouts.promotion import promotion_charge
+
+    account = f.store(name="Lotus Lamps")
+    promotion_charge(store_id=account.pk, actor=None, amount=owed, at=f.T0)
+    run_all(f.T0 + timedelta(days=4))
+    account.refresh_from_db()
+    return account
+
+
+def test_store_page_says_why_it_is_frozen_with_the_amount_owed(client):
+    account = arrears_frozen_store("1234.56")
+    client.force_login(f.staff("support"))  # support answers the seller who asks
+
+    page = client.get(change_url(account))
+
+    assert page.status_code == 200
+    text = page.text
+    assert "Why is this store frozen" in text
+    assert 'class="freeze-reason">Unpaid promotion arrears<' in text
+    assert 'class="freeze-since">2026-03-05 12:00 UTC<' in text
+    assert 'class="freeze-owed">CNY 1,234.56<' in text
+    assert "A top-up of at least CNY 1,234.56; then risk staff unfreeze the store" in text
+
+
+def test_a_store_frozen_by_risk_says_what_lifts_it_and_an_active_one_has_no_box(client):
+    client.force_login(f.staff("risk"))
+    frozen, active = f.store(status="frozen"), f.store()
+
+    frozen_page = client.get(change_url(frozen))
+    active_page = client.get(change_url(active))
+
+    assert 'class="freeze-reason">Risk review<' in frozen_page.text
+    assert "freeze-owed" not in frozen_page.text
+    assert "The risk team&#x27;s review; contact support." in frozen_page.text
+    assert "Why is this store frozen" not in active_page.text
+
+
+def test_unfreeze_button_is_disabled_with_the_amount_owed_until_the_arrears_are_paid(client):
+    from payouts.promotion import promotion_top_up
+
+    account = arrears_frozen_store("1234.56")
+    client.force_login(f.staff("risk"))
+    reason = (
+        "The store is frozen for promotion arrears and CNY 1,234.56 is still owed: a top-up of "
+        "at least that amount must come first."
+    )
+
+    page = client.get(change_url(account))
+    refused = post(client, transition_url(account, "unfreeze"), {"_apply": "1"})
+    promotion_top_up(store_id=account.pk, actor=None, amount="1234.56", method="alipay")
+    paid = client.get(change_url(account))
+
+    assert buttons(page)["unfreeze"] is False
+    unfreeze = next(b for b in page.context["object_buttons"] if b.name == "unfreeze")
+    assert unfreeze.reason == reason
+    assert f'<span class="reason">{reason}</span>' in page.text
+    assert texts(refused) == [reason]
+    assert snapshot(account)[0] == "frozen"
+    assert buttons(paid)["unfreeze"] is True
+    assert 'class="freeze-owed">CNY 0.00<' in paid.text
+    assert "The arrears are paid: risk staff can unfreeze the store" in paid.text
+
+
+def test_store_page_shows_the_promotion_wallet_to_finance(client):
+    from payouts.promotion import promotion_charge, promotion_set_threshold, promotion_top_up
+
+    account = f.store()
+    promotion_set_threshold(store_id=account.pk, actor=None, threshold="500")
+    promotion_top_up(
+        store_id=account.pk, actor=None, amount="300", method="alipay", reference="AP-1", at=f.T0
+    )
+    promotion_charge(
+        store_id=account.pk,
+        actor=None,
+        amount="420.50",
+        reference="ADS-1",
+        at=f.T0 + timedelta(days=1),
+    )
+    client.force_login(f.staff("finance"))
+
+    text = client.get(change_url(account)).text
+
+    assert 'class="promotion-balance">CNY -120.50<' in text
+    assert 'class="promotion-owed">CNY 120.50<' in text
+    assert 'class="promotion-since">2026-03-02 12:00 UTC<' in text
+    assert 'class="promotion-threshold">CNY 500.00 (notice sent)<' in text
+    assert text.index("ADS-1") < text.index("AP-1")  # the last movements, newest first
+    assert "CNY -420.50" in text and "Alipay" in text
+    assert f"/admin/payouts/promotionmovement/?store__id__exact={account.pk}" in text
+    assert f"/admin/payouts/arrearsepisode/?store__id__exact={account.pk}" in text
+
+
+def test_store_page_shows_health_and_the_decisions_with_their_figures(client, time_machine):
+    from orders.services import order_record_rating
+    from payouts.evaluation import evaluate_store
+
+    account = f.store()
+    for n in range(10):
+        o = f.order(account, status="completed", at=f.T0 + timedelta(hours=n))
+        order_record_rating(order_id=o.pk, actor=None, rating=5, at=f.T0 + timedelta(days=4))
+    evaluate_store(account, now=f.T0 + timedelta(days=5))
+    client.force_login(f.staff("risk"))
+
+    time_machine.move_to(f.T0 + timedelta(days=6), tick=False)
+
+    text = client.get(change_url(account)).text
+
+    assert "Trailing 90 days to 2026-03-07 12:00 UTC." in text
+    for figure, value in (
+        ("operating time", "406 days"),
+        ("paid orders", "10"),
+        ("dispute rate", "0.00 % (0 disputes opened)"),
+        ("refund rate", "0.00 % (0 orders refunded)"),
+        ("positive ratings", "100.00 % (of 10 rated orders)"),
+        ("service points", "100"),
+        ("arrears episodes", "0"),
+    ):
+        assert f'<th scope="row">{figure}</th><td>{value}</td>' in text, figure
+    assert "On these figures: Eligible (excellent record): reserve 5 %." in text
+    assert "Eligible since 2026-03-06, reserve 5.00 %. Decided by evaluation" in text
+    assert "last evaluated 2026-03-06 12:00 UTC" in text
+    assert "10 paid orders; disputes 0 (0.00 %)" in text  # the decision's figures
+    # support sees the health, not the decisions
+    client.force_login(f.staff("support"))
+    support = client.get(change_url(account)).text
+    assert "On these figures:" in support and "Decided by evaluation" not in support
+
+
+def test_store_page_lists_its_notices_newest_first_read_only(client):
+    from accounts.notices import notify
+
+    account = arrears_frozen_store("10.00")  # frozen on day 4, with its notice
+    notify(account, "dispute_deadline", title="Later notice", body="b", at=f.T0 + timedelta(5))
+    client.force_login(f.staff("support"))
+
+    text = client.get(change_url(account)).text
+
+    assert text.index("Later notice") < text.index("Your store is frozen")
+    assert 'class="notice notice-freeze"' in text
+    assert "Unpaid promotion arrears. Promotions stop and payouts are blocked" in text
+    assert "promotion-balance" not in text  # support does not see the wallet box
+
+
+def store_page_queries(client: Client, account: SellerAccount) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(change_url(account))
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_store_page_query_count_does_not_grow_with_notices(client):
+    from accounts.models import Notice
+    from accounts.notices import notify
+
+    client.force_login(f.superuser())  # every box
+    account = arrears_frozen_store("10.00")
+    assert Notice.objects.filter(store=account).count() == 1
+    store_page_queries(client, account)  # warm Django's per-process caches
+    one = store_page_queries(client, account)
+
+    for n in range(4):
+        notify(
+            account, "dispute_deadline", title=f"n{n}", body="b", at=f.T0 + timedelta(days=5 + n)
+        )
+    five = store_page_queries(client, account)
+
+    assert Notice.objects.filter(store=account).count() == 5
+    assert one == five

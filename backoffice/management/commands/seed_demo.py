@@ -8,9 +8,19 @@ The data is built by the :data:`SECTIONS` in order, each returning ``(new, alrea
 Later apps add theirs (disputes...) to the end of that list with their own specs.
 
 Money (through ``payouts.services``): 30 days of USD/CNY rates, the active store made eligible
-for early payout by finance, the early releases of its shipped orders (the money job of the
-deadlines runner only, so that the orders left due for ``run_deadlines`` stay due), and three
-payouts requested by its seller: one paid, one failed, one (in CNY) still requested.
+for early payout by finance (a staff override, recent enough that the daily evaluation leaves
+it alone for now), the early releases of its shipped orders (the money job of the deadlines
+runner only, so that the orders left due for ``run_deadlines`` stay due), and three payouts
+requested by its seller: one paid, one failed, one (in CNY) still requested.
+
+Promotion wallets (through ``payouts.promotion``), for every store, before the stores are
+frozen or closed: top-ups (Alipay, credit card, a bank transfer recorded by finance) and the ad
+system's charges, each keyed on its statement reference; the seller store's low-balance
+threshold and the notice it raised; one active store in arrears for less than
+``ARREARS_GRACE_DAYS`` (the next ``run_deadlines`` more than a day later freezes it); one store
+frozen for arrears (the arrears job of the deadlines runner only, at the moment it was due).
+Then buyers' ratings of the completed orders and the daily early-payout evaluation of every
+store (the evaluation job only), so that every store shows its health and decisions.
 
 Disputes (through ``disputes.services``), besides the disputed order's open one: one the seller
 answered with a proposal, one in arbitration, one awaiting the return of damaged goods on a
@@ -55,10 +65,21 @@ from orders.services import (
     order_confirm_receipt,
     order_create,
     order_mark_paid,
+    order_record_rating,
     order_ship,
 )
-from payouts.deadlines import early_release
-from payouts.models import EarlyPayoutTerms, ExchangeRate, IdempotencyRecord, Posting
+from payouts.deadlines import arrears_freeze, early_release, evaluate_early_payout
+from payouts.models import (
+    ArrearsEpisode,
+    EarlyPayoutDecision,
+    EarlyPayoutTerms,
+    ExchangeRate,
+    IdempotencyRecord,
+    Posting,
+    PromotionMovement,
+    PromotionWallet,
+)
+from payouts.promotion import promotion_charge, promotion_set_threshold, promotion_top_up
 from payouts.services import (
     early_payout_set,
     exchange_rate_set,
@@ -75,6 +96,8 @@ class StoreSpec:
     status: str  # reached after the store's orders exist (a closed store takes no new orders)
     opened_days_ago: int
     currency: str = "USD"
+    # "arrears": frozen by the arrears policy in the promotion section, not by risk staff
+    freeze_reason: str = "risk"
 
 
 @dataclass(frozen=True)
@@ -91,11 +114,23 @@ class OrderSpec:
 
 
 SELLER_STORE = "3100001"  # the store of the `seller` login
+TEA_STORE = "3100004"  # healthy: the evaluation makes it eligible for early payout
+ARREARS_STORE = "3100005"  # in arrears, still within the grace period
+FROZEN_ARREARS_STORE = "3100006"  # frozen for unpaid arrears
 
 STORES = [
     StoreSpec(SELLER_STORE, "Sunrise Gadgets", "active", opened_days_ago=420),
     StoreSpec("3100002", "Harbor Textiles", "frozen", opened_days_ago=210, currency="CNY"),
     StoreSpec("3100003", "Old Lantern Crafts", "closed", opened_days_ago=730),
+    StoreSpec(TEA_STORE, "Jade Garden Tea", "active", opened_days_ago=500),
+    StoreSpec(ARREARS_STORE, "Coral Bay Outdoor", "active", opened_days_ago=150),
+    StoreSpec(
+        FROZEN_ARREARS_STORE,
+        "Maple Leaf Toys",
+        "frozen",
+        opened_days_ago=320,
+        freeze_reason="arrears",
+    ),
 ]
 
 ORDERS = [
@@ -114,6 +149,27 @@ ORDERS = [
     OrderSpec("8100000000000011", "3100002", "shipped", "64.80", "Sara Rossi", "IT", 8),
     OrderSpec("8100000000000012", "3100003", "completed", "77.70", "Tom Evans", "GB", 120),
 ]
+
+# The tea store's completed orders over the last three months, each rated 4 or 5 stars.
+TEA_BUYERS = [
+    ("Ingrid Holm", "NO", "42.00", 5),
+    ("Mateo Silva", "PT", "18.50", 5),
+    ("Chloé Martin", "FR", "64.90", 4),
+    ("Noah Fischer", "DE", "27.30", 5),
+    ("Sofia Esposito", "IT", "35.00", 5),
+    ("Liam Murphy", "IE", "21.80", 5),
+    ("Eva Horvat", "HR", "48.60", 4),
+    ("Jakub Kowalski", "PL", "16.90", 5),
+    ("Mia Andersen", "DK", "58.00", 5),
+    ("Lucas Costa", "BR", "31.40", 5),
+    ("Aino Virtanen", "FI", "24.70", 5),
+    ("Daniel Levi", "IL", "39.90", 5),
+]
+TEA_ORDERS = [
+    OrderSpec(f"81000000000001{n:02d}", TEA_STORE, "completed", amount, buyer, country, 80 - 5 * n)
+    for n, (buyer, country, amount, _) in enumerate(TEA_BUYERS)
+]
+ORDERS += TEA_ORDERS
 
 # The services each order goes through to reach its state, with the delay after placing.
 STEP = {
@@ -253,12 +309,14 @@ def _run_step(step: str, order_id: int, spec: OrderSpec, demo: Demo, *, at: date
 
 def seed_store_states(demo: Demo) -> tuple[int, int]:
     """Freeze and close the stores meant to be so, once: only a store that has never changed
-    state is moved, so a store staff have since unfrozen is left as it is."""
+    state is moved, so a store staff have since unfrozen is left as it is. (The store frozen
+    for arrears is frozen by the arrears policy, in the promotion section.)"""
     moved = 0
     risk = demo.users["risk"]
-    for spec in STORES:
+    specs = [spec for spec in STORES if spec.status != "active" and spec.freeze_reason == "risk"]
+    for spec in specs:
         store = demo.stores[spec.store_id]
-        if spec.status == "active" or store.history.exists():
+        if store.history.exists():
             continue
         if spec.status == "frozen":
             seller_account_freeze(
@@ -269,8 +327,7 @@ def seed_store_states(demo: Demo) -> tuple[int, int]:
                 account_id=store.pk, actor=risk, reason="seller_request", note="demo"
             )
         moved += 1
-    wanted = sum(spec.status != "active" for spec in STORES)
-    return moved, wanted - moved
+    return moved, len(specs) - moved
 
 
 # --- money ---
@@ -278,6 +335,9 @@ def seed_store_states(demo: Demo) -> tuple[int, int]:
 RATE_DAYS = 30
 USD_CNY = Decimal("7.18")
 EARLY_PAYOUT_RESERVE = Decimal("0.10")
+# The override is this recent so that the daily evaluation (which would withdraw it: the
+# store's dispute rate is far above the limit) leaves it alone for the override days.
+EARLY_PAYOUT_OVERRIDE_AGE = timedelta(days=10)
 
 
 @dataclass(frozen=True)
@@ -313,7 +373,7 @@ def seed_exchange_rates(demo: Demo) -> tuple[int, int]:
 
 
 def seed_early_payout(demo: Demo) -> tuple[int, int]:
-    """The active store made eligible (reserve 10 %) by finance 30 days ago, then the early
+    """The active store made eligible (reserve 10 %) by finance 10 days ago, then the early
     release of its shipped orders. Only the money job runs, not every deadline: the orders the
     demo leaves due for ``run_deadlines`` (auto-cancel, auto-confirm) stay due."""
     store = demo.stores[SELLER_STORE]
@@ -326,7 +386,7 @@ def seed_early_payout(demo: Demo) -> tuple[int, int]:
             eligible=True,
             reserve_rate=EARLY_PAYOUT_RESERVE,
             reason="demo: evaluation passed (operating time, dispute and refund rates, rating)",
-            at=demo.now - timedelta(days=30),
+            at=demo.now - EARLY_PAYOUT_OVERRIDE_AGE,
         )
         new += 1
     releases = Posting.objects.filter(kind=Posting.Kind.EARLY_RELEASE)
@@ -514,10 +574,161 @@ def seed_disputes(demo: Demo) -> tuple[int, int]:
     return created, len(DISPUTES) - created
 
 
+# --- the promotion wallet (CNY), ratings and the daily evaluation ---
+
+
+@dataclass(frozen=True)
+class MovementSpec:
+    reference: str  # the statement line or payment id: a second run finds the movement by it
+    kind: str  # top_up | charge
+    amount: str
+    days_ago: float
+    method: str = ""  # top-ups: alipay | credit_card | bank_transfer
+
+
+def _top_up(ref: str, amount: str, days_ago: float, method: str) -> MovementSpec:
+    return MovementSpec(ref, "top_up", amount, days_ago, method)
+
+
+def _charge(ref: str, amount: str, days_ago: float) -> MovementSpec:
+    return MovementSpec(ref, "charge", amount, days_ago)
+
+
+WALLETS: dict[str, list[MovementSpec]] = {
+    # below its CNY 500 threshold after the last charge: a low-balance notice
+    SELLER_STORE: [
+        _top_up("DEMO-AP-3100001-1", "2000.00", 40, "alipay"),
+        _charge("DEMO-ADS-3100001-1", "420.00", 30),
+        _charge("DEMO-ADS-3100001-2", "515.60", 20),
+        _charge("DEMO-ADS-3100001-3", "388.40", 10),
+        _charge("DEMO-ADS-3100001-4", "356.00", 1),
+    ],
+    "3100002": [
+        _top_up("DEMO-BOC-3100002-1", "800.00", 60, "bank_transfer"),
+        _charge("DEMO-ADS-3100002-1", "210.00", 50),
+        _charge("DEMO-ADS-3100002-2", "185.50", 35),
+    ],
+    "3100003": [
+        _top_up("DEMO-CC-3100003-1", "500.00", 150, "credit_card"),
+        _charge("DEMO-ADS-3100003-1", "300.00", 140),
+        _charge("DEMO-ADS-3100003-2", "155.00", 130),
+    ],
+    TEA_STORE: [
+        _top_up("DEMO-AP-3100004-1", "1500.00", 60, "alipay"),
+        _charge("DEMO-ADS-3100004-1", "400.00", 45),
+        _charge("DEMO-ADS-3100004-2", "380.00", 25),
+        _charge("DEMO-ADS-3100004-3", "290.00", 5),
+    ],
+    # CNY 180.00 in arrears since 2 days ago: within the grace period
+    ARREARS_STORE: [
+        _top_up("DEMO-CC-3100005-1", "300.00", 20, "credit_card"),
+        _charge("DEMO-ADS-3100005-1", "150.00", 10),
+        _charge("DEMO-ADS-3100005-2", "120.00", 5),
+        _charge("DEMO-ADS-3100005-3", "210.00", 2),
+    ],
+    # CNY 1,860.40 in arrears since 6 days ago: frozen when the grace period ran out
+    FROZEN_ARREARS_STORE: [
+        _top_up("DEMO-AP-3100006-1", "200.00", 30, "alipay"),
+        _charge("DEMO-ADS-3100006-1", "150.00", 12),
+        _charge("DEMO-ADS-3100006-2", "1260.40", 6),
+        _charge("DEMO-ADS-3100006-3", "650.00", 4),
+    ],
+}
+THRESHOLDS = {SELLER_STORE: Decimal("500.00"), TEA_STORE: Decimal("200.00")}
+
+
+def seed_promotion(demo: Demo) -> tuple[int, int]:
+    """Thresholds first (set by the seller, or finance), then each store's movements in time
+    order: top-ups by the seller (its own store), the payment provider (the system) or finance
+    (bank transfers), charges by the ad system. Runs before the store states: a frozen or
+    closed store takes no charges. Then the store whose arrears outlived the grace period is
+    frozen by the arrears job, at the moment it fell due."""
+    new = 0
+    for store_id, threshold in THRESHOLDS.items():
+        store = demo.stores[store_id]
+        if not PromotionWallet.objects.filter(store=store).exists():
+            actor = demo.seller_of(store_id) or demo.users["finance"]
+            promotion_set_threshold(store_id=store.pk, actor=actor, threshold=threshold)
+            new += 1
+    specs = [(store_id, spec) for store_id, specs in WALLETS.items() for spec in specs]
+    known = set(
+        PromotionMovement.objects.filter(
+            reference__in=[spec.reference for _, spec in specs]
+        ).values_list("reference", flat=True)
+    )
+    for store_id, spec in specs:
+        if spec.reference not in known:
+            _move_wallet(store_id, spec, demo)
+            new += 1
+    new += _freeze_for_arrears(demo)
+    return new, len(known)
+
+
+def _move_wallet(store_id: str, spec: MovementSpec, demo: Demo) -> None:
+    store, at = demo.stores[store_id], demo.now - timedelta(days=spec.days_ago)
+    if spec.kind == "charge":
+        promotion_charge(
+            store_id=store.pk, actor=None, amount=spec.amount, reference=spec.reference, at=at
+        )
+        return
+    if spec.method == PromotionMovement.Method.BANK_TRANSFER:
+        actor = demo.users["finance"]
+    else:
+        actor = demo.seller_of(store_id)  # else the payment provider's integration
+    promotion_top_up(
+        store_id=store.pk,
+        actor=actor,
+        amount=spec.amount,
+        method=spec.method,
+        reference=spec.reference,
+        at=at,
+    )
+
+
+def _freeze_for_arrears(demo: Demo) -> int:
+    store = demo.stores[FROZEN_ARREARS_STORE]
+    if store.history.exists():
+        return 0
+    episode = ArrearsEpisode.objects.get(store=store, cleared_at__isnull=True)
+    # The runner's next pass after the grace period (it runs every few minutes).
+    due = episode.started_at + timedelta(days=settings.ARREARS_GRACE_DAYS, minutes=5)
+    return arrears_freeze(min(due, demo.now))
+
+
+def seed_ratings(demo: Demo) -> tuple[int, int]:
+    """Buyers' ratings of completed orders (the platform's feedback feed, the system), a day
+    after each order was confirmed."""
+    stars = {spec.number: rating for spec, (*_, rating) in zip(TEA_ORDERS, TEA_BUYERS, strict=True)}
+    stars |= {"8100000000000006": 5, "8100000000000012": 4}
+    orders = Order.objects.filter(order_number__in=stars, status=Order.Status.COMPLETED)
+    rated = 0
+    for order in orders.filter(rating__isnull=True):
+        order_record_rating(
+            order_id=order.pk,
+            actor=None,
+            rating=stars[order.order_number],
+            at=min(order.completed_at + timedelta(days=1), demo.now),
+        )
+        rated += 1
+    return rated, orders.count() - rated
+
+
+def seed_evaluation(demo: Demo) -> tuple[int, int]:
+    """The daily early-payout evaluation (its job only), as the deadlines runner runs it: each
+    store not closed gets its health figures and decision, once per UTC day. The seller
+    store's recent staff override stands (EARLY_PAYOUT_OVERRIDE_DAYS)."""
+    decisions = EarlyPayoutDecision.objects.filter(source="evaluation")
+    before = decisions.count()
+    evaluate_early_payout(demo.now)
+    return decisions.count() - before, before
+
+
 SECTIONS: list[tuple[str, Section]] = [
     ("stores", seed_stores),
     ("users", seed_users),
     ("orders", seed_orders),
+    # Before the store states: frozen and closed stores take no charges.
+    ("promotion", seed_promotion),
     ("store states", seed_store_states),
     ("exchange rates", seed_exchange_rates),
     # Before early payout: the orders its disputes return to "shipped" are released with the
@@ -525,6 +736,9 @@ SECTIONS: list[tuple[str, Section]] = [
     ("disputes", seed_disputes),
     ("early payout", seed_early_payout),
     ("payouts", seed_payouts),
+    # Last: the evaluation reads the ratings, disputes, refunds and arrears above.
+    ("ratings", seed_ratings),
+    ("evaluation", seed_evaluation),
 ]
 
 
