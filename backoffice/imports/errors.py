@@ -1,0 +1,44 @@
+"""The three kinds of problem an export file can have.
+
+- :class:`FileError`: the file as a whole cannot be read (encoding, format, headers). Nothing in
+  it is imported and there is no line to point at.
+- :class:`CellError`: one cell's value is wrong. Raised by the parsers in ``values.py``; the row
+  parsers catch it and turn it into a :class:`RowError`.
+- :class:`RowError`: what the report shows, ``line L: column: message``.
+"""
+
+from dataclasses import dataclass
+
+
+class FileError(Exception):
+    """The whole file is refused: it cannot be read, or its headers do not fit the kind."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CellError(ValueError):
+    """One cell's value is wrong; ``message`` is what the report shows for it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """An error on one row: ``column`` is the header text as the file spells it."""
+
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.column}: {self.message}"
