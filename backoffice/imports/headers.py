@@ -1,0 +1,164 @@
+"""Header names of each export kind, in English and Chinese, mapped to canonical field names.
+
+Matching ignores case, a BOM, surrounding and repeated spaces, full-width forms (NFKC) and a
+trailing colon (ASCII or full-width). Unknown columns are warnings, reported once per file;
+missing required columns and a column given twice are a :class:`FileError`.
+"""
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .errors import FileError
+from .reading import Cell
+
+
+class Kind(StrEnum):
+    ORDERS = "orders"
+    DISPUTES = "disputes"
+    PROMOTION = "promotion"
+    EXCHANGE_RATES = "exchange_rates"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    field: str
+    english: str
+    chinese: str
+    required: bool = False
+
+    @property
+    def both_names(self) -> str:
+        return f"{self.english} ({self.chinese})"
+
+
+COLUMNS: dict[Kind, tuple[Column, ...]] = {
+    Kind.ORDERS: (
+        Column("order_number", "Order No.", "订单号", required=True),
+        Column("store_id", "Store ID", "店铺ID", required=True),
+        Column("store_name", "Store Name", "店铺名称"),
+        Column("status", "Order Status", "订单状态", required=True),
+        Column("buyer_name", "Buyer Name", "买家名称"),
+        Column("buyer_country", "Buyer Country", "收货国家"),
+        Column("ordered_at", "Order Time", "下单时间", required=True),
+        Column("paid_at", "Payment Time", "付款时间"),
+        Column("payment_method", "Payment Method", "支付方式"),
+        Column("product_total", "Product Total", "产品总金额"),
+        Column("shipping_cost", "Shipping Cost", "物流费用"),
+        Column("amount", "Order Amount", "订单金额", required=True),
+        Column("product_info", "Product Info", "产品信息"),
+        Column("carrier_tracking", "Carrier:Tracking No.", "实际发货物流:运单号"),
+        Column("shipped_at", "Shipping Time", "发货时间"),
+        Column("confirmed_at", "Confirmed Time", "确认收货时间"),
+        Column("protected", "After-sales Protection", "售后宝"),
+        Column("end_reason", "End Reason", "结束原因"),
+    ),
+    Kind.DISPUTES: (
+        Column("dispute_id", "Dispute ID", "纠纷ID", required=True),
+        Column("order_number", "Order No.", "订单号", required=True),
+        Column("status", "Dispute Status", "纠纷状态", required=True),
+        Column("reason", "Reason", "纠纷原因", required=True),
+        Column("opened_at", "Opened Time", "纠纷开始时间", required=True),
+        Column("requested_refund", "Requested Refund", "买家要求退款金额", required=True),
+        Column("final_refund", "Final Refund", "最终退款金额"),
+    ),
+    Kind.PROMOTION: (
+        Column("store_id", "Store ID", "店铺ID", required=True),
+        Column("date", "Date", "日期", required=True),
+        Column("type", "Type", "类型", required=True),
+        Column("amount", "Amount", "金额", required=True),
+        Column("reference", "Reference", "流水号", required=True),
+    ),
+    Kind.EXCHANGE_RATES: (
+        Column("date", "Date", "日期", required=True),
+        Column("currency", "Currency", "币种", required=True),
+        Column("rate", "Rate to CNY", "汇率", required=True),
+    ),
+}
+
+
+def normalize_header(text: str) -> str:
+    """The form headers are compared in: NFKC, no BOM, case-folded, single spaces, no spaces
+    around a colon, no trailing colon."""
+    text = unicodedata.normalize("NFKC", text.replace("\ufeff", "")).casefold()
+    text = " ".join(text.split()).replace(" :", ":").replace(": ", ":")
+    return text.rstrip(":").strip()
+
+
+_LOOKUP: dict[Kind, dict[str, Column]] = {
+    kind: {
+        normalize_header(name): column
+        for column in columns
+        for name in (column.english, column.chinese)
+    }
+    for kind, columns in COLUMNS.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMap:
+    """Where each known field is in the file's rows, and how the file names it."""
+
+    kind: Kind
+    positions: Mapping[str, int]
+    labels: Mapping[str, str]
+    warnings: tuple[str, ...]
+
+    def cells(self, values: Sequence[Cell]) -> dict[str, Cell]:
+        """The row's cells by field; a field the file lacks, or a short row, gives ``None``."""
+        cells: dict[str, Cell] = dict.fromkeys(self.labels)
+        for field, index in self.positions.items():
+            if index < len(values):
+                cells[field] = values[index]
+        return cells
+
+
+def map_headers(kind: Kind | str, headers: Sequence[str]) -> HeaderMap:
+    kind = Kind(kind)
+    lookup = _LOOKUP[kind]
+    positions: dict[str, int] = {}
+    labels = {column.field: column.english for column in COLUMNS[kind]}
+    warnings: list[str] = []
+    for index, header in enumerate(headers):
+        shown = header.replace("\ufeff", "").strip()
+        column = lookup.get(normalize_header(header))
+        if column is None:
+            warning = f"unknown column {shown!r} ignored"
+            if shown and warning not in warnings:
+                warnings.append(warning)
+            continue
+        if column.field in positions:
+            raise FileError(
+                f"columns {labels[column.field]!r} and {shown!r} are both {column.both_names}"
+            )
+        positions[column.field] = index
+        labels[column.field] = shown
+    missing = [c.both_names for c in COLUMNS[kind] if c.required and c.field not in positions]
+    if missing:
+        raise FileError(f"missing required columns for {kind}: {', '.join(missing)}")
+    return HeaderMap(kind, positions, labels, tuple(warnings))
+
+
+def guess_kind(headers: Sequence[str]) -> Kind:
+    """The one kind whose required columns are all in ``headers``; else a :class:`FileError`."""
+    names = {normalize_header(header) for header in headers}
+    fitting = [
+        kind
+        for kind, columns in COLUMNS.items()
+        if all(
+            {normalize_header(c.english), normalize_header(c.chinese)} & names
+            for c in columns
+            if c.required
+        )
+    ]
+    if len(fitting) == 1:
+        return fitting[0]
+    if fitting:
+        raise FileError(
+            f"the headers fit several kinds of export ({', '.join(fitting)}): name one with --kind"
+        )
+    raise FileError(
+        "the headers fit no kind of export (orders, disputes, promotion, exchange_rates): "
+        "name one with --kind to see which columns are missing"
+    )
