@@ -24,6 +24,9 @@ ROLES: dict[str, list[str]] = {
         "disputes.respond_dispute",
         "accounts.view_notice",
         "payouts.view_arrearsepisode",
+        # exports (backoffice/exports.py): orders and disputes only
+        "orders.export_order",
+        "disputes.export_dispute",
     ],
     "risk": [
         "accounts.view_selleraccount",
@@ -69,6 +72,10 @@ ROLES: dict[str, list[str]] = {
         "payouts.view_promotionwallet",
         "payouts.view_arrearsepisode",
         "accounts.view_notice",
+        # exports (backoffice/exports.py) of what finance reads
+        "orders.export_order",
+        "payouts.export_payout",
+        "payouts.export_ledgerentry",
     ],
 }
 

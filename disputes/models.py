@@ -125,6 +125,7 @@ class Dispute(FSMModelMixin, models.Model):
             ("act_for_buyer", "Can act for buyers (accept proposals, withdraw)"),
             ("respond_dispute", "Can respond to disputes on behalf of sellers"),
             ("arbitrate_dispute", "Can arbitrate disputes"),
+            ("export_dispute", "Can export disputes (CSV, XLSX)"),
         ]
         indexes = [models.Index(fields=["status", "respond_by"], name="dispute_status_respond")]
         constraints = [

@@ -134,6 +134,7 @@ class Order(FSMModelMixin, models.Model):
         permissions = [
             ("transition_order", "Can move orders through their life cycle"),
             ("send_payment_reminder", "Can send payment reminders"),
+            ("export_order", "Can export orders (CSV, XLSX)"),
         ]
         indexes = [
             models.Index(fields=["status", "placed_at"], name="order_status_placed"),

@@ -128,6 +128,7 @@ class LedgerEntry(models.Model):
         verbose_name = "ledger entry"
         verbose_name_plural = "ledger entries"
         ordering = ("at", "id")
+        permissions = [("export_ledgerentry", "Can export ledger entries (CSV, XLSX)")]
         indexes = [
             models.Index(fields=["store", "account", "currency"], name="entry_store_account"),
             models.Index(fields=["order", "account"], name="entry_order_account"),
@@ -330,6 +331,7 @@ class Payout(FSMModelMixin, models.Model):
             ("record_bank_transfer", "Can record promotion top-ups for any store"),
             ("charge_promotion", "Can post the ad system's promotion charges"),
             ("adjust_promotion", "Can adjust promotion wallets"),
+            ("export_payout", "Can export payouts (CSV, XLSX)"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
