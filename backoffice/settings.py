@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "strawberry_django",
+    "import_export",  # admin exports (backoffice/exports.py): its templates
     "accounts",
     "orders",
     "payouts",
@@ -175,6 +176,13 @@ EXCELLENT_MIN_POSITIVE_RATE = Decimal(os.environ.get("EXCELLENT_MIN_POSITIVE_RAT
 EARLY_PAYOUT_OVERRIDE_DAYS = env_int("EARLY_PAYOUT_OVERRIDE_DAYS", 30)
 RESERVE_RELEASE_ON_INELIGIBLE_DAYS = env_int("RESERVE_RELEASE_ON_INELIGIBLE_DAYS", 180)
 RESERVE_RELEASE_ON_CLOSE_DAYS = env_int("RESERVE_RELEASE_ON_CLOSE_DAYS", 180)
+# Admin exports (backoffice/exports.py): built in memory, so capped; a bigger list is refused
+# with a message to narrow the filters. Exporting needs view + export_<model> permissions.
+EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 20_000)
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+# No admin imports through import-export resources: should one appear, it needs an explicit
+# import_<model> permission instead of being open to any staff user (STYLE.md).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 # How many due rows the deadlines runner handles per transaction.
 DEADLINES_BATCH_SIZE = env_int("DEADLINES_BATCH_SIZE", 500)
 

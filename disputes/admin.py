@@ -27,8 +27,10 @@ from backoffice.admin_transitions import (
     TransitionAdminMixin,
     bulk_action,
 )
+from backoffice.exports import ExportAdminMixin
 from backoffice.fsm import check_transition
 from disputes.models import Dispute, DisputeTransition, Fault, Reason
+from disputes.resources import DisputeResource
 from disputes.selectors import auto_action, due, next_automatic_at
 from disputes.services import (
     dispute_accept_proposal,
@@ -178,8 +180,9 @@ class DisputeHistoryInline(HistoryInline):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(TransitionAdminMixin, admin.ModelAdmin):
+class DisputeAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     service_id_arg = "dispute_id"
+    resource_classes = [DisputeResource]  # export only (backoffice/exports.py)
     object_actions = {
         "accept": ObjectAction(
             "Accept", partial(dispute_respond, action="accept"), RESPOND_PERM, form=AcceptForm

@@ -20,6 +20,7 @@ from backoffice.admin_transitions import (
     TransitionAdminMixin,
     bulk_action,
 )
+from backoffice.exports import ExportAdminMixin
 from backoffice.fsm import TransitionCheck
 from backoffice.money import Money
 from disputes.admin import OrderDisputeInline
@@ -32,6 +33,7 @@ from orders.models import (
     PaymentReminder,
     Product,
 )
+from orders.resources import OrderResource
 from orders.services import (
     next_reminder_at,
     order_cancel,
@@ -139,8 +141,9 @@ class PaymentReminderInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(TransitionAdminMixin, admin.ModelAdmin):
+class OrderAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     service_id_arg = "order_id"
+    resource_classes = [OrderResource]  # export only (backoffice/exports.py)
     # The whitelist: dispute transitions belong to the disputes app and are not offered here.
     object_actions = {
         "pay": ObjectAction(

@@ -38,6 +38,7 @@ from backoffice.admin_transitions import (
     TransitionAdminMixin,
     bulk_action,
 )
+from backoffice.exports import ExportAdminMixin
 from backoffice.fsm import TransitionCheck
 from backoffice.money import Currency, Money
 from payouts.evaluation import decide
@@ -65,6 +66,7 @@ from payouts.promotion import (
     promotion_top_up,
     wallet_balance,
 )
+from payouts.resources import LedgerEntryResource, PayoutResource
 from payouts.services import (
     early_payout_set,
     exchange_rate_set,
@@ -182,7 +184,8 @@ class EntryInline(ReadOnlyInline):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(ExportAdminMixin, ReadOnlyAdmin):
+    resource_classes = [LedgerEntryResource]  # export only (backoffice/exports.py)
     list_display = ("at", "posting", "kind", "account", "store", "order", "amount_signed")
     list_filter = (
         "account",
@@ -310,10 +313,11 @@ class PayoutHistoryInline(HistoryInline):
 
 
 @admin.register(Payout)
-class PayoutAdmin(TransitionAdminMixin, admin.ModelAdmin):
+class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     """Payouts are requested (add) and settled (buttons, bulk) through the services only."""
 
     service_id_arg = "payout_id"
+    resource_classes = [PayoutResource]  # export only (backoffice/exports.py)
     object_actions = {
         "mark_paid": ObjectAction("Mark paid", payout_mark_paid, SETTLE_PERM, form=PaidForm),
         "mark_failed": ObjectAction(
