@@ -286,8 +286,33 @@ def parse_timestamp(value: Cell, *, tz: tzinfo = PLATFORM_TZ) -> datetime | None
     return _localize(moment, tz)
 
 
+# The common shapes of _NAIVE_FORMATS, read without strptime (which rebuilds a regex per format
+# tried: most of a row's parsing time). A text they match means what strptime would make of it;
+# anything else, or an impossible date, goes through the formats as before.
+_YEAR_FIRST = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2}) (\d{1,2}):(\d{1,2})(?::(\d{1,2}))?")
+_MONTH_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{1,2})(?::(\d{1,2}))?")
+
+
+def _quick_datetime(text: str) -> datetime | None:
+    if match := _YEAR_FIRST.fullmatch(text):
+        year, _, month, day, hour, minute, second = match.groups()
+    elif match := _MONTH_FIRST.fullmatch(text):
+        month, day, year, hour, minute, second = match.groups()
+    else:
+        return None
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second or 0)
+        )
+    except ValueError:
+        return None
+
+
 def _datetime_from_text(text: str) -> datetime:
-    for fmt in _NAIVE_FORMATS:
+    if (quick := _quick_datetime(text)) is not None:
+        return quick
+    # No format above has a letter T: ISO 8601's "2026-03-09T14:05:33-07:00" skips them.
+    for fmt in () if "T" in text.upper() else _NAIVE_FORMATS:
         try:
             return datetime.strptime(text, fmt)
         except ValueError:
