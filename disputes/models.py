@@ -12,6 +12,7 @@ from accounts.models import SellerAccount
 from backoffice.audit import TransitionLog
 from backoffice.errors import Code
 from backoffice.fsm import guard, transition_time
+from backoffice.models import ImportedRecord
 from backoffice.permissions import allow, is_system
 from orders.models import Order
 
@@ -66,7 +67,7 @@ def _resolution_target(dispute: "Dispute", **kwargs) -> str:
     )
 
 
-class Dispute(FSMModelMixin, models.Model):
+class Dispute(FSMModelMixin, ImportedRecord):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         RESPONDED = "responded", "Responded"

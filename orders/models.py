@@ -11,6 +11,7 @@ from accounts.models import SellerAccount
 from backoffice.audit import TransitionLog
 from backoffice.errors import Code
 from backoffice.fsm import guard, transition_time
+from backoffice.models import ImportedRecord
 from backoffice.permissions import allow
 
 
@@ -75,7 +76,7 @@ def _resolve_target(order: "Order", *, full_refund: bool, **kwargs) -> str:
     return Order.Status.REFUNDED if full_refund else order.disputed_from
 
 
-class Order(FSMModelMixin, models.Model):
+class Order(FSMModelMixin, ImportedRecord):
     class Status(models.TextChoices):
         UNPAID = "unpaid", "Unpaid"
         PAID = "paid", "Paid"

@@ -16,6 +16,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from accounts.models import SellerAccount
 from backoffice.audit import TransitionLog
+from backoffice.models import ImportedRecord
 from backoffice.money import Currency
 from backoffice.permissions import allow
 from orders.models import Order
@@ -258,7 +259,7 @@ class Refund(models.Model):
         return self.store_id
 
 
-class ExchangeRate(models.Model):
+class ExchangeRate(ImportedRecord):
     """CNY for one unit of ``currency`` on ``date``."""
 
     date = models.DateField()
@@ -375,7 +376,7 @@ class PayoutTransition(TransitionLog):
         verbose_name_plural = "payout history"
 
 
-class PromotionMovement(models.Model):
+class PromotionMovement(ImportedRecord):
     """A movement of a store's promotion (pay-per-click ads) wallet, in CNY: a top-up, the ad
     system's daily charge, or an adjustment by finance. ``reference`` (the statement line or
     payment id) is unique, so re-importing a statement changes nothing."""
