@@ -1,7 +1,12 @@
-"""The deadlines runner against a raw bulk update, over N generated due unpaid orders.
+"""Every benchmark, each against a baseline measured in the same run (``make bench``).
 
-Not a test: ``python benchmarks/run.py [--orders N] [--batch B]`` prints a table. It runs on
-a private in-memory SQLite database and touches no other.
+Not a test: ``python benchmarks/run.py [--quick]`` prints one table per benchmark and exits 0.
+
+- the deadlines runner against a raw bulk update, over N generated due unpaid orders
+  (``--orders N --batch B``), on a private in-memory SQLite database;
+- importing an orders export (``import_orders.py``): our importer against a raw ``bulk_create``
+  and django-import-export's defaults, on 100,000 generated rows (``--import-rows N``;
+  ``--quick``: 10,000), each case in a process of its own on a fresh temporary SQLite file.
 """
 
 import argparse
@@ -20,6 +25,7 @@ import django
 
 django.setup()
 
+import import_orders  # noqa: E402  (benchmarks/import_orders.py: each case in a child process)
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -79,9 +85,25 @@ def measure(work: Callable[[], int]) -> tuple[int, float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--orders", type=int, default=2000, help="deadlines: due orders")
     parser.add_argument("--batch", type=int, default=settings.DEADLINES_BATCH_SIZE)
+    parser.add_argument(
+        "--import-rows", type=int, default=import_orders.FULL_ROWS, help="rows of the orders file"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"import {import_orders.B_ROWS:,} rows, not 100,000"
+    )
+    parser.add_argument("--only", choices=("deadlines", "imports"), help="run one benchmark")
     args = parser.parse_args()
+    if args.only != "imports":
+        deadlines(args)
+    if args.only != "deadlines":
+        if args.only is None:
+            print()
+        import_orders.run(import_orders.B_ROWS if args.quick else args.import_rows)
+
+
+def deadlines(args: argparse.Namespace) -> None:
     settings.DEADLINES_BATCH_SIZE = args.batch
 
     call_command("migrate", verbosity=0)
