@@ -3,14 +3,17 @@ entries, safe to open in a spreadsheet, for staff allowed to export only."""
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import openpyxl
 import pytest
 import tablib
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import SellerAccount
@@ -22,6 +25,7 @@ from orders.resources import OrderResource
 from payouts.models import LedgerEntry, Payout
 from payouts.services import payout_mark_failed, payout_request
 from tests import factories as f
+from tests.factories import T0
 
 # Each would run as a formula, or inject one, in a spreadsheet.
 PAYLOADS = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1:A2)", "\tx", "\rx"]
@@ -217,6 +221,35 @@ def test_ledger_export_neutralises_store_names_and_keeps_negative_amounts_numeri
         else:
             assert row["Amount"] == (-12.34, "n")
         assert text_of(row["Currency"]) == "USD"
+
+
+@pytest.mark.parametrize("model", [Order, Dispute, Payout, LedgerEntry])
+def test_an_export_costs_the_same_queries_whatever_its_size(model):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(f.superuser())
+
+    def queries() -> int:
+        data = {"resource": 0, "format": 0, **all_columns(client, model)}
+        with CaptureQueriesContext(connection) as captured:
+            rows(post(client, admin_url(model, "export"), data), "csv")
+        return len(captured)
+
+    def add_rows() -> None:
+        store = f.order(status="completed", amount="50.00").store
+        dispute_open(
+            order_id=f.order(store, status="shipped").pk,
+            actor=None,
+            reason="not_received",
+            requested_refund=Decimal("10.00"),
+            at=T0 + timedelta(days=10),
+        )
+        payout_request(store_id=store.pk, actor=None, amount="10.00")
+
+    add_rows()
+    few = queries()
+    for _ in range(3):
+        add_rows()
+    assert queries() == few
 
 
 def test_export_selected_exports_only_the_chosen_rows():
