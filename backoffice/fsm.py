@@ -3,17 +3,20 @@
 Models declare transitions with ``@transition`` (guards only, no side effects beyond their own
 fields) and conditions made with :func:`guard`, which carry the sentence shown when they fail.
 Services call :func:`run_transition`; GraphQL's ``availableTransitions`` and the admin buttons
-call :func:`transition_checks`.
+call :func:`transition_checks`; imports find the way from one state to another with
+:func:`transition_paths`, read from the same declarations.
 """
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django_fsm import FSMFieldMixin, TransitionNotAllowed
+from django_fsm import ANY_OTHER_STATE, ANY_STATE, FSMFieldMixin, State, TransitionNotAllowed
 
 from backoffice import clock
 from backoffice.audit import TransitionLog, record_transition
@@ -49,14 +52,76 @@ def guard(reason: str, *, code: Code = Code.INVALID_TRANSITION) -> Callable:
     return decorate
 
 
-def state_field(instance: models.Model) -> FSMFieldMixin:
-    return next(f for f in instance._meta.fields if isinstance(f, FSMFieldMixin))
+def state_field(instance: models.Model | type[models.Model]) -> FSMFieldMixin:
+    """The state field of a model, or of an instance's model."""
+    return _state_field(instance if isinstance(instance, type) else type(instance))
+
+
+@functools.cache
+def _state_field(model: type[models.Model]) -> FSMFieldMixin:
+    return next(f for f in model._meta.fields if isinstance(f, FSMFieldMixin))
 
 
 def transition_names(model: type[models.Model]) -> list[str]:
     """Transition method names of ``model``, in declaration order."""
     field = next(f for f in model._meta.fields if isinstance(f, FSMFieldMixin))
     return list(dict.fromkeys(t.name for t in field.get_all_transitions(model)))
+
+
+@functools.cache
+def transition_graph(model: type[models.Model]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each state's ways out, ``state -> ((transition name, target), ...)``, as the model's
+    ``@transition`` declarations give them. A target a function computes (``GET_STATE``) is
+    asked for each source with a stand-in holding only that state (an order's ``cancel`` goes
+    unpaid -> cancelled but paid -> refunded); when the function needs more than the state to
+    answer, every state it may return is a way out."""
+    field = next(f for f in model._meta.fields if isinstance(f, FSMFieldMixin))
+    states = [value for value, _ in field.choices]
+    edges: dict[str, list[tuple[str, str]]] = {state: [] for state in states}
+    for transition in field.get_all_transitions(model):
+        if transition.source == ANY_STATE:
+            sources = states
+        elif transition.source == ANY_OTHER_STATE:
+            sources = [state for state in states if state != transition.target]
+        else:
+            sources = [transition.source]
+        for source in sources:
+            for target in _targets(transition, field.name, source):
+                if (transition.name, target) not in edges.setdefault(source, []):
+                    edges[source].append((transition.name, target))
+    return {state: tuple(ways) for state, ways in edges.items()}
+
+
+def _targets(transition: Any, field_name: str, source: str) -> list[str]:
+    target = transition.target
+    if not isinstance(target, State):
+        states = [] if target is None else [target]
+    else:
+        try:
+            states = [target.get_state(SimpleNamespace(**{field_name: source}), transition, None)]
+        except Exception:  # it reads more than the state (or the call's arguments): any of them
+            states = list(target.allowed_states)
+    return [getattr(state, "value", state) for state in states]  # plain values, not enum members
+
+
+def transition_paths(
+    model: type[models.Model], source: str, target: str, *, names: Collection[str]
+) -> Iterator[tuple[tuple[str, str], ...]]:
+    """Every way from ``source`` to ``target`` through the transitions ``names`` (no state
+    twice), as ``((transition name, state reached), ...)``; the empty path when they are equal.
+    Guards and permissions are not judged here: running the transitions does that."""
+    graph = transition_graph(model)
+
+    def walk(state: str, seen: frozenset[str]) -> Iterator[tuple[tuple[str, str], ...]]:
+        if state == target:
+            yield ()
+            return
+        for name, reached in graph.get(state, ()):
+            if name in names and reached not in seen:
+                for rest in walk(reached, seen | {reached}):
+                    yield ((name, reached), *rest)
+
+    yield from walk(source, frozenset({source}))
 
 
 def check_transition(
@@ -69,8 +134,8 @@ def check_transition(
     instance._transition_at = clock.resolve(at)
     meta = getattr(type(instance), name)._django_fsm
     state = state_field(instance).get_state(instance)
-    label = instance.get_status_display() if hasattr(instance, "get_status_display") else state
     if not meta.has_transition(state):
+        label = instance.get_status_display() if hasattr(instance, "get_status_display") else state
         return TransitionCheck(
             name,
             False,
