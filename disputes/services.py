@@ -83,7 +83,11 @@ def dispute_open(
         raise invalid(
             "This order has an open dispute already.", field="id", code=Code.INVALID_TRANSITION
         )
-    apply_open_dispute(order, actor=actor, at=at, note=f"dispute opened: {reason}")
+    if order.status != Order.Status.DISPUTED:
+        apply_open_dispute(order, actor=actor, at=at, note=f"dispute opened: {reason}")
+    # else the platform's orders export put the order in dispute (imports: the order side
+    # only) before this record of the dispute arrived; with no active dispute on it (checked
+    # above), the record joins the order's dispute.
     respond_by, escalate_at = Dispute.deadlines_from(at)
     dispute = Dispute.objects.create(
         order=order,

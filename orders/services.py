@@ -4,7 +4,9 @@ actor, applies it, saves only what changed and records the audit row in one tran
 The ``apply_*`` functions work on an already loaded and locked order and write nothing but the
 audit row (buffered inside :func:`backoffice.audit.batched_audit`); batch callers (the
 deadlines runner, imports) load many orders at once, apply, then ``bulk_update`` with
-:data:`SAVE_FIELDS`. The rules therefore live in one place for single and batch use.
+:data:`SAVE_FIELDS`. Imports build new orders with :func:`order_build`, the checks of
+:func:`order_create`, and insert them in bulk. The rules therefore live in one place for single
+and batch use.
 """
 
 from datetime import datetime, timedelta
@@ -15,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import SellerAccount
-from backoffice import clock
+from backoffice import clock, db
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
 from backoffice.fsm import run_transition
@@ -23,6 +25,8 @@ from backoffice.money import clean_amount
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
 from orders.models import CANCEL_REASONS, EndReason, Order, PaymentMethod, PaymentReminder, Product
 from payouts import services as money
+
+PAYMENT_METHODS = frozenset(PaymentMethod.values)  # (.values builds a new list each time)
 
 # Fields each transition may change, for save(update_fields=...) and bulk_update.
 SAVE_FIELDS = {
@@ -36,7 +40,7 @@ SAVE_FIELDS = {
 
 
 def _save(order: Order, transition: str) -> None:
-    order.save(update_fields=[*SAVE_FIELDS[transition], "updated_at"])
+    db.save(order, [*SAVE_FIELDS[transition], "updated_at"])  # deferred inside db.batch()
 
 
 def _optional_amount(value: Any, field: str) -> Decimal | None:
@@ -63,6 +67,44 @@ def order_create(
 ) -> Order:
     """A new unpaid order, as checkout or an integration creates it."""
     store = lock(SellerAccount, store_id, what="Store")
+    order = order_build(
+        actor=actor,
+        store=store,
+        order_number=order_number,
+        amount=amount,
+        buyer_name=buyer_name,
+        buyer_country=buyer_country,
+        placed_at=placed_at,
+        product_total=product_total,
+        shipping_cost=shipping_cost,
+        protected=protected,
+        product_id=product_id,
+        product_info=product_info,
+    )
+    order.save()
+    return order
+
+
+def order_build(
+    *,
+    actor: Any,
+    store: SellerAccount,
+    order_number: str,
+    amount: Decimal | str,
+    buyer_name: str = "",
+    buyer_country: str = "",
+    placed_at: datetime | None = None,
+    product_total: Decimal | str | None = None,
+    shipping_cost: Decimal | str | None = None,
+    protected: bool = False,
+    product_id: int | None = None,
+    product_info: str = "",
+    check_unique: bool = True,
+) -> Order:
+    """Every check of a new order, and the order unsaved: :func:`order_create` saves it, an
+    import inserts a batch of them at once. ``store`` is locked by the caller; a caller that
+    knows the number is new (an import looked the batch's numbers up) passes
+    ``check_unique=False``, the unique index still holding."""
     require_staff_or_owner(actor, "orders.add_order", store)
     if store.status == SellerAccount.Status.CLOSED:
         raise invalid(
@@ -71,14 +113,14 @@ def order_create(
     order_number = (order_number or "").strip()
     if not order_number.isdigit() or len(order_number) > 20:
         raise invalid("The order number is a string of up to 20 digits.", field="orderNumber")
-    if Order.objects.filter(order_number=order_number).exists():
+    if check_unique and Order.objects.filter(order_number=order_number).exists():
         raise invalid(f"Order {order_number} exists already.", field="orderNumber")
     product = None
     if product_id is not None:
         product = Product.objects.filter(pk=product_id, store=store).first()
         if product is None:
             raise invalid("No such product in this store.", field="productId", code=Code.NOT_FOUND)
-    return Order.objects.create(
+    return Order(
         store=store,
         order_number=order_number,
         amount=clean_amount(amount, field="amount"),
@@ -93,13 +135,45 @@ def order_create(
     )
 
 
+# What describes an order without being part of its state or its money: a later export may
+# correct them (apply_details).
+DETAIL_FIELDS = {
+    "buyer_name": None,
+    "buyer_country": None,
+    "product_total": "productTotal",
+    "shipping_cost": "shippingCost",
+    "product_info": None,
+    "protected": None,
+}
+
+
+def apply_details(order: Order, **details: Any) -> list[str]:
+    """Set the :data:`DETAIL_FIELDS` given (``None``: not given) that differ on a loaded,
+    locked order, and return the names of those changed; the caller saves them. Neither the
+    state nor the amount change here: the transitions and the ledger own them."""
+    changed = []
+    for name, value in details.items():
+        if name not in DETAIL_FIELDS:
+            raise TypeError(f"{name} is not a detail of an order")
+        if value is None:
+            continue
+        if DETAIL_FIELDS[name]:
+            value = clean_amount(value, field=DETAIL_FIELDS[name], allow_zero=True)
+        elif isinstance(value, str) and name != "product_info":
+            value = value.strip()
+        if getattr(order, name) != value:
+            setattr(order, name, value)
+            changed.append(name)
+    return changed
+
+
 # --- transitions on a loaded, locked order (no save) ---
 
 
 def apply_pay(
     order: Order, *, actor: Any, at: datetime, payment_method: str, note: str = ""
 ) -> None:
-    if payment_method and payment_method not in PaymentMethod.values:
+    if payment_method and payment_method not in PAYMENT_METHODS:
         raise invalid(f"Unknown payment method {payment_method!r}.", field="paymentMethod")
     run_transition(order, "pay", actor=actor, at=at, note=note, payment_method=payment_method)
     money.record_payment(order, at=at, actor=actor)
@@ -130,8 +204,11 @@ def apply_confirm(order: Order, *, actor: Any, at: datetime, note: str = "") -> 
 
 
 def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: str = "") -> None:
-    if reason not in CANCEL_REASONS:
-        choices = ", ".join(CANCEL_REASONS)
+    # A paid order may also be refunded in full with no other cause given: the platform's
+    # "refunded" end reason (what its exports say of a cancelled paid order).
+    reasons = (*CANCEL_REASONS, EndReason.REFUNDED) if order.status == Order.Status.PAID else None
+    if reason not in (reasons or CANCEL_REASONS):
+        choices = ", ".join(reasons or CANCEL_REASONS)
         raise invalid(f"Unknown cancel reason {reason!r}; use one of {choices}.", field="reason")
     run_transition(order, "cancel", actor=actor, at=at, note=note or reason, reason=reason)
     if order.status == Order.Status.REFUNDED:

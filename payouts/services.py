@@ -23,7 +23,7 @@ from backoffice.money import Currency, clean_amount, quantize, to_decimal
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
 from orders.models import Order
 from payouts.idempotency import idempotent
-from payouts.ledger import ZERO, Leg, balance, post, reserve_by_order
+from payouts.ledger import ZERO, Leg, balance, current_batch, post, reserve_by_order
 from payouts.models import (
     Account,
     EarlyPayoutDecision,
@@ -120,7 +120,10 @@ def release_early(order: Order, terms: EarlyPayoutTerms, *, at: datetime) -> Dec
 
 
 def refundable(order: Order) -> Decimal:
-    refunded = sum(order.refunds.values_list("amount", flat=True), ZERO)
+    batch = current_batch()  # an import knows what its orders had refunded
+    refunded = batch.refunded(order.pk) if batch is not None else None
+    if refunded is None:
+        refunded = sum(order.refunds.values_list("amount", flat=True), ZERO)
     return order.amount - refunded
 
 
@@ -138,9 +141,33 @@ def refund(
     """Refund the buyer up to what is still refundable. Paid by the protection fund when
     ``protected``; otherwise the waterfall: the order's escrow, then the store's available
     balance, then its reserve, and the rest becomes store debt. Records where it came from."""
-    existing = Refund.objects.filter(reference=reference).first()
-    if existing is not None:
-        return existing
+    return _refund(
+        order,
+        amount=amount,
+        at=at,
+        reference=reference,
+        reason=reason,
+        protected=protected,
+        actor=actor,
+    )
+
+
+def _refund(
+    order: Order,
+    *,
+    amount: Decimal,
+    at: datetime,
+    reference: str,
+    reason: str = "",
+    protected: bool = False,
+    actor: Any = None,
+) -> Refund:
+    """:func:`refund` in the caller's transaction (no savepoint of its own)."""
+    batch = current_batch()
+    if batch is None or not batch.refund_is_new(order.pk, reference):
+        existing = Refund.objects.filter(reference=reference).first()
+        if existing is not None:
+            return existing
     lock(SellerAccount, order.store_id)
     amount = clean_amount(amount)
     left = refundable(order)
@@ -161,6 +188,8 @@ def refund(
         at=at,
         **sources,
     )
+    if batch is not None:
+        batch.refund_made(order.pk, reference, amount)
     post(
         reference=f"refund:{record.pk}",
         kind=Posting.Kind.REFUND,
@@ -186,7 +215,9 @@ def _waterfall(order: Order, amount: Decimal) -> tuple[dict[str, Decimal], list[
         Leg(A.ESCROW, -from_escrow, store_id, order.pk),
         Leg(A.AVAILABLE, -from_available, store_id, order.pk),
     ]
-    holds = reserve_by_order(store_id)
+    # Only what escrow and available could not cover reaches the reserves (not worth a query
+    # otherwise: most refunds come out of the order's own escrow).
+    holds = reserve_by_order(store_id) if rest > 0 else {}
     # This order's own reserve first, then the oldest holds.
     from_reserve = ZERO
     for held_order_id in sorted(holds, key=lambda oid: (oid != order.pk, oid)):
@@ -207,11 +238,12 @@ def _waterfall(order: Order, amount: Decimal) -> tuple[dict[str, Decimal], list[
 
 
 def refund_on_cancel(order: Order, *, at: datetime, actor: Any = None) -> Refund | None:
-    """A paid order cancelled before shipping is refunded in full (from its escrow)."""
+    """A paid order cancelled before shipping is refunded in full (from its escrow). Runs in
+    the cancellation's transaction, like the rest of apply_cancel."""
     left = refundable(order)
     if left <= 0:
         return None
-    return refund(
+    return _refund(
         order,
         amount=left,
         at=at,
