@@ -301,9 +301,7 @@ def _quick_datetime(text: str) -> datetime | None:
     else:
         return None
     try:
-        return datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second or 0)
-        )
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
     except ValueError:
         return None
 

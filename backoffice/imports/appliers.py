@@ -1,0 +1,613 @@
+"""How each kind of row lands: through the services the admin and GraphQL use, nothing else.
+
+An applier takes one batch of parsed rows at a time (``RowResult``: a row, or the errors of its
+cells) and brings each record to what its row says:
+
+- orders: a new order is checked by ``order_build`` (the checks of ``order_create``) and walked
+  from unpaid to the row's state with the ``apply_*`` transitions, at the row's times; a known
+  order is walked from its state to the row's. The way is found in the state machine's own
+  declarations (``backoffice.fsm.transition_paths``); where several lead there, the one whose
+  moves the row shows (a payment time, a shipment, ...) is taken. No way there is a row error.
+- disputes: ``dispute_open`` for a new dispute, then the dispute services to the row's status.
+- promotion statements: the wallet services, with the statement's reference (idempotent).
+- exchange rates: ``exchange_rate_set``.
+
+Moves whose time the export does not give (a cancellation, an order going into dispute, a
+confirmation without a Confirmed Time) happen at the latest time the row gives; a dispute's moves
+at its Opened Time (an automatic resolution at its response deadline); a statement line at the
+start of its day in the import's time zone.
+
+The orders applier runs inside the batch machinery set up by ``runner`` (rows locked up front,
+ledger and audit rows in bulk) and stops applying at the first row a service refuses (the rest
+is only parsed, to report every error in a cell): the file is rejected anyway, and the rows
+after it may depend on it. The other kinds are small files: each row runs in a savepoint and
+every row is tried.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import models, transaction
+
+from accounts.models import SellerAccount
+from accounts.services import seller_account_create
+from backoffice import db
+from backoffice.fsm import check_transition, transition_paths
+from backoffice.models import ImportFile
+from backoffice.money import Currency, Money
+from disputes import services as disputes
+from disputes.models import Dispute, Fault
+from orders.models import Order
+from orders.services import (
+    SAVE_FIELDS,
+    apply_cancel,
+    apply_confirm,
+    apply_details,
+    apply_open_dispute,
+    apply_pay,
+    apply_ship,
+    order_build,
+)
+from payouts import ledger
+from payouts import promotion as wallet
+from payouts.models import ExchangeRate, PromotionMovement
+from payouts.services import exchange_rate_set
+
+from .choices import DisputeReason, DisputeState, OrderState, PromotionType
+from .errors import RowError
+from .parse import RowResult
+from .rows import DisputeRow, ExchangeRateRow, OrderRow, PromotionRow
+
+REFUSED = (ValidationError, DjangoPermissionDenied)
+
+
+class RowProblem(Exception):
+    """A row that does not fit what is stored (another store's order, another amount)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class Context:
+    report: Any  # runner.ImportReport
+    record: ImportFile
+    actor: Any
+    labels: Mapping[str, str]  # field -> the column's header as the file writes it
+    tz: tzinfo  # the file's time zone
+    rows: db.RowBatch  # the runner's batches, flushed after each batch of rows
+    ledger: ledger.LedgerBatch
+    stopped_at: int | None = None  # the line whose refusal stopped the applying
+
+    def error(self, line: int, field: str, message: str) -> None:
+        self.report.add_error(RowError(line, self.labels.get(field, field), message))
+
+    def refused(self, line: int, exc: Exception, fields: Mapping[str, str], default: str) -> None:
+        """A service's refusal as a row error, at the column of the field it names."""
+        field, message = explain(exc)
+        column = fields.get(field or "") or (field if field in self.labels else default)
+        self.error(line, column, message)
+
+    def stop(self, line: int) -> None:
+        self.stopped_at = line
+        self.report.warnings.append(
+            f"line {line} was refused, so nothing will be written: the rows after it were "
+            "checked for errors in their cells only"
+        )
+
+    def mark(self, instance: models.Model, line: int) -> None:
+        """Remember the file and line that created or moved ``instance`` (its next save, or
+        the batch's flush, writes them)."""
+        instance.source_file = self.record
+        instance.source_line = line
+        db.save(instance, ["source_file", "source_line"])
+
+    def count(self, source: str | None, target: str | None = None, *, changed: bool) -> None:
+        """One record done: new (``source == "new"``), moved (``source != target``) or otherwise
+        ``changed``, or unchanged. Records without a state pass ``None`` for both."""
+        report = self.report
+        if source == "new":
+            report.created += 1
+        elif source != target or changed:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        if source != target and target is not None:
+            report.moves[(str(source), str(target))] += 1
+
+
+def explain(exc: Exception) -> tuple[str | None, str]:
+    """(field named, message) of a service's refusal or a :class:`RowProblem`."""
+    if isinstance(exc, RowProblem):
+        return exc.field, exc.message
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            field, messages = next(iter(exc.message_dict.items()))
+            return (None if field == NON_FIELD_ERRORS else field), " ".join(messages)
+        return None, " ".join(exc.messages)
+    return None, str(exc) or "Permission denied."
+
+
+def _usd(money: Money | None, field: str) -> Decimal | None:
+    if money is None:
+        return None
+    if money.currency != Currency.USD:
+        raise RowProblem(field, f"{money}: this amount is in USD")
+    return money.amount
+
+
+class Applier:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.actor = context.actor
+
+    def parsed(self, results: Iterable[RowResult]) -> list[Any]:
+        """The batch's rows that parsed; the errors of the others go to the report."""
+        rows = []
+        for result in results:
+            if result.errors:
+                for error in result.errors:
+                    self.context.report.add_error(error)
+            else:
+                rows.append(result.row)
+        return rows
+
+    def apply(self, results: list[RowResult]) -> None:
+        for row in self.parsed(results):
+            try:
+                with transaction.atomic():
+                    self.apply_row(row)
+            except (*REFUSED, RowProblem) as exc:
+                self.context.refused(row.line, exc, self.SERVICE_FIELDS, self.DEFAULT_FIELD)
+
+    def apply_row(self, row: Any) -> None:
+        raise NotImplementedError
+
+    def forget(self) -> None:
+        """After the batch was written: drop what it held."""
+
+    SERVICE_FIELDS: Mapping[str, str] = {}  # a service's field name -> the export's
+    DEFAULT_FIELD = "status"
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+
+def _latest(row: OrderRow) -> datetime:
+    """The latest time the row gives: when a move whose time it does not give happened."""
+    return max(t for t in (row.ordered_at, row.paid_at, row.shipped_at, row.confirmed_at) if t)
+
+
+def _open_dispute(order: Order, row: OrderRow, actor: Any) -> None:
+    # The order side only (the disputes export brings the dispute): check the actor here,
+    # as the disputes service would.
+    at = _latest(row)
+    check_transition(order, "open_dispute", actor, at=at).raise_if_refused()
+    apply_open_dispute(order, actor=actor, at=at, note="in dispute on the platform (import)")
+
+
+@dataclass(frozen=True)
+class Step:
+    shown: Callable[[OrderRow], bool]  # the row shows this move happened
+    run: Callable[[Order, OrderRow, Any], None]
+
+
+ORDER_STEPS: dict[str, Step] = {
+    "pay": Step(
+        lambda row: row.paid_at is not None,
+        lambda order, row, actor: apply_pay(
+            order,
+            actor=actor,
+            at=row.paid_at or _latest(row),
+            payment_method=row.payment_method or "",
+        ),
+    ),
+    "ship": Step(
+        lambda row: row.shipped_at is not None and row.carrier is not None,
+        lambda order, row, actor: apply_ship(
+            order,
+            actor=actor,
+            at=row.shipped_at or _latest(row),
+            carrier=row.carrier or "",
+            tracking_number=row.tracking_number or "",
+        ),
+    ),
+    "confirm": Step(
+        lambda row: row.confirmed_at is not None,
+        lambda order, row, actor: apply_confirm(
+            order, actor=actor, at=row.confirmed_at or _latest(row)
+        ),
+    ),
+    "cancel": Step(
+        lambda row: row.state in (OrderState.CANCELLED, OrderState.REFUNDED),
+        lambda order, row, actor: apply_cancel(
+            order, actor=actor, at=_latest(row), reason=row.end_reason or ""
+        ),
+    ),
+    "open_dispute": Step(lambda row: row.state == OrderState.DISPUTED, _open_dispute),
+}
+
+Path = tuple[tuple[str, str], ...]
+
+
+class OrdersApplier(Applier):
+    SERVICE_FIELDS = {
+        "storeId": "store_id",
+        "name": "store_name",
+        "orderNumber": "order_number",
+        "amount": "amount",
+        "productTotal": "product_total",
+        "shippingCost": "shipping_cost",
+        "paymentMethod": "payment_method",
+        "carrier": "carrier_tracking",
+        "trackingNumber": "carrier_tracking",
+        "reason": "end_reason",
+    }
+
+    def __init__(self, context: Context) -> None:
+        super().__init__(context)
+        self.stores: dict[str, SellerAccount] = {}  # platform id -> store, for the whole import
+        self.orders: dict[str, Order] = {}  # order number -> order, for one batch
+        self.new_ids: list[int] = []
+        self.paths: dict[tuple[str, str, frozenset[str]], Path | None] = {}
+        self.phase = "store_id"
+
+    def apply(self, results: list[RowResult]) -> None:
+        rows: list[OrderRow] = self.parsed(results)
+        if self.context.stopped_at is not None or not rows:
+            return
+        self.hold(rows)
+        for row in rows:
+            try:
+                self.apply_row(row)
+            except (*REFUSED, RowProblem) as exc:
+                self.context.refused(row.line, exc, self.SERVICE_FIELDS, self.phase)
+                self.context.stop(row.line)
+                return
+
+    def hold(self, rows: list[OrderRow]) -> None:
+        """Lock the batch's stores and known orders and read their balances: a few queries for
+        the whole batch, after which the services need none of their own for them."""
+        batch, money = self.context.rows, self.context.ledger
+        unknown = {row.store_id for row in rows} - self.stores.keys()
+        if unknown:
+            stores = batch.lock(SellerAccount.objects.filter(platform_store_id__in=unknown))
+            self.stores.update((store.platform_store_id, store) for store in stores)
+            money.load(store_ids=[store.pk for store in stores])
+        numbers = {row.order_number for row in rows}
+        known = batch.lock(Order.objects.filter(order_number__in=numbers))
+        self.orders = {order.order_number: order for order in known}
+        money.load(order_ids=[order.pk for order in known])
+        self.new_ids = db.reserve_ids(Order, len(numbers) - len(known))
+
+    def forget(self) -> None:
+        self.orders = {}
+        self.context.rows.forget(Order)
+
+    def apply_row(self, row: OrderRow) -> None:
+        self.phase = "store_id"
+        store = self.store(row)
+        self.phase = "order_number"
+        order = self.orders.get(row.order_number)
+        changed = False
+        if order is None:
+            source = "new"
+            order = self.build(row, store)
+        else:
+            source = order.status
+            changed = self.check_known(row, order, store)
+        self.phase = "status"
+        path = self.path(order.status, row)
+        if path is None:
+            hint = ": a dispute ends with its resolution" if order.status == "disputed" else ""
+            raise RowProblem("status", f"cannot move from {order.status} to {row.state}{hint}")
+        for name, reached in path:
+            ORDER_STEPS[name].run(order, row, self.actor)
+            if order.status != reached:  # a state computed by the model went elsewhere
+                raise RowProblem("status", f"cannot move from {source} to {row.state}")
+            db.save(order, [*SAVE_FIELDS[name], "updated_at"])  # in bulk, after the batch
+        if source == "new" or path or changed:
+            self.context.mark(order, row.line)
+        self.context.count(source, order.status, changed=changed)
+
+    def store(self, row: OrderRow) -> SellerAccount:
+        store = self.stores.get(row.store_id)
+        if store is None:  # unknown stores are created, active, with the export's name
+            store = seller_account_create(
+                actor=self.actor,
+                platform_store_id=row.store_id,
+                name=row.store_name or "",
+                opened_at=row.ordered_at,
+            )
+            self.context.rows.hold(store)
+            self.context.ledger.load_new(store_ids=[store.pk])
+            self.stores[row.store_id] = store
+            self.context.report.stores_created.append(row.store_id)
+        return store
+
+    def build(self, row: OrderRow, store: SellerAccount) -> Order:
+        order = order_build(
+            actor=self.actor,
+            store=store,
+            order_number=row.order_number,
+            amount=_usd(row.amount, "amount"),
+            buyer_name=row.buyer_name or "",
+            buyer_country=row.buyer_country or "",
+            placed_at=row.ordered_at,
+            product_total=_usd(row.product_total, "product_total"),
+            shipping_cost=_usd(row.shipping_cost, "shipping_cost"),
+            protected=bool(row.protected),
+            product_info=row.product_info or "",
+            check_unique=False,  # hold() looked the batch's numbers up
+        )
+        if not self.new_ids:  # more new orders than hold() counted: cannot happen, but cheap
+            self.new_ids = db.reserve_ids(Order, 100)
+        order.pk = self.new_ids.pop()
+        self.context.rows.add(order)
+        self.context.ledger.load_new(order_ids=[order.pk])
+        self.orders[row.order_number] = order
+        return order
+
+    def check_known(self, row: OrderRow, order: Order, store: SellerAccount) -> bool:
+        """A later export of a known order: same store and amount; other details may change.
+        Returns whether any did."""
+        if order.store_id != store.pk:
+            owner = SellerAccount.objects.get(pk=order.store_id).platform_store_id
+            raise RowProblem("store_id", f"order {order.order_number} is of store {owner}")
+        amount = _usd(row.amount, "amount")
+        if amount != order.amount:
+            raise RowProblem(
+                "amount",
+                f"order {order.order_number} was recorded with USD {order.amount}: "
+                "an order's amount does not change",
+            )
+        changed = apply_details(
+            order,
+            buyer_name=row.buyer_name,
+            buyer_country=row.buyer_country,
+            product_total=_usd(row.product_total, "product_total"),
+            shipping_cost=_usd(row.shipping_cost, "shipping_cost"),
+            product_info=row.product_info,
+            protected=row.protected,
+        )
+        if changed:
+            db.save(order, [*changed, "updated_at"])
+        return bool(changed)
+
+    def path(self, current: str, row: OrderRow) -> Path | None:
+        """The way from ``current`` to the row's state that shows the most of the moves the
+        row shows (then the shortest); ``None`` when the state machine has none."""
+        shown = frozenset(name for name, step in ORDER_STEPS.items() if step.shown(row))
+        key = (current, row.state, shown)
+        if key not in self.paths:
+            paths = transition_paths(Order, current, row.state, names=ORDER_STEPS)
+            self.paths[key] = max(
+                paths, key=lambda path: (sum(n in shown for n, _ in path), -len(path)), default=None
+            )
+        return self.paths[key]
+
+
+# --- disputes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisputeStep:
+    # whether the row shows this move, given the dispute as it stands
+    shown: Callable[[Dispute, DisputeRow], bool]
+    run: Callable[[Dispute, DisputeRow, Any], Dispute]
+
+
+def _final(row: DisputeRow) -> Decimal | None:
+    return _usd(row.final_refund, "final_refund")
+
+
+def _resolved_by_people(row: DisputeRow) -> bool:
+    return row.state == DisputeState.RESOLVED and not row.resolved_automatically
+
+
+def _proposal_of(dispute: Dispute, row: DisputeRow) -> Decimal | None:
+    """What the seller proposed (or, for an open dispute settled below the requested refund,
+    will propose: the final refund)."""
+    if dispute.status == Dispute.Status.RESPONDED:
+        return dispute.proposed_refund
+    final = _final(row)
+    return final if final is not None and final < dispute.requested_refund else None
+
+
+def _respond(dispute: Dispute, row: DisputeRow, actor: Any) -> Dispute:
+    proposal = _proposal_of(dispute, row) if _resolved_by_people(row) else None
+    return disputes.dispute_respond(
+        dispute_id=dispute.pk,
+        actor=actor,
+        action="propose" if proposal else "reject",
+        amount=proposal,
+        at=row.opened_at,
+    )
+
+
+def _auto_resolve(dispute: Dispute, row: DisputeRow, actor: Any) -> Dispute:
+    disputes.apply_auto_resolve(dispute, at=dispute.respond_by)  # the platform's own deadline
+    return dispute
+
+
+DISPUTE_STEPS: dict[str, DisputeStep] = {
+    "respond": DisputeStep(
+        lambda d, row: (
+            row.state in (DisputeState.RESPONDED, DisputeState.ARBITRATION)
+            or (_resolved_by_people(row) and _proposal_of(d, row) is not None)
+        ),
+        _respond,
+    ),
+    "accept": DisputeStep(
+        lambda d, row: _resolved_by_people(row) and _final(row) == d.requested_refund,
+        lambda d, row, actor: disputes.dispute_respond(
+            dispute_id=d.pk, actor=actor, action="accept", at=row.opened_at
+        ),
+    ),
+    "accept_proposal": DisputeStep(
+        lambda d, row: _resolved_by_people(row) and _final(row) == _proposal_of(d, row),
+        lambda d, row, actor: disputes.dispute_accept_proposal(
+            dispute_id=d.pk, actor=actor, at=row.opened_at
+        ),
+    ),
+    "escalate": DisputeStep(
+        lambda d, row: (
+            row.state == DisputeState.ARBITRATION
+            or (_resolved_by_people(row) and _final(row) != _proposal_of(d, row))
+        ),
+        lambda d, row, actor: disputes.dispute_escalate(
+            dispute_id=d.pk, actor=actor, at=row.opened_at
+        ),
+    ),
+    "decide": DisputeStep(
+        lambda d, row: _resolved_by_people(row),
+        lambda d, row, actor: disputes.dispute_resolve(
+            dispute_id=d.pk, actor=actor, amount=_final(row), fault=Fault.NONE, at=row.opened_at
+        ),
+    ),
+    "auto_resolve": DisputeStep(
+        lambda d, row: row.state == DisputeState.RESOLVED and row.resolved_automatically,
+        _auto_resolve,
+    ),
+    "withdraw": DisputeStep(
+        lambda d, row: row.state == DisputeState.CANCELLED,
+        lambda d, row, actor: disputes.dispute_withdraw(
+            dispute_id=d.pk, actor=actor, at=row.opened_at
+        ),
+    ),
+    "confirm_return": DisputeStep(
+        lambda d, row: True,
+        lambda d, row, actor: disputes.dispute_confirm_return(
+            dispute_id=d.pk, actor=actor, at=row.opened_at
+        ),
+    ),
+}
+
+
+class DisputesApplier(Applier):
+    SERVICE_FIELDS = {
+        "reason": "reason",
+        "requestedRefund": "requested_refund",
+        "amount": "final_refund",
+        "platformDisputeId": "dispute_id",
+        "id": "status",
+    }
+
+    def apply_row(self, row: DisputeRow) -> None:
+        order = Order.objects.filter(order_number=row.order_number).first()
+        if order is None:
+            raise RowProblem(
+                "order_number",
+                f"order {row.order_number} is not in the back-office: import its orders first",
+            )
+        requested, final = _usd(row.requested_refund, "requested_refund"), _final(row)
+        if final is not None and final > requested:
+            raise RowProblem("final_refund", f"more than the requested refund USD {requested}")
+        dispute = (
+            Dispute.objects.select_for_update().filter(platform_dispute_id=row.dispute_id).first()
+        )
+        if dispute is None:
+            source = "new"
+            dispute = disputes.dispute_open(
+                order_id=order.pk,
+                actor=self.actor,
+                reason=row.reason,
+                requested_refund=requested,
+                description=row.reason_text if row.reason == DisputeReason.OTHER else "",
+                platform_dispute_id=row.dispute_id,
+                at=row.opened_at,
+            )
+        elif dispute.order_id != order.pk:
+            raise RowProblem(
+                "order_number", f"dispute {row.dispute_id} is on another order ({dispute.order})"
+            )
+        else:
+            source = dispute.status
+        dispute = self.walk(dispute, row)
+        if source == "new" or source != dispute.status:
+            self.context.mark(dispute, row.line)
+        self.context.count(source, dispute.status, changed=False)
+
+    def walk(self, dispute: Dispute, row: DisputeRow) -> Dispute:
+        """Move the dispute to the row's status, one service at a time: a resolution may stop
+        at awaiting_return (a return is due) on the way."""
+        start = dispute.status
+        for _ in range(len(DISPUTE_STEPS)):
+            if dispute.status == row.state:
+                return dispute
+            paths = transition_paths(Dispute, dispute.status, row.state, names=DISPUTE_STEPS)
+            ways = [
+                path
+                for path in paths
+                if all(DISPUTE_STEPS[name].shown(dispute, row) for name, _ in path)
+            ]
+            if not ways:
+                break
+            name, _ = min(ways, key=len)[0]
+            dispute = DISPUTE_STEPS[name].run(dispute, row, self.actor)
+        how = " automatically" if row.resolved_automatically else ""
+        raise RowProblem("status", f"cannot move from {start} to {row.state}{how}")
+
+
+# --- promotion statements -----------------------------------------------------------------------
+
+
+class PromotionApplier(Applier):
+    SERVICE_FIELDS = {"amount": "amount", "reference": "reference", "note": "reference"}
+    DEFAULT_FIELD = "type"
+
+    def apply_row(self, row: PromotionRow) -> None:
+        store = SellerAccount.objects.filter(platform_store_id=row.store_id).first()
+        if store is None:
+            raise RowProblem("store_id", f"store {row.store_id} is not in the back-office")
+        if row.amount.currency != Currency.CNY:
+            raise RowProblem("amount", f"{row.amount}: the promotion wallet is in CNY")
+        known = PromotionMovement.objects.filter(reference=row.reference).exists()
+        at = datetime.combine(row.date, time(0), tzinfo=self.context.tz)
+        common = {"store_id": store.pk, "actor": self.actor, "reference": row.reference, "at": at}
+        amount = row.amount.amount
+        if row.type == PromotionType.TOP_UP:
+            method = PromotionMovement.Method.BANK_TRANSFER  # a statement does not say how
+            movement = wallet.promotion_top_up(amount=amount, method=method, **common)
+        elif row.type == PromotionType.CHARGE:
+            movement = wallet.promotion_charge(amount=amount, **common)
+        else:
+            note = f"adjustment on the platform statement ({row.reference})"
+            movement = wallet.promotion_adjust(amount=amount, note=note, **common)
+        if not known:
+            self.context.mark(movement, row.line)
+        self.context.count(None if known else "new", changed=False)
+
+
+# --- exchange rates ----------------------------------------------------------------------------
+
+
+class ExchangeRatesApplier(Applier):
+    SERVICE_FIELDS = {"rate": "rate", "currency": "currency"}
+    DEFAULT_FIELD = "rate"
+
+    def apply_row(self, row: ExchangeRateRow) -> None:
+        known = ExchangeRate.objects.filter(date=row.date, currency=row.currency).first()
+        if known is not None and known.rate_to_cny == row.rate:
+            self.context.count(None, changed=False)
+            return
+        rate = exchange_rate_set(
+            actor=self.actor, day=row.date, rate=row.rate, currency=row.currency
+        )
+        self.context.mark(rate, row.line)
+        self.context.count("new" if known is None else None, changed=True)
+
+
+APPLIERS: dict[str, type[Applier]] = {
+    "orders": OrdersApplier,
+    "disputes": DisputesApplier,
+    "promotion": PromotionApplier,
+    "exchange_rates": ExchangeRatesApplier,
+}

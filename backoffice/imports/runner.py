@@ -1,0 +1,257 @@
+"""Import a platform export: every row through the services, all or nothing, in batches.
+
+    report = import_export(path_or_upload, kind=None, actor=user, dry_run=False, tz=None)
+    report.summary()      # "created 3, updated 1, unchanged 36, errors 0"
+    report.errors         # [RowError(line, column, message)], str() = "line L: column: message"
+
+The file is parsed as it is read (``parse.open_export``) and applied ``BATCH_SIZE`` rows at a
+time inside one transaction. Each batch runs the services against rows it locked up front
+(``backoffice.db.batch``), a ledger that posts and reads balances in bulk
+(``payouts.ledger.batched``) and audit rows inserted in bulk (``backoffice.audit``), then writes
+and forgets its rows: memory holds one batch, never the file. Any error, in a cell or against the
+rules, means nothing is written: the transaction is rolled back at the end, as it is for a dry
+run, which therefore reports exactly what the import would do.
+
+Raises :class:`~backoffice.imports.errors.FileError` when the file cannot be read at all (not a
+CSV/XLSX, headers that fit no kind), and ``ValueError`` for an unknown ``tz``.
+"""
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from typing import IO, Any
+
+from django.db import transaction
+
+from accounts.models import SellerAccount
+from backoffice import clock, db
+from backoffice.audit import batched_audit
+from backoffice.audit import flush as flush_audit
+from backoffice.models import ImportFile
+from payouts import ledger
+from payouts.models import Account
+
+from .appliers import APPLIERS, Context
+from .errors import FileError, RowError
+from .parse import open_export
+from .reading import CHUNK_SIZE, SPOOL_SIZE, Source
+from .values import PLATFORM_TZ, timezone_named
+
+BATCH_SIZE = 2000
+MAX_ERRORS = 1000  # errors kept in the report; the rest are counted
+
+# The currency each store account holds (the promotion wallet is in CNY, the rest in USD).
+ACCOUNT_CURRENCY = {Account.PROMOTION: "CNY"}
+
+
+@dataclass
+class ImportReport:
+    """What an import did, or would do (a dry run, the admin's preview).
+
+    A rejected import (``errors``) wrote nothing: its counts, moves and money are zero, except in a
+    dry run, which shows what the rows without errors would have done."""
+
+    kind: str
+    file_name: str
+    file_hash: str
+    dry_run: bool
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # (state before or "new", state after) -> how many records made that move
+    moves: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # store platform id -> {ledger account: net change}, in the account's currency (USD; CNY
+    # for the promotion wallet)
+    money: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    rows: int = 0  # non-empty rows read
+    more_errors: int = 0  # errors beyond the MAX_ERRORS kept in ``errors``
+    stores_created: list[str] = field(default_factory=list)  # platform ids of new stores
+    import_file: ImportFile | None = None  # the record of a landed import
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors) + self.more_errors
+
+    @property
+    def landed(self) -> bool:
+        return not self.dry_run and self.error_count == 0
+
+    def summary(self) -> str:
+        return (
+            f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"errors {self.error_count}"
+        )
+
+    def error_lines(self) -> list[str]:
+        lines = [str(error) for error in self.errors]
+        if self.more_errors:
+            lines.append(f"... and {self.more_errors} more errors")
+        return lines
+
+    def move_lines(self) -> list[str]:
+        """``paid -> shipped: 12`` per move, new records first."""
+        order = sorted(self.moves.items(), key=lambda item: (item[0][0] != "new", item[0]))
+        return [f"{source} -> {target}: {count}" for (source, target), count in order]
+
+    def money_lines(self) -> list[str]:
+        """``store 2339563: escrow USD +120.00, available USD +57.09`` per store."""
+        return [
+            f"store {store}: "
+            + ", ".join(
+                f"{account} {ACCOUNT_CURRENCY.get(account, 'USD')} {amount:+,.2f}"
+                for account, amount in accounts.items()
+            )
+            for store, accounts in sorted(self.money.items())
+        ]
+
+    def add_error(self, error: RowError) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
+        else:
+            self.more_errors += 1
+
+
+def import_export(
+    source: Source,
+    *,
+    kind: str | None = None,
+    actor: Any = None,
+    dry_run: bool = False,
+    tz: str | None = None,
+    file_name: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportReport:
+    """Import ``source`` (a path or a binary file object, e.g. an upload) as ``kind`` (guessed
+    from the headers when ``None``), acting as ``actor`` (``None``: the system). ``tz`` names the
+    time zone of timestamps without an offset (default: the platform's). ``progress`` is called
+    with the number of rows done after each batch."""
+    zone = timezone_named(tz) if tz else PLATFORM_TZ
+    with _seekable(source) as stream:
+        digest = _sha256(stream)
+        with open_export(stream, kind=kind, tz=zone) as export:
+            report = ImportReport(
+                kind=str(export.kind),
+                file_name=(file_name or _name_of(source))[:255],
+                file_hash=digest,
+                dry_run=dry_run,
+                warnings=list(export.warnings),
+            )
+            with transaction.atomic():
+                _run(export, report, actor, progress, batch_size)
+                if not report.landed:
+                    transaction.set_rollback(True)
+    if not report.landed:
+        report.import_file = None
+        if not dry_run:  # a rejected file changed nothing
+            report.created = report.updated = report.unchanged = 0
+            report.moves, report.money, report.stores_created = Counter(), {}, []
+    return report
+
+
+def _run(
+    export: Any,
+    report: ImportReport,
+    actor: Any,
+    progress: Callable[[int], None] | None,
+    batch_size: int,
+) -> None:
+    record = ImportFile.objects.create(
+        file_name=report.file_name,
+        sha256=report.file_hash,
+        kind=report.kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        started_at=clock.now(),
+        warnings=report.warnings,
+    )
+    results = export.results()
+    with db.batch() as rows, ledger.batched() as money, batched_audit() as audit_rows:
+        context = Context(
+            report=report,
+            record=record,
+            actor=actor,
+            labels=export.headers.labels,
+            tz=export.tz,
+            rows=rows,
+            ledger=money,
+        )
+        applier = APPLIERS[export.kind](context)
+        while chunk := list(islice(results, batch_size)):
+            report.rows += len(chunk)
+            applier.apply(chunk)
+            rows.flush()
+            money.forget_orders()
+            flush_audit(audit_rows)
+            applier.forget()
+            if progress is not None:
+                progress(len(chunk))
+        report.money = _money_by_store(money.moved)
+    report.errors.sort(key=lambda error: error.line)  # cell errors come before a batch's others
+    record.finished_at = clock.now()
+    record.rows = report.rows
+    record.created, record.updated, record.unchanged = (
+        report.created,
+        report.updated,
+        report.unchanged,
+    )
+    record.save(update_fields=["finished_at", "rows", "created", "updated", "unchanged"])
+    report.import_file = record
+
+
+def _money_by_store(moved: dict[tuple[int, str, str], Decimal]) -> dict[str, dict[str, Decimal]]:
+    platform_ids = dict(
+        SellerAccount.objects.filter(pk__in={store for store, _, _ in moved}).values_list(
+            "pk", "platform_store_id"
+        )
+    )
+    money: dict[str, dict[str, Decimal]] = {}
+    for (store_id, account, currency), amount in sorted(moved.items()):
+        if amount == 0:
+            continue
+        usual = currency == ACCOUNT_CURRENCY.get(account, "USD")
+        key = account if usual else f"{account}:{currency}"
+        accounts = money.setdefault(platform_ids[store_id], {})
+        accounts[key] = accounts.get(key, Decimal("0.00")) + amount
+    return money
+
+
+@contextmanager
+def _seekable(source: Source) -> Iterator[IO[bytes]]:
+    """The file as a binary stream that can be read twice (hash, then parse)."""
+    with ExitStack() as stack:
+        if isinstance(source, str | os.PathLike):
+            try:
+                stream = stack.enter_context(open(source, "rb"))
+            except OSError as exc:
+                raise FileError(f"cannot open {os.fspath(source)}: {exc.strerror}") from exc
+            yield stream
+        elif getattr(source, "seekable", lambda: False)():
+            yield source
+        else:
+            spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_SIZE))
+            shutil.copyfileobj(source, spool, CHUNK_SIZE)
+            yield spool  # type: ignore[misc]
+
+
+def _sha256(stream: IO[bytes]) -> str:
+    stream.seek(0)
+    digest = hashlib.sha256()
+    while chunk := stream.read(CHUNK_SIZE):
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+def _name_of(source: Source) -> str:
+    if isinstance(source, str | os.PathLike):
+        return os.path.basename(os.fspath(source))
+    return os.path.basename(str(getattr(source, "name", "") or "upload"))
