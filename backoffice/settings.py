@@ -7,6 +7,7 @@ plain settings so operators can change them; code reads them through ``django.co
 
 import os
 import secrets
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -183,6 +184,14 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 # No admin imports through import-export resources: should one appear, it needs an explicit
 # import_<model> permission instead of being open to any staff user (STYLE.md).
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+# The admin's "Import a platform export" (backoffice/admin_imports.py) keeps an upload between
+# its preview and its confirm in this directory (shared by all web processes), at most
+# IMPORT_CONFIRM_MAX_AGE seconds; bigger files than IMPORT_MAX_UPLOAD_BYTES go through the command.
+IMPORT_UPLOAD_DIR = os.environ.get(
+    "IMPORT_UPLOAD_DIR", os.path.join(tempfile.gettempdir(), "backoffice-imports")
+)
+IMPORT_CONFIRM_MAX_AGE = env_int("IMPORT_CONFIRM_MAX_AGE", 3600)
+IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 50 << 20)
 # How many due rows the deadlines runner handles per transaction.
 DEADLINES_BATCH_SIZE = env_int("DEADLINES_BATCH_SIZE", 500)
 
