@@ -598,6 +598,14 @@ def print_goals(
 
     width = max(len(line[1]) for line in lines)
     aim = max(len(line[2]) for line in lines)
+    if base_a.data and base_b.rate:
+        # what the relative goals can reach at all: no ORM importer writes faster than A
+        ceiling = base_a.rate / base_b.rate
+        a_whole = base_a.get("seconds") * FULL_ROWS / rows
+        print(
+            f"for scale: A itself is {ceiling:.1f}x faster than B and takes {a_whole:.1f} s for "
+            f"{FULL_ROWS:,} rows; no importer that writes through the ORM beats A"
+        )
     print(f"{'goal (informational)':<36} {'measured':<{width}} {'target':<{aim}} verdict")
     for name, shown, target, ok in lines:
         print(f"{name:<36} {shown:<{width}} {target:<{aim}} {verdict(ok)}")
