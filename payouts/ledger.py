@@ -288,7 +288,8 @@ class LedgerBatch:
         ):
             self.references.add(reference)
             return None
-        posting = Posting(
+        posting = db.build(
+            Posting,
             reference=reference,
             kind=kind,
             at=at,

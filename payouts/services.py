@@ -15,7 +15,7 @@ from django.db import transaction
 
 from accounts.models import Notice, SellerAccount
 from accounts.notices import notify
-from backoffice import clock
+from backoffice import clock, db
 from backoffice.db import lock
 from backoffice.errors import Code, PermissionDenied, invalid
 from backoffice.fsm import run_transition
@@ -179,15 +179,21 @@ def _refund(
         legs = [Leg(A.PROTECTION_FUND, -amount)]
     else:
         sources, legs = _waterfall(order, amount)
-    record = Refund.objects.create(
-        order=order,
-        store_id=store_id,
-        amount=amount,
-        reason=reason[:200],
-        reference=reference,
-        at=at,
+    # Inside an import's batch, whose ledger batch answers for this order's refunds (above),
+    # the refund is inserted with the batch's other rows.
+    fields = {
+        "order": order,
+        "store_id": store_id,
+        "amount": amount,
+        "reason": reason[:200],
+        "reference": reference,
+        "at": at,
         **sources,
-    )
+    }
+    if batch is not None and batch.refunded(order.pk) is not None:
+        record = db.create(Refund, **fields)
+    else:
+        record = Refund.objects.create(**fields)
     if batch is not None:
         batch.refund_made(order.pk, reference, amount)
     post(
