@@ -80,6 +80,23 @@ ROLES: dict[str, list[str]] = {
         "backoffice.add_importfile",
         "backoffice.view_importfile",
     ],
+    # Imports run the services as the uploader: whoever imports orders or disputes in the
+    # admin holds this role too (finance holds the import page itself).
+    "importer": [
+        "backoffice.view_importfile",
+        "backoffice.add_importfile",
+        "accounts.add_selleraccount",
+        "orders.add_order",
+        "orders.transition_order",
+        "disputes.open_dispute",
+        "disputes.respond_dispute",
+        "disputes.act_for_buyer",
+        "disputes.arbitrate_dispute",
+        "payouts.record_bank_transfer",
+        "payouts.charge_promotion",
+        "payouts.adjust_promotion",
+        "payouts.change_exchangerate",
+    ],
 }
 
 
