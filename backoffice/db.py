@@ -85,9 +85,12 @@ class RowBatch:
         return True
 
     def flush(self) -> None:
-        """Insert the new rows, then write the changed ones."""
+        """Insert the new rows, then write the changed ones. The rows inserted are no longer
+        held (a later :func:`lock` reads them again), so memory does not grow batch by batch."""
         for model, rows in self._new.items():
             insert_many(model, list(rows.values()))
+            for pk in rows:
+                self._rows.pop((model, pk), None)
         self._new.clear()
         for model, changes in self._dirty.items():
             by_fields: dict[frozenset[str], list[models.Model]] = defaultdict(list)
