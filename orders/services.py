@@ -120,8 +120,8 @@ def order_build(
         product = Product.objects.filter(pk=product_id, store=store).first()
         if product is None:
             raise invalid("No such product in this store.", field="productId", code=Code.NOT_FOUND)
-    return Order(
-        store=store,
+    order = Order(
+        store_id=store.pk,  # by id, the object cached below: assigning it costs as much again
         order_number=order_number,
         amount=clean_amount(amount, field="amount"),
         product_total=_optional_amount(product_total, "productTotal"),
@@ -130,9 +130,13 @@ def order_build(
         buyer_country=(buyer_country or "").strip(),
         placed_at=clock.resolve(placed_at),
         protected=protected,
-        product=product,
+        product_id=product.pk if product else None,
         product_info=product_info,
     )
+    Order.store.field.set_cached_value(order, store)
+    if product is not None:
+        Order.product.field.set_cached_value(order, product)
+    return order
 
 
 # What describes an order without being part of its state or its money: a later export may

@@ -126,9 +126,10 @@ class _RowReader:
     def __init__(
         self, kind: Kind, cells: Mapping[str, Cell], line: int, labels: Mapping[str, str] | None
     ) -> None:
+        self.kind = kind
         self.cells = cells
         self.line = line
-        self.labels = {c.field: c.english for c in COLUMNS[kind]} | dict(labels or {})
+        self.given_labels = labels
         self.errors: list[RowError] = []
         self.failed: set[str] = set()
         self.values: dict[str, object] = {}
@@ -150,6 +151,12 @@ class _RowReader:
             self.error(field, "required")
         self.values[field] = value
         return value
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Each field's column as the file names it (SPEC's English header when it lacks it);
+        only needed for an error, so not built for every row."""
+        return {c.field: c.english for c in COLUMNS[self.kind]} | dict(self.given_labels or {})
 
     def error(self, field: str, message: str) -> None:
         self.errors.append(RowError(self.line, self.labels.get(field, field), message))
