@@ -16,6 +16,7 @@ The rules stay in the services; the batch only changes when their reads and writ
 """
 
 import functools
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -307,6 +308,7 @@ def _values(
     write spends in Python. ``rows`` are model instances, or ``{attname: value}`` with
     ``mappings``."""
     attnames = [f.attname for f in fields]
+    read_all = operator.itemgetter(*attnames) if len(attnames) > 1 else lambda d: [d[attnames[0]]]
     stamped = [
         f.attname
         for f in fields
@@ -334,7 +336,7 @@ def _values(
         for attname in stamped:  # what pre_save() does for them
             values_of[attname] = now
         try:
-            values = [values_of[attname] for attname in attnames]
+            values = list(read_all(values_of))
         except KeyError:  # a deferred field: read it the long way
             values = [getattr(row, attname) for attname in attnames]
         for i, prep in checked:
