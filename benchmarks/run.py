@@ -93,6 +93,9 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help=f"import {import_orders.B_ROWS:,} rows, not 100,000"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="imports: timed runs per case, the fastest shown"
+    )
     parser.add_argument("--only", choices=("deadlines", "imports"), help="run one benchmark")
     args = parser.parse_args()
     if args.only != "imports":
@@ -100,7 +103,8 @@ def main() -> None:
     if args.only != "deadlines":
         if args.only is None:
             print()
-        import_orders.run(import_orders.B_ROWS if args.quick else args.import_rows)
+        rows = import_orders.B_ROWS if args.quick else args.import_rows
+        import_orders.run(rows, repeat=args.repeat)
 
 
 def deadlines(args: argparse.Namespace) -> None:
