@@ -134,7 +134,7 @@ def import_export(
     """Import ``source`` (a path or a binary file object, e.g. an upload) as ``kind`` (guessed
     from the headers when ``None``), acting as ``actor`` (``None``: the system). ``tz`` names the
     time zone of timestamps without an offset (default: the platform's). ``progress`` is called
-    with the number of rows done after each batch."""
+    after each batch with the number of rows it held (an increment, as ``tqdm.update`` takes)."""
     zone = timezone_named(tz) if tz else PLATFORM_TZ
     with _seekable(source) as stream:
         digest = _sha256(stream)
