@@ -508,7 +508,8 @@ def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int) -
         f"machine: {cores} cores, load average {load_before:.1f} before the run, "
         f"{load_after:.1f} at its end (the run itself keeps one core busy)"
         + (
-            ": others were busy, wall times are inflated; CPU seconds are the steadier measure"
+            ": others were busy; wall times are inflated, CPU seconds less so (two vCPUs may"
+            " share a core), and the ratios within this run are the steadiest figures"
             if load_before > cores - 1
             else ""
         )
