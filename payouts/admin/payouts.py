@@ -1,0 +1,298 @@
+"""Payouts (requested and settled through the services), the reserve (deposit inquiry) and
+refunds."""
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.http import HttpRequest, HttpResponse
+
+from accounts.models import SellerAccount
+from backoffice.admin_transitions import (
+    HistoryInline,
+    ObjectAction,
+    ReadOnlyInline,
+    TransitionAdminMixin,
+    bulk_action,
+)
+from backoffice.exports import ExportAdminMixin
+from backoffice.money import Currency
+from payouts.admin.ledger import PostingInline
+from payouts.admin.shared import NOTE_WIDGET, ReadOnlyAdmin, autocomplete, money, usd_column
+from payouts.ledger import exact
+from payouts.models import Account, LedgerEntry, Payout, PayoutTransition, Refund, ReserveHold
+from payouts.resources import PayoutResource
+from payouts.services import payout_mark_failed, payout_mark_paid, payout_request
+
+SETTLE_PERM = "payouts.settle_payout"
+
+
+# --- payouts ---
+
+
+class PaidForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        widget=NOTE_WIDGET,
+        help_text="E.g. the bank transfer reference. Kept in the history.",
+    )
+
+
+class FailedForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        widget=NOTE_WIDGET,
+        help_text="Kept on the payout and in the history. The amount returns to the store's "
+        "available balance.",
+    )
+
+
+class PayoutRequestForm(forms.Form):
+    store = forms.ModelChoiceField(
+        SellerAccount.objects.all(), widget=autocomplete(Payout, "store")
+    )
+    amount = forms.DecimalField(
+        max_digits=16, help_text="USD, taken from the store's available balance."
+    )
+    currency = forms.ChoiceField(
+        choices=Currency.CHOICES,
+        initial=Currency.USD,
+        help_text="Paid in USD, or in CNY at today's recorded USD/CNY rate.",
+    )
+    # One key per form shown: submitting the same form twice creates one payout.
+    idempotency_key = forms.CharField(
+        widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex, required=False, max_length=100
+    )
+
+
+class PayoutHistoryInline(HistoryInline):
+    model = PayoutTransition
+
+
+@admin.register(Payout)
+class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
+    """Payouts are requested (add) and settled (buttons, bulk) through the services only."""
+
+    service_id_arg = "payout_id"
+    resource_classes = [PayoutResource]  # export only (backoffice/exports.py)
+    object_actions = {
+        "mark_paid": ObjectAction("Mark paid", payout_mark_paid, SETTLE_PERM, form=PaidForm),
+        "mark_failed": ObjectAction(
+            "Mark failed", payout_mark_failed, SETTLE_PERM, form=FailedForm
+        ),
+    }
+    actions = [bulk_action("mark_paid", "Mark selected payouts paid")]
+    service_add_form = PayoutRequestForm
+
+    list_display = (
+        "id",
+        "store",
+        "amount_usd",
+        "currency",
+        "rate",
+        "receives",
+        "status",
+        "requested_at",
+    )
+    list_filter = ("status", "currency", ("store", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("store__name", "=store__platform_store_id")
+    date_hierarchy = "requested_at"
+    list_select_related = ("store",)
+    fieldsets = (
+        (None, {"fields": ("store", "status", "amount_usd", "currency", "rate", "receives")}),
+        (
+            "Time",
+            {"fields": ("requested_at", "requested_by", "paid_at", "failed_at", "failure_reason")},
+        ),
+    )
+    readonly_fields = (
+        "store",
+        "status",
+        "amount_usd",
+        "currency",
+        "rate",
+        "receives",
+        "requested_at",
+        "requested_by",
+        "paid_at",
+        "failed_at",
+        "failure_reason",
+    )
+    inlines = (PayoutHistoryInline, PostingInline)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # nothing on a payout is edited; it moves with the buttons
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def object_label(self, obj: Payout) -> str:
+        return f"Payout {obj.pk} ({money(obj.payout_amount, obj.currency)})"
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_usd(self, payout: Payout) -> str:
+        return money(payout.amount)
+
+    @admin.display(description="payout amount", ordering="payout_amount")
+    def receives(self, payout: Payout) -> str:
+        return money(payout.payout_amount, payout.currency)
+
+    def create_object(self, request: HttpRequest, data: dict[str, Any]) -> Payout:
+        return payout_request(
+            store_id=data["store"].pk,
+            actor=request.user,
+            amount=data["amount"],
+            currency=data["currency"],
+            idempotency_key=data.get("idempotency_key") or None,
+        )
+
+
+# --- the reserve: deposit inquiry ---
+
+
+def reserve_left() -> Subquery:
+    """What is left of the reserve of the hold's order: one correlated SUM per row inside the
+    same query (no query per row). Read it through :func:`exact`."""
+    entries = (
+        LedgerEntry.objects.filter(order_id=OuterRef("order_id"), account=Account.RESERVE)
+        .order_by()
+        .values("order_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Subquery(entries, output_field=models.DecimalField(max_digits=16, decimal_places=2))
+
+
+def holds_with_remaining(queryset: QuerySet[ReserveHold] | None = None) -> QuerySet[ReserveHold]:
+    queryset = ReserveHold.objects.all() if queryset is None else queryset
+    return queryset.annotate(remaining=reserve_left())
+
+
+class ReleasedFilter(admin.SimpleListFilter):
+    title = "released"
+    parameter_name = "released"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Still held"), ("yes", "Released")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in ("no", "yes"):
+            return queryset.filter(released_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(ReserveHold)
+class ReserveHoldAdmin(ReadOnlyAdmin):
+    """The deposit inquiry: each order's reserve, what is left of it and when it is released."""
+
+    list_display = (
+        "store",
+        "order",
+        "held_usd",
+        "remaining_usd",
+        "held_at",
+        "release_at",
+        "released_at",
+    )
+    list_filter = (ReleasedFilter, ("store", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("store__name", "=store__platform_store_id", "=order__order_number")
+    date_hierarchy = "held_at"
+    list_select_related = ("store", "order")
+    fields = ("store", "order", "held_usd", "remaining_usd", "held_at", "release_at", "released_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return holds_with_remaining(super().get_queryset(request))
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
+        context = {"title": "Deposit inquiry: reserve held per order", **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    @admin.display(description="held", ordering="held")
+    def held_usd(self, hold: ReserveHold) -> str:
+        return money(hold.held)
+
+    @admin.display(description="remaining", ordering="remaining")
+    def remaining_usd(self, hold: ReserveHold) -> str:
+        return money(exact(hold.remaining))
+
+
+# --- refunds ---
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = (
+        "at",
+        "amount_usd",
+        "from_escrow_usd",
+        "from_available_usd",
+        "from_reserve_usd",
+        "from_protection_fund_usd",
+        "to_debt_usd",
+        "reason",
+    )
+    readonly_fields = fields
+
+    amount_usd = usd_column("amount", "amount")
+    from_escrow_usd = usd_column("from_escrow", "from escrow")
+    from_available_usd = usd_column("from_available", "from available")
+    from_reserve_usd = usd_column("from_reserve", "from reserve")
+    from_protection_fund_usd = usd_column("from_protection_fund", "from protection fund")
+    to_debt_usd = usd_column("to_debt", "to debt")
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    """Refunds and where their money came from (the waterfall); they are made by the order and
+    dispute services, never here."""
+
+    list_display = (
+        "at",
+        "order",
+        "store",
+        "amount_usd",
+        "from_escrow_usd",
+        "from_available_usd",
+        "from_reserve_usd",
+        "from_protection_fund_usd",
+        "to_debt_usd",
+        "reason",
+    )
+    list_filter = (("store", admin.RelatedOnlyFieldListFilter),)
+    search_fields = (
+        "=order__order_number",
+        "store__name",
+        "=store__platform_store_id",
+        "reference",
+    )
+    date_hierarchy = "at"
+    list_select_related = ("order", "store")
+    ordering = ("-at", "-id")
+    fields = (
+        "order",
+        "store",
+        "amount_usd",
+        "from_escrow_usd",
+        "from_available_usd",
+        "from_reserve_usd",
+        "from_protection_fund_usd",
+        "to_debt_usd",
+        "reason",
+        "reference",
+        "at",
+    )
+    readonly_fields = fields
+    inlines = (PostingInline,)
+
+    amount_usd = usd_column("amount", "amount")
+    from_escrow_usd = usd_column("from_escrow", "from escrow")
+    from_available_usd = usd_column("from_available", "from available")
+    from_reserve_usd = usd_column("from_reserve", "from reserve")
+    from_protection_fund_usd = usd_column("from_protection_fund", "from protection fund")
+    to_debt_usd = usd_column("to_debt", "to debt")
