@@ -16,10 +16,12 @@ Raises :class:`~backoffice.imports.errors.FileError` when the file cannot be rea
 CSV/XLSX, headers that fit no kind), and ``ValueError`` for an unknown ``tz``.
 """
 
+import gc
 import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -46,6 +48,7 @@ from .values import PLATFORM_TZ, timezone_named
 
 BATCH_SIZE = 2000
 MAX_ERRORS = 1000  # errors kept in the report; the rest are counted
+IMPORT_GC_THRESHOLDS = (50_000, 20, 10)  # gc.set_threshold() while an import runs
 
 # The currency each store account holds (the promotion wallet is in CNY, the rest in USD).
 ACCOUNT_CURRENCY = {Account.PROMOTION: "CNY"}
@@ -146,7 +149,7 @@ def import_export(
                 dry_run=dry_run,
                 warnings=list(export.warnings),
             )
-            with transaction.atomic():
+            with _fewer_collections(), transaction.atomic():
                 _run(export, report, actor, progress, batch_size)
                 if not report.landed:
                     transaction.set_rollback(True)
@@ -222,6 +225,36 @@ def _money_by_store(moved: dict[tuple[int, str, str], Decimal]) -> dict[str, dic
         accounts = money.setdefault(platform_ids[store_id], {})
         accounts[key] = accounts.get(key, Decimal("0.00")) + amount
     return money
+
+
+_collections_lock = threading.Lock()
+_imports_running = 0
+_saved_thresholds = gc.get_threshold()
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Garbage collection tuned for an import. A batch keeps thousands of objects alive (rows,
+    orders, postings, audit rows), so the default thresholds run full collections over them, and
+    over the whole of Django, again and again: about a tenth of an import's time, measured.
+    Objects made before the import are left out of collections (``gc.freeze``) and collections
+    come less often; both are undone when the last import running in the process ends. Garbage
+    still goes as it always does: by reference counting, and by the rarer collections."""
+    global _imports_running, _saved_thresholds
+    with _collections_lock:
+        _imports_running += 1
+        if _imports_running == 1:
+            _saved_thresholds = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(*IMPORT_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        with _collections_lock:
+            _imports_running -= 1
+            if _imports_running == 0:
+                gc.set_threshold(*_saved_thresholds)
+                gc.unfreeze()
 
 
 @contextmanager

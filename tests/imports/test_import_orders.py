@@ -1,6 +1,7 @@
 """Orders exports through the importer: the same rules, postings and audit rows as the services,
 all or nothing, dry runs, time zones, batches."""
 
+import gc
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -193,6 +194,23 @@ def test_batches_change_nothing_but_the_speed(tmp_path):
     for store_id, accounts in in_many.money.items():
         balances = store_balances(f.SellerAccount.objects.get(platform_store_id=store_id).pk)
         assert {a: balances[a] for a in accounts} == accounts
+
+
+@pytest.mark.parametrize("amount", ["12.00", "12.001"], ids=["landed", "rejected"])
+def test_collections_are_fewer_while_an_import_runs_and_as_before_after(tmp_path, amount):
+    before = gc.get_threshold()
+    during = []
+    path = write_orders(tmp_path, [order_row(N1, "paid", Order_Amount=amount)])
+
+    def progress(done: int) -> None:
+        during.append((gc.get_threshold(), gc.get_freeze_count() > 0))
+
+    report = import_export(path, progress=progress)
+
+    assert report.landed == (amount == "12.00")
+    assert during == [(runner.IMPORT_GC_THRESHOLDS, True)]
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
 
 
 def test_dry_run_reports_what_would_happen_and_writes_nothing(tmp_path):
