@@ -531,6 +531,14 @@ class DisputesApplier(Applier):
         else:
             source = dispute.status
         dispute = self.walk(dispute, row)
+        if final is not None and dispute.final_refund not in (None, final):
+            # An automatic resolution refunds what was requested; a resolved dispute keeps its
+            # refund: the file and the ledger must not tell two stories.
+            raise RowProblem(
+                "final_refund",
+                f"dispute {row.dispute_id} was resolved with a refund of "
+                f"USD {dispute.final_refund}, not USD {final}",
+            )
         if source == "new" or source != dispute.status:
             self.context.mark(dispute, row.line)
         self.context.count(source, dispute.status, changed=False)
