@@ -528,6 +528,12 @@ class DisputesApplier(Applier):
             raise RowProblem(
                 "order_number", f"dispute {row.dispute_id} is on another order ({dispute.order})"
             )
+        elif dispute.requested_refund != requested:
+            raise RowProblem(
+                "requested_refund",
+                f"dispute {row.dispute_id} was opened for USD {dispute.requested_refund}: "
+                "a dispute's requested refund does not change",
+            )
         else:
             source = dispute.status
         dispute = self.walk(dispute, row)

@@ -138,7 +138,7 @@ def test_a_later_disputes_export_moves_them_on_and_forbidden_moves_are_errors(tm
     assert refused.error_lines() == ["line 2: Dispute Status: cannot move from resolved to open"]
 
 
-def test_a_final_refund_other_than_the_one_the_dispute_ended_with_is_refused(tmp_path):
+def test_a_known_disputes_refunds_do_not_change(tmp_path):
     shipped_orders(tmp_path)
     import_ok(disputes_file(tmp_path, [line("D2", "FINISH", "$25.00")]))
 
@@ -150,6 +150,7 @@ def test_a_final_refund_other_than_the_one_the_dispute_ended_with_is_refused(tmp
             [
                 line("D1", "SELLER_RESPONSE_ISSUE_TIMEOUT", "$30.00"),  # it refunds the $40
                 line("D2", "FINISH", "$20.00"),
+                line("D2", "FINISH", "$25.00", requested="$45.00"),
             ],
             name="other.csv",
         )
@@ -159,6 +160,8 @@ def test_a_final_refund_other_than_the_one_the_dispute_ended_with_is_refused(tmp
     assert refused.error_lines() == [
         "line 2: Final Refund: dispute 9001 was resolved with a refund of USD 40.00, not USD 30.00",
         "line 3: Final Refund: dispute 9002 was resolved with a refund of USD 25.00, not USD 20.00",
+        "line 4: Requested Refund: dispute 9002 was opened for USD 40.00: "
+        "a dispute's requested refund does not change",
     ]
     assert counts() == before
     assert Dispute.objects.get(platform_dispute_id="9002").final_refund == Decimal("25.00")
