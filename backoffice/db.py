@@ -16,6 +16,7 @@ The rules stay in the services; the batch only changes when their reads and writ
 """
 
 import functools
+import hashlib
 import operator
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,7 +27,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connections, models, router
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
 from django.utils import timezone
 
 from backoffice.errors import not_found
@@ -164,6 +165,18 @@ def _fixed_defaults(model: type[models.Model]) -> dict[str, Any] | None:
     if any(field.has_default() and callable(field.default) for field in fields):
         return None
     return {field.attname: field.get_default() for field in fields}
+
+
+def serialize(name: str, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Wait for, then hold until the transaction ends, the lock called ``name``: transactions
+    that take the same one run one after another. A PostgreSQL advisory lock; SQLite runs one
+    writing transaction at a time anyway (IMMEDIATE). Must run inside ``atomic``."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def lock(model: type[M], pk: int | str, *, what: str | None = None) -> M:

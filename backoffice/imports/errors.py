@@ -1,7 +1,9 @@
-"""The three kinds of problem an export file can have.
+"""The kinds of problem an import can have.
 
 - :class:`FileError`: the file as a whole cannot be read (encoding, format, headers). Nothing in
   it is imported and there is no line to point at.
+- :class:`ImportConflict`: the database refused the import's writes (a record it creates was
+  created meanwhile by someone else). Nothing is imported; importing again will do.
 - :class:`CellError`: one cell's value is wrong. Raised by the parsers in ``values.py``; the row
   parsers catch it and turn it into a :class:`RowError`.
 - :class:`RowError`: what the report shows, ``line L: column: message``.
@@ -19,6 +21,10 @@ class FileError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ImportConflict(FileError):
+    """The database refused the import's writes: nothing was written."""
 
 
 class CellError(ValueError):

@@ -13,11 +13,14 @@ rules, means nothing is written: the transaction is rolled back at the end, as i
 run, which therefore reports exactly what the import would do.
 
 Raises :class:`~backoffice.imports.errors.FileError` when the file cannot be read at all (not a
-CSV/XLSX, headers that fit no kind), and ``ValueError`` for an unknown ``tz``.
+CSV/XLSX, headers that fit no kind), its subclass ``ImportConflict`` when the database refuses
+the writes (a record created meanwhile by someone else), and ``ValueError`` for an unknown
+``tz``. Imports run one at a time (``db.serialize``).
 """
 
 import gc
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -30,7 +33,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from accounts.models import SellerAccount
 from backoffice import clock, db
@@ -41,10 +44,12 @@ from payouts import ledger
 from payouts.models import Account
 
 from .appliers import APPLIERS, Context
-from .errors import FileError, RowError
+from .errors import FileError, ImportConflict, RowError
 from .parse import open_export
 from .reading import CHUNK_SIZE, SPOOL_SIZE, Source
 from .values import PLATFORM_TZ, timezone_named
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
 MAX_ERRORS = 1000  # errors kept in the report; the rest are counted
@@ -149,16 +154,37 @@ def import_export(
                 dry_run=dry_run,
                 warnings=list(export.warnings),
             )
-            with _fewer_collections(), transaction.atomic():
-                _run(export, report, actor, progress, batch_size)
-                if not report.landed:
-                    transaction.set_rollback(True)
+            _apply(export, report, actor, progress, batch_size)
     if not report.landed:
         report.import_file = None
         if not dry_run:  # a rejected file changed nothing
             report.created = report.updated = report.unchanged = 0
             report.moves, report.money, report.stores_created = Counter(), {}, []
     return report
+
+
+def _apply(
+    export: Any,
+    report: ImportReport,
+    actor: Any,
+    progress: Callable[[int], None] | None,
+    batch_size: int,
+) -> None:
+    """Run the import in one transaction, rolled back unless it landed."""
+    try:
+        with _fewer_collections(), transaction.atomic():
+            # One import at a time: two at once would both create the same new stores and
+            # orders, and one of them would fail on the unique indexes.
+            db.serialize("imports")
+            _run(export, report, actor, progress, batch_size)
+            if not report.landed:
+                transaction.set_rollback(True)
+    except (IntegrityError, OperationalError) as exc:
+        logger.warning("import of %s refused by the database", report.file_name, exc_info=True)
+        raise ImportConflict(
+            f"the database refused the import ({str(exc).strip()}): a record it writes was "
+            "changed by someone else at the same time; nothing was written, import the file again"
+        ) from exc
 
 
 def _run(
