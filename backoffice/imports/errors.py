@@ -3,7 +3,8 @@
 - :class:`FileError`: the file as a whole cannot be read (encoding, format, headers). Nothing in
   it is imported and there is no line to point at.
 - :class:`ImportConflict`: the database refused the import's writes (a record it creates was
-  created meanwhile by someone else). Nothing is imported; importing again will do.
+  created meanwhile by someone else, a database locked too long). Nothing is imported;
+  importing again will do.
 - :class:`CellError`: one cell's value is wrong. Raised by the parsers in ``values.py``; the row
   parsers catch it and turn it into a :class:`RowError`.
 - :class:`RowError`: what the report shows, ``line L: column: message``.

@@ -182,8 +182,8 @@ def _apply(
     except (IntegrityError, OperationalError) as exc:
         logger.warning("import of %s refused by the database", report.file_name, exc_info=True)
         raise ImportConflict(
-            f"the database refused the import ({str(exc).strip()}): a record it writes was "
-            "changed by someone else at the same time; nothing was written, import the file again"
+            f"the database refused the import ({str(exc).strip()}), most likely because of "
+            "another change made at the same time; nothing was written, import the file again"
         ) from exc
 
 
