@@ -7,13 +7,14 @@ the data must be committed: ``transaction=True``.
 """
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count
 
 from backoffice.deadlines import run_all
@@ -49,6 +50,56 @@ def in_threads(*targets: Callable[[], Any]) -> list[Any]:
     assert not any(thread.is_alive() for thread in threads), "a worker hung"
     assert not errors, errors
     return results
+
+
+def waiting_on_a_lock() -> bool:
+    """Whether another connection is waiting for a lock (a row, a unique index entry)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def racing(hold: Callable[[], Any], run: Callable[[], Any]) -> Any:
+    """``hold`` in a transaction of its own, kept open until ``run`` (in another thread) waits on
+    a lock it holds, then committed. What ``run`` returned, or the exception it raised."""
+    held, commit = threading.Event(), threading.Event()
+    outcome: list[Any] = []
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                hold()
+                held.set()
+                commit.wait(timeout=60)
+        finally:
+            connections.close_all()
+
+    def runner() -> None:
+        try:
+            outcome.append(run())
+        except Exception as exc:
+            outcome.append(exc)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert held.wait(timeout=30), "hold() did not finish"
+    second = threading.Thread(target=runner)
+    second.start()
+    deadline = time.monotonic() + 30
+    while not waiting_on_a_lock():
+        assert time.monotonic() < deadline, "run() never waited on hold()'s locks"
+        time.sleep(0.05)
+    commit.set()
+    first.join(timeout=30)
+    second.join(timeout=60)
+    assert not second.is_alive(), "run() hung"
+    [result] = outcome
+    return result
 
 
 def test_two_runners_at_once_cancel_every_due_order_exactly_once(settings):

@@ -3,22 +3,37 @@
 strawberry-django's ``handle_django_errors`` builds the ``<Name>Payload`` union, but it leaves
 ``code`` empty for a plain ``PermissionDenied``, ``ObjectDoesNotExist`` or a ``ValidationError``
 without a code. :func:`mutation` converts those errors itself so that every message has one.
+
+A unique index that refuses a write the service's own checks passed means another request made
+the same record at the same moment (two checkouts of one order number): the service's
+transaction was rolled back, and the client gets ``invalid``, never an uncoded error.
 """
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import strawberry_django
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import IntegrityError
 from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo, OperationMessage
 
 from backoffice.errors import Code
 
+logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 Kind = OperationMessage.Kind
+
+
+RACE_LOST = OperationMessage(
+    kind=Kind.VALIDATION,
+    message="Another request made the same record at the same moment; nothing was changed. "
+    "Reload and try again.",
+    code=Code.INVALID.value,
+)
 
 
 def _validation_messages(error: ValidationError) -> Iterator[OperationMessage]:
@@ -56,6 +71,9 @@ def with_error_codes(resolver: F) -> F:
             return resolver(*args, **kwargs)
         except (ValidationError, DjangoPermissionDenied, ObjectDoesNotExist) as error:
             return OperationInfo(messages=messages(error))
+        except IntegrityError:
+            logger.warning("%s refused by a unique index", resolver.__name__, exc_info=True)
+            return OperationInfo(messages=[RACE_LOST])
 
     return wrapper  # type: ignore[return-value]
 

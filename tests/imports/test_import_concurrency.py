@@ -4,11 +4,7 @@ Marked ``postgres``: selected only in the PostgreSQL run, never skipped. Each im
 thread with its own connection, so the data is committed: ``transaction=True``.
 """
 
-import threading
-import time
-
 import pytest
-from django.db import connection, connections, transaction
 
 from accounts.models import SellerAccount
 from backoffice.imports.errors import ImportConflict
@@ -16,7 +12,7 @@ from backoffice.imports.runner import import_export
 from orders.models import Order, OrderTransition
 from payouts.models import Posting
 from tests import factories as f
-from tests.test_postgres_concurrency import in_threads
+from tests.test_postgres_concurrency import in_threads, racing
 
 from .helpers import order_row, write_orders
 from .test_import_samples import assert_ledger_balanced
@@ -47,55 +43,14 @@ def test_the_same_file_imported_twice_at_once_lands_once(tmp_path):
     assert_ledger_balanced()
 
 
-def waiting_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0] > 0
-
-
 def test_a_store_created_meanwhile_refuses_the_import_whole_with_a_clear_error(tmp_path):
     # given a store the file names, being created (not committed yet) by someone else
     path = orders_file(tmp_path)
-    created, commit = threading.Event(), threading.Event()
 
-    def create_store() -> None:
-        try:
-            with transaction.atomic():
-                f.store(platform_store_id="7000001")
-                created.set()
-                commit.wait(timeout=60)
-        finally:
-            connections.close_all()
-
-    creator = threading.Thread(target=create_store)
-    creator.start()
-    assert created.wait(timeout=30)
-
-    # when the import runs into it (it waits on the unique index) and the creator commits
-    outcome: list[BaseException | object] = []
-
-    def run_import() -> None:
-        try:
-            outcome.append(import_export(path))
-        except BaseException as exc:
-            outcome.append(exc)
-        finally:
-            connections.close_all()
-
-    importer = threading.Thread(target=run_import)
-    importer.start()
-    deadline = time.monotonic() + 30
-    while not waiting_on_a_lock() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    commit.set()
-    creator.join(timeout=30)
-    importer.join(timeout=60)
+    # when the import runs into it (it waits on the unique index) and the other side commits
+    error = racing(lambda: f.store(platform_store_id="7000001"), lambda: import_export(path))
 
     # then the import is refused whole, saying why, and the other store stands
-    [error] = outcome
     assert isinstance(error, ImportConflict)
     assert "accounts_selleraccount_platform_store_id_key" in str(error)
     assert str(error).endswith("nothing was written, import the file again")

@@ -1,0 +1,33 @@
+"""Two creations of one store at the same moment, through GraphQL, on PostgreSQL.
+
+Marked ``postgres``: selected only in the PostgreSQL run, never skipped."""
+
+import pytest
+from django.test import Client
+
+from accounts.models import SellerAccount
+from tests import factories as f
+from tests.gql import codes, mutate
+from tests.test_postgres_concurrency import racing
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_loser_of_a_race_on_a_unique_index_gets_invalid_not_an_uncoded_error():
+    # given a store being created (not committed yet) by another request
+    admin = f.superuser()
+
+    # when a GraphQL creation of the same store waits on the unique index, and the other commits
+    payload = racing(
+        lambda: f.store(platform_store_id="7100001", name="First"),
+        lambda: mutate(
+            Client(), "sellerAccountCreate", {"storeId": "7100001", "name": "Second"}, user=admin
+        ),
+    )
+
+    # then the client gets OperationInfo with a code, and the first store stands alone
+    assert codes(payload) == [("invalid", None)]
+    assert "same moment" in payload["messages"][0]["message"]
+    assert list(SellerAccount.objects.values_list("platform_store_id", "name")) == [
+        ("7100001", "First")
+    ]
