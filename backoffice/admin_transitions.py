@@ -23,7 +23,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.db import IntegrityError, models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -33,7 +33,7 @@ from django.views.decorators.http import require_http_methods
 from django_fsm import FSMFieldMixin
 
 from backoffice.audit import TransitionLog
-from backoffice.errors import error_text
+from backoffice.errors import RACE_LOST, error_text
 from backoffice.fsm import TransitionCheck, state_field, transition_checks
 
 APPLY = "_apply"  # the submit button of an intermediate form; without it a POST shows the form
@@ -298,6 +298,8 @@ class TransitionAdminMixin:
                 created = self.create_object(request, form.cleaned_data)
             except SERVICE_ERRORS as exc:
                 add_service_error(form, exc)
+            except IntegrityError:
+                form.add_error(None, RACE_LOST)
             else:
                 return self.response_created(request, created)
         name = self.model._meta.verbose_name

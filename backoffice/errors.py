@@ -34,6 +34,14 @@ class PermissionDenied(DjangoPermissionDenied):
         return self.message
 
 
+# What the loser of a race for one unique record is told (two requests creating the same store
+# at the same moment pass the service's checks; the database's unique index refuses the second).
+RACE_LOST = (
+    "Another request made the same record at the same moment; nothing was changed. "
+    "Reload and try again."
+)
+
+
 def invalid(
     message: str, *, field: str | None = None, code: Code = Code.INVALID
 ) -> ValidationError:

@@ -21,18 +21,15 @@ from django.db import IntegrityError
 from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo, OperationMessage
 
-from backoffice.errors import Code
+from backoffice.errors import RACE_LOST, Code
 
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 Kind = OperationMessage.Kind
 
 
-RACE_LOST = OperationMessage(
-    kind=Kind.VALIDATION,
-    message="Another request made the same record at the same moment; nothing was changed. "
-    "Reload and try again.",
-    code=Code.INVALID.value,
+RACE_LOST_MESSAGE = OperationMessage(
+    kind=Kind.VALIDATION, message=RACE_LOST, code=Code.INVALID.value
 )
 
 
@@ -73,7 +70,7 @@ def with_error_codes(resolver: F) -> F:
             return OperationInfo(messages=messages(error))
         except IntegrityError:
             logger.warning("%s refused by a unique index", resolver.__name__, exc_info=True)
-            return OperationInfo(messages=[RACE_LOST])
+            return OperationInfo(messages=[RACE_LOST_MESSAGE])
 
     return wrapper  # type: ignore[return-value]
 

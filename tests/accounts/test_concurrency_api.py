@@ -1,9 +1,10 @@
-"""Two creations of one store at the same moment, through GraphQL, on PostgreSQL.
+"""Two creations of one store at the same moment, through GraphQL and the admin, on PostgreSQL.
 
 Marked ``postgres``: selected only in the PostgreSQL run, never skipped."""
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from accounts.models import SellerAccount
 from tests import factories as f
@@ -31,3 +32,21 @@ def test_the_loser_of_a_race_on_a_unique_index_gets_invalid_not_an_uncoded_error
     assert list(SellerAccount.objects.values_list("platform_store_id", "name")) == [
         ("7100001", "First")
     ]
+
+
+def test_the_admin_add_form_that_loses_the_race_says_so_and_creates_nothing():
+    # given a store being created (not committed yet) by another request
+    client = Client()
+    client.force_login(f.staff("risk"))
+    url = reverse("admin:accounts_selleraccount_add")
+    data = {"platform_store_id": "7100002", "name": "Second", "settlement_currency": "USD"}
+
+    # when the admin's add form waits on the unique index, and the other commits
+    response = racing(
+        lambda: f.store(platform_store_id="7100002", name="First"), lambda: client.post(url, data)
+    )
+
+    # then the form is shown again with the reason, and the first store stands alone
+    assert response.status_code == 200
+    assert "same moment" in response.text
+    assert list(SellerAccount.objects.values_list("name", flat=True)) == ["First"]
