@@ -19,6 +19,10 @@ what adds one, so "Add" on the admin index and the list leads here, for whoever 
 
 The importer decides everything about the rows (and is safe to run twice: a second run of the
 same file changes nothing); this module only carries the bytes from the preview to the confirm.
+
+An imported file's change page links to the records it created or moved ("Orders from this file
+(N)", each to the list filtered on the file); the records' pages link back
+(backoffice/admin_sources.py).
 """
 
 import hashlib
@@ -32,15 +36,21 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from django import forms
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db import models
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.models import SellerAccount
@@ -51,13 +61,28 @@ from backoffice.imports.runner import ImportReport, import_export
 from backoffice.imports.values import PLATFORM_TZ
 from backoffice.models import ImportFile
 from backoffice.money import Currency
-from payouts.admin import ACCOUNT_LABELS, STORE_CURRENCY, ReadOnlyAdmin, admin_link, signed
+from payouts.admin import (
+    ACCOUNT_LABELS,
+    STORE_CURRENCY,
+    ReadOnlyAdmin,
+    admin_link,
+    changelist_link,
+    signed,
+)
 
 #: Who may import: adding an imported file is importing one.
 IMPORT_PERM = "backoffice.add_importfile"
 TOKEN_SALT = "backoffice.admin_imports.confirm"
 KIND_LABELS = dict(ImportFile.Kind.choices)
 CHUNK = 1 << 16
+#: What an import creates or moves (backoffice.models.ImportedRecord), in the order of the
+#: kinds; by label, so that the back-office does not import the apps' models.
+IMPORTED_MODELS = (
+    "orders.Order",
+    "disputes.Dispute",
+    "payouts.PromotionMovement",
+    "payouts.ExchangeRate",
+)
 
 
 # --- the stored upload ---
@@ -260,6 +285,53 @@ def moves_rows(moves: dict[tuple[str, str], int]) -> list[tuple[str, str, int]]:
     return [(source, target, count) for (source, target), count in order if count]
 
 
+# --- the records of an imported file ---
+
+
+def record_counts(import_file: ImportFile, record_models: list[type[models.Model]]) -> list[int]:
+    """How many records of each of ``record_models`` point at ``import_file`` (the file that
+    last created or moved them): one query, whatever the models and the counts."""
+    if not record_models:
+        return []
+    counts = {
+        f"n{i}": Coalesce(
+            Subquery(
+                model._default_manager.filter(source_file=OuterRef("pk"))
+                .order_by()
+                .values("source_file")
+                .annotate(n=Count("pk"))
+                .values("n"),
+                output_field=IntegerField(),
+            ),
+            0,
+        )
+        for i, model in enumerate(record_models)
+    }
+    row = ImportFile.objects.filter(pk=import_file.pk).annotate(**counts).values_list(*counts)
+    return list(row.get())
+
+
+def record_links(
+    request: HttpRequest, import_file: ImportFile, site: admin.AdminSite
+) -> list[SafeString]:
+    """``Orders from this file (N)`` and so on, each to the model's list filtered on the file:
+    only the kinds with records, and only the lists the user may view."""
+    viewable = [
+        model
+        for model in map(apps.get_model, IMPORTED_MODELS)
+        if site.is_registered(model) and site.get_model_admin(model).has_view_permission(request)
+    ]
+    return [
+        changelist_link(
+            model,
+            f"{str(model._meta.verbose_name_plural).capitalize()} from this file ({count})",
+            source_file__id__exact=import_file.pk,
+        )
+        for model, count in zip(viewable, record_counts(import_file, viewable), strict=True)
+        if count
+    ]
+
+
 # --- the admin ---
 
 
@@ -294,6 +366,7 @@ class ImportFileAdmin(ReadOnlyAdmin):
         "updated",
         "unchanged",
         "warnings",
+        "records",
     )
     readonly_fields = fields
     upload_template = "admin/imports/upload.html"
@@ -303,6 +376,20 @@ class ImportFileAdmin(ReadOnlyAdmin):
         return bool(request.user.is_active and request.user.is_staff) and request.user.has_perm(
             IMPORT_PERM
         )
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        import_file = super().get_object(request, object_id, from_field)
+        # the links depend on who looks (nothing is counted for who may not see the file)
+        if import_file is not None and self.has_view_permission(request, import_file):
+            import_file.record_links = record_links(request, import_file, self.admin_site)
+        return import_file
+
+    @admin.display(description="records from this file")
+    def records(self, import_file: ImportFile) -> SafeString | str:
+        links = getattr(import_file, "record_links", [])
+        if not links:
+            return "None you may view (a record moved by a later file points at that file)."
+        return format_html_join(mark_safe("<br>"), "{}", ((link,) for link in links))
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(require_POST(self.confirm_view))

@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from backoffice import clock
+from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import (
     HistoryInline,
     ObjectAction,
@@ -180,7 +181,7 @@ class DisputeHistoryInline(HistoryInline):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
+class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     service_id_arg = "dispute_id"
     resource_classes = [DisputeResource]  # export only (backoffice/exports.py)
     object_actions = {
@@ -239,6 +240,7 @@ class DisputeAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
         "reason",
         "protected",
         ("store", admin.RelatedOnlyFieldListFilter),
+        ("source_file", admin.RelatedOnlyFieldListFilter),  # what one imported file touched
     )
     search_fields = ("=order__order_number", "=platform_dispute_id", "store__name")
     date_hierarchy = "opened_at"
@@ -288,6 +290,7 @@ class DisputeAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
                 )
             },
         ),
+        ("Source", {"fields": ("imported_from",)}),
     )
     readonly_fields = tuple(f for _, options in fieldsets for f in options["fields"])
     inlines = (DisputeHistoryInline,)

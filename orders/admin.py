@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from accounts.models import SellerAccount
 from backoffice import clock
+from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import (
     HistoryInline,
     ObjectAction,
@@ -141,7 +142,7 @@ class PaymentReminderInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
+class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     service_id_arg = "order_id"
     resource_classes = [OrderResource]  # export only (backoffice/exports.py)
     # The whitelist: dispute transitions belong to the disputes app and are not offered here.
@@ -188,6 +189,7 @@ class OrderAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
         "protected",
         "payment_method",
         ("store", admin.RelatedOnlyFieldListFilter),
+        ("source_file", admin.RelatedOnlyFieldListFilter),  # what one imported file touched
     )
     search_fields = (
         "=order_number",
@@ -209,6 +211,7 @@ class OrderAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
         ("Shipping", {"fields": ("carrier", "tracking_number")}),
         ("Time", {"fields": ("placed_at", "paid_at", "shipped_at", "completed_at", "closed_at")}),
         ("Outcome", {"fields": ("end_reason", "disputed_from")}),
+        ("Source", {"fields": ("imported_from",)}),
     )
     # Disputes, refunds and postings show to those who may view them (disputes.view_dispute,
     # payouts.view_refund / view_posting).

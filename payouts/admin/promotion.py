@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts.models import SellerAccount
 from backoffice import clock
+from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import ObjectAction, TransitionAdminMixin
 from backoffice.money import Currency
 from payouts.admin.ledger import PostingInline
@@ -99,7 +100,7 @@ class PromotionPostingInline(PostingInline):
 
 
 @admin.register(PromotionMovement)
-class PromotionMovementAdmin(TransitionAdminMixin, admin.ModelAdmin):
+class PromotionMovementAdmin(ImportedFromMixin, TransitionAdminMixin, admin.ModelAdmin):
     """The promotion wallet's movements, read-only. *Add* records, through
     ``payouts.promotion``, a top-up finance received by bank transfer or an adjustment; Alipay
     and credit-card top-ups and the ad system's charges arrive through the API."""
@@ -107,12 +108,27 @@ class PromotionMovementAdmin(TransitionAdminMixin, admin.ModelAdmin):
     service_add_form = PromotionEntryForm
 
     list_display = ("at", "store", "kind", "amount_signed", "method", "reference", "actor")
-    list_filter = ("kind", "method", ("store", admin.RelatedOnlyFieldListFilter))
+    list_filter = (
+        "kind",
+        "method",
+        ("store", admin.RelatedOnlyFieldListFilter),
+        ("source_file", admin.RelatedOnlyFieldListFilter),  # what one imported file touched
+    )
     search_fields = ("reference", "store__name", "=store__platform_store_id")
     date_hierarchy = "at"
     list_select_related = ("store", "actor")
     ordering = ("-at", "-id")
-    fields = ("store", "kind", "amount_signed", "method", "reference", "note", "at", "actor")
+    fields = (
+        "store",
+        "kind",
+        "amount_signed",
+        "method",
+        "reference",
+        "note",
+        "at",
+        "actor",
+        "imported_from",
+    )
     readonly_fields = fields
     inlines = (PromotionPostingInline,)
 

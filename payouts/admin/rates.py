@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AdminDateWidget
 from django.http import HttpRequest
 
+from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import ObjectAction, TransitionAdminMixin
 from payouts.admin.shared import always
 from payouts.models import ExchangeRate
@@ -34,7 +35,7 @@ def exchange_rate_change(*, rate_id: int, actor: Any, rate: Decimal) -> Exchange
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(TransitionAdminMixin, admin.ModelAdmin):
+class ExchangeRateAdmin(ImportedFromMixin, TransitionAdminMixin, admin.ModelAdmin):
     """Rates are set through ``exchange_rate_set`` (add, or "Change rate" on a row); adding a
     date that already has a rate replaces it."""
 
@@ -52,10 +53,13 @@ class ExchangeRateAdmin(TransitionAdminMixin, admin.ModelAdmin):
     service_add_form = ExchangeRateForm
 
     list_display = ("date", "currency", "rate_to_cny", "set_by", "updated_at")
-    list_filter = ("currency",)
+    list_filter = (
+        "currency",
+        ("source_file", admin.RelatedOnlyFieldListFilter),  # what one imported file touched
+    )
     date_hierarchy = "date"
     list_select_related = ("set_by",)
-    fields = ("date", "currency", "rate_to_cny", "set_by", "updated_at")
+    fields = ("date", "currency", "rate_to_cny", "set_by", "updated_at", "imported_from")
     readonly_fields = fields
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
