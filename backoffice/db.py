@@ -146,8 +146,9 @@ def create(model: type[M], **values: Any) -> M:
 
 def build(model: type[M], **values: Any) -> M:
     """``model(**values)`` for values given by attname, without running ``Model.__init__`` (a
-    tenth of its cost): for append-only rows built by the thousand in a batch and written with
-    :func:`insert_many`. Fields not given take their defaults."""
+    tenth of its cost) nor its ``pre_init``/``post_init`` signals: for rows built by the
+    thousand in a batch (postings, audit rows, new orders). Fields not given take their
+    defaults."""
     instance = model.__new__(model)
     defaults = _fixed_defaults(model)
     if defaults is None:
