@@ -150,22 +150,33 @@ def build(model: type[M], **values: Any) -> M:
     thousand in a batch (postings, audit rows, new orders). Fields not given take their
     defaults."""
     instance = model.__new__(model)
-    defaults = _fixed_defaults(model)
-    if defaults is None:
-        defaults = {field.attname: field.get_default() for field in model._meta.concrete_fields}
-    instance.__dict__.update(defaults)
+    fixed, computed = _defaults(model)
+    instance.__dict__.update(fixed)
+    for attname, field in computed:
+        instance.__dict__[attname] = field.get_default()
     instance.__dict__.update(values)
     instance._state = models.base.ModelState()
     return instance
 
 
 @functools.cache
-def _fixed_defaults(model: type[models.Model]) -> dict[str, Any] | None:
-    """A model's defaults, when none of them is computed (else ``None``: ask each time)."""
+def _defaults(
+    model: type[models.Model],
+) -> tuple[dict[str, Any], tuple[tuple[str, models.Field], ...]]:
+    """A model's fixed defaults, and the fields whose default is computed for each row (a
+    ``default=list`` must not be one list shared by every row)."""
     fields = model._meta.concrete_fields
-    if any(field.has_default() and callable(field.default) for field in fields):
-        return None
-    return {field.attname: field.get_default() for field in fields}
+    computed = tuple(
+        (field.attname, field)
+        for field in fields
+        if field.has_default() and callable(field.default)
+    )
+    fixed = {
+        field.attname: field.get_default()
+        for field in fields
+        if (field.attname, field) not in computed
+    }
+    return fixed, computed
 
 
 def serialize(name: str, *, using: str = DEFAULT_DB_ALIAS) -> None:

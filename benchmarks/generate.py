@@ -273,8 +273,17 @@ STATE_CUM = list(itertools.accumulate(state.weight for state in STATES))
 # --- small helpers -----------------------------------------------------------------------------
 
 
+# Columns of the seller center's layouts that SPEC.md's does not have.
+NOT_IN_SPEC = {"product_code"}
+
+
 def headers(kind: str, chinese: bool) -> list[str]:
-    return [column.chinese if chinese else column.english for column in COLUMNS[Kind(kind)]]
+    """SPEC.md's columns, in its order."""
+    return [
+        column.chinese if chinese else column.english
+        for column in COLUMNS[Kind(kind)]
+        if column.field not in NOT_IN_SPEC
+    ]
 
 
 def order_numbers(seed: int) -> Iterator[str]:

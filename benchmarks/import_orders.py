@@ -123,8 +123,9 @@ def _order_fields(row) -> dict:
         "paid_at": row.paid_at,
         "shipped_at": row.shipped_at,
         "completed_at": row.confirmed_at if state == "completed" else None,
-        "carrier": row.carrier or "",
-        "tracking_number": row.tracking_number or "",
+        "carrier": row.parcels[0][0] if row.parcels else "",
+        "tracking_number": row.parcels[0][1] if row.parcels else "",
+        "parcels": [{"carrier": c, "tracking_number": t} for c, t in row.parcels],
         "end_reason": str(row.end_reason or ""),
         "disputed_from": ("shipped" if row.shipped_at else "paid") if state == "disputed" else "",
     }
@@ -188,6 +189,7 @@ _FIELD_NAMES = (
     "completed_at",
     "carrier",
     "tracking_number",
+    "parcels",
     "end_reason",
     "disputed_from",
 )

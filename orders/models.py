@@ -21,6 +21,8 @@ class PaymentMethod(models.TextChoices):
     TT = "tt", "T/T bank transfer"
     MONEYBOOKERS = "moneybookers", "Moneybookers"
     ALIPAY = "alipay", "Alipay"
+    EBANX = "ebanx", "EBANX (local payment)"
+    OTHER = "other", "Other"
 
 
 class EndReason(models.TextChoices):
@@ -29,9 +31,15 @@ class EndReason(models.TextChoices):
     BUYER_CANCEL = "buyer_cancel", "Cancelled by the buyer"
     PAY_TIMEOUT = "pay_timeout", "Not paid in time"
     OUT_OF_STOCK = "out_of_stock", "Out of stock"
+    RISK_REJECTED = "risk_rejected", "Closed by the platform's risk control"
 
 
-CANCEL_REASONS = (EndReason.BUYER_CANCEL, EndReason.PAY_TIMEOUT, EndReason.OUT_OF_STOCK)
+CANCEL_REASONS = (
+    EndReason.BUYER_CANCEL,
+    EndReason.PAY_TIMEOUT,
+    EndReason.OUT_OF_STOCK,
+    EndReason.RISK_REJECTED,
+)
 
 
 class Product(models.Model):
@@ -113,8 +121,28 @@ class Order(FSMModelMixin, ImportedRecord):
     closed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the order was cancelled or refunded."
     )
-    carrier = models.CharField(max_length=100, blank=True)
-    tracking_number = models.CharField(max_length=100, blank=True)
+    carrier = models.CharField(max_length=100, blank=True, help_text="The first parcel's.")
+    tracking_number = models.CharField(max_length=100, blank=True, help_text="The first parcel's.")
+    parcels = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Every parcel of the shipment: [{"carrier": ..., "tracking_number": ...}].',
+    )
+    original_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="What the buyer paid in the store's settlement currency, when not USD.",
+    )
+    original_currency = models.CharField(max_length=3, blank=True)
+    conversion_rate = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="CNY for one USD: the day's rate the amount was converted to USD at.",
+    )
     end_reason = models.CharField(max_length=32, choices=EndReason.choices, blank=True)
     rating = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="The buyer's rating, 1 to 5 stars (4 and 5 are positive)."
@@ -156,6 +184,15 @@ class Order(FSMModelMixin, ImportedRecord):
                 condition=~Q(status__in=["shipped", "completed"]) | Q(shipped_at__isnull=False),
                 name="order_shipped_has_time",
             ),
+            models.CheckConstraint(
+                condition=Q(original_amount__isnull=True, original_currency="")
+                | Q(
+                    original_amount__gt=0,
+                    original_currency="CNY",
+                    conversion_rate__gt=0,
+                ),
+                name="order_original_amount_with_rate",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -187,10 +224,11 @@ class Order(FSMModelMixin, ImportedRecord):
         target=Status.SHIPPED,
         permission=allow("orders.transition_order", seller=True),
     )
-    def ship(self, *, at, carrier: str, tracking_number: str) -> None:
+    def ship(self, *, at, parcels: list[dict[str, str]]) -> None:
         self.shipped_at = at
-        self.carrier = carrier
-        self.tracking_number = tracking_number
+        self.carrier = parcels[0]["carrier"]
+        self.tracking_number = parcels[0]["tracking_number"]
+        self.parcels = parcels
 
     @transition(
         field=status,

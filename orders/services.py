@@ -9,6 +9,7 @@ deadlines runner, imports) load many orders at once, apply, then ``bulk_update``
 and batch use.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,7 @@ PAYMENT_METHODS = frozenset(PaymentMethod.values)  # (.values builds a new list 
 # Fields each transition may change, for save(update_fields=...) and bulk_update.
 SAVE_FIELDS = {
     "pay": ["status", "paid_at", "payment_method"],
-    "ship": ["status", "shipped_at", "carrier", "tracking_number"],
+    "ship": ["status", "shipped_at", "carrier", "tracking_number", "parcels"],
     "confirm": ["status", "completed_at", "end_reason"],
     "cancel": ["status", "closed_at", "end_reason"],
     "open_dispute": ["status", "disputed_from"],
@@ -99,12 +100,14 @@ def order_build(
     protected: bool = False,
     product_id: int | None = None,
     product_info: str = "",
+    original: tuple[Decimal, str, Decimal] | None = None,
     check_unique: bool = True,
 ) -> Order:
     """Every check of a new order, and the order unsaved: :func:`order_create` saves it, an
     import inserts a batch of them at once. ``store`` is locked by the caller; a caller that
     knows the number is new (an import looked the batch's numbers up) passes
-    ``check_unique=False``, the unique index still holding."""
+    ``check_unique=False``, the unique index still holding. ``original``: (amount, currency,
+    rate) of an order the platform priced in CNY, ``amount`` being its USD at ``rate``."""
     require_staff_or_owner(actor, "orders.add_order", store)
     if store.status == SellerAccount.Status.CLOSED:
         raise invalid(
@@ -135,11 +138,27 @@ def order_build(
         protected=protected,
         product_id=product.pk if product else None,
         product_info=product_info,
+        **_original(original),
     )
     Order.store.field.set_cached_value(order, store)
     if product is not None:
         Order.product.field.set_cached_value(order, product)
     return order
+
+
+def _original(original: tuple[Decimal, str, Decimal] | None) -> dict[str, Any]:
+    if original is None:
+        return {}
+    amount, currency, rate = original
+    if currency != "CNY" or not rate or rate <= 0:
+        raise invalid(
+            "An order priced in another currency is CNY at a rate above 0.", field="amount"
+        )
+    return {
+        "original_amount": clean_amount(amount, field="amount"),
+        "original_currency": currency,
+        "conversion_rate": rate,
+    }
 
 
 # What describes an order without being part of its state or its money: a later export may
@@ -151,6 +170,7 @@ DETAIL_FIELDS = {
     "shipping_cost": "shippingCost",
     "product_info": None,
     "protected": None,
+    "parcels": None,
 }
 
 
@@ -164,6 +184,9 @@ def apply_details(order: Order, **details: Any) -> list[str]:
             raise TypeError(f"{name} is not a detail of an order")
         if value is None:
             continue
+        if name == "parcels":
+            changed += _change_parcels(order, value)
+            continue
         if DETAIL_FIELDS[name]:
             value = clean_amount(value, field=DETAIL_FIELDS[name], allow_zero=True)
         elif isinstance(value, str) and name != "product_info":
@@ -172,6 +195,19 @@ def apply_details(order: Order, **details: Any) -> list[str]:
             setattr(order, name, value)
             changed.append(name)
     return changed
+
+
+def _change_parcels(order: Order, parcels: Sequence[tuple[str, str]]) -> list[str]:
+    """A shipped order's parcels as a later export lists them (a second box, a corrected
+    number); an order not shipped yet gets its parcels when it ships."""
+    if order.shipped_at is None or not parcels:
+        return []
+    cleaned = [_parcel(carrier, tracking) for carrier, tracking in parcels]
+    if cleaned == order.parcels:
+        return []
+    order.parcels = cleaned
+    order.carrier, order.tracking_number = cleaned[0]["carrier"], cleaned[0]["tracking_number"]
+    return ["parcels", "carrier", "tracking_number"]
 
 
 # --- transitions on a loaded, locked order (no save) ---
@@ -186,23 +222,46 @@ def apply_pay(
     money.record_payment(order, at=at, actor=actor)
 
 
+MAX_PARCELS = 20
+
+
 def apply_ship(
-    order: Order, *, actor: Any, at: datetime, carrier: str, tracking_number: str, note: str = ""
+    order: Order,
+    *,
+    actor: Any,
+    at: datetime,
+    carrier: str = "",
+    tracking_number: str = "",
+    parcels: Sequence[tuple[str, str]] = (),
+    note: str = "",
 ) -> None:
-    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
-    if not carrier:
-        raise invalid("The carrier is required to ship.", field="carrier")
-    if not tracking_number:
-        raise invalid("The tracking number is required to ship.", field="trackingNumber")
+    """Ship with one parcel (``carrier``, ``tracking_number``) or several (``parcels``, each a
+    (carrier, tracking number) pair: a marketplace order may leave in more than one box)."""
+    given = list(parcels) or [(carrier, tracking_number)]
+    if len(given) > MAX_PARCELS:
+        raise invalid(f"At most {MAX_PARCELS} parcels per order.", field="trackingNumber")
+    cleaned = [_parcel(carrier, tracking) for carrier, tracking in given]
     run_transition(
         order,
         "ship",
         actor=actor,
         at=at,
-        note=note or f"{carrier} {tracking_number}",
-        carrier=carrier,
-        tracking_number=tracking_number,
+        note=note or "; ".join(f"{p['carrier']} {p['tracking_number']}" for p in cleaned),
+        parcels=cleaned,
     )
+
+
+def _parcel(carrier: str, tracking_number: str) -> dict[str, str]:
+    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    if not carrier:
+        raise invalid("The carrier is required to ship.", field="carrier")
+    if not tracking_number:
+        raise invalid("The tracking number is required to ship.", field="trackingNumber")
+    if len(carrier) > 100:
+        raise invalid("A carrier name has at most 100 characters.", field="carrier")
+    if len(tracking_number) > 100:
+        raise invalid("A tracking number has at most 100 characters.", field="trackingNumber")
+    return {"carrier": carrier, "tracking_number": tracking_number}
 
 
 def apply_confirm(order: Order, *, actor: Any, at: datetime, note: str = "") -> None:

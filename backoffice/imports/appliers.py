@@ -25,8 +25,8 @@ every row is tried.
 """
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, time, tzinfo
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,7 @@ from accounts.services import seller_account_create
 from backoffice import db
 from backoffice.fsm import check_transition, transition_paths
 from backoffice.models import ImportFile
-from backoffice.money import Currency, Money
+from backoffice.money import Currency, Money, quantize
 from disputes import services as disputes
 from disputes.models import Dispute, Fault
 from orders.models import Order
@@ -58,7 +58,7 @@ from payouts import promotion as wallet
 from payouts.models import ExchangeRate, PromotionMovement
 from payouts.services import exchange_rate_set
 
-from .choices import DisputeReason, DisputeState, OrderState, PromotionType
+from .choices import DisputeReason, DisputeState, EndReason, OrderState, PromotionType
 from .errors import RowError
 from .parse import RowResult
 from .rows import DisputeRow, ExchangeRateRow, OrderRow, PromotionRow
@@ -84,6 +84,8 @@ class Context:
     tz: tzinfo  # the file's time zone
     rows: db.RowBatch  # the runner's batches, flushed after each batch of rows
     ledger: ledger.LedgerBatch
+    store: str | None = None  # the store the import is for (platform id)
+    store_name: str | None = None  # its name, to create it when it is new
     stopped_at: int | None = None  # the line whose refusal stopped the applying
 
     def error(self, line: int, field: str, message: str) -> None:
@@ -133,6 +135,28 @@ def explain(exc: Exception) -> tuple[str | None, str]:
             return (None if field == NON_FIELD_ERRORS else field), " ".join(messages)
         return None, " ".join(exc.messages)
     return None, str(exc) or "Permission denied."
+
+
+MONEY_FIELDS = ("amount", "product_total", "shipping_cost")
+
+
+def _day(row: OrderRow, tz: tzinfo) -> date:
+    """The day whose exchange rate converts an order: its order time's, as the file writes it."""
+    return row.ordered_at.astimezone(tz).date()
+
+
+def _to_usd(money: Money | None, rate: Decimal, field: str) -> Money | None:
+    """CNY to USD at ``rate`` (CNY for one USD), to the cent by the one rounding rule."""
+    if money is None:
+        return None
+    usd = Money(quantize(money.amount / rate), Currency.USD)
+    if field == "amount" and usd.amount <= 0:
+        raise RowProblem(field, f"{money}: less than a cent in USD at {rate}")
+    return usd
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
 
 def _usd(money: Money | None, field: str) -> Decimal | None:
@@ -193,6 +217,13 @@ def _open_dispute(order: Order, row: OrderRow, actor: Any) -> None:
     apply_open_dispute(order, actor=actor, at=at, note="in dispute on the platform (import)")
 
 
+def _cancel_reason(order: Order, row: OrderRow) -> str:
+    """The row's end reason; without one (订单关闭), refunded if paid, else the buyer's cancel."""
+    if row.end_reason:
+        return row.end_reason
+    return EndReason.REFUNDED if order.status == Order.Status.PAID else EndReason.BUYER_CANCEL
+
+
 @dataclass(frozen=True)
 class Step:
     shown: Callable[[OrderRow], bool]  # the row shows this move happened
@@ -210,13 +241,9 @@ ORDER_STEPS: dict[str, Step] = {
         ),
     ),
     "ship": Step(
-        lambda row: row.shipped_at is not None and row.carrier is not None,
+        lambda row: row.shipped_at is not None and bool(row.parcels),
         lambda order, row, actor: apply_ship(
-            order,
-            actor=actor,
-            at=row.shipped_at or _latest(row),
-            carrier=row.carrier or "",
-            tracking_number=row.tracking_number or "",
+            order, actor=actor, at=row.shipped_at or _latest(row), parcels=row.parcels
         ),
     ),
     "confirm": Step(
@@ -228,7 +255,11 @@ ORDER_STEPS: dict[str, Step] = {
     "cancel": Step(
         lambda row: row.state in (OrderState.CANCELLED, OrderState.REFUNDED),
         lambda order, row, actor: apply_cancel(
-            order, actor=actor, at=_latest(row), reason=row.end_reason or ""
+            order,
+            actor=actor,
+            at=_latest(row),
+            reason=_cancel_reason(order, row),
+            note=f"platform end reason: {row.end_reason_code}" if row.end_reason_code else "",
         ),
     ),
     "open_dispute": Step(lambda row: row.state == OrderState.DISPUTED, _open_dispute),
@@ -258,12 +289,25 @@ class OrdersApplier(Applier):
         self.new_ids: list[int] = []
         self.paths: dict[tuple[str, str, frozenset[str]], Path | None] = {}
         self.phase = "store_id"
+        # platform id -> (name, settlement currency) of each store seen, new ones as they
+        # will be created (the first row's name and currency)
+        self.seen: dict[str, tuple[str | None, str]] = {}
+        self.rates: dict[date, Decimal | None] = {}  # the day's USD rate (CNY for one USD)
 
     def apply(self, results: list[RowResult]) -> None:
         rows: list[OrderRow] = self.parsed(results)
-        if self.context.stopped_at is not None or not rows:
+        if not rows:
             return
-        self.hold(rows)
+        for row in rows:
+            for warning in row.warnings:
+                self.context.report.add_warning(warning)
+        rows, refused_at = self.check(rows)
+        if self.context.stopped_at is not None:
+            return
+        if refused_at is not None:
+            rows = [row for row in rows if row.line < refused_at]
+        if rows:
+            self.hold(rows)
         for row in rows:
             try:
                 self.apply_row(row)
@@ -271,6 +315,68 @@ class OrdersApplier(Applier):
                 self.context.refused(row.line, exc, self.SERVICE_FIELDS, self.phase)
                 self.context.stop(row.line)
                 return
+        if refused_at is not None:
+            self.context.stop(refused_at)
+
+    def check(self, rows: list[OrderRow]) -> tuple[list[OrderRow], int | None]:
+        """What every row must satisfy and no service can tell alone: its store's name and
+        currency, and a USD amount for a CNY one (the day's rate). Reads, writes nothing, and
+        reports every row (not only the first), even after the applying stopped. Returns the
+        rows, CNY ones converted, and the first line refused."""
+        self.see_stores({row.store_id for row in rows})
+        self.see_rates({_day(row, self.context.tz) for row in rows if row.currency != "USD"})
+        checked, refused_at = [], None
+        for row in rows:
+            try:
+                checked.append(self.check_row(row))
+            except RowProblem as problem:
+                self.context.error(row.line, problem.field, problem.message)
+                refused_at = row.line if refused_at is None else refused_at
+        return checked, refused_at
+
+    def see_stores(self, platform_ids: set[str]) -> None:
+        unseen = platform_ids - self.seen.keys()
+        if unseen:
+            known = SellerAccount.objects.filter(platform_store_id__in=unseen)
+            for store_id, name, currency in known.values_list(
+                "platform_store_id", "name", "settlement_currency"
+            ):
+                self.seen[store_id] = (name, currency)
+
+    def see_rates(self, days: set[date]) -> None:
+        unseen = days - self.rates.keys()
+        if unseen:
+            self.rates.update(dict.fromkeys(unseen))
+            found = ExchangeRate.objects.filter(date__in=unseen, currency=Currency.USD)
+            self.rates.update(found.values_list("date", "rate_to_cny"))
+
+    def check_row(self, row: OrderRow) -> OrderRow:
+        if row.store_id not in self.seen:  # new: created with this row's name and currency
+            name = self.context.store_name if row.store_id == self.context.store else None
+            self.seen[row.store_id] = (name or row.store_name, row.currency)
+        name, currency = self.seen[row.store_id]
+        if self.context.store and row.store_name and name and not _same_name(name, row.store_name):
+            raise RowProblem(
+                "store_name",
+                f"store {row.store_name!r}: this file is imported for store "
+                f"{self.context.store} ({name!r})",
+            )
+        if row.currency != currency:
+            raise RowProblem(
+                "amount", f"{row.amount}: store {row.store_id} is settled in {currency}"
+            )
+        if row.currency == Currency.USD:
+            return row
+        day = _day(row, self.context.tz)
+        rate = self.rates.get(day)
+        if rate is None:
+            raise RowProblem(
+                "amount",
+                f"{row.amount}: no USD/CNY exchange rate for {day:%Y-%m-%d} (the order's day): "
+                "import that day's rate first, the ledger keeps USD",
+            )
+        usd = {field: _to_usd(getattr(row, field), rate, field) for field in MONEY_FIELDS}
+        return replace(row, **usd, original=row.amount, rate=rate)
 
     def hold(self, rows: list[OrderRow]) -> None:
         """Lock the batch's stores and known orders and read their balances: a few queries for
@@ -320,11 +426,13 @@ class OrdersApplier(Applier):
     def store(self, row: OrderRow) -> SellerAccount:
         store = self.stores.get(row.store_id)
         if store is None:  # unknown stores are created, active, with the export's name
+            name, currency = self.seen[row.store_id]
             store = seller_account_create(
                 actor=self.actor,
                 platform_store_id=row.store_id,
-                name=row.store_name or "",
+                name=name or "",
                 opened_at=row.ordered_at,
+                settlement_currency=currency,
             )
             self.context.rows.hold(store)
             self.context.ledger.load_new(store_ids=[store.pk])
@@ -345,6 +453,9 @@ class OrdersApplier(Applier):
             shipping_cost=_usd(row.shipping_cost, "shipping_cost"),
             protected=bool(row.protected),
             product_info=row.product_info or "",
+            original=(row.original.amount, row.original.currency, row.rate)
+            if row.original
+            else None,
             check_unique=False,  # hold() looked the batch's numbers up
         )
         if not self.new_ids:  # more new orders than hold() counted: cannot happen, but cheap
@@ -356,16 +467,21 @@ class OrdersApplier(Applier):
         return order
 
     def check_known(self, row: OrderRow, order: Order, store: SellerAccount) -> bool:
-        """A later export of a known order: same store and amount; other details may change.
-        Returns whether any did."""
+        """A later export of a known order: same store and amount (as the file writes it: a
+        CNY order is compared in CNY, whatever the day's rate became); other details may
+        change. Returns whether any did."""
         if order.store_id != store.pk:
             owner = SellerAccount.objects.get(pk=order.store_id).platform_store_id
             raise RowProblem("store_id", f"order {order.order_number} is of store {owner}")
-        amount = _usd(row.amount, "amount")
-        if amount != order.amount:
+        recorded = (
+            Money(order.original_amount, order.original_currency)
+            if order.original_currency
+            else Money(order.amount, Currency.USD)
+        )
+        if (row.original or row.amount) != recorded:
             raise RowProblem(
                 "amount",
-                f"order {order.order_number} was recorded with USD {order.amount}: "
+                f"order {order.order_number} was recorded with {recorded}: "
                 "an order's amount does not change",
             )
         changed = apply_details(
@@ -376,6 +492,7 @@ class OrdersApplier(Applier):
             shipping_cost=_usd(row.shipping_cost, "shipping_cost"),
             product_info=row.product_info,
             protected=row.protected,
+            parcels=row.parcels,
         )
         if changed:
             db.save(order, [*changed, "updated_at"])

@@ -31,6 +31,7 @@ class EndReason(StrEnum):  # orders.models.EndReason
     BUYER_CANCEL = "buyer_cancel"
     PAY_TIMEOUT = "pay_timeout"
     OUT_OF_STOCK = "out_of_stock"
+    RISK_REJECTED = "risk_rejected"
 
 
 class PaymentMethod(StrEnum):  # orders.models.PaymentMethod
@@ -39,6 +40,8 @@ class PaymentMethod(StrEnum):  # orders.models.PaymentMethod
     TT = "tt"
     MONEYBOOKERS = "moneybookers"
     ALIPAY = "alipay"
+    EBANX = "ebanx"
+    OTHER = "other"
 
 
 class DisputeState(StrEnum):  # disputes.models.Dispute.Status (minus awaiting_return)
@@ -67,6 +70,18 @@ T = TypeVar("T")
 
 FINISHED: Final = "finished"
 """The platform's "Finished": completed, refunded or cancelled, as the End Reason says."""
+CLOSED: Final = "closed"
+"""订单关闭 (and closing end reasons): cancelled if the order was never paid, else refunded."""
+AS_SHOWN: Final = "as_shown"
+"""A platform state the back-office has no twin for: unpaid, paid or shipped as the row's payment
+time and parcels show, its money kept in escrow."""
+Target = OrderState | Literal["finished", "closed", "as_shown"]
+
+
+class StatusWord(NamedTuple):
+    target: Target
+    # "" when the mapping is exact; else the warning, ``{state}`` standing for the state taken
+    inexact: str = ""
 
 
 def key(text: str) -> str:
@@ -78,37 +93,93 @@ def _table(entries: dict[T, tuple[str, ...]]) -> dict[str, T]:
     return {key(label): value for value, labels in entries.items() for label in labels}
 
 
-_ORDER_STATUSES: dict[str, OrderState | Literal["finished"]] = _table(
+_PARTLY_SHIPPED = StatusWord(
+    OrderState.SHIPPED, "partly shipped on the platform: recorded as shipped with its parcels"
+)
+_FROZEN = StatusWord(AS_SHOWN, "frozen on the platform: recorded as {state}, money kept in escrow")
+_FUND_PROCESSING = StatusWord(
+    AS_SHOWN, "funds in processing on the platform: recorded as {state}, money kept in escrow"
+)
+_CANCEL_ASKED = StatusWord(
+    AS_SHOWN, "the buyer asked to cancel: recorded as {state} until the platform closes the order"
+)
+_RISK_CONTROL = StatusWord(OrderState.PAID, "in risk control on the platform: recorded as paid")
+_EXAMINE_MONEY = StatusWord(
+    OrderState.UNPAID, "payment awaiting the seller's check on the platform: recorded as unpaid"
+)
+# English labels and codes of SPEC.md, the seller center's Chinese words (export and order list),
+# and the Open Platform's order statuses.
+_ORDER_STATUSES: dict[str, StatusWord] = _table(
     {
-        OrderState.UNPAID: ("Awaiting payment", "等待买家付款", "PLACE_ORDER_SUCCESS"),
-        OrderState.PAID: (
+        StatusWord(OrderState.UNPAID): ("Awaiting payment", "等待买家付款", "PLACE_ORDER_SUCCESS"),
+        StatusWord(OrderState.PAID): (
             "Awaiting shipment",
             "等待您发货",
+            "等待发货",
+            "等待卖家发货",
             "WAIT_SELLER_SEND_GOODS",
-            "Risk control",
-            "订单处于风控24小时中",
-            "RISK_CONTROL",
         ),
-        OrderState.SHIPPED: ("Awaiting delivery", "等待买家收货", "WAIT_BUYER_ACCEPT_GOODS"),
-        OrderState.DISPUTED: ("In dispute", "纠纷中", "IN_ISSUE"),
-        FINISHED: ("Finished", "已结束", "FINISH"),
+        _RISK_CONTROL: ("Risk control", "订单处于风控24小时中", "风控中", "RISK_CONTROL"),
+        _EXAMINE_MONEY: ("WAIT_SELLER_EXAMINE_MONEY",),
+        _PARTLY_SHIPPED: ("部分发货", "SELLER_PART_SEND_GOODS"),
+        StatusWord(OrderState.SHIPPED): (
+            "Awaiting delivery",
+            "等待买家收货",
+            "WAIT_BUYER_ACCEPT_GOODS",
+        ),
+        StatusWord(OrderState.COMPLETED): ("交易完成",),
+        StatusWord(OrderState.DISPUTED): ("In dispute", "纠纷中", "含纠纷中的订单", "IN_ISSUE"),
+        StatusWord(CLOSED): ("订单关闭",),
+        StatusWord(FINISHED): ("Finished", "已结束", "订单结束", "FINISH"),
+        _FROZEN: ("冻结中", "冻结中的订单", "IN_FROZEN"),
+        _FUND_PROCESSING: ("资金处理中", "FUND_PROCESSING"),
+        _CANCEL_ASKED: ("买家申请取消", "IN_CANCEL"),
     }
 )
-FINISHED_STATES: dict[EndReason, OrderState] = {
-    EndReason.BUYER_ACCEPT_GOODS: OrderState.COMPLETED,
-    EndReason.REFUNDED: OrderState.REFUNDED,
-    EndReason.BUYER_CANCEL: OrderState.CANCELLED,
-    EndReason.PAY_TIMEOUT: OrderState.CANCELLED,
-    EndReason.OUT_OF_STOCK: OrderState.CANCELLED,
-}
-_END_REASONS = _table({reason: (reason.value,) for reason in EndReason})
+
+
+class Ending(NamedTuple):
+    """What an end reason says: the state (or :data:`CLOSED`: by payment) and the reason kept."""
+
+    target: OrderState | Literal["closed"]
+    reason: EndReason
+
+
+_END_REASONS: dict[str, Ending] = _table(
+    {
+        Ending(OrderState.COMPLETED, EndReason.BUYER_ACCEPT_GOODS): (
+            "buyer_accept_goods",
+            "buyer_accept_goods_timeout",
+        ),
+        Ending(OrderState.REFUNDED, EndReason.REFUNDED): (
+            "refunded",
+            "seller_send_goods_timeout",
+            "seller_accept_issue_no_goods_return",
+            "seller_response_issue_timeout",
+        ),
+        Ending(OrderState.CANCELLED, EndReason.BUYER_CANCEL): (
+            "buyer_cancel",
+            "buyer_cancel_notpay_order",
+        ),
+        Ending(OrderState.CANCELLED, EndReason.PAY_TIMEOUT): ("pay_timeout", "buyer_pay_timeout"),
+        Ending(OrderState.CANCELLED, EndReason.OUT_OF_STOCK): ("out_of_stock",),
+        Ending(CLOSED, EndReason.BUYER_CANCEL): (
+            "cancel_order_close_trade",
+            "buyer_cancel_order_in_risk",
+        ),
+        Ending(CLOSED, EndReason.RISK_REJECTED): ("risk_reject_closed", "risk_rejected"),
+    }
+)
 _PAYMENT_METHODS = _table(
     {
-        PaymentMethod.CREDIT_CARD: ("Credit Card", "credit_card", "信用卡"),
+        PaymentMethod.CREDIT_CARD: ("Credit Card", "credit_card", "信用卡", "migs", "MIXEDCARD"),
         PaymentMethod.DEBIT_CARD: ("Debit Card", "debit_card", "借记卡"),
-        PaymentMethod.TT: ("T/T", "TT", "电汇"),
-        PaymentMethod.MONEYBOOKERS: ("Moneybookers",),
+        PaymentMethod.TT: ("T/T", "TT", "电汇", "tt101"),
+        PaymentMethod.MONEYBOOKERS: ("Moneybookers", "mb"),
         PaymentMethod.ALIPAY: ("Alipay", "支付宝"),
+        PaymentMethod.EBANX: ("EBANX", "ebanx101"),
+        # Open Platform codes whose method the public material does not name
+        PaymentMethod.OTHER: ("other", "pp101", "wp101"),
     }
 )
 _BOOLEANS = _table({True: ("Y", "Yes", "是", "TRUE", "1"), False: ("N", "No", "否", "FALSE", "0")})
@@ -154,21 +225,27 @@ _PROMOTION_TYPES = _table(
 
 
 def _lookup(value: Cell, table: dict[str, T], error: str) -> T | None:
+    """``table``'s value for the cell; an unknown one is ``error`` with the value repeated."""
     text = cell_text(value)
     if text is None:
         return None
     try:
         return table[key(text)]
     except KeyError:
-        raise CellError(error) from None
+        raise CellError(f"{error}: {_shown(text)}") from None
 
 
-def parse_order_status(value: Cell) -> OrderState | Literal["finished"] | None:
-    """English label, Chinese label or platform code -> state, or :data:`FINISHED`."""
+def _shown(text: str) -> str:
+    """The value as the report repeats it: quoted, cut to 60 characters."""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def parse_order_status(value: Cell) -> StatusWord | None:
+    """English label, Chinese word or platform code -> what the row's state is to be."""
     return _lookup(value, _ORDER_STATUSES, "unknown status")
 
 
-def parse_end_reason(value: Cell) -> EndReason | None:
+def parse_end_reason(value: Cell) -> Ending | None:
     return _lookup(value, _END_REASONS, "unknown end reason")
 
 

@@ -27,6 +27,11 @@ class Column:
     english: str
     chinese: str
     required: bool = False
+    aliases: tuple[str, ...] = ()  # other names the platform's layouts use
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.english, self.chinese, *self.aliases)
 
     @property
     def both_names(self) -> str:
@@ -37,7 +42,7 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
     Kind.ORDERS: (
         Column("order_number", "Order No.", "订单号", required=True),
         Column("store_id", "Store ID", "店铺ID", required=True),
-        Column("store_name", "Store Name", "店铺名称"),
+        Column("store_name", "Store Name", "店铺名称", aliases=("店铺",)),
         Column("status", "Order Status", "订单状态", required=True),
         Column("buyer_name", "Buyer Name", "买家名称"),
         Column("buyer_country", "Buyer Country", "收货国家"),
@@ -47,8 +52,14 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
         Column("product_total", "Product Total", "产品总金额"),
         Column("shipping_cost", "Shipping Cost", "物流费用"),
         Column("amount", "Order Amount", "订单金额", required=True),
-        Column("product_info", "Product Info", "产品信息"),
-        Column("carrier_tracking", "Carrier:Tracking No.", "实际发货物流:运单号"),
+        Column("product_info", "Product Info", "产品信息", aliases=("商品信息",)),
+        Column("product_code", "Product Code", "商品编码"),
+        Column(
+            "carrier_tracking",
+            "Carrier:Tracking No.",
+            "实际发货物流:运单号",
+            aliases=("实际发货单号",),
+        ),
         Column("shipped_at", "Shipping Time", "发货时间"),
         Column("confirmed_at", "Confirmed Time", "确认收货时间"),
         Column("protected", "After-sales Protection", "售后宝"),
@@ -78,6 +89,31 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
 }
 
 
+# Columns of the seller center's order export that the back-office reads and does not keep:
+# the buyer's address and contacts (personal data it has no use for), the salesperson, the
+# buyer's chosen shipping service, the after-sales ticket and the discount. One warning names them.
+NOT_KEPT: dict[Kind, tuple[str, ...]] = {
+    Kind.ORDERS: (
+        "负责人(业务员)"  # the export writes full-width brackets: headers match in NFKC,
+        "完整收货地址",
+        "收件人名称",
+        "联系电话",
+        "手机",
+        "联系邮件",
+        "详细地址",
+        "邮编",
+        "扩展城市(德/意/波/墨为真实的城市)",
+        "城市",
+        "州/省",
+        "买家选择物流",
+        "售后单",
+        "满立减",
+    ),
+}
+# A file of one store may leave the store out: the import names it (--store).
+STORE_FIELD = "store_id"
+
+
 def normalize_header(text: str) -> str:
     """The form headers are compared in: NFKC, no BOM, case-folded, single spaces, no spaces
     around a colon, no trailing colon."""
@@ -87,11 +123,7 @@ def normalize_header(text: str) -> str:
 
 
 _LOOKUP: dict[Kind, dict[str, Column]] = {
-    kind: {
-        normalize_header(name): column
-        for column in columns
-        for name in (column.english, column.chinese)
-    }
+    kind: {normalize_header(name): column for column in columns for name in column.names}
     for kind, columns in COLUMNS.items()
 }
 
@@ -114,19 +146,27 @@ class HeaderMap:
         return cells
 
 
-def map_headers(kind: Kind | str, headers: Sequence[str]) -> HeaderMap:
+def map_headers(
+    kind: Kind | str, headers: Sequence[str], *, store_given: bool = False
+) -> HeaderMap:
+    """Where each field is. ``store_given``: the import names the file's store, so a file of
+    one store may leave its store column out."""
     kind = Kind(kind)
     lookup = _LOOKUP[kind]
+    not_kept = _NOT_KEPT[kind]
     positions: dict[str, int] = {}
     labels = {column.field: column.english for column in COLUMNS[kind]}
-    warnings: list[str] = []
+    unknown: dict[str, None] = {}  # ordered, and a linear time check of repeats
+    unused: dict[str, None] = {}
     for index, header in enumerate(headers):
         shown = header.replace("\ufeff", "").strip()
-        column = lookup.get(normalize_header(header))
+        name = normalize_header(header)
+        column = lookup.get(name)
         if column is None:
-            warning = f"unknown column {shown!r} ignored"
-            if shown and warning not in warnings:
-                warnings.append(warning)
+            if name in not_kept:
+                unused[shown] = None
+            elif shown:
+                unknown[f"unknown column {shown!r} ignored"] = None
             continue
         if column.field in positions:
             raise FileError(
@@ -134,10 +174,29 @@ def map_headers(kind: Kind | str, headers: Sequence[str]) -> HeaderMap:
             )
         positions[column.field] = index
         labels[column.field] = shown
-    missing = [c.both_names for c in COLUMNS[kind] if c.required and c.field not in positions]
+    missing = [
+        c
+        for c in COLUMNS[kind]
+        if c.required and c.field not in positions and not (store_given and c.field == STORE_FIELD)
+    ]
     if missing:
-        raise FileError(f"missing required columns for {kind}: {', '.join(missing)}")
+        hint = (
+            ": a file of one store without a store column is imported with its store named "
+            "(--store, or the import page's Store)"
+            if any(c.field == STORE_FIELD for c in missing)
+            else ""
+        )
+        names = ", ".join(c.both_names for c in missing)
+        raise FileError(f"missing required columns for {kind}: {names}{hint}")
+    warnings = list(unknown)
+    if unused:
+        warnings.append(f"columns read but not kept (not needed here): {', '.join(unused)}")
     return HeaderMap(kind, positions, labels, tuple(warnings))
+
+
+_NOT_KEPT: dict[Kind, frozenset[str]] = {
+    kind: frozenset(normalize_header(name) for name in NOT_KEPT.get(kind, ())) for kind in Kind
+}
 
 
 def guess_kind(headers: Sequence[str]) -> Kind:
@@ -147,9 +206,9 @@ def guess_kind(headers: Sequence[str]) -> Kind:
         kind
         for kind, columns in COLUMNS.items()
         if all(
-            {normalize_header(c.english), normalize_header(c.chinese)} & names
+            {normalize_header(name) for name in c.names} & names
             for c in columns
-            if c.required
+            if c.required and c.field != STORE_FIELD  # a file of one store may leave it out
         )
     ]
     if len(fitting) == 1:

@@ -15,14 +15,16 @@ from typing import Any, TypeVar
 from backoffice.money import Currency, Money
 
 from .choices import (
+    AS_SHOWN,
+    CLOSED,
     FINISHED,
-    FINISHED_STATES,
     DisputeReason,
     DisputeState,
     EndReason,
     OrderState,
     PaymentMethod,
     PromotionType,
+    StatusWord,
     parse_bool,
     parse_dispute_reason,
     parse_dispute_status,
@@ -36,12 +38,13 @@ from .headers import COLUMNS, Kind
 from .reading import Cell
 from .values import (
     PLATFORM_TZ,
-    parse_carrier_tracking,
+    cell_text,
     parse_currency,
     parse_date,
     parse_free_text,
     parse_money,
     parse_order_number,
+    parse_parcels,
     parse_platform_id,
     parse_rate,
     parse_reference,
@@ -67,9 +70,9 @@ class OrderRow:
     order_number: str
     store_id: str
     store_name: str | None
-    state: OrderState  # Finished already resolved by End Reason
+    state: OrderState  # the platform's word resolved (End Reason, payment, parcels)
     ordered_at: datetime
-    amount: Money
+    amount: Money  # USD once the applier converted a CNY row (``original`` keeps the CNY)
     buyer_name: str | None
     buyer_country: str | None  # as given: ISO code or English name
     paid_at: datetime | None
@@ -77,12 +80,19 @@ class OrderRow:
     product_total: Money | None
     shipping_cost: Money | None
     product_info: str | None
-    carrier: str | None
-    tracking_number: str | None
+    parcels: tuple[tuple[str, str], ...]  # (carrier, tracking number) each
     shipped_at: datetime | None
     confirmed_at: datetime | None
     protected: bool | None
     end_reason: EndReason | None
+    end_reason_code: str | None = None  # the platform's end reason as written
+    warnings: tuple[RowError, ...] = ()  # a state taken as the nearest, a time taken for another
+    original: Money | None = None  # the amount as the file gives it, when converted to USD
+    rate: Decimal | None = None  # CNY for one USD, when converted
+
+    @property
+    def currency(self) -> str:
+        return self.amount.currency
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +141,7 @@ class _RowReader:
         self.line = line
         self.given_labels = labels
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []
         self.failed: set[str] = set()
         self.values: dict[str, object] = {}
 
@@ -162,6 +173,9 @@ class _RowReader:
         self.errors.append(RowError(self.line, self.labels.get(field, field), message))
         self.failed.add(field)
 
+    def warn(self, field: str, message: str) -> None:
+        self.warnings.append(RowError(self.line, self.labels.get(field, field), message))
+
     def absent(self, field: str) -> bool:
         """Empty (not given), as opposed to given but wrong (already an error)."""
         return field not in self.failed and self.values.get(field) is None
@@ -174,10 +188,15 @@ def parse_orders_row(
     tz: tzinfo = PLATFORM_TZ,
     labels: Mapping[str, str] | None = None,
     currency: str = Currency.USD,
+    store: str | None = None,
+    columns: frozenset[str] | None = None,
 ) -> tuple[OrderRow | None, list[RowError]]:
+    """``currency``: of amounts that name none. ``store``: the store the import is for (a row
+    naming another is an error; a file without a store column is all of it). ``columns``: the
+    fields the file has (``None``: all)."""
     r = _RowReader(Kind.ORDERS, cells, line, labels)
     order_number = r.get("order_number", parse_order_number, required=True)
-    store_id = r.get("store_id", parse_platform_id, required=True, what="store id")
+    store_id = _store_of(r, store)
     store_name = r.get("store_name", parse_text)
     status = r.get("status", parse_order_status, required=True)
     buyer_name = r.get("buyer_name", parse_text)
@@ -189,26 +208,22 @@ def parse_orders_row(
     shipping_cost = r.get("shipping_cost", parse_money, default_currency=currency)
     amount = r.get("amount", parse_money, required=True, default_currency=currency)
     product_info = r.get("product_info", parse_free_text)
-    shipment = r.get("carrier_tracking", parse_carrier_tracking)
+    product_code = r.get("product_code", parse_text)
+    parcels = r.get("carrier_tracking", parse_parcels) or ()
     shipped_at = r.get("shipped_at", parse_timestamp, tz=tz)
     confirmed_at = r.get("confirmed_at", parse_timestamp, tz=tz)
     protected = r.get("protected", parse_bool)
-    end_reason = r.get("end_reason", parse_end_reason)
+    ending = r.get("end_reason", parse_end_reason)
+    _one_currency(r, amount, product_total=product_total, shipping_cost=shipping_cost)
 
-    state: OrderState | None = None
-    if status == FINISHED:
-        if end_reason is not None:
-            state = FINISHED_STATES[end_reason]
-        elif r.absent("end_reason"):
-            r.error("end_reason", "finished order without end reason")
-    elif status is not None:
-        state = status
+    state = _state(r, status) if status is not None else None
     if state is not None:
         _require_for_state(r, state)
+        if shipped_at is None and parcels and not r.failed & {"shipped_at", "carrier_tracking"}:
+            shipped_at = _shipped_when(r, paid_at, confirmed_at, columns)
 
     if r.errors:
         return None, r.errors
-    carrier, tracking_number = shipment or (None, None)
     return OrderRow(
         line=line,
         order_number=order_number,
@@ -223,24 +238,96 @@ def parse_orders_row(
         payment_method=payment_method,
         product_total=product_total,
         shipping_cost=shipping_cost,
-        product_info=product_info,
-        carrier=carrier,
-        tracking_number=tracking_number,
+        product_info=product_info or product_code,  # the current layout names only the code
+        parcels=parcels,
         shipped_at=shipped_at,
         confirmed_at=confirmed_at,
         protected=protected,
-        end_reason=end_reason,
+        end_reason=ending.reason if ending else None,
+        end_reason_code=cell_text(cells.get("end_reason")) if ending else None,
+        warnings=tuple(r.warnings),
     ), []
+
+
+def _store_of(r: _RowReader, store: str | None) -> str | None:
+    """The row's store: its Store ID cell, or the store the import is for."""
+    if store is None:
+        return r.get("store_id", parse_platform_id, required=True, what="store id")
+    given = r.get("store_id", parse_platform_id, what="store id")
+    if given is not None and given != store:
+        r.error("store_id", f"store {given}: this file is imported for store {store}")
+    return store
+
+
+def _one_currency(r: _RowReader, amount: Money | None, **others: Money | None) -> None:
+    """A row's amounts are all in one currency (the platform writes them in the store's)."""
+    if amount is None:
+        return
+    for field, money in others.items():
+        if money is not None and money.currency != amount.currency:
+            r.error(field, f"{money}: not in the order amount's currency ({amount.currency})")
+
+
+def _state(r: _RowReader, status: StatusWord) -> OrderState | None:
+    """The back-office state of the platform's word: Finished by its End Reason (or, without
+    one, by a confirmation or the lack of a payment), Closed by whether it was paid, a state
+    without a twin as the row's payment and parcels show (said in a warning)."""
+    ending = r.values.get("end_reason")
+    paid = r.values.get("paid_at") is not None
+    target = status.target
+    if target == FINISHED:
+        if ending is not None:
+            target = ending.target
+        elif r.values.get("confirmed_at") is not None:
+            target = OrderState.COMPLETED
+        elif r.absent("paid_at"):
+            target = OrderState.CANCELLED
+        else:  # paid, never confirmed: refunded or confirmed by timeout, the money differs
+            if r.absent("end_reason"):
+                r.error("end_reason", "finished order without end reason")
+            return None
+    elif target == CLOSED and ending is not None:
+        if ending.target not in (CLOSED, OrderState.CANCELLED, OrderState.REFUNDED):
+            r.error("end_reason", f"a closed order cannot end with {ending.reason}")
+            return None
+        target = ending.target
+    if target == CLOSED:
+        target = OrderState.REFUNDED if paid else OrderState.CANCELLED
+    elif target == AS_SHOWN:
+        shipped = bool(r.values.get("carrier_tracking"))
+        target = OrderState.PAID if paid else OrderState.UNPAID
+        if paid and shipped:
+            target = OrderState.SHIPPED
+    if status.inexact:
+        word = cell_text(r.cells.get("status"))
+        r.warn("status", f"{word}: " + status.inexact.format(state=target))
+    return OrderState(target)
+
+
+def _shipped_when(
+    r: _RowReader,
+    paid_at: datetime | None,
+    confirmed_at: datetime | None,
+    columns: frozenset[str] | None,
+) -> datetime | None:
+    """A shipment without its time (the seller center's export has no shipping-time column):
+    the payment time, the earliest it can have left, else the confirmation time. Said per row
+    when the file has the column; once per file (``parse.Export``) when it has not."""
+    when, what = (paid_at, "payment") if paid_at else (confirmed_at, "confirmation")
+    if when is not None and (columns is None or "shipped_at" in columns):
+        r.warn("shipped_at", f"no shipping time: shipped at the {what} time")
+    return when
 
 
 def _require_for_state(r: _RowReader, state: OrderState) -> None:
     """One error for everything the state needs and the row lacks, at the first such column:
-    ``shipped order without payment/shipping time and tracking``."""
+    ``shipped order without payment/shipping time and tracking``. A shipping time alone may be
+    missing (:func:`_shipped_when` takes another)."""
     needed = (["paid_at"] if state in NEEDS_PAYMENT else []) + (
         ["shipped_at", "carrier_tracking"] if state in NEEDS_SHIPMENT else []
     )
     missing = [field for field in needed if r.absent(field)]
-    if not missing:
+    if not missing or missing == ["shipped_at"]:
         return
     words = {"paid_at": "payment", "shipped_at": "shipping"}
     times = [words[field] for field in missing if field in words]
@@ -294,10 +381,11 @@ def parse_promotion_row(
     tz: tzinfo = PLATFORM_TZ,
     labels: Mapping[str, str] | None = None,
     currency: str = Currency.CNY,
+    store: str | None = None,
 ) -> tuple[PromotionRow | None, list[RowError]]:
     del tz  # statement lines carry dates, not moments
     r = _RowReader(Kind.PROMOTION, cells, line, labels)
-    store_id = r.get("store_id", parse_platform_id, required=True, what="store id")
+    store_id = _store_of(r, store)
     day = r.get("date", parse_date, required=True)
     kind = r.get("type", parse_promotion_type, required=True)
     amount = r.get(

@@ -44,15 +44,16 @@ from payouts import ledger
 from payouts.models import Account
 
 from .appliers import APPLIERS, Context
-from .errors import FileError, ImportConflict, RowError
+from .errors import CellError, FileError, ImportConflict, RowError
 from .parse import open_export
 from .reading import CHUNK_SIZE, SPOOL_SIZE, Source
-from .values import PLATFORM_TZ, timezone_named
+from .values import PLATFORM_TZ, parse_platform_id, timezone_named
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
 MAX_ERRORS = 1000  # errors kept in the report; the rest are counted
+MAX_ROW_WARNINGS = 1000  # row warnings kept; the rest are counted
 IMPORT_GC_THRESHOLDS = (50_000, 20, 10)  # gc.set_threshold() while an import runs
 
 # The currency each store account holds (the promotion wallet is in CNY, the rest in USD).
@@ -74,7 +75,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # of the file, and of its rows
     # (state before or "new", state after) -> how many records made that move
     moves: Counter[tuple[str, str]] = field(default_factory=Counter)
     # store platform id -> {ledger account: net change}, in the account's currency (USD; CNY
@@ -82,6 +83,7 @@ class ImportReport:
     money: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     rows: int = 0  # non-empty rows read
     more_errors: int = 0  # errors beyond the MAX_ERRORS kept in ``errors``
+    row_warnings: int = 0  # rows' warnings (a nearest state, a time taken for another)
     stores_created: list[str] = field(default_factory=list)  # platform ids of new stores
     import_file: ImportFile | None = None  # the record of a landed import
 
@@ -121,6 +123,14 @@ class ImportReport:
             for store, accounts in sorted(self.money.items())
         ]
 
+    def add_warning(self, warning: RowError) -> None:
+        """A row's warning (``line L: column: message``): the first MAX_ROW_WARNINGS kept."""
+        self.row_warnings += 1
+        if self.row_warnings <= MAX_ROW_WARNINGS:
+            self.warnings.append(str(warning))
+        elif self.row_warnings == MAX_ROW_WARNINGS + 1:
+            self.warnings.append(f"more row warnings than {MAX_ROW_WARNINGS}: the rest not shown")
+
     def add_error(self, error: RowError) -> None:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(error)
@@ -136,17 +146,28 @@ def import_export(
     dry_run: bool = False,
     tz: str | None = None,
     file_name: str | None = None,
+    store: str | None = None,
+    store_name: str | None = None,
     progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> ImportReport:
     """Import ``source`` (a path or a binary file object, e.g. an upload) as ``kind`` (guessed
     from the headers when ``None``), acting as ``actor`` (``None``: the system). ``tz`` names the
-    time zone of timestamps without an offset (default: the platform's). ``progress`` is called
+    time zone of timestamps without an offset (default: the platform's). ``store`` is the
+    platform id of the store the file belongs to (the seller center exports one store per file,
+    without a store column); ``store_name`` names it when it is new. ``progress`` is called
     after each batch with the number of rows it held (an increment, as ``tqdm.update`` takes)."""
     zone = timezone_named(tz) if tz else PLATFORM_TZ
+    store, currency, known = _chosen_store(store)
     with _seekable(source) as stream:
         digest = _sha256(stream)
-        with open_export(stream, kind=kind, tz=zone) as export:
+        with open_export(stream, kind=kind, tz=zone, store=store, currency=currency) as export:
+            nameless = "store_name" not in export.headers.positions
+            if store and not known and not (store_name or "").strip() and nameless:
+                raise FileError(
+                    f"store {store} is not in the back-office: give its name to create it "
+                    "(--store-name, or the import page's new store name)"
+                )
             report = ImportReport(
                 kind=str(export.kind),
                 file_name=(file_name or _name_of(source))[:255],
@@ -154,7 +175,8 @@ def import_export(
                 dry_run=dry_run,
                 warnings=list(export.warnings),
             )
-            _apply(export, report, actor, progress, batch_size)
+            options = {"store": store, "store_name": (store_name or "").strip() or None}
+            _apply(export, report, actor, progress, batch_size, options)
     if not report.landed:
         report.import_file = None
         if not dry_run:  # a rejected file changed nothing
@@ -163,12 +185,30 @@ def import_export(
     return report
 
 
+def _chosen_store(store: str | None) -> tuple[str | None, str | None, bool]:
+    """(platform id, its settlement currency, whether it exists) of the store named for the
+    import; a malformed id is a :class:`FileError`."""
+    if store is None or not store.strip():
+        return None, None, False
+    try:
+        platform_id = parse_platform_id(store, what="store id")
+    except CellError as exc:
+        raise FileError(f"store {store.strip()[:40]!r}: {exc.message}") from None
+    currency = (
+        SellerAccount.objects.filter(platform_store_id=platform_id)
+        .values_list("settlement_currency", flat=True)
+        .first()
+    )
+    return platform_id, currency, currency is not None
+
+
 def _apply(
     export: Any,
     report: ImportReport,
     actor: Any,
     progress: Callable[[int], None] | None,
     batch_size: int,
+    options: dict[str, Any],
 ) -> None:
     """Run the import in one transaction, rolled back unless it landed."""
     try:
@@ -176,7 +216,7 @@ def _apply(
             # One import at a time: two at once would both create the same new stores and
             # orders, and one of them would fail on the unique indexes.
             db.serialize("imports")
-            _run(export, report, actor, progress, batch_size)
+            _run(export, report, actor, progress, batch_size, options)
             if not report.landed:
                 transaction.set_rollback(True)
     except (IntegrityError, OperationalError) as exc:
@@ -193,6 +233,7 @@ def _run(
     actor: Any,
     progress: Callable[[int], None] | None,
     batch_size: int,
+    options: dict[str, Any],
 ) -> None:
     record = ImportFile.objects.create(
         file_name=report.file_name,
@@ -212,6 +253,7 @@ def _run(
             tz=export.tz,
             rows=rows,
             ledger=money,
+            **options,
         )
         applier = APPLIERS[export.kind](context)
         while chunk := list(islice(results, batch_size)):
@@ -232,7 +274,10 @@ def _run(
         report.updated,
         report.unchanged,
     )
-    record.save(update_fields=["finished_at", "rows", "created", "updated", "unchanged"])
+    record.warnings = report.warnings
+    record.save(
+        update_fields=["finished_at", "rows", "created", "updated", "unchanged", "warnings"]
+    )
     report.import_file = record
 
 

@@ -227,7 +227,7 @@ def parse_currency(value: Cell) -> str | None:
     try:
         return _CURRENCY_NAMES[re.sub(r"\s+", "", text).casefold()]
     except KeyError:
-        raise CellError("unknown currency") from None
+        raise CellError(f"unknown currency: {text[:20]!r}") from None
 
 
 RATE_PLACES = Decimal("0.000001")
@@ -356,14 +356,39 @@ def parse_date(value: Cell) -> date | None:
 # Shipping -------------------------------------------------------------------------------------
 
 
-def parse_carrier_tracking(value: Cell) -> tuple[str, str] | None:
-    """``Cainiao:LP00123456789CN`` -> (carrier, tracking number), split on the last colon
-    (ASCII or full-width): carrier names may be long, tracking numbers never hold a colon."""
+MAX_PARCELS = 20
+_LINES = re.compile(r"\r\n|\r|\n")
+
+
+def parse_parcels(value: Cell) -> tuple[tuple[str, str], ...] | None:
+    """The parcels of a tracking cell, each (carrier, tracking number): ``Cainiao:LP00123456789CN``,
+    one parcel a line (``美国邮政:9400...`` then ``4PX:LP...``), a line that starts with the colon
+    continuing the line before (``Seller Shipping US`` / ``:9400...``). Each is split on its last
+    colon (ASCII or full-width): carrier names may be long, tracking numbers never hold a colon."""
     text = cell_text(value)
     if text is None:
         return None
-    carrier, colon, tracking = text.replace(FULL_WIDTH_COLON, ":").rpartition(":")
-    carrier, tracking = carrier.strip(), tracking.strip()
-    if not (colon and carrier and tracking):
-        raise CellError("expected carrier:tracking number (e.g. Cainiao:LP00123456789CN)")
-    return carrier, tracking
+    lines: list[str] = []
+    for line in _LINES.split(text.replace(FULL_WIDTH_COLON, ":")):
+        line = line.strip()
+        if line.startswith(":") and lines:
+            lines[-1] += line
+        elif line:
+            lines.append(line)
+    if len(lines) > MAX_PARCELS:
+        raise CellError(f"more than {MAX_PARCELS} parcels")
+    parcels = []
+    for line in lines:
+        carrier, colon, tracking = line.rpartition(":")
+        carrier, tracking = carrier.strip(), tracking.strip()
+        if not (colon and carrier and tracking):
+            raise CellError(
+                f"expected carrier:tracking number (e.g. Cainiao:LP00123456789CN), "
+                f"one parcel a line: {line[:60]!r}"
+            )
+        if len(carrier) > 100 or len(tracking) > 100:
+            raise CellError(
+                f"a carrier or tracking number longer than 100 characters: {line[:60]!r}"
+            )
+        parcels.append((carrier, tracking))
+    return tuple(parcels)

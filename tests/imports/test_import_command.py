@@ -42,7 +42,7 @@ def test_a_rejected_file_prints_every_error_and_exits_1():
         "created 0, updated 0, unchanged 0, errors 5",
         "line 3: Order No.: scientific notation: digits lost",
         "line 5: Order Amount: negative amount",
-        "line 6: Order Status: unknown status",
+        "line 6: Order Status: unknown status: 'Teleported'",
         "line 7: Order Amount: more than 2 decimals",
         "line 8: Payment Time: shipped order without payment/shipping time and tracking",
     ]

@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backoffice.imports.choices import (
+    AS_SHOWN,
+    CLOSED,
     FINISHED,
     DisputeReason,
     DisputeState,
@@ -24,12 +26,12 @@ from backoffice.imports.errors import CellError
 from backoffice.imports.values import (
     cell_text,
     parse_amount,
-    parse_carrier_tracking,
     parse_currency,
     parse_date,
     parse_free_text,
     parse_money,
     parse_order_number,
+    parse_parcels,
     parse_platform_id,
     parse_rate,
     parse_reference,
@@ -65,7 +67,7 @@ EMPTY = [None, "", "   ", "\t"]
         parse_currency,
         parse_timestamp,
         parse_date,
-        parse_carrier_tracking,
+        parse_parcels,
         parse_order_status,
         parse_end_reason,
         parse_payment_method,
@@ -214,7 +216,7 @@ def test_currencies():
         "CNY",
         "CNY",
     ]
-    fails(parse_currency, "EUR", "unknown currency")
+    fails(parse_currency, "EUR", "unknown currency: 'EUR'")
 
 
 @pytest.mark.parametrize(
@@ -334,16 +336,36 @@ def test_timezone_named():
     ],
 )
 def test_carrier_and_tracking(value, carrier, tracking):
-    assert parse_carrier_tracking(value) == (carrier, tracking)
+    assert parse_parcels(value) == ((carrier, tracking),)
+
+
+@pytest.mark.parametrize(
+    ("value", "parcels"),
+    [
+        ("美国邮政:9400111899223197428490\n", (("美国邮政", "9400111899223197428490"),)),
+        ("Seller Shipping US\n:9400111899223", (("Seller Shipping US", "9400111899223"),)),
+        (
+            "美国邮政:9400111899223197428490\r\n4PX\uff1aLP00123456789CN\n",
+            (("美国邮政", "9400111899223197428490"), ("4PX", "LP00123456789CN")),
+        ),
+    ],
+)
+def test_the_seller_centers_tracking_cells_are_parcels(value, parcels):
+    assert parse_parcels(value) == parcels
 
 
 @pytest.mark.parametrize("value", ["LP00123456789CN", "Cainiao:", ":LP1"])
 def test_carrier_and_tracking_need_both(value):
     fails(
-        parse_carrier_tracking,
+        parse_parcels,
         value,
-        "expected carrier:tracking number (e.g. Cainiao:LP00123456789CN)",
+        "expected carrier:tracking number (e.g. Cainiao:LP00123456789CN), one parcel a line: "
+        + repr(value),
     )
+
+
+def test_at_most_twenty_parcels():
+    fails(parse_parcels, "\n".join(f"4PX:LP{i}" for i in range(21)), "more than 20 parcels")
 
 
 # Words ----------------------------------------------------------------------------------------
@@ -374,17 +396,71 @@ def test_carrier_and_tracking_need_both(value):
     ],
 )
 def test_order_statuses(value, state):
-    assert parse_order_status(value) == state
+    assert parse_order_status(value).target == state
+    assert parse_order_status(value).inexact == INEXACT.get(value, "")
 
 
-def test_unknown_status():
-    fails(parse_order_status, "Teleported", "unknown status")
-    fails(parse_order_status, "paid", "unknown status")  # platform words only
+INEXACT = {
+    "Risk control": "in risk control on the platform: recorded as paid",
+    "订单处于风控24小时中": "in risk control on the platform: recorded as paid",
+    "RISK_CONTROL": "in risk control on the platform: recorded as paid",
+}
+
+
+@pytest.mark.parametrize(
+    ("value", "target", "exact"),
+    [
+        ("等待发货", OrderState.PAID, True),
+        ("部分发货", OrderState.SHIPPED, False),
+        ("SELLER_PART_SEND_GOODS", OrderState.SHIPPED, False),
+        ("交易完成", OrderState.COMPLETED, True),
+        ("订单关闭", CLOSED, True),
+        ("订单结束", FINISHED, True),
+        ("含纠纷中的订单", OrderState.DISPUTED, True),
+        ("冻结中", AS_SHOWN, False),
+        ("冻结中的订单", AS_SHOWN, False),
+        ("IN_FROZEN", AS_SHOWN, False),
+        ("资金处理中", AS_SHOWN, False),
+        ("FUND_PROCESSING", AS_SHOWN, False),
+        ("买家申请取消", AS_SHOWN, False),
+        ("IN_CANCEL", AS_SHOWN, False),
+        ("风控中", OrderState.PAID, False),
+        ("WAIT_SELLER_EXAMINE_MONEY", OrderState.UNPAID, False),
+    ],
+)
+def test_the_seller_centers_and_open_platforms_words(value, target, exact):
+    word = parse_order_status(value)
+    assert word.target == target
+    assert (word.inexact == "") is exact
+
+
+def test_unknown_status_repeats_the_value():
+    fails(parse_order_status, "Teleported", "unknown status: 'Teleported'")
+    fails(parse_order_status, "paid", "unknown status: 'paid'")  # platform words only
+    fails(parse_order_status, "x" * 100, f"unknown status: {'x' * 57 + '...'!r}")
+
+
+@pytest.mark.parametrize(
+    ("code", "target", "reason"),
+    [
+        ("Buyer_Accept_Goods", OrderState.COMPLETED, EndReason.BUYER_ACCEPT_GOODS),
+        ("buyer_accept_goods_timeout", OrderState.COMPLETED, EndReason.BUYER_ACCEPT_GOODS),
+        ("buyer_pay_timeout", OrderState.CANCELLED, EndReason.PAY_TIMEOUT),
+        ("buyer_cancel_notpay_order", OrderState.CANCELLED, EndReason.BUYER_CANCEL),
+        ("cancel_order_close_trade", CLOSED, EndReason.BUYER_CANCEL),
+        ("seller_send_goods_timeout", OrderState.REFUNDED, EndReason.REFUNDED),
+        ("buyer_cancel_order_in_risk", CLOSED, EndReason.BUYER_CANCEL),
+        ("risk_reject_closed", CLOSED, EndReason.RISK_REJECTED),
+        ("seller_accept_issue_no_goods_return", OrderState.REFUNDED, EndReason.REFUNDED),
+        ("seller_response_issue_timeout", OrderState.REFUNDED, EndReason.REFUNDED),
+    ],
+)
+def test_end_reasons(code, target, reason):
+    assert parse_end_reason(code) == (target, reason)
 
 
 def test_end_reasons_and_payment_methods():
-    assert parse_end_reason("Buyer_Accept_Goods") == EndReason.BUYER_ACCEPT_GOODS
-    fails(parse_end_reason, "lost", "unknown end reason")
+    fails(parse_end_reason, "lost", "unknown end reason: 'lost'")
     methods = ["Credit Card", "信用卡", "Debit Card", "借记卡", "T/T", "电汇", "Alipay", "支付宝"]
     assert [parse_payment_method(m) for m in [*methods, "Moneybookers"]] == [
         PaymentMethod.CREDIT_CARD,
@@ -397,7 +473,17 @@ def test_end_reasons_and_payment_methods():
         PaymentMethod.ALIPAY,
         PaymentMethod.MONEYBOOKERS,
     ]
-    fails(parse_payment_method, "Cash", "unknown payment method")
+    codes = ["migs", "MIXEDCARD", "mb", "tt101", "ebanx101", "pp101", "wp101"]
+    assert [parse_payment_method(code) for code in codes] == [
+        PaymentMethod.CREDIT_CARD,
+        PaymentMethod.CREDIT_CARD,
+        PaymentMethod.MONEYBOOKERS,
+        PaymentMethod.TT,
+        PaymentMethod.EBANX,
+        PaymentMethod.OTHER,
+        PaymentMethod.OTHER,
+    ]
+    fails(parse_payment_method, "Cash", "unknown payment method: 'Cash'")
 
 
 @pytest.mark.parametrize(
@@ -417,7 +503,7 @@ def test_booleans(value, flag):
 
 
 def test_not_a_boolean():
-    fails(parse_bool, "maybe", "expected Y or N")
+    fails(parse_bool, "maybe", "expected Y or N: 'maybe'")
 
 
 @pytest.mark.parametrize(
@@ -456,7 +542,7 @@ def test_promotion_types():
         PromotionType.TOP_UP,
         PromotionType.ADJUSTMENT,
     ]
-    fails(parse_promotion_type, "refund", "unknown type (charge, top-up or adjustment)")
+    fails(parse_promotion_type, "refund", "unknown type (charge, top-up or adjustment): 'refund'")
 
 
 def test_the_words_map_to_the_models_choices():
