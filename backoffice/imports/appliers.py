@@ -8,7 +8,8 @@ cells) and brings each record to what its row says:
   order is walked from its state to the row's. The way is found in the state machine's own
   declarations (``backoffice.fsm.transition_paths``); where several lead there, the one whose
   moves the row shows (a payment time, a shipment, ...) is taken. No way there is a row error.
-- disputes: ``dispute_open`` for a new dispute, then the dispute services to the row's status.
+- disputes: ``dispute_open`` for a new dispute, then the dispute services to the row's status
+  (a return status: a resolution with ``return_required``; "processing": where it is).
 - promotion statements: the wallet services, with the statement's reference (idempotent).
 - exchange rates: ``exchange_rate_set``.
 

@@ -447,3 +447,19 @@ def test_an_unknown_dispute_status_is_a_row_error_that_names_it(tmp_path):
         "line 2: Dispute Status: unknown status 'WAIT_BUYER_ACCEPT_GOODS'"
     ]
     assert not Dispute.objects.exists()
+
+
+def test_a_protected_return_is_paid_by_the_protection_fund_when_confirmed(tmp_path):
+    shipped_orders(tmp_path, D1=True)
+    import_ok(disputes_file(tmp_path, [line("D1", "WAIT_BUYER_SEND_GOODS", "$40.00")]))
+    assert not Refund.objects.exists()
+
+    import_ok(disputes_file(tmp_path, [line("D1", "已结束", "$40.00")], name="ended.csv"))
+
+    refund = Dispute.objects.get(platform_dispute_id="9001").refund
+    assert (refund.amount, refund.from_protection_fund, refund.from_escrow) == (
+        Decimal("40.00"),
+        Decimal("40.00"),
+        Decimal("0.00"),
+    )
+    assert_ledger_balanced()
