@@ -8,7 +8,8 @@ cells) and brings each record to what its row says:
   order is walked from its state to the row's. The way is found in the state machine's own
   declarations (``backoffice.fsm.transition_paths``); where several lead there, the one whose
   moves the row shows (a payment time, a shipment, ...) is taken. No way there is a row error.
-- disputes: ``dispute_open`` for a new dispute, then the dispute services to the row's status.
+- disputes: ``dispute_open`` for a new dispute, then the dispute services to the row's status
+  (a return status: a resolution with ``return_required``; "processing": where it is).
 - promotion statements: the wallet services, with the statement's reference (idempotent).
 - exchange rates: ``exchange_rate_set``.
 
@@ -521,12 +522,30 @@ class DisputeStep:
     run: Callable[[Dispute, DisputeRow, Any], Dispute]
 
 
+# Not over yet on the platform: what "processing" may stand for.
+IN_PROGRESS = frozenset(
+    {
+        DisputeState.OPEN,
+        DisputeState.RESPONDED,
+        DisputeState.ARBITRATION,
+        DisputeState.AWAITING_RETURN,
+    }
+)
+
+
 def _final(row: DisputeRow) -> Decimal | None:
     return _usd(row.final_refund, "final_refund")
 
 
-def _resolved_by_people(row: DisputeRow) -> bool:
-    return row.state == DisputeState.RESOLVED and not row.resolved_automatically
+def _returned(row: DisputeRow) -> bool:
+    """The row says the goods are on their way back: the resolution requires a return."""
+    return row.state == DisputeState.AWAITING_RETURN
+
+
+def _settled_by_people(row: DisputeRow) -> bool:
+    """Resolved by the seller, the buyer or arbitration (not at the deadline), or settled with
+    a return still to come: either way a resolution with the row's Final Refund."""
+    return (row.state == DisputeState.RESOLVED and not row.resolved_automatically) or _returned(row)
 
 
 def _proposal_of(dispute: Dispute, row: DisputeRow) -> Decimal | None:
@@ -539,7 +558,7 @@ def _proposal_of(dispute: Dispute, row: DisputeRow) -> Decimal | None:
 
 
 def _respond(dispute: Dispute, row: DisputeRow, actor: Any) -> Dispute:
-    proposal = _proposal_of(dispute, row) if _resolved_by_people(row) else None
+    proposal = _proposal_of(dispute, row) if _settled_by_people(row) else None
     return disputes.dispute_respond(
         dispute_id=dispute.pk,
         actor=actor,
@@ -558,35 +577,44 @@ DISPUTE_STEPS: dict[str, DisputeStep] = {
     "respond": DisputeStep(
         lambda d, row: (
             row.state in (DisputeState.RESPONDED, DisputeState.ARBITRATION)
-            or (_resolved_by_people(row) and _proposal_of(d, row) is not None)
+            or (_settled_by_people(row) and _proposal_of(d, row) is not None)
         ),
         _respond,
     ),
     "accept": DisputeStep(
-        lambda d, row: _resolved_by_people(row) and _final(row) == d.requested_refund,
+        lambda d, row: _settled_by_people(row) and _final(row) == d.requested_refund,
         lambda d, row, actor: disputes.dispute_respond(
-            dispute_id=d.pk, actor=actor, action="accept", at=row.opened_at
+            dispute_id=d.pk,
+            actor=actor,
+            action="accept",
+            return_required=_returned(row),
+            at=row.opened_at,
         ),
     ),
     "accept_proposal": DisputeStep(
-        lambda d, row: _resolved_by_people(row) and _final(row) == _proposal_of(d, row),
+        lambda d, row: _settled_by_people(row) and _final(row) == _proposal_of(d, row),
         lambda d, row, actor: disputes.dispute_accept_proposal(
-            dispute_id=d.pk, actor=actor, at=row.opened_at
+            dispute_id=d.pk, actor=actor, return_required=_returned(row), at=row.opened_at
         ),
     ),
     "escalate": DisputeStep(
         lambda d, row: (
             row.state == DisputeState.ARBITRATION
-            or (_resolved_by_people(row) and _final(row) != _proposal_of(d, row))
+            or (_settled_by_people(row) and _final(row) != _proposal_of(d, row))
         ),
         lambda d, row, actor: disputes.dispute_escalate(
             dispute_id=d.pk, actor=actor, at=row.opened_at
         ),
     ),
     "decide": DisputeStep(
-        lambda d, row: _resolved_by_people(row),
+        lambda d, row: _settled_by_people(row),
         lambda d, row, actor: disputes.dispute_resolve(
-            dispute_id=d.pk, actor=actor, amount=_final(row), fault=Fault.NONE, at=row.opened_at
+            dispute_id=d.pk,
+            actor=actor,
+            amount=_final(row),
+            fault=Fault.NONE,
+            return_required=_returned(row),
+            at=row.opened_at,
         ),
     ),
     "auto_resolve": DisputeStep(
@@ -653,27 +681,64 @@ class DisputesApplier(Applier):
             )
         else:
             source = dispute.status
+        row, warning = self.interpret(dispute, row, new=source == "new")
+        if _returned(row) and final is None and dispute.status != DisputeState.AWAITING_RETURN:
+            # the resolution fixes the refund the return will pay: the file must say which
+            raise RowProblem(
+                "final_refund",
+                "dispute awaiting return without final refund: the refund agreed "
+                "for the returned goods is needed to settle it",
+            )
         dispute = self.walk(dispute, row)
         if final is not None and dispute.final_refund not in (None, final):
             # An automatic resolution refunds what was requested; a resolved dispute keeps its
             # refund: the file and the ledger must not tell two stories.
+            done = "agreed" if dispute.status == DisputeState.AWAITING_RETURN else "resolved"
             raise RowProblem(
                 "final_refund",
-                f"dispute {row.dispute_id} was resolved with a refund of "
+                f"dispute {row.dispute_id} was {done} with a refund of "
                 f"USD {dispute.final_refund}, not USD {final}",
+            )
+        if warning:
+            column = self.context.labels.get("status", "status")
+            self.context.report.warnings.append(
+                f"line {row.line}: {column}: {row.status_text}: {warning}"
             )
         if source == "new" or source != dispute.status:
             self.context.mark(dispute, row.line)
         self.context.count(source, dispute.status, changed=False)
 
+    def interpret(
+        self, dispute: Dispute, row: DisputeRow, *, new: bool
+    ) -> tuple[DisputeRow, str | None]:
+        """The row with the state it stands for here, and what the report should say where the
+        platform's status does not name one of ours exactly."""
+        if row.in_progress:
+            if new:
+                return row, "in progress on the platform, opened as open"
+            if dispute.status in IN_PROGRESS:
+                return replace(row, state=dispute.status), (
+                    f"in progress on the platform, kept as {dispute.status}"
+                )
+            raise RowProblem(
+                "status", f"cannot move from {dispute.status} to in progress ({row.status_text})"
+            )
+        if row.ended and row.state == DisputeState.CANCELLED:
+            return row, "ended on the platform without a final refund, taken as withdrawn"
+        return row, None
+
     def walk(self, dispute: Dispute, row: DisputeRow) -> Dispute:
         """Move the dispute to the row's status, one service at a time: a resolution may stop
         at awaiting_return (a return is due) on the way."""
         start = dispute.status
+        # The state machine's graph asks the resolutions' target without their arguments, so
+        # it shows them reaching resolved only; with return_required (``_returned``) the same
+        # steps stop at awaiting_return: find the way to resolved, and stop there.
+        goal = DisputeState.RESOLVED if _returned(row) else row.state
         for _ in range(len(DISPUTE_STEPS)):
             if dispute.status == row.state:
                 return dispute
-            paths = transition_paths(Dispute, dispute.status, row.state, names=DISPUTE_STEPS)
+            paths = transition_paths(Dispute, dispute.status, goal, names=DISPUTE_STEPS)
             ways = [
                 path
                 for path in paths

@@ -44,10 +44,11 @@ class PaymentMethod(StrEnum):  # orders.models.PaymentMethod
     OTHER = "other"
 
 
-class DisputeState(StrEnum):  # disputes.models.Dispute.Status (minus awaiting_return)
+class DisputeState(StrEnum):  # disputes.models.Dispute.Status
     OPEN = "open"
     RESPONDED = "responded"
     ARBITRATION = "arbitration"
+    AWAITING_RETURN = "awaiting_return"
     RESOLVED = "resolved"
     CANCELLED = "cancelled"
 
@@ -183,16 +184,44 @@ _PAYMENT_METHODS = _table(
     }
 )
 _BOOLEANS = _table({True: ("Y", "Yes", "是", "TRUE", "1"), False: ("N", "No", "否", "FALSE", "0")})
-_DISPUTE_STATUSES = _table(
+
+
+class DisputeStatus(NamedTuple):
+    state: DisputeState
+    automatic: bool = False  # resolved because the seller did not respond in time
+    # "processing" (the newer API): somewhere between open and resolved. A new dispute is
+    # opened; a known one that is not over stays where it is.
+    in_progress: bool = False
+    # 已结束 ("ended"): resolved when the row gives a Final Refund, else withdrawn (cancelled)
+    ended: bool = False
+
+
+# SPEC.md's codes; the real platform's return and arbitration codes; the newer API's lower-case
+# ones (matching ignores case, so "finish" and "canceled_issue" are SPEC's); Chinese labels as
+# the platform's open API describes its codes (IssueAPIIssueDTO.issueStatus), and those seen in
+# its Chinese exports.
+_DISPUTE_STATUSES: dict[str, DisputeStatus] = _table(
     {
-        DisputeState.OPEN: ("WAIT_SELLER_CONFIRM_REFUND",),
-        DisputeState.RESPONDED: ("SELLER_REFUSE_REFUND",),
-        DisputeState.ARBITRATION: ("ARBITRATING",),
-        DisputeState.RESOLVED: ("ACCEPTISSUE", "FINISH", "SELLER_RESPONSE_ISSUE_TIMEOUT"),
-        DisputeState.CANCELLED: ("CANCELED_ISSUE",),
+        DisputeStatus(DisputeState.OPEN): ("WAIT_SELLER_CONFIRM_REFUND", "买家提起纠纷"),
+        DisputeStatus(DisputeState.RESPONDED): ("SELLER_REFUSE_REFUND", "卖家拒绝纠纷"),
+        DisputeStatus(DisputeState.ARBITRATION): ("ARBITRATING", "仲裁中", "平台介入处理中"),
+        DisputeStatus(DisputeState.AWAITING_RETURN): (
+            "WAIT_BUYER_SEND_GOODS",
+            "WAIT_SELLER_RECEIVE_GOODS",
+            "等待买家发货",
+            "等待买家退货",
+            "买家发货,等待卖家收货",
+        ),
+        DisputeStatus(DisputeState.RESOLVED): ("ACCEPTISSUE", "卖家接受纠纷", "FINISH"),
+        DisputeStatus(DisputeState.RESOLVED, automatic=True): (
+            "SELLER_RESPONSE_ISSUE_TIMEOUT",
+            "卖家响应纠纷超时",
+        ),
+        DisputeStatus(DisputeState.CANCELLED): ("CANCELED_ISSUE",),
+        DisputeStatus(DisputeState.OPEN, in_progress=True): ("processing",),
+        DisputeStatus(DisputeState.RESOLVED, ended=True): ("已结束",),
     }
 )
-_RESOLVED_AUTOMATICALLY = key("SELLER_RESPONSE_ISSUE_TIMEOUT")
 _DISPUTE_REASONS = _table(
     {
         DisputeReason.NOT_RECEIVED: (
@@ -260,16 +289,16 @@ def parse_bool(value: Cell) -> bool | None:
     return _lookup(value, _BOOLEANS, "expected Y or N")
 
 
-class DisputeStatus(NamedTuple):
-    state: DisputeState
-    automatic: bool  # resolved because the seller did not respond in time
-
-
 def parse_dispute_status(value: Cell) -> DisputeStatus | None:
-    state = _lookup(value, _DISPUTE_STATUSES, "unknown status")
-    if state is None:
+    """A status code or label -> :class:`DisputeStatus`; an unknown one is an error that
+    repeats it (``unknown status 'FOO'``)."""
+    text = cell_text(value)
+    if text is None:
         return None
-    return DisputeStatus(state, key(cell_text(value) or "") == _RESOLVED_AUTOMATICALLY)
+    try:
+        return _DISPUTE_STATUSES[key(text)]
+    except KeyError:
+        raise CellError(f"unknown status {text!r}") from None
 
 
 def parse_dispute_reason(value: Cell) -> tuple[DisputeReason, str] | None:

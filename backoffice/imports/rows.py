@@ -100,13 +100,16 @@ class DisputeRow:
     line: int
     dispute_id: str
     order_number: str
-    state: DisputeState
+    state: DisputeState  # a new dispute's, for "processing" (see ``in_progress``)
     resolved_automatically: bool  # SELLER_RESPONSE_ISSUE_TIMEOUT
     reason: DisputeReason
     reason_text: str  # the Reason cell as written (the only record of an "other" reason)
     opened_at: datetime
     requested_refund: Money
     final_refund: Money | None
+    status_text: str = ""  # the Dispute Status cell as written, for the report's warnings
+    in_progress: bool = False  # "processing": a known dispute that is not over stays put
+    ended: bool = False  # 已结束: resolved with its Final Refund, else cancelled (withdrawn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,7 +358,10 @@ def parse_disputes_row(
         "requested_refund", parse_money, required=True, default_currency=currency
     )
     final_refund = r.get("final_refund", parse_money, default_currency=currency)
-    if status and status.state == DisputeState.RESOLVED and r.absent("final_refund"):
+    state = status.state if status else None
+    if status and status.ended and r.absent("final_refund"):
+        state = DisputeState.CANCELLED  # ended without a refund: the buyer withdrew
+    elif state == DisputeState.RESOLVED and r.absent("final_refund"):
         r.error("final_refund", "resolved dispute without final refund")
 
     if r.errors:
@@ -364,13 +370,16 @@ def parse_disputes_row(
         line=line,
         dispute_id=dispute_id,
         order_number=order_number,
-        state=status.state,
+        state=state,
         resolved_automatically=status.automatic,
         reason=reason[0],
         reason_text=reason[1],
         opened_at=opened_at,
         requested_refund=requested_refund,
         final_refund=final_refund,
+        status_text=parse_text(cells.get("status")) or "",
+        in_progress=status.in_progress,
+        ended=status.ended,
     ), []
 
 

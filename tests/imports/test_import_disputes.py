@@ -6,7 +6,7 @@ from decimal import Decimal
 from backoffice.imports.runner import import_export
 from disputes.models import Dispute
 from orders.models import Order
-from payouts.models import PromotionMovement
+from payouts.models import PromotionMovement, Refund
 
 from .helpers import order_row, write_csv, write_orders
 from .test_import_samples import assert_ledger_balanced, counts
@@ -212,3 +212,254 @@ def test_statement_lines_happen_at_the_start_of_their_day(tmp_path):
     movement = PromotionMovement.objects.get()
     assert movement.amount == Decimal("-12.50")
     assert movement.at.isoformat() == "2026-02-28T16:00:00+00:00"  # midnight in Beijing
+
+
+# The platform's real statuses, beyond SPEC's --------------------------------------------------
+
+
+def stored() -> dict[str, int]:
+    """What the rows wrote (each landed import is recorded as an ImportFile besides)."""
+    return {model: n for model, n in counts().items() if model != "ImportFile"}
+
+
+def refunds_by_name() -> dict[str, Decimal | None]:
+    by_number = {
+        d.order.order_number: d.refund.amount if d.refund else None
+        for d in Dispute.objects.select_related("order", "refund")
+    }
+    return {name: by_number[number] for name, number in ORDERS.items() if number in by_number}
+
+
+def statuses_by_name() -> dict[str, str]:
+    by_number = dict(Dispute.objects.values_list("order__order_number", "status"))
+    return {name: by_number[number] for name, number in ORDERS.items() if number in by_number}
+
+
+def test_the_platforms_real_statuses_land_with_their_money(tmp_path):
+    shipped_orders(tmp_path)
+    lines = [
+        line("D1", "WAIT_BUYER_SEND_GOODS", "$40.00"),  # accepted, the goods come back first
+        line("D2", "WAIT_SELLER_RECEIVE_GOODS", "$25.00"),  # a proposal accepted, with a return
+        line("D3", "等待买家退货", "$40.00"),
+        line("D4", "平台介入处理中"),
+        line("D5", "canceled_issue"),
+        line("D6", "finish", "$40.00"),
+        line("D7", "已结束", "$15.00"),
+        line("D8", "已结束"),  # ended without a refund: withdrawn
+        line("D9", "processing"),
+    ]
+    path = disputes_file(tmp_path, lines)
+
+    report = import_ok(path)
+
+    assert statuses_by_name() == {
+        "D1": "awaiting_return",
+        "D2": "awaiting_return",
+        "D3": "awaiting_return",
+        "D4": "arbitration",
+        "D5": "cancelled",
+        "D6": "resolved",
+        "D7": "resolved",
+        "D8": "cancelled",
+        "D9": "open",
+    }
+    # a return pays nothing until the seller confirms the goods: only D6 and D7 refunded
+    assert refunds_by_name() == {
+        "D1": None,
+        "D2": None,
+        "D3": None,
+        "D4": None,
+        "D5": None,
+        "D6": Decimal("40.00"),
+        "D7": Decimal("15.00"),
+        "D8": None,
+        "D9": None,
+    }
+    awaiting = Dispute.objects.filter(status="awaiting_return").order_by("platform_dispute_id")
+    assert [(d.final_refund, d.return_required) for d in awaiting] == [
+        (Decimal("40.00"), True),
+        (Decimal("25.00"), True),
+        (Decimal("40.00"), True),
+    ]
+    assert awaiting[1].proposed_refund == Decimal("25.00")
+    orders = {name: Order.objects.get(order_number=n).status for name, n in ORDERS.items()}
+    assert [orders[n] for n in ("D1", "D2", "D3", "D4", "D9")] == ["disputed"] * 5
+    assert [orders[n] for n in ("D5", "D6", "D7", "D8")] == ["shipped"] * 4  # partial refunds
+    assert Refund.objects.count() == 2
+    assert report.money == {"7000001": {"escrow": Decimal("-55.00")}}
+    assert report.warnings == [
+        "line 9: Dispute Status: 已结束: ended on the platform without a final refund, "
+        "taken as withdrawn",
+        "line 10: Dispute Status: processing: in progress on the platform, opened as open",
+    ]
+    assert_ledger_balanced()
+
+    # importing the same file again changes nothing
+    before = stored()
+    again = import_ok(path)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 9)
+    assert again.moves == {}
+    assert stored() == before
+
+
+def test_a_later_export_takes_disputes_through_the_return_to_resolved(tmp_path):
+    shipped_orders(tmp_path)
+    import_ok(
+        disputes_file(
+            tmp_path,
+            [
+                line("D1", "WAIT_SELLER_CONFIRM_REFUND"),
+                line("D2", "SELLER_REFUSE_REFUND"),
+                line("D3", "ARBITRATING"),
+            ],
+        )
+    )
+
+    returning = import_ok(
+        disputes_file(
+            tmp_path,
+            [
+                line("D1", "WAIT_BUYER_SEND_GOODS", "$40.00"),  # the seller accepts
+                line("D2", "WAIT_SELLER_RECEIVE_GOODS", "$20.00"),  # arbitration decides
+                line("D3", "等待买家退货", "$35.00"),
+            ],
+            name="returning.csv",
+        )
+    )
+    assert returning.moves == {
+        ("open", "awaiting_return"): 1,
+        ("responded", "awaiting_return"): 1,
+        ("arbitration", "awaiting_return"): 1,
+    }
+    assert Refund.objects.count() == 0 and returning.money == {}
+    d2 = Dispute.objects.get(platform_dispute_id="9002")
+    assert list(d2.history.values_list("transition", flat=True)) == [
+        "open",
+        "respond",
+        "escalate",
+        "decide",
+    ]
+
+    path = disputes_file(
+        tmp_path,
+        [
+            line("D1", "FINISH", "$40.00"),
+            line("D2", "已结束", "$20.00"),
+            line("D3", "finish", "$35.00"),
+        ],
+        name="returned.csv",
+    )
+    returned = import_ok(path)
+
+    assert returned.moves == {("awaiting_return", "resolved"): 3}
+    assert statuses_by_name() == {"D1": "resolved", "D2": "resolved", "D3": "resolved"}
+    assert refunds_by_name() == {
+        "D1": Decimal("40.00"),
+        "D2": Decimal("20.00"),
+        "D3": Decimal("35.00"),
+    }
+    assert d2.history.last().transition == "confirm_return"
+    assert returned.money == {"7000001": {"escrow": Decimal("-95.00")}}
+    orders = Order.objects.filter(order_number__in=[ORDERS[n] for n in ("D1", "D2", "D3")])
+    assert set(orders.values_list("status", flat=True)) == {"shipped"}
+    assert_ledger_balanced()
+    before = stored()
+    assert import_ok(path).unchanged == 3
+    assert stored() == before
+
+
+def test_a_return_needs_the_agreed_refund_once(tmp_path):
+    shipped_orders(tmp_path)
+    import_ok(
+        disputes_file(
+            tmp_path,
+            [line("D1", "WAIT_SELLER_CONFIRM_REFUND"), line("D2", "WAIT_BUYER_SEND_GOODS", "$40")],
+        )
+    )
+    before = stored()
+
+    refused = import_export(
+        disputes_file(
+            tmp_path,
+            [line("D1", "WAIT_BUYER_SEND_GOODS"), line("D3", "WAIT_SELLER_RECEIVE_GOODS")],
+            name="no-refund.csv",
+        )
+    )
+    known = import_ok(  # the agreed refund is stored: a later line need not repeat it
+        disputes_file(tmp_path, [line("D2", "WAIT_SELLER_RECEIVE_GOODS")], name="known.csv")
+    )
+    other = import_export(
+        disputes_file(tmp_path, [line("D2", "等待买家退货", "$30.00")], name="other.csv")
+    )
+
+    needed = (
+        "Final Refund: dispute awaiting return without final refund: "
+        "the refund agreed for the returned goods is needed to settle it"
+    )
+    assert refused.error_lines() == [f"line 2: {needed}", f"line 3: {needed}"]
+    assert known.unchanged == 1
+    assert other.error_lines() == [
+        "line 2: Final Refund: dispute 9002 was agreed with a refund of USD 40.00, not USD 30.00"
+    ]
+    assert stored() == before
+
+
+def test_processing_keeps_a_dispute_that_is_not_over_where_it_is(tmp_path):
+    shipped_orders(tmp_path)
+    first = [
+        line("D1", "WAIT_SELLER_CONFIRM_REFUND"),
+        line("D2", "SELLER_REFUSE_REFUND"),
+        line("D3", "ARBITRATING"),
+        line("D4", "WAIT_BUYER_SEND_GOODS", "$40.00"),
+        line("D5", "FINISH", "$40.00"),
+    ]
+    import_ok(disputes_file(tmp_path, first))
+    before = stored()
+
+    report = import_ok(
+        disputes_file(
+            tmp_path, [line(name, "processing") for name in ("D1", "D2", "D3", "D4")], name="p.csv"
+        )
+    )
+    refused = import_export(disputes_file(tmp_path, [line("D5", "processing")], name="over.csv"))
+
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 4)
+    assert report.warnings == [
+        "line 2: Dispute Status: processing: in progress on the platform, kept as open",
+        "line 3: Dispute Status: processing: in progress on the platform, kept as responded",
+        "line 4: Dispute Status: processing: in progress on the platform, kept as arbitration",
+        "line 5: Dispute Status: processing: in progress on the platform, kept as awaiting_return",
+    ]
+    assert refused.error_lines() == [
+        "line 2: Dispute Status: cannot move from resolved to in progress (processing)"
+    ]
+    assert refused.warnings == []
+    assert stored() == before
+    assert statuses_by_name()["D4"] == "awaiting_return"
+
+
+def test_an_unknown_dispute_status_is_a_row_error_that_names_it(tmp_path):
+    shipped_orders(tmp_path)
+
+    report = import_export(disputes_file(tmp_path, [line("D1", "WAIT_BUYER_ACCEPT_GOODS")]))
+
+    assert report.error_lines() == [
+        "line 2: Dispute Status: unknown status 'WAIT_BUYER_ACCEPT_GOODS'"
+    ]
+    assert not Dispute.objects.exists()
+
+
+def test_a_protected_return_is_paid_by_the_protection_fund_when_confirmed(tmp_path):
+    shipped_orders(tmp_path, D1=True)
+    import_ok(disputes_file(tmp_path, [line("D1", "WAIT_BUYER_SEND_GOODS", "$40.00")]))
+    assert not Refund.objects.exists()
+
+    import_ok(disputes_file(tmp_path, [line("D1", "已结束", "$40.00")], name="ended.csv"))
+
+    refund = Dispute.objects.get(platform_dispute_id="9001").refund
+    assert (refund.amount, refund.from_protection_fund, refund.from_escrow) == (
+        Decimal("40.00"),
+        Decimal("40.00"),
+        Decimal("0.00"),
+    )
+    assert_ledger_balanced()

@@ -333,6 +333,21 @@ def test_a_resolved_dispute_needs_its_final_refund():
     assert row.final_refund == Money(Decimal("39.74"), "USD")
 
 
+def test_an_ended_dispute_is_resolved_with_a_final_refund_and_cancelled_without():
+    row, errors = parse_disputes_row({**DISPUTE, "status": "已结束", "final_refund": "$10"}, line=2)
+    assert errors == []
+    assert (row.state, row.ended, row.status_text) == (DisputeState.RESOLVED, True, "已结束")
+    row, errors = parse_disputes_row({**DISPUTE, "status": "已结束"}, line=3)
+    assert errors == []
+    assert (row.state, row.final_refund) == (DisputeState.CANCELLED, None)
+
+
+def test_an_unknown_dispute_status_is_named_in_its_error():
+    row, errors = parse_disputes_row({**DISPUTE, "status": "WAIT_BUYER_ACCEPT"}, line=5)
+    assert row is None
+    assert errors == [RowError(5, "Dispute Status", "unknown status 'WAIT_BUYER_ACCEPT'")]
+
+
 def test_an_unknown_dispute_reason_is_other_with_its_text_kept():
     row, _ = parse_disputes_row({**DISPUTE, "reason": "Buyer changed mind"}, line=2)
     assert (row.reason, row.reason_text) == (DisputeReason.OTHER, "Buyer changed mind")

@@ -10,6 +10,7 @@ from backoffice.imports.choices import (
     FINISHED,
     DisputeReason,
     DisputeState,
+    DisputeStatus,
     EndReason,
     OrderState,
     PaymentMethod,
@@ -510,16 +511,34 @@ def test_not_a_boolean():
     ("value", "state", "automatic"),
     [
         ("WAIT_SELLER_CONFIRM_REFUND", DisputeState.OPEN, False),
+        ("买家提起纠纷", DisputeState.OPEN, False),
         ("SELLER_REFUSE_REFUND", DisputeState.RESPONDED, False),
         ("ARBITRATING", DisputeState.ARBITRATION, False),
+        ("平台介入处理中", DisputeState.ARBITRATION, False),
+        ("WAIT_BUYER_SEND_GOODS", DisputeState.AWAITING_RETURN, False),
+        ("WAIT_SELLER_RECEIVE_GOODS", DisputeState.AWAITING_RETURN, False),
+        ("等待买家退货", DisputeState.AWAITING_RETURN, False),
+        ("买家发货\uff0c等待卖家收货", DisputeState.AWAITING_RETURN, False),  # full-width comma
         ("ACCEPTISSUE", DisputeState.RESOLVED, False),
         ("FINISH", DisputeState.RESOLVED, False),
+        ("finish", DisputeState.RESOLVED, False),
         ("SELLER_RESPONSE_ISSUE_TIMEOUT", DisputeState.RESOLVED, True),
         ("CANCELED_ISSUE", DisputeState.CANCELLED, False),
+        ("canceled_issue", DisputeState.CANCELLED, False),
     ],
 )
 def test_dispute_statuses(value, state, automatic):
-    assert parse_dispute_status(value) == (state, automatic)
+    assert parse_dispute_status(value) == DisputeStatus(state, automatic)
+
+
+def test_dispute_statuses_whose_meaning_depends_on_the_row_or_the_dispute():
+    assert parse_dispute_status("processing") == DisputeStatus(DisputeState.OPEN, in_progress=True)
+    assert parse_dispute_status("已结束") == DisputeStatus(DisputeState.RESOLVED, ended=True)
+
+
+def test_an_unknown_dispute_status_repeats_the_value():
+    fails(parse_dispute_status, "FOO", "unknown status 'FOO'")
+    fails(parse_dispute_status, " 已取消 ", "unknown status '已取消'")
 
 
 def test_dispute_reasons_map_the_known_ones_and_keep_the_text():
@@ -549,7 +568,7 @@ def test_the_words_map_to_the_models_choices():
     assert {s.value for s in OrderState} == set(Order.Status.values)
     assert {r.value for r in EndReason} == set(ModelEndReason.values)
     assert {m.value for m in PaymentMethod} == set(ModelPaymentMethod.values)
-    assert {s.value for s in DisputeState} <= set(Dispute.Status.values)
+    assert {s.value for s in DisputeState} == set(Dispute.Status.values)
     assert {r.value for r in DisputeReason} == set(Reason.values)
 
 
