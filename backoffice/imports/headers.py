@@ -119,14 +119,13 @@ def map_headers(kind: Kind | str, headers: Sequence[str]) -> HeaderMap:
     lookup = _LOOKUP[kind]
     positions: dict[str, int] = {}
     labels = {column.field: column.english for column in COLUMNS[kind]}
-    warnings: list[str] = []
+    warnings: dict[str, None] = {}  # once each, in order: a list's `in` made this quadratic
     for index, header in enumerate(headers):
         shown = header.replace("\ufeff", "").strip()
         column = lookup.get(normalize_header(header))
         if column is None:
-            warning = f"unknown column {shown!r} ignored"
-            if shown and warning not in warnings:
-                warnings.append(warning)
+            if shown:
+                warnings[f"unknown column {shown!r} ignored"] = None
             continue
         if column.field in positions:
             raise FileError(
