@@ -85,7 +85,7 @@ def test_a_quoted_line_break_is_one_spreadsheet_row(tmp_path):
     ("data", "message"),
     [
         (b"a,b\n1,\xff\xff\n", "not text in UTF-8 or GB18030"),
-        (codecs.BOM_UTF8 + b"a,b\n1,\xff\n", "byte order mark but is not UTF-8"),
+        (codecs.BOM_UTF8 + b"a,b\n1,\xff\n", "byte order mark but line 2 is not UTF-8"),
         ("a,b\n1,2\n".encode("utf-16"), "UTF-16"),
         (b"a,b\n1,\x002\n", "NUL bytes"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, ".xls"),
