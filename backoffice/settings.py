@@ -192,6 +192,20 @@ IMPORT_UPLOAD_DIR = os.environ.get(
 )
 IMPORT_CONFIRM_MAX_AGE = env_int("IMPORT_CONFIRM_MAX_AGE", 3600)
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 50 << 20)
+# Limits on what an import reads (backoffice/imports/reading.py, docs/imports.md "Limits and
+# hostile files"): a file past one is refused as a whole, naming the limit, before it costs
+# unbounded time or memory. Rows count every row after the header, empty ones too.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 500)
+IMPORT_MAX_CELLS = env_int("IMPORT_MAX_CELLS", 30_000_000)
+# CSV: characters in one cell, and in one line of the file (between two line breaks).
+IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 131_072)
+IMPORT_MAX_LINE_CHARS = env_int("IMPORT_MAX_LINE_CHARS", 1 << 20)
+# XLSX: all parts uncompressed; the shared strings and any other part openpyxl reads whole.
+IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES = env_int("IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES", 200 << 20)
+IMPORT_MAX_XLSX_SHARED_STRINGS_BYTES = env_int("IMPORT_MAX_XLSX_SHARED_STRINGS_BYTES", 50 << 20)
+# Old Excel .xls: the reader (xlrd) loads the whole file.
+IMPORT_MAX_XLS_BYTES = env_int("IMPORT_MAX_XLS_BYTES", 32 << 20)
 # How many due rows the deadlines runner handles per transaction.
 DEADLINES_BATCH_SIZE = env_int("DEADLINES_BATCH_SIZE", 500)
 

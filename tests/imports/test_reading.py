@@ -2,14 +2,18 @@ import codecs
 import io
 import tracemalloc
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import xlwt
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from backoffice.imports.errors import FileError
 from backoffice.imports.reading import detect_encoding, open_table
+from backoffice.imports.runner import import_export
+from orders.models import Order
 
-from .helpers import SAMPLES, StoredNumber, write_csv, write_xlsx
+from .helpers import ORDER_HEADERS, SAMPLES, StoredNumber, order_row, write_csv, write_xlsx
 
 
 def read(source) -> tuple[tuple[str, ...], list[tuple[int, tuple]]]:
@@ -85,7 +89,7 @@ def test_a_quoted_line_break_is_one_spreadsheet_row(tmp_path):
     ("data", "message"),
     [
         (b"a,b\n1,\xff\xff\n", "not text in UTF-8 or GB18030"),
-        (codecs.BOM_UTF8 + b"a,b\n1,\xff\n", "byte order mark but is not UTF-8"),
+        (codecs.BOM_UTF8 + b"a,b\n1,\xff\n", "byte order mark but line 2 is not UTF-8"),
         ("a,b\n1,2\n".encode("utf-16"), "UTF-16"),
         (b"a,b\n1,\x002\n", "NUL bytes"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, ".xls"),
@@ -179,3 +183,116 @@ def test_reading_a_large_csv_streams_in_constant_memory(tmp_path):
         tracemalloc.stop()
     assert count == 200_000
     assert peak < 2_000_000, f"peak {peak:,} bytes: the file was loaded, not streamed"
+
+
+# --- old Excel .xls (written with xlwt, read with xlrd) ---
+
+
+def write_xls(tmp_path, rows, *, name="export.xls"):
+    """An Excel 97-2003 workbook whose first sheet holds ``rows`` (``None`` cells left empty;
+    datetimes with a date format, as Excel stores a date cell)."""
+    workbook = xlwt.Workbook(encoding="utf-8")
+    sheet = workbook.add_sheet("Orders")
+    as_date = xlwt.easyxf(num_format_str="yyyy-mm-dd hh:mm:ss")
+    for number, row in enumerate(rows):
+        for column, value in enumerate(row):
+            if isinstance(value, datetime):
+                sheet.write(number, column, value, as_date)
+            elif value is not None:
+                sheet.write(number, column, value)
+    workbook.add_sheet("Second").write(0, 0, "not read")
+    path = tmp_path / name
+    workbook.save(str(path))
+    return path
+
+
+def test_xls_cells_come_back_typed_as_the_xlsx_path_types_them(tmp_path):
+    ordered = datetime(2026, 3, 9, 14, 5, 33)
+    path = write_xls(
+        tmp_path,
+        [
+            ["Order No.", "Order Time", "Order Amount", "Paid", "Buyer Name", "Note"],
+            [8756160904301048, ordered, 12.5, True, "张伟", None],
+            [None, None, None],
+            ["8756160904301048", "2026-03-09 14:05", 3, False],
+        ],
+    )
+    with open_table(path) as table:
+        rows = [(row.line, row.values) for row in table.rows]
+        assert (table.format, table.headers[0]) == ("xls", "Order No.")
+
+    assert rows == [
+        (2, (8.756160904301048e15, ordered, 12.5, True, "张伟", None)),
+        (4, ("8756160904301048", "2026-03-09 14:05", 3, False, None, None)),
+    ]
+    # a 16-digit number is a float from 1e15 on: "scientific notation: digits lost"
+    assert [type(value) for value in rows[0][1][:4]] == [float, datetime, float, bool]
+    assert type(rows[1][1][2]) is int
+
+
+def test_an_xls_orders_export_lands(tmp_path):
+    rows = [order_row(f"800000000000000{n}", "paid") for n in range(1, 4)]
+    path = write_xls(
+        tmp_path,
+        [
+            ORDER_HEADERS,
+            *[
+                [
+                    datetime.fromisoformat(row[name]) if name == "Order Time" else row.get(name)
+                    for name in ORDER_HEADERS
+                ]
+                for row in rows
+            ],
+        ],
+    )
+
+    report = import_export(path)
+
+    assert report.landed, report.error_lines()
+    assert report.created == 3
+    assert set(Order.objects.values_list("order_number", "status")) == {
+        (f"800000000000000{n}", "paid") for n in range(1, 4)
+    }
+    assert Order.objects.get(order_number="8000000000000001").placed_at == datetime(
+        2026, 3, 1, 10, tzinfo=ZoneInfo("America/Los_Angeles")
+    )
+
+
+def test_an_xls_order_number_stored_as_a_number_lost_its_digits(tmp_path):
+    row = order_row("8000000000000001")
+    cells = [row.get(name) for name in ORDER_HEADERS]
+    cells[0] = 8000000000000001
+
+    report = import_export(write_xls(tmp_path, [ORDER_HEADERS, cells]))
+
+    assert report.error_lines() == ["line 2: Order No.: scientific notation: digits lost"]
+    assert Order.objects.count() == 0
+
+
+def test_an_xls_past_its_size_limit_is_refused_before_it_is_read(tmp_path, settings):
+    settings.IMPORT_MAX_XLS_BYTES = 4096
+    path = write_xls(tmp_path, [["Order No."], *[[f"800000000000{n:04}"] for n in range(500)]])
+
+    with pytest.raises(FileError) as exc:
+        read(path)
+
+    assert str(exc.value) == (
+        f"the .xls workbook is {path.stat().st_size:,} bytes, more than 4,096 "
+        "(IMPORT_MAX_XLS_BYTES): save it as XLSX or CSV"
+    )
+
+
+def test_an_xls_past_the_row_and_column_limits_is_refused(tmp_path, settings):
+    settings.IMPORT_MAX_ROWS = 10
+    settings.IMPORT_MAX_COLUMNS = 5
+    tall = write_xls(tmp_path, [["a"], *[[n] for n in range(20)]], name="tall.xls")
+    wide = write_xls(tmp_path, [["a", "b"], [1, 2, 3, 4, 5, 6, 7]], name="wide.xls")
+
+    with pytest.raises(
+        FileError, match=r"line 12: the file has more than 10 rows .*IMPORT_MAX_ROWS"
+    ):
+        read(tall)
+    with pytest.raises(
+        FileError, match=r"^line 2 has 7 columns, more than 5 \(IMPORT_MAX_COLUMNS\)"
+    ):
+        read(wide)
