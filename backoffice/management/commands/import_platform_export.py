@@ -36,6 +36,19 @@ class Command(BaseCommand):
             "the platform's)",
         )
         parser.add_argument(
+            "--store",
+            default=None,
+            metavar="PLATFORM_STORE_ID",
+            help="the store the file belongs to (orders and promotion files): the seller "
+            "center exports one store per file, without a store column; a row naming another "
+            "store is an error",
+        )
+        parser.add_argument(
+            "--store-name",
+            default=None,
+            help="the name of the --store to create when it is not in the back-office yet",
+        )
+        parser.add_argument(
             "--progress",
             action="store_true",
             help="show a progress bar even when stderr is not a terminal",
@@ -55,6 +68,8 @@ class Command(BaseCommand):
                     kind=options["kind"],
                     dry_run=dry_run,
                     tz=options["timezone"],
+                    store=options["store"],
+                    store_name=options["store_name"],
                     progress=progress,
                 )
             except FileError as exc:
