@@ -274,7 +274,7 @@ STATE_CUM = list(itertools.accumulate(state.weight for state in STATES))
 
 
 # Columns of the seller center's layouts that SPEC.md's does not have.
-NOT_IN_SPEC = {"product_code"}
+NOT_IN_SPEC = {"product_code", "goods_info"}
 
 
 def headers(kind: str, chinese: bool) -> list[str]:

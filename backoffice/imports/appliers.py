@@ -412,6 +412,17 @@ class OrdersApplier(Applier):
             changed = self.check_known(row, order, store)
         self.phase = "status"
         path = self.path(order.status, row)
+        if path is None and row.nearest and self.behind(order.status, row):
+            # 资金处理中 after 交易完成: the platform's word is only the nearest state here,
+            # and the order has gone past it already
+            self.context.report.add_warning(
+                RowError(
+                    row.line,
+                    self.context.labels["status"],
+                    f"kept as {order.status}: further on than the platform's word",
+                )
+            )
+            path = ()
         if path is None:
             hint = ": a dispute ends with its resolution" if order.status == "disputed" else ""
             raise RowProblem("status", f"cannot move from {order.status} to {row.state}{hint}")
@@ -498,6 +509,9 @@ class OrdersApplier(Applier):
         if changed:
             db.save(order, [*changed, "updated_at"])
         return bool(changed)
+
+    def behind(self, current: str, row: OrderRow) -> bool:
+        return bool(transition_paths(Order, row.state, current, names=ORDER_STEPS))
 
     def path(self, current: str, row: OrderRow) -> Path | None:
         """The way from ``current`` to the row's state that shows the most of the moves the

@@ -5,6 +5,7 @@ trailing colon (ASCII or full-width). Unknown columns are warnings, reported onc
 missing required columns and a column given twice are a :class:`FileError`.
 """
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -52,7 +53,9 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
         Column("product_total", "Product Total", "产品总金额"),
         Column("shipping_cost", "Shipping Cost", "物流费用"),
         Column("amount", "Order Amount", "订单金额", required=True),
-        Column("product_info", "Product Info", "产品信息", aliases=("商品信息",)),
+        Column("product_info", "Product Info", "产品信息"),
+        # older layouts have both: 商品信息 (the listing) beside 产品信息 (the product)
+        Column("goods_info", "Goods Info", "商品信息"),
         Column("product_code", "Product Code", "商品编码"),
         Column(
             "carrier_tracking",
@@ -116,10 +119,14 @@ STORE_FIELD = "store_id"
 
 def normalize_header(text: str) -> str:
     """The form headers are compared in: NFKC, no BOM, case-folded, single spaces, no spaces
-    around a colon, no trailing colon."""
+    around a colon or beside a Chinese character (``产品\n信息`` is 产品信息), no trailing
+    colon."""
     text = unicodedata.normalize("NFKC", text.replace("\ufeff", "")).casefold()
     text = " ".join(text.split()).replace(" :", ":").replace(": ", ":")
-    return text.rstrip(":").strip()
+    return _SPACE_BY_WIDE.sub("", text).rstrip(":").strip()
+
+
+_SPACE_BY_WIDE = re.compile(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])")
 
 
 _LOOKUP: dict[Kind, dict[str, Column]] = {

@@ -87,6 +87,7 @@ class OrderRow:
     end_reason: EndReason | None
     end_reason_code: str | None = None  # the platform's end reason as written
     warnings: tuple[RowError, ...] = ()  # a state taken as the nearest, a time taken for another
+    nearest: bool = False  # the platform's word has no twin here: ``state`` is the nearest
     original: Money | None = None  # the amount as the file gives it, when converted to USD
     rate: Decimal | None = None  # CNY for one USD, when converted
 
@@ -210,7 +211,9 @@ def parse_orders_row(
     product_total = r.get("product_total", parse_money, default_currency=currency)
     shipping_cost = r.get("shipping_cost", parse_money, default_currency=currency)
     amount = r.get("amount", parse_money, required=True, default_currency=currency)
-    product_info = r.get("product_info", parse_free_text)
+    product_info = _joined(
+        r.get("goods_info", parse_free_text), r.get("product_info", parse_free_text)
+    )
     product_code = r.get("product_code", parse_text)
     parcels = r.get("carrier_tracking", parse_parcels) or ()
     shipped_at = r.get("shipped_at", parse_timestamp, tz=tz)
@@ -249,7 +252,12 @@ def parse_orders_row(
         end_reason=ending.reason if ending else None,
         end_reason_code=cell_text(cells.get("end_reason")) if ending else None,
         warnings=tuple(r.warnings),
+        nearest=bool(status.inexact),
     ), []
+
+
+def _joined(*texts: str | None) -> str | None:
+    return "\n".join(text for text in texts if text) or None
 
 
 def _store_of(r: _RowReader, store: str | None) -> str | None:
