@@ -547,6 +547,27 @@ IN_PROGRESS = frozenset(
 )
 
 
+def _in_usd(row: DisputeRow, order: Order) -> DisputeRow:
+    """A dispute on an order the platform priced in CNY gives its refunds in CNY: in USD at
+    the order's own rate, as its amount was (a full refund is then exactly the order's)."""
+    if row.requested_refund.currency == Currency.USD:
+        return row
+    if order.original_currency != row.requested_refund.currency:
+        raise RowProblem(
+            "requested_refund",
+            f"{row.requested_refund}: order {order.order_number} was priced in USD",
+        )
+    final = row.final_refund
+    if final is not None and final.currency != row.requested_refund.currency:
+        raise RowProblem("final_refund", f"{final}: not in the requested refund's currency")
+    rate = order.conversion_rate
+    return replace(
+        row,
+        requested_refund=_to_usd(row.requested_refund, rate, "requested_refund"),
+        final_refund=_to_usd(row.final_refund, rate, "final_refund"),
+    )
+
+
 def _final(row: DisputeRow) -> Decimal | None:
     return _usd(row.final_refund, "final_refund")
 
@@ -666,6 +687,7 @@ class DisputesApplier(Applier):
                 "order_number",
                 f"order {row.order_number} is not in the back-office: import its orders first",
             )
+        row = _in_usd(row, order)
         requested, final = _usd(row.requested_refund, "requested_refund"), _final(row)
         if final is not None and final > requested:
             raise RowProblem("final_refund", f"more than the requested refund USD {requested}")
@@ -715,8 +737,8 @@ class DisputesApplier(Applier):
             )
         if warning:
             column = self.context.labels.get("status", "status")
-            self.context.report.warnings.append(
-                f"line {row.line}: {column}: {row.status_text}: {warning}"
+            self.context.report.add_warning(
+                RowError(row.line, column, f"{row.status_text}: {warning}")
             )
         if source == "new" or source != dispute.status:
             self.context.mark(dispute, row.line)

@@ -408,3 +408,28 @@ def test_the_oldest_layout_as_xls_lands(tmp_path):
     book.save(str(path))
     landed(path, store=STORE)
     assert states() == {"8500000000000001": "completed"}
+
+
+def test_a_dispute_on_a_cny_order_refunds_in_usd_at_the_orders_rate(tmp_path):
+    f.store(platform_store_id=STORE, name="Harbour", settlement_currency="CNY")
+    exchange_rate_set(actor=None, day=date(2026, 1, 16), rate=Decimal("7.180000"))
+    row = current_row("8200000000000003", "纠纷中", "CN￥ 1,234.56", **SHIPPED)
+    landed(write(tmp_path, CURRENT, [row]), store=STORE)
+    lines = [
+        "Dispute ID,Order No.,Dispute Status,Reason,Opened Time,Requested Refund,Final Refund",
+        "D-9001,8200000000000003,FINISH,Item not received,2026-01-25 10:00:00,"
+        "CN￥ 1234.56,CN￥ 1234.56",
+        "D-9002,8100000000000001,WAIT_SELLER_CONFIRM_REFUND,Item not received,"
+        "2026-01-25 10:00:00,CN￥ 10.00,",
+    ]
+    refused = import_export(write_csv(tmp_path, lines, name="disputes.csv"), kind="disputes")
+    assert refused.error_lines() == [
+        "line 3: Order No.: order 8100000000000001 is not in the back-office: import its "
+        "orders first"
+    ]
+    landed(write_csv(tmp_path, lines[:2], name="disputes.csv"), kind="disputes")
+    order = Order.objects.get(order_number="8200000000000003")
+    assert order.status == "refunded"
+    assert order.disputes.get().final_refund == order.amount == Decimal("171.94")
+    assert store_balances(order.store_id)["escrow"] == 0
+    assert_ledger_balanced()
