@@ -156,6 +156,27 @@ def _to_usd(money: Money | None, rate: Decimal, field: str) -> Money | None:
     return usd
 
 
+KEPT = object()  # OrdersApplier.way(): the order stays where it is
+
+
+def _same_amount(
+    row: OrderRow, amount: Decimal, original_amount: Decimal | None, original_currency: str
+) -> None:
+    """A known order's row gives the amount it was recorded with, as the file writes it (a CNY
+    order in CNY, whatever the day's rate became)."""
+    recorded = (
+        Money(original_amount, original_currency)
+        if original_currency
+        else Money(amount, Currency.USD)
+    )
+    if (row.original or row.amount) != recorded:
+        raise RowProblem(
+            "amount",
+            f"order {row.order_number} was recorded with {recorded}: "
+            "an order's amount does not change",
+        )
+
+
 def _same_name(a: str, b: str) -> bool:
     return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
@@ -326,14 +347,38 @@ class OrdersApplier(Applier):
         rows, CNY ones converted, and the first line refused."""
         self.see_stores({row.store_id for row in rows})
         self.see_rates({_day(row, self.context.tz) for row in rows if row.currency != "USD"})
+        known = self.known({row.order_number for row in rows})
         checked, refused_at = [], None
         for row in rows:
             try:
-                checked.append(self.check_row(row))
+                row = self.check_row(row)
+                if row.order_number in known:
+                    self.check_known_row(row, *known.pop(row.order_number))
+                checked.append(row)
             except RowProblem as problem:
                 self.context.error(row.line, problem.field, problem.message)
                 refused_at = row.line if refused_at is None else refused_at
         return checked, refused_at
+
+    @staticmethod
+    def known(numbers: set[str]) -> dict[str, tuple[Any, ...]]:
+        """What the early checks need of the known orders among ``numbers`` (not locked: the
+        services check again, under the batch's locks)."""
+        fields = ("status", "store__platform_store_id", "amount", "original_amount")
+        rows = Order.objects.filter(order_number__in=numbers).values_list(
+            "order_number", *fields, "original_currency"
+        )
+        return {number: rest for number, *rest in rows}
+
+    def check_known_row(
+        self, row: OrderRow, status: str, owner: str, amount: Decimal, *original: Any
+    ) -> None:
+        """A known order's row (its first in the file): same store and amount, and a way
+        from its state to the row's."""
+        if owner != row.store_id:
+            raise RowProblem("store_id", f"order {row.order_number} is of store {owner}")
+        _same_amount(row, amount, *original)
+        self.way(status, row)
 
     def see_stores(self, platform_ids: set[str]) -> None:
         unseen = platform_ids - self.seen.keys()
@@ -411,21 +456,15 @@ class OrdersApplier(Applier):
             source = order.status
             changed = self.check_known(row, order, store)
         self.phase = "status"
-        path = self.path(order.status, row)
-        if path is None and row.nearest and self.behind(order.status, row):
+        path = self.way(order.status, row)
+        if path is KEPT:
             # 资金处理中 after 交易完成: the platform's word is only the nearest state here,
             # and the order has gone past it already
+            message = f"kept as {order.status}: further on than the platform's word"
             self.context.report.add_warning(
-                RowError(
-                    row.line,
-                    self.context.labels["status"],
-                    f"kept as {order.status}: further on than the platform's word",
-                )
+                RowError(row.line, self.context.labels["status"], message)
             )
             path = ()
-        if path is None:
-            hint = ": a dispute ends with its resolution" if order.status == "disputed" else ""
-            raise RowProblem("status", f"cannot move from {order.status} to {row.state}{hint}")
         for name, reached in path:
             ORDER_STEPS[name].run(order, row, self.actor)
             if order.status != reached:  # a state computed by the model went elsewhere
@@ -485,17 +524,7 @@ class OrdersApplier(Applier):
         if order.store_id != store.pk:
             owner = SellerAccount.objects.get(pk=order.store_id).platform_store_id
             raise RowProblem("store_id", f"order {order.order_number} is of store {owner}")
-        recorded = (
-            Money(order.original_amount, order.original_currency)
-            if order.original_currency
-            else Money(order.amount, Currency.USD)
-        )
-        if (row.original or row.amount) != recorded:
-            raise RowProblem(
-                "amount",
-                f"order {order.order_number} was recorded with {recorded}: "
-                "an order's amount does not change",
-            )
+        _same_amount(row, order.amount, order.original_amount, order.original_currency)
         changed = apply_details(
             order,
             buyer_name=row.buyer_name,
@@ -510,8 +539,16 @@ class OrdersApplier(Applier):
             db.save(order, [*changed, "updated_at"])
         return bool(changed)
 
-    def behind(self, current: str, row: OrderRow) -> bool:
-        return bool(transition_paths(Order, row.state, current, names=ORDER_STEPS))
+    def way(self, current: str, row: OrderRow) -> Path | object:
+        """:meth:`path`, :data:`KEPT` for a known order further on than a word without a twin
+        says, else a :class:`RowProblem`."""
+        path = self.path(current, row)
+        if path is not None:
+            return path
+        if row.nearest and transition_paths(Order, row.state, current, names=ORDER_STEPS):
+            return KEPT
+        hint = ": a dispute ends with its resolution" if current == "disputed" else ""
+        raise RowProblem("status", f"cannot move from {current} to {row.state}{hint}")
 
     def path(self, current: str, row: OrderRow) -> Path | None:
         """The way from ``current`` to the row's state that shows the most of the moves the

@@ -433,3 +433,21 @@ def test_a_dispute_on_a_cny_order_refunds_in_usd_at_the_orders_rate(tmp_path):
     assert order.disputes.get().final_refund == order.amount == Decimal("171.94")
     assert store_balances(order.store_id)["escrow"] == 0
     assert_ledger_balanced()
+
+
+def test_every_known_order_that_cannot_take_its_row_is_reported_not_only_the_first(tmp_path):
+    landed(write(tmp_path, CURRENT, USD_ROWS), store=STORE, store_name="Harbour")
+    before = records()
+    later = [
+        current_row("8100000000000005", "等待买家付款", "US $1,170.54"),  # completed -> unpaid
+        current_row("8100000000000002", "等待发货", "US $21.00", **PAID),  # another amount
+        current_row("8100000000000006", "等待发货", "US $60.00", **PAID),  # cancelled -> paid
+    ]
+    report = import_export(write(tmp_path, CURRENT, later, name="later.csv"), store=STORE)
+    assert report.error_lines() == [
+        "line 2: 订单状态: cannot move from completed to unpaid",
+        "line 3: 订单金额: order 8100000000000002 was recorded with USD 20.00: an order's "
+        "amount does not change",
+        "line 4: 订单状态: cannot move from cancelled to paid",
+    ]
+    assert records() == before
