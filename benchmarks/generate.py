@@ -6,6 +6,8 @@
     python benchmarks/generate.py disputes --orders /tmp/orders-100k.csv --out /tmp/disputes.csv
     python benchmarks/generate.py promotion --rows 2000 --out /tmp/promotion.csv [--orders FILE]
     python benchmarks/generate.py exchange_rates --rows 120 --out /tmp/rates.csv
+    python benchmarks/generate.py orders --layout seller-center [--currency USD|CNY] \\
+        --rows 100000 --out /tmp/seller-center-100k.csv
 
 Files follow shared/platform-exports/SPEC.md and look like its samples: headers in English or
 Chinese (taken from ``backoffice.imports.headers``, the parser's own table), statuses as English
@@ -32,6 +34,15 @@ Disputes are the "In dispute" orders of an orders file (``--orders``, read with 
 layer, so any format or encoding works), opened after shipping and still active (open,
 responded, arbitration). Promotion lines use the stores of ``--orders`` when given, else the
 stores the orders generator makes for the same ``--seed``/``--stores``.
+
+``--layout seller-center`` writes the seller center's real order export instead, for one store
+(SELLER_CENTER_STORE, imported with ``store=``/``store_name=``): its 23 Chinese columns, Chinese
+status words (finished orders are 交易完成 with a confirmation time or 订单关闭, there being no
+End Reason column; 风控中 is the inexact word), ``US $170.54`` or, with ``--currency CNY``,
+``CN￥ 1,234.56`` amounts, month-first platform times without seconds, no shipping time,
+``carrier:tracking`` cells with a trailing newline now and then and two parcels on two lines for
+some; fictional buyers, streets, 555-01xx phones and example.com e-mails. A CNY store's import
+needs the day's USD rate for each order day (``seller_center_days()``).
 """
 
 from __future__ import annotations
@@ -517,6 +528,230 @@ def order_rows(
         ]
 
 
+# --- orders, the seller center's own export ----------------------------------------------------
+
+# The seller center's order export (one store a file, no store column), its 23 columns in order.
+SELLER_CENTER_HEADERS = (
+    "订单号",
+    "订单状态",
+    "负责人\uff08业务员\uff09",  # full-width brackets, as the export writes them
+    "买家名称",
+    "下单时间",
+    "付款时间",
+    "订单金额",
+    "商品编码",
+    "完整收货地址",
+    "收件人名称",
+    "联系电话",
+    "手机",
+    "联系邮件",
+    "详细地址",
+    "邮编",
+    "扩展城市\uff08德/意/波/墨为真实的城市\uff09",
+    "城市",
+    "州/省",
+    "收货国家",
+    "买家选择物流",
+    "实际发货单号",
+    "确认收货时间",
+    "售后单",
+)
+LAYOUTS = ("spec", "seller-center")
+SELLER_CENTER_STORE = Store("2345678", "Yiwu Home Goods Official Store")
+SELLER_CENTER_CURRENCIES = ("USD", "CNY")
+SELLER_CENTER_STYLES: dict[str, Callable[[Decimal], str]] = {
+    "USD": lambda d: f"US ${d:,.2f}",
+    "CNY": lambda d: f"CN￥ {d:,.2f}",
+}
+CNY_PER_USD = 7.2  # the scale of a CNY store's amounts (the import converts at the day's rate)
+
+# The SPEC mix in the words this layout has. Without an End Reason column a finished order is
+# 交易完成 (completed, confirmed) or 订单关闭 (refunded when paid, cancelled when not).
+SELLER_CENTER_STATES: tuple[State, ...] = (
+    State("unpaid", 8, ("", "等待买家付款", ""), placed_within=timedelta(days=3)),
+    State("paid", 10, ("", "等待发货", ""), paid=True, placed_within=timedelta(days=6)),
+    # inexact: recorded as paid, with a warning on the row
+    State("risk_control", 2, ("", "风控中", ""), paid=True, placed_within=timedelta(hours=30)),
+    State(
+        "shipped",
+        25,
+        ("", "等待买家收货", ""),
+        paid=True,
+        shipped=True,
+        placed_within=timedelta(days=45),
+    ),
+    State(
+        "disputed",
+        3,
+        ("", "纠纷中", ""),
+        paid=True,
+        shipped=True,
+        placed_within=timedelta(days=60),
+    ),
+    State("completed", 40, ("", "交易完成", ""), paid=True, shipped=True, confirmed=True),
+    State("refunded", 4, ("", "订单关闭", ""), paid=True),  # 70% of them shipped first
+    State("cancelled", 8, ("", "订单关闭", "")),  # never paid
+)
+SELLER_CENTER_CUM = list(itertools.accumulate(state.weight for state in SELLER_CENTER_STATES))
+# What each generated state imports as (risk control is recorded as paid).
+SELLER_CENTER_IMPORTED = {state.name: state.name for state in SELLER_CENTER_STATES} | {
+    "risk_control": "paid"
+}
+
+SALESPEOPLE = ("", "", "Lily Chen", "王小燕", "Kevin Zhou", "店铺主账号")
+PRODUCT_CODES = tuple(
+    f"{p}-{n:03d}" for p in ("PC", "WB", "LED", "SLK", "USB", "YOG") for n in (1, 7, 12, 40)
+)
+# (country as shown, its dialling code, ((city, state or province, postcode pattern), ...)):
+# real places, fictional streets and people; phone numbers in ranges kept for fiction (555-01xx).
+PLACES = (
+    ("United States", "1", (("Springfield", "Illinois", "627##"), ("Austin", "Texas", "787##"))),
+    ("United States", "1", (("Portland", "Oregon", "972##"), ("Columbus", "Ohio", "432##"))),
+    (
+        "France",
+        "33",
+        (("Lyon", "Auvergne-Rhône-Alpes", "6900#"), ("Nantes", "Pays de la Loire", "4400#")),
+    ),
+    ("Spain", "34", (("Valencia", "Valencia", "460##"), ("Sevilla", "Andalucía", "410##"))),
+    (
+        "Brazil",
+        "55",
+        (("Campinas", "São Paulo", "130##-###"), ("Recife", "Pernambuco", "50###-###")),
+    ),
+    ("Germany", "49", (("Leipzig", "Sachsen", "041##"), ("Köln", "Nordrhein-Westfalen", "506##"))),
+    ("Italy", "39", (("Bologna", "Emilia-Romagna", "401##"), ("Torino", "Piemonte", "101##"))),
+    ("Poland", "48", (("Kraków", "Małopolskie", "30-###"), ("Gdańsk", "Pomorskie", "80-###"))),
+    ("Mexico", "52", (("Puebla", "Puebla", "72###"), ("Monterrey", "Nuevo León", "64###"))),
+    ("Korea", "82", (("Busan", "Busan", "48###"),)),
+    ("Chile", "56", (("Valparaíso", "Valparaíso", "23#####"),)),
+    ("United Kingdom", "44", (("Leeds", "West Yorkshire", "LS# #AA"),)),
+)
+REAL_CITY_COUNTRIES = {"Germany", "Italy", "Poland", "Mexico"}  # 扩展城市 holds the real city
+STREETS = (
+    "Maple Example Road",
+    "Fictional Avenue",
+    "Sample Lane",
+    "Placeholder Street",
+    "Rua Exemplo",
+    "Calle Ficticia",
+    "Musterstraße",
+    "Via Esempio",
+    "ul. Przykładowa",
+)
+CHOSEN_SHIPPING = (
+    "AliExpress Standard Shipping",
+    "Cainiao Saver",
+    "AliExpress Selection Standard",
+    "Cainiao Super Economy",
+    "YunExpress",
+)
+# (carrier as the export names it, tracking number maker)
+REAL_CARRIERS: tuple[tuple[str, Callable[[random.Random], str]], ...] = (
+    ("美国邮政", lambda rng: f"9400{rng.randrange(10**17, 10**18)}"),
+    ("菜鸟无忧物流-标准", lambda rng: f"LP{rng.randrange(10**13, 10**14)}"),
+    ("燕文航空挂号小包", lambda rng: f"UG{rng.randrange(10**8, 10**9)}YP"),
+    ("云途物流", lambda rng: f"YT{rng.randrange(10**15, 10**16)}"),
+    ("4PX", lambda rng: f"4PX{rng.randrange(10**11, 10**12)}CN"),
+)
+REAL_CARRIER_WEIGHTS = (30, 35, 10, 15, 10)
+
+
+def seller_center_headers() -> list[str]:
+    return list(SELLER_CENTER_HEADERS)
+
+
+def seller_center_days() -> tuple[date, date]:
+    """The first and last order day (platform time) a seller-center file can hold: the days a
+    CNY store's import needs an exchange rate for."""
+    return WINDOW_START.astimezone(PLATFORM_TZ).date(), EXPORTED_AT.astimezone(PLATFORM_TZ).date()
+
+
+def _pattern(rng: random.Random, pattern: str) -> str:
+    return "".join(
+        str(rng.randrange(10)) if c == "#" else chr(65 + rng.randrange(26)) if c == "A" else c
+        for c in pattern
+    )
+
+
+def seller_center_rows(n: int, *, seed: int, currency: str = "USD") -> Iterator[list[object]]:
+    """``n`` rows of the seller center's order export for one store (SELLER_CENTER_HEADERS):
+    Chinese status words, amounts as ``US $170.54`` or ``CN￥ 1,234.56``, month-first platform
+    times without seconds, ``carrier:tracking`` cells (a trailing newline now and then, two
+    parcels on two lines for some), no shipping time and no end reason. Fictional people,
+    streets, phones and e-mails."""
+    if currency not in SELLER_CENTER_STYLES:
+        raise SystemExit(f"unknown currency {currency!r}: USD or CNY")
+    rng = random.Random(f"{seed}:seller-center")
+    numbers = order_numbers(seed)
+    show = SELLER_CENTER_STYLES[currency]
+    scale = CNY_PER_USD if currency == "CNY" else 1.0
+    tickets = rng.randrange(3_000_000_000_000, 3_900_000_000_000)
+
+    def when(moment: datetime | None) -> str:
+        return "" if moment is None else moment.astimezone(PLATFORM_TZ).strftime("%m/%d/%Y %H:%M")
+
+    for k in range(n):
+        state = SELLER_CENTER_STATES[
+            bisect.bisect(SELLER_CENTER_CUM, rng.random() * SELLER_CENTER_CUM[-1])
+        ]
+        placed, paid, shipped, confirmed = _timeline(rng, state)
+        usd_cents = max(50, min(int(math.exp(rng.gauss(3.7, 0.9)) * 100), 600_000))
+        usd_cents += rng.choices((0, 199, 350, 499, 799), (40, 15, 20, 15, 10))[0]
+        amount = money(int(usd_cents * scale))
+
+        buyer = rng.choice(BUYERS)
+        recipient = buyer if rng.random() < 0.85 else rng.choice(BUYERS)
+        country, code, cities = rng.choice(PLACES)
+        city, province, postcode = rng.choice(cities)
+        street = f"{rng.randrange(1, 999)} {rng.choice(STREETS)}"
+        if rng.random() < 0.3:
+            street += f", Apt {rng.randrange(1, 60)}"
+        zip_code = _pattern(rng, postcode)
+        phone = f"+{code} 555-01{rng.randrange(100):02d}"
+        mobile = f"+{code} 555-01{rng.randrange(100):02d}" if rng.random() < 0.6 else ""
+        handle = (
+            "".join(ch for ch in buyer.lower() if ch.isascii() and ch.isalpha())[:12] or "buyer"
+        )
+        email = f"{handle}{rng.randrange(100)}@example.com" if rng.random() < 0.7 else ""
+
+        tracking = ""
+        if shipped is not None:
+            count = 2 if rng.random() < 0.06 else 1
+            parcels = []
+            for _ in range(count):
+                carrier, number = rng.choices(REAL_CARRIERS, REAL_CARRIER_WEIGHTS)[0]
+                parcels.append(f"{carrier}:{number(rng)}")
+            tracking = "\n".join(parcels) + ("\n" if rng.random() < 0.3 else "")
+        ticket = ""
+        if state.name in ("disputed", "refunded") and rng.random() < 0.8:
+            ticket = str(tickets + k * 7919)
+        yield [
+            next(numbers),
+            state.labels[1],
+            rng.choice(SALESPEOPLE),
+            buyer,
+            when(placed),
+            when(paid),
+            show(amount),
+            rng.choice(PRODUCT_CODES),
+            f"{street}, {city}, {province}, {zip_code}, {country}",
+            recipient,
+            phone,
+            mobile,
+            email,
+            street,
+            zip_code,
+            city if country in REAL_CITY_COUNTRIES else "",
+            city,
+            province,
+            country,
+            rng.choice(CHOSEN_SHIPPING),
+            tracking,
+            when(confirmed),
+            ticket,
+        ]
+
+
 # --- disputes, promotion, exchange rates -------------------------------------------------------
 
 
@@ -639,11 +874,25 @@ def generate(
     delimiter: str = ",",
     chinese: bool = False,
     orders: Path | None = None,
+    layout: str = "spec",
+    currency: str = "USD",
 ) -> int:
-    """Write one export file; returns the number of data rows written."""
+    """Write one export file; returns the number of data rows written. ``layout``
+    ``seller-center``: the seller center's own order export of one store (SELLER_CENTER_STORE),
+    its amounts in ``currency`` (USD or CNY); ``stores`` and ``chinese`` do not apply."""
     if rows is None:
         rows = DEFAULT_ROWS[kind]
-    if kind == "orders":
+    if layout not in LAYOUTS:
+        raise SystemExit(f"unknown layout {layout!r}: {' or '.join(LAYOUTS)}")
+    if layout == "seller-center" and kind != "orders":
+        raise SystemExit("--layout seller-center is an orders export")
+    if currency != "USD" and layout != "seller-center":
+        raise SystemExit("--currency CNY is for --layout seller-center")
+    header = headers(kind, chinese)
+    if layout == "seller-center":
+        source = seller_center_rows(rows, seed=seed, currency=currency)
+        header = seller_center_headers()
+    elif kind == "orders":
         source = order_rows(
             rows, seed=seed, stores=make_stores(seed, stores), chinese=chinese, typed=fmt == "xlsx"
         )
@@ -660,7 +909,7 @@ def generate(
         raise SystemExit(f"unknown kind {kind!r}")
     written = 0
     with open_sink(out, fmt=fmt, encoding=encoding, delimiter=delimiter, sheet=kind) as write:
-        write(headers(kind, chinese))
+        write(header)
         for row in source:
             write(row)
             written += 1
@@ -683,6 +932,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--delimiter", choices=("comma", "tab"), default="comma")
     parser.add_argument("--chinese-headers", action="store_true")
     parser.add_argument("--orders", type=Path, help="the orders file disputes refer to")
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="spec",
+        help="orders: SPEC.md's layout (default) or the seller center's real export of one store",
+    )
+    parser.add_argument(
+        "--currency",
+        choices=SELLER_CENTER_CURRENCIES,
+        default="USD",
+        help="--layout seller-center: the store's currency (US $170.54 or CN￥ 1,234.56)",
+    )
     args = parser.parse_args(argv)
     written = generate(
         args.kind,
@@ -695,6 +956,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         delimiter="\t" if args.delimiter == "tab" else ",",
         chinese=args.chinese_headers,
         orders=args.orders,
+        layout=args.layout,
+        currency=args.currency,
     )
     print(f"{args.out}: {written} {args.kind} rows", file=sys.stderr)
 

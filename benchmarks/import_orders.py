@@ -17,7 +17,13 @@ migrated once for the run), with ``DATABASE_URL`` set before ``django.setup()``:
   on the first 10,000 rows (the generator's files for one seed are prefixes of each other);
   its rows/s is extrapolated to the whole file;
 - ours again on 10% (at least 5,000 rows), 50% and 100% of the rows with ``tracemalloc`` on, for
-  memory: its hooks slow allocation-heavy code, so the timed run above has it off.
+  memory: its hooks slow allocation-heavy code, so the timed run above has it off;
+- the seller center's real layout (``generate.py --layout seller-center``: one store, 23 Chinese
+  columns, no store column, no shipping time): parse only and ours
+  (``import_export(path, store=..., store_name=...)``) on a file of as many rows, USD amounts and,
+  with ``--real both`` (the default), CNY amounts with the USD/CNY rate recorded for every order
+  day before the clock starts; once each (``--real-repeat``), and with ``--real-memory`` ours
+  again on 10% and 100% of them with ``tracemalloc`` on.
 
 Peak memory is ``tracemalloc``'s peak (Python allocations made during the import) and the
 process's max RSS (``VmHWM`` on Linux, ``resource.getrusage`` elsewhere: see ``_max_rss_bytes``),
@@ -64,6 +70,7 @@ MIN_FASTER_THAN_B = 10.0
 MAX_WHOLE_FILE_SECONDS = 30.0
 MAX_MEMORY_GROWTH = 1.5  # peak at 100% of the rows over peak at 10%: roughly flat ...
 MEMORY_SLACK = 4 * 2**20  # ... or at most this much above it (small files: fixed costs dominate)
+REAL_CURRENCIES = {"none": (), "usd": ("USD",), "both": ("USD", "CNY")}
 MIN_MEMORY_ROWS = 5_000  # a few of the importer's batches (2,000 rows): below, no plateau yet
 
 
@@ -94,11 +101,11 @@ def _max_rss_bytes() -> int:
     return rss if sys.platform == "darwin" else rss * 1024
 
 
-def case_parse(path: Path, rows: int) -> dict:
+def case_parse(path: Path, rows: int, *, store: str | None = None) -> dict:
     from backoffice.imports.parse import open_export
 
     parsed = errors = 0
-    with open_export(path, kind="orders") as export:
+    with open_export(path, kind="orders", store=store) as export:
         for result in export.results():
             parsed += 1
             errors += len(result.errors)
@@ -254,9 +261,25 @@ def prepare_ours() -> dict:
     return {"actor": actor}
 
 
-def case_ours(path: Path, rows: int, *, actor) -> dict:
+def prepare_ours_real(currency: str) -> dict:
+    """Ours on the seller center's layout: the acting user and, for a CNY store, the USD/CNY
+    rate of every day the file's orders can fall on (untimed, as a seller records them first)."""
+    options = prepare_ours()
+    if currency == "CNY":
+        from datetime import timedelta
+
+        from payouts.services import exchange_rate_set
+
+        first, last = generate.seller_center_days()
+        for k in range((last - first).days + 1):
+            exchange_rate_set(actor=None, day=first + timedelta(days=k), rate="7.18")
+    return options | {"store": generate.SELLER_CENTER_STORE.platform_id}
+
+
+def case_ours(path: Path, rows: int, *, actor, store: str | None = None) -> dict:
     import_export = importlib.import_module(os.environ.get("BENCH_RUNNER", RUNNER)).import_export
-    report = import_export(path, kind="orders", actor=actor, file_name=path.name)
+    one_store = {"store": store, "store_name": generate.SELLER_CENTER_STORE.name} if store else {}
+    report = import_export(path, kind="orders", actor=actor, file_name=path.name, **one_store)
     errors = report.errors
     listed = [] if isinstance(errors, int) else [str(error) for error in list(errors)[:3]]
     return {
@@ -279,7 +302,15 @@ CASES: dict[str, Callable[..., dict]] = {
 PREPARE: dict[str, Callable[[], dict]] = {"ours": prepare_ours}
 
 
-def child(case: str, path: Path | None, db: Path, rows: int, trace: bool) -> None:
+def child(
+    case: str,
+    path: Path | None,
+    db: Path,
+    rows: int,
+    trace: bool,
+    layout: str = "spec",
+    currency: str = "USD",
+) -> None:
     """One measured case (or ``migrate``, to make the template database), in this process."""
     os.environ["DATABASE_URL"] = f"sqlite:///{db}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "backoffice.settings"
@@ -295,7 +326,15 @@ def child(case: str, path: Path | None, db: Path, rows: int, trace: bool) -> Non
         print(RESULT + json.dumps({"ok": True}), flush=True)
         return
     work = CASES[case]
-    options = PREPARE.get(case, dict)()
+    if layout == "seller-center":
+        if case == "ours":
+            options = prepare_ours_real(currency)
+        elif case == "parse":
+            options = {"store": generate.SELLER_CENTER_STORE.platform_id}
+        else:
+            raise SystemExit(f"{case}: not run on the seller-center layout")
+    else:
+        options = PREPARE.get(case, dict)()
     connection.ensure_connection()
     rss_before = _max_rss_bytes()
     counter = QueryCounter()
@@ -362,11 +401,14 @@ def run_child(
     workdir: Path,
     template: Path,
     trace: bool = False,
+    layout: str = "spec",
+    currency: str = "USD",
 ) -> Outcome:
     """Run one case in a child process; ``migrate`` makes ``template``, every other case runs on
     a fresh copy of it."""
     fresh = case != "migrate"
-    db = workdir / f"{case}-{rows}{'-traced' if trace else ''}.sqlite3" if fresh else template
+    name = f"{case}-{layout}-{currency}-{rows}{'-traced' if trace else ''}"
+    db = workdir / f"{name}.sqlite3" if fresh else template
     if fresh:
         shutil.copyfile(template, db)
     command = [sys.executable, __file__, "--case", case, "--db", str(db), "--rows", str(rows)]
@@ -374,6 +416,8 @@ def run_child(
         command += ["--file", str(path)]
     if trace:
         command.append("--trace")
+    if layout != "spec":
+        command += ["--layout", layout, "--currency", currency]
     print(f"  running {label} on {rows:,} rows ...", flush=True)
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=3600)
     if fresh:
@@ -432,15 +476,22 @@ def run(
     repeat: int = 1,
     keep: bool = False,
     runner: str | None = None,
+    real: str = "both",
+    real_repeat: int = 1,
+    real_memory: bool = False,
 ) -> None:
-    """Generate the files, run every case, print the table. Never raises for a bad number."""
+    """Generate the files, run every case, print the table. Never raises for a bad number.
+    ``real``: the seller-center layout's cases too (``none``, ``usd`` or ``both``: USD and CNY),
+    ``real_repeat`` times each; ``real_memory``: its memory runs too."""
     if runner:
         os.environ["BENCH_RUNNER"] = runner  # the children inherit it
     b_rows = min(b_rows, rows)
     sizes = sorted({min(max(rows // 10, MIN_MEMORY_ROWS), rows), max(rows // 2, 1), rows})
     workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
     try:
-        _run(rows, b_rows, sizes, workdir, repeat)
+        real_options = {"currencies": REAL_CURRENCIES[real], "repeat": real_repeat}
+        real_options["memory_sizes"] = [sizes[0], rows] if real_memory else []
+        _run(rows, b_rows, sizes, workdir, repeat, real_options)
     finally:
         if keep:
             print(f"files kept in {workdir}")
@@ -448,7 +499,7 @@ def run(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int) -> None:
+def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int, real: dict) -> None:
     load_before = os.getloadavg()[0]  # before this run adds its own
     files: dict[int, Path] = {}
     started = time.perf_counter()
@@ -458,6 +509,19 @@ def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int) -
         generate.generate("orders", files[n], rows=n, seed=SEED, stores=STORES)
     generated = time.perf_counter() - started
     big = files[rows]
+    real_files: dict[tuple[str, int], Path] = {}
+    for currency in real["currencies"]:
+        for n in sorted({rows, *real["memory_sizes"]} if currency == "USD" else {rows}):
+            real_files[currency, n] = workdir / f"seller-center-{currency}-{n}.csv"
+            print(f"  generating {real_files[currency, n].name} ...", flush=True)
+            generate.generate(
+                "orders",
+                real_files[currency, n],
+                rows=n,
+                seed=SEED,
+                layout="seller-center",
+                currency=currency,
+            )
 
     template = workdir / "template.sqlite3"
     migrated = run_child(
@@ -499,6 +563,44 @@ def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int) -
                 )
             )
 
+    real_outcomes: dict[str, Outcome] = {}
+    real_traced: list[Outcome] = []
+    real_parse: Outcome | None = None
+    if real["currencies"]:
+        sc = {"layout": "seller-center", "repeat": real["repeat"], **common}
+        real_parse = best_of(
+            label="parse only, seller-center USD",
+            case="parse",
+            path=real_files["USD", rows],
+            rows=rows,
+            currency="USD",
+            **sc,
+        )
+    for currency in real["currencies"] if have_importer else ():
+        rated = " (rates recorded)" if currency == "CNY" else ""
+        real_outcomes[currency] = best_of(
+            label=f"ours: seller-center {currency}{rated}",
+            case="ours",
+            path=real_files[currency, rows],
+            rows=rows,
+            currency=currency,
+            **sc,
+        )
+    if have_importer and "USD" in real_outcomes and not real_outcomes["USD"].failure:
+        for n in real["memory_sizes"]:
+            real_traced.append(
+                run_child(
+                    f"ours, seller-center USD memory ({n * 100 // rows}%)",
+                    "ours",
+                    path=real_files["USD", n],
+                    rows=n,
+                    trace=True,
+                    layout="seller-center",
+                    currency="USD",
+                    **common,
+                )
+            )
+
     size_mb = big.stat().st_size / 2**20
     load_after, cores = os.getloadavg()[0], os.cpu_count() or 1
     print()
@@ -516,7 +618,27 @@ def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int) -
             else ""
         )
     )
-    print_table([parse, base_a, base_b, *([ours] if ours else []), *traced])
+    print_table(
+        [
+            parse,
+            base_a,
+            base_b,
+            *([ours] if ours else []),
+            *traced,
+            *([real_parse] if real_parse else []),
+            *real_outcomes.values(),
+            *real_traced,
+        ]
+    )
+    if real_files:
+        shown = ", ".join(
+            f"{currency} {real_files[currency, rows].stat().st_size / 2**20:.1f} MB"
+            for currency in real["currencies"]
+        )
+        print(
+            f"seller-center layout: one store ({generate.SELLER_CENTER_STORE.platform_id}), "
+            f"23 Chinese columns, no store or shipping-time column; CSV {shown}"
+        )
     if not have_importer:
         print(f"ours: {NOT_AVAILABLE}: its numbers are pending")
     if base_b.data and base_b.rate and b_rows < rows:
@@ -525,11 +647,14 @@ def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int) -
             f"{rows / base_b.rate:,.0f} s at {base_b.rate:,.0f} rows/s "
             f"(of which building its Dataset with our parser: {base_b.get('parse_seconds'):.1f} s)"
         )
-    for outcome in (base_a, base_b, ours, *traced):
+    for outcome in (base_a, base_b, ours, *traced, *real_outcomes.values(), *real_traced):
         if outcome and outcome.data and outcome.get("errors"):
             print(f"{outcome.label}: {outcome.get('errors')} errors {outcome.get('first_errors')}")
     print()
     print_goals(rows, base_a, base_b, ours, traced)
+    if real_outcomes:
+        print()
+        print_real_goals(rows, base_a, ours, real_outcomes, real_traced)
 
 
 def print_goals(
@@ -627,6 +752,76 @@ def print_goals(
         print(f"{name:<36} {shown:<{width}} {target:<{aim}} {verdict(ok)}")
 
 
+def print_real_goals(
+    rows: int,
+    base_a: Outcome,
+    ours: Outcome | None,
+    real: dict[str, Outcome],
+    traced: list[Outcome],
+) -> None:
+    """The same goals for ours on the seller-center layout (A and ours as measured above, on
+    the SPEC layout's file of as many orders)."""
+    lines: list[tuple[str, str, str, bool | None]] = []
+    for currency, outcome in real.items():
+        name = f"seller-center {currency}"
+        if outcome.data is None:
+            lines.append((f"{name}: report", outcome.failure or "-", f"created {rows}", None))
+            continue
+        ok = (
+            outcome.get("created") == rows
+            and outcome.get("errors") == 0
+            and outcome.get("landed") is not False
+        )
+        shown = f"created {outcome.get('created')}, errors {outcome.get('errors')}"
+        lines.append((f"{name}: report", f"{shown}, landed {outcome.get('landed')}", "", ok))
+        seconds = outcome.get("seconds") * FULL_ROWS / rows
+        note = "" if rows == FULL_ROWS else f" (extrapolated from {rows:,})"
+        lines.append(
+            (
+                f"{name}: whole {FULL_ROWS:,} rows",
+                f"{seconds:.1f} s{note}",
+                f"< {MAX_WHOLE_FILE_SECONDS:g} s",
+                seconds < MAX_WHOLE_FILE_SECONDS,
+            )
+        )
+        if base_a.data:
+            ratio = outcome.get("seconds") / base_a.get("seconds")
+            cpu = outcome.get("cpu_seconds") / base_a.get("cpu_seconds")
+            lines.append(
+                (
+                    f"{name} vs A (SPEC file)",
+                    f"{ratio:.2f}x slower (CPU {cpu:.2f}x)",
+                    f"<= {MAX_SLOWER_THAN_A:g}x",
+                    ratio <= MAX_SLOWER_THAN_A,
+                )
+            )
+        if ours is not None and ours.data:
+            ratio = outcome.get("seconds") / ours.get("seconds")
+            cpu = outcome.get("cpu_seconds") / ours.get("cpu_seconds")
+            lines.append(
+                (f"{name} vs ours on SPEC", f"{ratio:.2f}x the time (CPU {cpu:.2f}x)", "", None)
+            )
+    peaks = [t.get("tracemalloc_peak") for t in traced]
+    if len(peaks) >= 2 and all(peaks):
+        growth = peaks[-1] / peaks[0]
+        lines.append(
+            (
+                f"seller-center memory ({traced[0].rows:,} -> {traced[-1].rows:,})",
+                " / ".join(f"{p / 2**20:.1f}" for p in peaks) + f" MB ({growth:.2f}x)",
+                f"<= {MAX_MEMORY_GROWTH}x or +{MEMORY_SLACK / 2**20:.0f} MB",
+                growth <= MAX_MEMORY_GROWTH or peaks[-1] - peaks[0] <= MEMORY_SLACK,
+            )
+        )
+    width = max(len(line[1]) for line in lines)
+    aim = max(len(line[2]) for line in lines)
+    title = "seller-center layout (informational)"
+    first = max(len(title), *(len(line[0]) for line in lines))
+    print(f"{title:<{first}} {'measured':<{width}} {'target':<{aim}} verdict")
+    for name, shown, target, ok in lines:
+        judged = "-" if ok is None and not target else verdict(ok)
+        print(f"{name:<{first}} {shown:<{width}} {target:<{aim}} {judged}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=FULL_ROWS)
@@ -637,17 +832,42 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     parser.add_argument("--runner", help=f"module whose import_export() is ours (default {RUNNER})")
+    parser.add_argument(
+        "--real",
+        choices=tuple(REAL_CURRENCIES),
+        default="both",
+        help="the seller-center layout's cases: none, USD, or USD and CNY (default both)",
+    )
+    parser.add_argument(
+        "--real-repeat", type=int, default=1, help="timed runs of each seller-center case"
+    )
+    parser.add_argument(
+        "--real-memory",
+        action="store_true",
+        help="seller-center USD memory runs too (10%% and 100%% of the rows, tracemalloc on)",
+    )
     # a child process: one case
     parser.add_argument("--case", choices=["migrate", *CASES], help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--layout", default="spec", help=argparse.SUPPRESS)
+    parser.add_argument("--currency", default="USD", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.case:
-        child(args.case, args.file, args.db, args.rows, args.trace)
+        child(args.case, args.file, args.db, args.rows, args.trace, args.layout, args.currency)
         return
     rows = B_ROWS if args.quick else args.rows
-    run(rows, b_rows=args.b_rows, repeat=args.repeat, keep=args.keep, runner=args.runner)
+    run(
+        rows,
+        b_rows=args.b_rows,
+        repeat=args.repeat,
+        keep=args.keep,
+        runner=args.runner,
+        real=args.real,
+        real_repeat=args.real_repeat,
+        real_memory=args.real_memory,
+    )
 
 
 if __name__ == "__main__":

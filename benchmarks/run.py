@@ -6,7 +6,8 @@ Not a test: ``python benchmarks/run.py [--quick]`` prints one table per benchmar
   (``--orders N --batch B``), on a private in-memory SQLite database;
 - importing an orders export (``import_orders.py``): our importer against a raw ``bulk_create``
   and django-import-export's defaults, on 100,000 generated rows (``--import-rows N``;
-  ``--quick``: 10,000), each case in a process of its own on a fresh temporary SQLite file.
+  ``--quick``: 10,000), each case in a process of its own on a fresh temporary SQLite file;
+  then ours on the seller center's real layout (one store, USD and CNY: ``--real``), once each.
 """
 
 import argparse
@@ -97,6 +98,12 @@ def main() -> None:
         "--repeat", type=int, default=1, help="imports: timed runs per case, the fastest shown"
     )
     parser.add_argument("--only", choices=("deadlines", "imports"), help="run one benchmark")
+    parser.add_argument(
+        "--real",
+        choices=tuple(import_orders.REAL_CURRENCIES),
+        default="both",
+        help="imports: the seller-center layout too (USD, or USD and CNY; once each)",
+    )
     args = parser.parse_args()
     if args.only != "imports":
         deadlines(args)
@@ -104,7 +111,7 @@ def main() -> None:
         if args.only is None:
             print()
         rows = import_orders.B_ROWS if args.quick else args.import_rows
-        import_orders.run(rows, repeat=args.repeat)
+        import_orders.run(rows, repeat=args.repeat, real=args.real)
 
 
 def deadlines(args: argparse.Namespace) -> None:
