@@ -4,18 +4,21 @@ It is the add page of the imported files' list (:class:`ImportFileAdmin`): impor
 what adds one, so "Add" on the admin index and the list leads here, for whoever holds
 :data:`IMPORT_PERM`.
 
-1. **Upload.** The file (CSV or XLSX), the kind (or guessed from the headers) and the time zone of
-   timestamps without an offset. The bytes are stored under ``settings.IMPORT_UPLOAD_DIR`` named by
+1. **Upload.** The file (CSV or XLSX), the kind (or guessed from the headers), the time zone of
+   timestamps without an offset and, for a file of one store (the seller center's exports have no
+   store column), the store's platform id and, when the back-office does not know it yet, the new
+   store's name. The bytes are stored under ``settings.IMPORT_UPLOAD_DIR`` named by
    the uploader and their SHA-256; nothing goes into the session.
 2. **Preview.** :func:`backoffice.imports.runner.import_export` runs with ``dry_run=True`` on the
    stored bytes and the page shows what would change: created/updated/unchanged, the state moves,
    the money per store, the warnings, and every error as ``line L: column: message``. A file with
    errors lands whole or not at all (SPEC.md), so it gets no confirm button.
-3. **Confirm.** The preview's form carries a signed token (file hash, kind, time zone, name,
-   uploader; valid ``settings.IMPORT_CONFIRM_MAX_AGE`` seconds). Confirming re-reads the stored
-   file, checks that its SHA-256 is still the previewed one, and runs the same import for real.
-   A forged or expired token, another user's preview, or a stored file whose bytes changed is
-   refused and nothing is imported.
+3. **Confirm.** The preview's form carries a signed token (file hash, kind, time zone, store and
+   new store's name, file name, uploader; valid ``settings.IMPORT_CONFIRM_MAX_AGE`` seconds).
+   Confirming re-reads the stored file, checks that its SHA-256 is still the previewed one, and
+   runs the same import for real, for the same store.
+   A forged or expired token (a store changed in it too), another user's preview, or a stored
+   file whose bytes changed is refused and nothing is imported.
 
 The importer decides everything about the rows (and is safe to run twice: a second run of the
 same file changes nothing); this module only carries the bytes from the preview to the confirm.
@@ -55,10 +58,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import SellerAccount
 from backoffice.errors import error_text
-from backoffice.imports.errors import FileError
+from backoffice.imports.errors import CellError, FileError
 from backoffice.imports.headers import Kind
-from backoffice.imports.runner import ImportReport, import_export
-from backoffice.imports.values import PLATFORM_TZ
+from backoffice.imports.runner import MAX_ROW_WARNINGS, ImportReport, import_export
+from backoffice.imports.values import PLATFORM_TZ, parse_platform_id
 from backoffice.models import ImportFile
 from backoffice.money import Currency
 from payouts.admin import (
@@ -75,6 +78,8 @@ IMPORT_PERM = "backoffice.add_importfile"
 TOKEN_SALT = "backoffice.admin_imports.confirm"
 KIND_LABELS = dict(ImportFile.Kind.choices)
 CHUNK = 1 << 16
+#: Existing stores offered as suggestions of the upload form's store field (any id may be typed).
+STORE_OPTIONS_MAX = 1000
 #: What an import creates or moves (backoffice.models.ImportedRecord), in the order of the
 #: kinds; by label, so that the back-office does not import the apps' models.
 IMPORTED_MODELS = (
@@ -139,6 +144,33 @@ def timezone_choices() -> list[tuple[str, str]]:
     return [(name, name) for name in sorted(available_timezones())]
 
 
+def store_options() -> list[tuple[str, str]]:
+    """``(platform id, "name (status)")`` of the existing stores, by name."""
+    stores = SellerAccount.objects.order_by("name", "platform_store_id").values_list(
+        "platform_store_id", "name", "status"
+    )[:STORE_OPTIONS_MAX]
+    statuses = dict(SellerAccount.Status.choices)
+    return [(pk, f"{name} ({statuses.get(status, status)})") for pk, name, status in stores]
+
+
+class StoreInput(forms.TextInput):
+    """A text input with a ``<datalist>`` of the existing stores: pick one or type a new id."""
+
+    template_name = "admin/imports/store_input.html"
+
+    def __init__(self, *, options: Any, attrs: dict | None = None) -> None:
+        super().__init__(attrs={"autocomplete": "off", **(attrs or {})})
+        self.options = options  # called at render time
+
+    def get_context(self, name: str, value: Any, attrs: dict | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        list_id = f"{context['widget']['attrs'].get('id') or name}-options"
+        context["widget"]["attrs"]["list"] = list_id
+        context["widget"]["list_id"] = list_id
+        context["widget"]["options"] = self.options()
+        return context
+
+
 class UploadForm(forms.Form):
     file = forms.FileField(
         help_text="A platform export, CSV (UTF-8 or GB18030, comma or tab) or XLSX (first sheet)."
@@ -154,6 +186,41 @@ class UploadForm(forms.Form):
         help_text="Of timestamps written without an offset; the platform exports in "
         f"{PLATFORM_TZ.key}.",
     )
+
+    store = forms.CharField(
+        label="Store",
+        required=False,
+        widget=StoreInput(options=store_options),
+        max_length=SellerAccount._meta.get_field("platform_store_id").max_length,
+        help_text="For a file of one store (the seller center's exports have no store column): "
+        "its platform store id, one of the stores listed or a new one. Leave it empty for a "
+        "file whose rows name their stores.",
+    )
+    store_name = forms.CharField(
+        label="New store's name",
+        required=False,
+        max_length=SellerAccount._meta.get_field("name").max_length,
+        help_text="Only for a store not in the back-office yet: it is created with this name "
+        "(or the file's store name column, when it has one).",
+    )
+
+    def clean_store(self) -> str:
+        """The platform id, checked as the importer checks it (so the error shows here)."""
+        text = self.cleaned_data["store"].strip()
+        if not text:
+            return ""
+        try:
+            return parse_platform_id(text, what="platform store id") or ""
+        except CellError as exc:
+            raise ValidationError(
+                f"{exc.message}: letters, digits, - and _ only.", code="invalid"
+            ) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("store_name") and not data.get("store"):
+            self.add_error("store_name", "Give the store's id too, or leave the name empty.")
+        return data
 
     def clean_file(self) -> UploadedFile:
         upload = self.cleaned_data["file"]
@@ -173,6 +240,8 @@ class Pending:
     sha256: str
     kind: str
     tz: str
+    store: str  # the platform id the file is imported for, or "" (its rows name their stores)
+    store_name: str  # the new store's name, or ""
     file_name: str
     user_id: int
 
@@ -236,14 +305,57 @@ def run_import(pending: Pending, *, actor: Any, dry_run: bool) -> ImportReport:
             actor=actor,
             dry_run=dry_run,
             tz=pending.tz,
+            store=pending.store or None,
+            store_name=pending.store_name or None,
             file_name=pending.file_name,
         )
+
+
+def failure_field(exc: Exception, pending: Pending) -> str:
+    """The upload form's field a refusal of the whole file belongs to: the store options' own
+    refusals (``runner.import_export``: a new store without a name, a store given for a kind
+    of file that names its stores) show on those fields, the rest on the file."""
+    if isinstance(exc, FileError) and pending.store:
+        if "is not in the back-office" in str(exc):
+            return "store_name"
+        if str(exc).startswith("store ") or "for one store" in str(exc):
+            return "store"
+    return "file"
+
+
+@dataclass(frozen=True)
+class ChosenStore:
+    """The store a file of one store is imported for, as the report page names it."""
+
+    platform_id: str
+    name: str  # the existing store's name, or the name it is created with ("" from the file)
+    new: bool  # not in the back-office before this import
+
+
+def chosen_store(pending: Pending, report: ImportReport) -> ChosenStore | None:
+    if not pending.store:
+        return None
+    name = (
+        SellerAccount.objects.filter(platform_store_id=pending.store)
+        .values_list("name", flat=True)
+        .first()
+    )
+    new = name is None or pending.store in report.stores_created
+    return ChosenStore(pending.store, pending.store_name if name is None else name, new)
 
 
 def failure_text(exc: Exception) -> str:
     """Why the importer refused the whole file (unreadable, headers of no kind, unknown time
     zone)."""
     return error_text(exc) if isinstance(exc, ValidationError) else str(exc)
+
+
+def warning_count(report: ImportReport) -> int:
+    """The file's warnings and every row's, also those past the ones kept (the report keeps
+    MAX_ROW_WARNINGS rows' warnings, then a line saying the rest are not shown)."""
+    kept = min(report.row_warnings, MAX_ROW_WARNINGS)
+    capped = report.row_warnings > MAX_ROW_WARNINGS
+    return len(report.warnings) - kept - capped + report.row_warnings
 
 
 @dataclass(frozen=True)
@@ -412,6 +524,10 @@ class ImportFileAdmin(ReadOnlyAdmin):
             sha256=store_upload(upload, user_id=request.user.pk),
             kind=form.cleaned_data["kind"],
             tz=form.cleaned_data["tz"],
+            store=form.cleaned_data["store"],
+            store_name=form.cleaned_data["store_name"].strip()
+            if form.cleaned_data["store"]
+            else "",
             file_name=(upload.name or "upload")[:255],  # Django keeps only the base name
             user_id=request.user.pk,
         )
@@ -419,7 +535,7 @@ class ImportFileAdmin(ReadOnlyAdmin):
             report = run_import(pending, actor=request.user, dry_run=True)
         except (FileError, ValidationError, ValueError) as exc:
             stored_path(pending.user_id, pending.sha256).unlink(missing_ok=True)
-            form.add_error("file", failure_text(exc))
+            form.add_error(failure_field(exc, pending), failure_text(exc))
             return self.render_upload(request, form)
         if report.error_count:
             stored_path(pending.user_id, pending.sha256).unlink(missing_ok=True)
@@ -429,7 +545,7 @@ class ImportFileAdmin(ReadOnlyAdmin):
             pending = Pending(**{**pending.__dict__, "kind": report.kind})
             confirm = ConfirmForm(initial={"token": pending.token()}, user=request.user)
         return self.render_report(
-            request, report, title="Preview: nothing is imported yet", confirm=confirm
+            request, report, pending, title="Preview: nothing is imported yet", confirm=confirm
         )
 
     def confirm_view(self, request: HttpRequest) -> HttpResponse:
@@ -454,7 +570,7 @@ class ImportFileAdmin(ReadOnlyAdmin):
                 self.log_addition(request, report.import_file, [{"added": {}}])
         else:
             messages.error(request, f"{pending.file_name} was not imported: {report.summary()}.")
-        return self.render_report(request, report, title="Import result", confirm=None)
+        return self.render_report(request, report, pending, title="Import result", confirm=None)
 
     # --- pages ---
 
@@ -481,6 +597,7 @@ class ImportFileAdmin(ReadOnlyAdmin):
         self,
         request: HttpRequest,
         report: ImportReport,
+        pending: Pending,
         *,
         title: str,
         confirm: ConfirmForm | None,
@@ -490,7 +607,9 @@ class ImportFileAdmin(ReadOnlyAdmin):
             **self.context(request, title),
             "report": report,
             "kind_label": KIND_LABELS.get(report.kind, report.kind),
+            "store": chosen_store(pending, report),
             "errors": report.error_lines(),
+            "warning_count": warning_count(report),
             "import_file_link": admin_link(landed, landed.file_name) if landed else None,
             "moves": moves_rows(report.moves),
             "money": money_rows(report.money),

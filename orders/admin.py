@@ -9,7 +9,8 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import SellerAccount
 from backoffice import clock
@@ -49,6 +50,8 @@ from payouts.ledger import balance
 from payouts.models import Account, LedgerEntry
 
 TRANSITION_PERM = "orders.transition_order"
+#: How the order page writes the currency an order was priced in (the platform's own sign).
+PRICE_SIGNS = {"CNY": "CN¥"}
 REMINDER_PERM = "orders.send_payment_reminder"
 NOTE = forms.CharField(
     required=False,
@@ -194,7 +197,7 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     search_fields = (
         "=order_number",
         "buyer_name",
-        "=tracking_number",
+        "parcels__icontains",  # any parcel's tracking number (the JSON's text; SQLite, PostgreSQL)
         "store__name",
         "=store__platform_store_id",
     )
@@ -202,13 +205,13 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     list_select_related = ("store",)
     form = OrderChangeForm
     autocomplete_fields = ("product",)
-    money_fields = ("amount", "product_total", "shipping_cost", "payment_method", "escrow")
+    money_fields = ("amount_paid", "product_total", "shipping_cost", "payment_method", "escrow")
     fieldsets = (
         (None, {"fields": ("order_number", "store", "status", "protected")}),
         ("Money", {"fields": money_fields}),
         ("Buyer", {"fields": ("buyer_name", "buyer_country")}),
         ("Product", {"fields": ("product", "product_info")}),
-        ("Shipping", {"fields": ("carrier", "tracking_number")}),
+        ("Shipping", {"fields": ("parcel_list",)}),
         ("Time", {"fields": ("placed_at", "paid_at", "shipped_at", "completed_at", "closed_at")}),
         ("Outcome", {"fields": ("end_reason", "disputed_from")}),
         ("Source", {"fields": ("imported_from",)}),
@@ -252,6 +255,33 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     @admin.display(description="amount", ordering="amount")
     def amount_usd(self, order: Order) -> str:
         return str(Money(order.amount, "USD"))
+
+    @admin.display(description="amount")
+    def amount_paid(self, order: Order) -> str:
+        """The USD amount and, for an order the platform priced in CNY, that price and the rate
+        it was converted at: ``USD 171.94 (CN¥ 1,234.56 at 7.180000 CNY/USD)``."""
+        usd = str(Money(order.amount, "USD"))
+        if not order.original_currency or order.original_amount is None:
+            return usd
+        sign = PRICE_SIGNS.get(order.original_currency, order.original_currency)
+        rate = f"{order.conversion_rate:.6f} {order.original_currency}/USD"
+        return f"{usd} ({sign} {order.original_amount:,.2f} at {rate})"
+
+    @admin.display(description="parcels")
+    def parcel_list(self, order: Order) -> SafeString | str:
+        """Each parcel's carrier and tracking number, one per line."""
+        parcels = order.parcels or (
+            [{"carrier": order.carrier, "tracking_number": order.tracking_number}]
+            if order.carrier or order.tracking_number
+            else []
+        )
+        if not parcels:
+            return self.get_empty_value_display()
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}: {}",
+            ((p.get("carrier", ""), p.get("tracking_number", "")) for p in parcels),
+        )
 
     def create_object(self, request: HttpRequest, data: dict[str, Any]) -> Order:
         store, product = data.pop("store"), data.pop("product")

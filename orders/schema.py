@@ -40,6 +40,8 @@ from payouts.schema_types import RefundType, escrow_field, refunds_field
 if TYPE_CHECKING:
     from disputes.schema import DisputeType
 
+RATE_PLACES = Decimal("0.000001")  # exchange rates are shown with 6 decimals, as payouts show them
+
 OrderStatus = enum_from_choices("OrderStatus", Order.Status.choices)
 PaymentMethod = enum_from_choices("PaymentMethod", PaymentMethodChoices.choices)
 OrderEndReason = enum_from_choices("OrderEndReason", EndReason.choices)
@@ -86,6 +88,12 @@ class PaymentReminderType(relay.Node):
         return selectors.payment_reminders_visible_to(viewer(info), queryset)
 
 
+@strawberry.type(name="Parcel", description="One parcel of an order's shipment.")
+class Parcel:
+    carrier: str
+    tracking_number: str
+
+
 @strawberry_django.type(Order, name="Order", only=["status"])
 class OrderType(relay.Node):
     order_number: str
@@ -101,8 +109,10 @@ class OrderType(relay.Node):
     shipped_at: datetime | None
     completed_at: datetime | None
     closed_at: datetime | None
-    carrier: str
-    tracking_number: str
+    carrier: str = strawberry_django.field(description="The first parcel's (all: `parcels`).")
+    tracking_number: str = strawberry_django.field(
+        description="The first parcel's (all: `parcels`)."
+    )
     protected: bool = strawberry_django.field(description="Covered by after-sales protection.")
     product_info: str
     rating: int | None = strawberry_django.field(
@@ -127,6 +137,37 @@ class OrderType(relay.Node):
             "empty when you may not see them (staff without disputes.view_dispute).",
         )
     )
+
+    @strawberry_django.field(
+        only=["parcels"],
+        description="Every parcel of the shipment, as the platform lists them; empty until "
+        "shipped.",
+    )
+    def parcels(self, root: strawberry.Parent[Order]) -> list[Parcel]:
+        return [
+            Parcel(carrier=p.get("carrier", ""), tracking_number=p.get("tracking_number", ""))
+            for p in root.parcels or []
+        ]
+
+    @strawberry_django.field(
+        only=["original_amount", "original_currency"],
+        description="What the buyer paid in the currency the platform priced the order in "
+        "(CNY), when not USD; `amount` is that in USD at `conversionRate`. Null for a USD order.",
+    )
+    def original_amount(self, root: strawberry.Parent[Order]) -> Money | None:
+        if not root.original_currency:
+            return None
+        return Money.of(root.original_amount, root.original_currency)
+
+    @strawberry_django.field(
+        only=["conversion_rate"],
+        description="CNY per USD, 6 decimals: the rate `originalAmount` was converted to "
+        "`amount` at. Null for a USD order.",
+    )
+    def conversion_rate(self, root: strawberry.Parent[Order]) -> Decimal | None:
+        if root.conversion_rate is None:
+            return None
+        return Decimal(root.conversion_rate).quantize(RATE_PLACES)
 
     @strawberry_django.field(only=["payment_method"])
     def payment_method(self, root: strawberry.Parent[Order]) -> PaymentMethod | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import Client
@@ -14,6 +15,9 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.models import SellerAccount
+from backoffice.admin_imports import TOKEN_SALT, warning_count
+from backoffice.imports.errors import RowError
+from backoffice.imports.runner import MAX_ROW_WARNINGS
 from backoffice.models import ImportFile
 from disputes.models import Dispute
 from orders.models import Order
@@ -314,3 +318,173 @@ def test_finance_finds_the_import_page_from_the_admin_index_and_the_imported_fil
     assert files.status_code == 200 and "Import a platform export" in files.text
     assert page.status_code == 200 and page.context["title"] == "Import a platform export"
     assert 'enctype="multipart/form-data"' in page.text
+
+
+# --- a file of one store (the seller center's export, without a store column) ---
+
+ONE_STORE_CSV = (
+    "订单号,订单状态,下单时间,付款时间,订单金额\n"
+    "8000000000000001,等待买家付款,01/16/2026 15:57,,US $12.00\n"
+    "8000000000000002,等待买家付款,01/16/2026 16:01,,US $7.50\n"
+).encode()
+
+
+def upload_for_store(client: Client, store: str, store_name: str = "", **extra: str):
+    return post(
+        client,
+        ADD_URL,
+        {
+            "file": SimpleUploadedFile("orders-store.csv", ONE_STORE_CSV),
+            "kind": "",
+            "tz": "America/Los_Angeles",
+            "store": store,
+            "store_name": store_name,
+            **extra,
+        },
+    )
+
+
+def test_the_upload_form_offers_the_existing_stores():
+    f.store(name="Sunrise Gadgets", platform_store_id="2339563")
+
+    page = signed_in().get(ADD_URL)
+
+    assert 'list="id_store-options"' in page.text
+    assert '<datalist id="id_store-options">' in page.text
+    assert '<option value="2339563" label="Sunrise Gadgets (Active)">' in page.text
+    assert '<label for="id_store_name">New store&#x27;s name:</label>' in page.text
+
+
+def test_a_file_of_a_known_store_is_previewed_and_confirmed_for_that_store():
+    # given an existing store and its seller-center export, which has no store column
+    store = f.store(name="Sunrise Gadgets", platform_store_id="2339563")
+    client = signed_in()
+    before = database()
+
+    # when it is uploaded for that store
+    page = upload_for_store(client, "2339563")
+
+    # then the preview says which store, and writes nothing
+    report = page.context["report"]
+    assert not report.errors and report.created == 2
+    assert page.context["store"].platform_id == "2339563" and not page.context["store"].new
+    assert "For store <strong>2339563</strong>" in page.text and "Sunrise Gadgets" in page.text
+    assert database() == before
+
+    # and the confirm imports both orders into that store
+    result = post(client, CONFIRM_URL, {"token": token_of(page)})
+    assert result.context["report"].landed
+    assert set(store.orders.values_list("order_number", flat=True)) == {
+        "8000000000000001",
+        "8000000000000002",
+    }
+    assert SellerAccount.objects.count() == 1
+
+
+def test_a_new_store_is_created_with_the_name_given_on_the_upload():
+    client = signed_in()
+
+    page = upload_for_store(client, "7770001", "Tiny Shop")
+
+    assert page.context["store"].new and page.context["store"].name == "Tiny Shop"
+    assert "importing creates it as <strong>Tiny Shop</strong>" in page.text
+    assert not SellerAccount.objects.exists()
+
+    result = post(client, CONFIRM_URL, {"token": token_of(page)})
+
+    assert result.context["report"].landed
+    store = SellerAccount.objects.get()
+    assert (store.platform_store_id, store.name) == ("7770001", "Tiny Shop")
+    assert store.orders.count() == 2
+    assert "(Tiny Shop), created by this import" in result.text
+
+
+def test_a_new_store_without_a_name_is_an_error_of_the_form(_upload_dir):
+    before = database()
+
+    page = upload_for_store(signed_in(), "7770001")
+
+    assert page.status_code == 200 and "report" not in page.context
+    assert page.context["form"].errors["store_name"] == [
+        "store 7770001 is not in the back-office: give its name to create it "
+        "(--store-name, or the import page's new store name)"
+    ]
+    assert database() == before
+    assert list(_upload_dir.iterdir()) == []
+
+
+def test_a_malformed_store_id_is_an_error_of_the_form():
+    page = upload_for_store(signed_in(), "23 39/563", "Tiny Shop")
+
+    assert page.status_code == 200 and "report" not in page.context
+    assert page.context["form"].errors["store"] == [
+        "not a platform store id: letters, digits, - and _ only."
+    ]
+
+
+def test_a_store_for_a_file_that_names_its_stores_is_an_error_of_the_form():
+    page = post(
+        signed_in(),
+        ADD_URL,
+        {
+            "file": SimpleUploadedFile("rates.csv", (SAMPLES / "exchange-rates.csv").read_bytes()),
+            "tz": "America/Los_Angeles",
+            "store": "2339563",
+        },
+    )
+
+    assert page.status_code == 200 and "report" not in page.context
+    assert "not imported for one store" in page.context["form"].errors["store"][0]
+
+
+def test_a_store_changed_in_the_confirm_token_is_refused():
+    # given a preview of the file for a new store
+    client = signed_in()
+    token = token_of(upload_for_store(client, "7770001", "Tiny Shop"))
+    before = database()
+
+    # when the token is re-made for another store (without the server's key)
+    data = signing.loads(token, salt=TOKEN_SALT)
+    forged = signing.dumps(
+        {**data, "store": "7770002"}, salt=TOKEN_SALT, compress=True, key="not-the-secret"
+    )
+    response = post(client, CONFIRM_URL, {"token": forged, "store": "7770002"})
+
+    # then nothing is imported
+    assert response.status_code == 400
+    assert messages_of(response) == ["This confirmation is not valid."]
+    assert database() == before
+
+
+def test_the_confirm_imports_for_the_previewed_store_whatever_else_is_posted():
+    client = signed_in()
+    token = token_of(upload_for_store(client, "7770001", "Tiny Shop"))
+
+    result = post(client, CONFIRM_URL, {"token": token, "store": "7770002", "store_name": "X"})
+
+    assert result.context["report"].landed
+    assert list(SellerAccount.objects.values_list("platform_store_id", "name")) == [
+        ("7770001", "Tiny Shop")
+    ]
+
+
+def test_row_warnings_are_listed_on_the_preview_with_their_count():
+    # given a preview whose report carries row warnings (the importer's, past its cap)
+    client = signed_in()
+    page = upload_for_store(client, "7770001", "Tiny Shop")
+    report = page.context["report"]
+    for line in range(2, MAX_ROW_WARNINGS + 12):
+        report.add_warning(RowError(line, "订单状态", "a warning"))
+
+    # when the report is shown
+    html = page.resolve_template(page.template_name).render(
+        {**page.context_data, "warning_count": warning_count(report)}, page.wsgi_request
+    )
+
+    # then every kept warning is listed, with the count of all and the cap said
+    assert warning_count(report) == MAX_ROW_WARNINGS + 10
+    assert f"Warnings ({MAX_ROW_WARNINGS + 10})" in html
+    assert "<li>line 2: 订单状态: a warning</li>" in html
+    assert f"<li>line {MAX_ROW_WARNINGS + 1}: 订单状态: a warning</li>" in html
+    assert f"line {MAX_ROW_WARNINGS + 2}:" not in html
+    assert f"more row warnings than {MAX_ROW_WARNINGS}: the rest not shown" in html

@@ -1,6 +1,7 @@
 """The orders admin: buttons and bulk actions run the services; nothing else changes state."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.messages import get_messages
 from django.db import connection
@@ -480,3 +481,61 @@ def test_payment_reminder_and_product_admins_render(client):
 
     assert reminders.status_code == 200 and order.order_number in reminders.text
     assert products.status_code == 200 and "Mug" in products.text
+
+
+# --- parcels and orders priced in CNY ---
+
+PARCELS = [
+    {"carrier": "Cainiao", "tracking_number": "LP001CN"},
+    {"carrier": "YunExpress", "tracking_number": "YT2600000002"},
+]
+
+
+def cny_order_in_two_parcels() -> Order:
+    """A shipped order as the platform's CNY export leaves it: two parcels, priced CN¥ 1,234.56
+    and held in USD at 7.18."""
+    order = f.order(status="shipped", amount="171.94")
+    Order.objects.filter(pk=order.pk).update(
+        parcels=PARCELS,
+        original_amount=Decimal("1234.56"),
+        original_currency="CNY",
+        conversion_rate=Decimal("7.18"),
+    )
+    order.refresh_from_db()
+    return order
+
+
+def test_the_order_page_shows_every_parcel_and_the_cny_price():
+    client = Client()
+    client.force_login(f.staff("support"))
+    order = cny_order_in_two_parcels()
+
+    page = client.get(change_url(order))
+
+    assert page.status_code == 200
+    assert "Cainiao: LP001CN<br>YunExpress: YT2600000002" in page.text
+    assert "USD 171.94 (CN¥ 1,234.56 at 7.180000 CNY/USD)" in page.text
+
+
+def test_the_order_page_of_a_usd_order_shows_its_amount_alone():
+    client = Client()
+    client.force_login(f.staff("support"))
+    order = f.order(status="shipped", amount="23.10")
+
+    page = client.get(change_url(order))
+
+    assert "USD 23.10</div>" in page.text and "CNY/USD" not in page.text
+    assert "Cainiao: LP001CN" in page.text
+
+
+def test_the_order_list_finds_an_order_by_any_parcels_tracking_number():
+    client = Client()
+    client.force_login(f.staff("support"))
+    order = cny_order_in_two_parcels()
+    other = f.order(status="shipped")  # its one parcel is LP001CN, not YT2600000002
+
+    found = client.get(reverse("admin:orders_order_changelist") + "?q=yt2600000002")
+
+    assert found.status_code == 200
+    assert list(found.context["cl"].result_list) == [order]
+    assert other.order_number not in found.text

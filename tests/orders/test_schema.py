@@ -1,6 +1,7 @@
 """The orders GraphQL API: transitions, scoping, reads, filters and bad input."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -46,6 +47,7 @@ LISTING = """
     edges { node {
       id orderNumber status placedAt paymentMethod nextReminderAt
       amount { amount currency } productTotal { amount }
+      parcels { carrier trackingNumber } originalAmount { amount currency } conversionRate
       store { id name status history { from to by at } availableTransitions { name allowed } }
       history { from to transition by at note }
       availableTransitions { name allowed reason code }
@@ -414,3 +416,57 @@ def test_bad_page_arguments_are_invalid_not_a_crash(client, arguments, field):
 
     assert error_codes(top) == [("invalid", field)]
     assert error_codes(nested) == [("invalid", field)]
+
+
+# --- parcels and orders priced in CNY ---
+
+PRICING = """
+query($id: ID!) { node(id: $id) { ... on Order {
+  carrier trackingNumber parcels { carrier trackingNumber }
+  amount { amount currency } originalAmount { amount currency } conversionRate
+} } }
+"""
+
+
+def test_an_order_shows_every_parcel_and_its_cny_price(client):
+    # given a shipped order as the platform's CNY export leaves it: two parcels, CN¥ 1,234.56
+    # held as USD 171.94 at 7.18
+    order = f.order(status="shipped", amount="171.94")
+    Order.objects.filter(pk=order.pk).update(
+        parcels=[
+            {"carrier": "Cainiao", "tracking_number": "LP001CN"},
+            {"carrier": "YunExpress", "tracking_number": "YT2600000002"},
+        ],
+        original_amount=Decimal("1234.56"),
+        original_currency="CNY",
+        conversion_rate=Decimal("7.18"),
+    )
+
+    body = gql(client, PRICING, {"id": gid(order)}, user=f.seller(order.store))
+
+    assert body["data"]["node"] == {
+        "carrier": "Cainiao",
+        "trackingNumber": "LP001CN",
+        "parcels": [
+            {"carrier": "Cainiao", "trackingNumber": "LP001CN"},
+            {"carrier": "YunExpress", "trackingNumber": "YT2600000002"},
+        ],
+        "amount": {"amount": "171.94", "currency": "USD"},
+        "originalAmount": {"amount": "1234.56", "currency": "CNY"},
+        "conversionRate": "7.180000",
+    }
+
+
+def test_a_usd_order_has_no_original_price_and_no_parcels_before_shipping(client):
+    order = f.order(status="paid", amount="23.10")
+
+    body = gql(client, PRICING, {"id": gid(order)}, user=f.superuser())
+
+    assert body["data"]["node"] == {
+        "carrier": "",
+        "trackingNumber": "",
+        "parcels": [],
+        "amount": {"amount": "23.10", "currency": "USD"},
+        "originalAmount": None,
+        "conversionRate": None,
+    }
