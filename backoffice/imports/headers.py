@@ -97,7 +97,8 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
 # buyer's chosen shipping service, the after-sales ticket and the discount. One warning names them.
 NOT_KEPT: dict[Kind, tuple[str, ...]] = {
     Kind.ORDERS: (
-        "负责人(业务员)"  # the export writes full-width brackets: headers match in NFKC,
+        # the export writes full-width brackets: headers match in NFKC
+        "负责人(业务员)",
         "完整收货地址",
         "收件人名称",
         "联系电话",
