@@ -46,17 +46,21 @@ def process_due(
     bulk insert of audit rows. ``due`` must select only rows
     that still need the change, so a row handled by another worker (or an earlier run) is not
     picked again. Returns the number of rows changed."""
-    done = 0
+    done, last = 0, None
     fields = list(update_fields)
     while True:
         with transaction.atomic(), batched_audit():
+            # after the last row of the batch before: a row ``apply`` left due (it could not
+            # change it) is not taken again, so every run ends
+            after = due if last is None else due.filter(pk__gt=last)
             batch = list(
-                due.select_for_update(skip_locked=True).order_by("pk")[
+                after.select_for_update(skip_locked=True).order_by("pk")[
                     : settings.DEADLINES_BATCH_SIZE
                 ]
             )
             if not batch:
                 return done
+            last = batch[-1].pk
             model = type(batch[0])
             auto_now = [f for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
             for row in batch:

@@ -19,16 +19,21 @@ from payouts.services import release_early, release_reserve
 
 
 def _due_in_batches(queryset):
-    """Yield due rows one locked batch at a time (SKIP LOCKED: other runners take others)."""
+    """Yield due rows one locked batch at a time (SKIP LOCKED: other runners take others), in
+    order of pk: a row still due after its turn (a shipped order with no escrow left to release
+    posts nothing) is not taken again, so every run ends."""
+    last = None
     while True:
         with transaction.atomic():
+            after = queryset if last is None else queryset.filter(pk__gt=last)
             batch = list(
-                queryset.select_for_update(skip_locked=True, of=("self",)).order_by("pk")[
+                after.select_for_update(skip_locked=True, of=("self",)).order_by("pk")[
                     : settings.DEADLINES_BATCH_SIZE
                 ]
             )
             if not batch:
                 return
+            last = batch[-1].pk
             yield batch
 
 

@@ -298,3 +298,15 @@ def test_refund_on_cancel_releases_escrow_the_protection_fund_already_covered():
     # the buyer got 30 from the fund and 70 from escrow; the store keeps the 30 left in escrow
     expect(o.store, available="30.00")
     assert balance(order_id=o.pk, account=Account.ESCROW) == 0
+
+
+def test_early_release_ends_on_a_shipped_order_with_no_escrow_left():
+    # A refund took all of a shipped order's escrow (the ledger's property test found it): there
+    # is nothing to release early, the job posts nothing for it, and must still end (it looped).
+    store = f.store()
+    o = f.order(store, status="shipped", amount="100.00")
+    refund(o, amount=D("100.00"), at=o.shipped_at + DAY, reference="goodwill-1")
+    expect(store, escrow="0.00")
+    _eligible(store, at=o.shipped_at + DAY)
+    assert run_all(o.shipped_at + 5 * DAY)["payouts.early_release"] == 1
+    assert not Posting.objects.filter(order=o, kind=Posting.Kind.EARLY_RELEASE).exists()
