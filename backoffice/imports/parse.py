@@ -93,7 +93,7 @@ def open_export(
         chosen = Kind(kind) if kind else guess_kind(table.headers)
         if store is not None and chosen not in STORE_KINDS:
             raise FileError(
-                f"a {chosen} file is not imported for one store: its rows say whose they are "
+                f"{chosen} files are not imported for one store: their rows say whose they are "
                 "(leave the store out)"
             )
         headers = map_headers(chosen, table.headers, store_given=store is not None)

@@ -452,3 +452,18 @@ def test_every_known_order_that_cannot_take_its_row_is_reported_not_only_the_fir
         "line 4: 订单状态: cannot move from cancelled to paid",
     ]
     assert records() == before
+
+
+def test_a_promotion_statement_of_one_store_without_a_store_column(tmp_path):
+    store = f.store(platform_store_id=STORE, name="Harbour", settlement_currency="CNY")
+    lines = [
+        "日期,类型,金额,流水号",
+        "2026-01-16,充值,CN￥ 500.00,ZTC-1",
+        "2026-01-17,扣费,88.00,ZTC-2",
+    ]
+    path = write_csv(tmp_path, lines)
+    report = landed(path, kind="promotion", store=STORE)
+    assert report.created == 2
+    assert store_balances(store.pk)["promotion"] == Decimal("412.00")
+    with pytest.raises(FileError, match="exchange_rates files are not imported for one store"):
+        import_export(path, kind="exchange_rates", store=STORE)
