@@ -239,6 +239,8 @@ def case_import_export(path: Path, rows: int) -> dict:
                 continue
             _store_pk(stores, result.row)  # import-export's FK widget needs the store to exist
             values = _order_fields(result.row)
+            # import-export's JSONWidget reads JSON text, as a file would hold it
+            values["parcels"] = json.dumps(values["parcels"])
             dataset.append([result.row.store_id, *(values[name] for name in _FIELD_NAMES)])
     parse_seconds = time.perf_counter() - started
     result = OrderResource().import_data(dataset, dry_run=False)
