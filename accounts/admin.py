@@ -6,6 +6,8 @@ health, early-payout decisions, promotion wallet and notices to the staff who ma
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessLog
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminSplitDateTime
@@ -380,3 +382,22 @@ class NoticeAdmin(ReadOnlyAdmin):
     @admin.display(description="e-mailed to")
     def emailed(self, notice: Notice) -> str:
         return ", ".join(notice.emailed_to) or "—"
+
+
+@admin.register(AccessAttempt)
+class SignInLockoutAdmin(AccessAttemptAdmin):
+    """django-axes' failed sign-ins (settings: AXES_ENABLE_ADMIN is off so that these are
+    registered here). A row is one username from one address; ``failures`` at the limit is a
+    lockout. **Unlock** forgets the selected rows' failures: staff with
+    ``axes.delete_accessattempt`` (the support role) may use it."""
+
+    actions = [*AccessAttemptAdmin.actions, "unlock"]
+
+    @admin.action(description="Unlock: forget these failed sign-ins", permissions=["delete"])
+    def unlock(self, request: HttpRequest, queryset: QuerySet) -> None:
+        pairs = sorted({f"{a.username} from {a.ip_address}" for a in queryset})
+        queryset.delete()
+        self.message_user(request, "Unlocked: " + ", ".join(pairs) + ".")
+
+
+admin.site.register(AccessLog, AccessLogAdmin)
