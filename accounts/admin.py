@@ -18,6 +18,8 @@ from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountTransition, ApiToken, Notice, SellerAccount, User
 from accounts.selectors import NOTICE_PERM, freeze_info
@@ -393,11 +395,11 @@ class SignInLockoutAdmin(AccessAttemptAdmin):
 
     actions = [*AccessAttemptAdmin.actions, "unlock"]
 
-    @admin.action(description="Unlock: forget these failed sign-ins", permissions=["delete"])
+    @admin.action(description=_("Unlock: forget these failed sign-ins"), permissions=["delete"])
     def unlock(self, request: HttpRequest, queryset: QuerySet) -> None:
-        pairs = sorted({f"{a.username} from {a.ip_address}" for a in queryset})
+        pairs = sorted({f"{a.username} ({a.ip_address})" for a in queryset})
         queryset.delete()
-        self.message_user(request, "Unlocked: " + ", ".join(pairs) + ".")
+        self.message_user(request, gettext("Unlocked: %(who)s.") % {"who": ", ".join(pairs)})
 
 
 admin.site.register(AccessLog, AccessLogAdmin)
