@@ -42,8 +42,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if request.path != reverse("graphql"):
         return django_csrf_failure(request, reason)
     message = _(
-        "CSRF check failed (%(reason)s): GET /auth/csrf/ first, then send its token as the "
-        "X-CSRFToken header with the csrftoken cookie, or use an API token (Bearer)."
+        "CSRF check failed (%(reason)s): GET /auth/csrf/ first (and again after signing in), "
+        "then send its token as the X-CSRFToken header with the csrftoken cookie, or use an "
+        "API token (Bearer)."
     ) % {"reason": reason}
     error = {"message": message, "extensions": {"code": Code.PERMISSION_DENIED.value}}
     return JsonResponse({"errors": [error]}, status=403)
