@@ -27,6 +27,9 @@ ROLES: dict[str, list[str]] = {
         # exports (backoffice/exports.py): orders and disputes only
         "orders.export_order",
         "disputes.export_dispute",
+        # sign-in lockouts (django-axes): see them and unlock them (README "Signing in")
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
     ],
     "risk": [
         "accounts.view_selleraccount",

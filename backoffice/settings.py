@@ -8,6 +8,7 @@ plain settings so operators can change them; code reads them through ``django.co
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "orders",
     "payouts",
     "disputes",
+    "axes",  # failed sign-ins and lockouts (see "Brute-force protection" below)
 ]
 
 MIDDLEWARE = [
@@ -69,6 +71,8 @@ MIDDLEWARE = [
     "backoffice.auth.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -117,7 +121,34 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-LOGIN_URL = "admin:login"
+# The sign-in page for every user (sellers too); the admin keeps its own, staff-only login.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/graphql/"
+LOGOUT_REDIRECT_URL = "login"
+# A request to /graphql/ refused by CSRF gets a JSON error with a code, not an HTML page.
+CSRF_FAILURE_VIEW = "backoffice.views.csrf_failure"
+
+# --- Brute-force protection (django-axes): failed sign-ins are counted per username *and*
+# client address; at AXES_FAILURE_LIMIT that pair is locked out for AXES_COOLOFF_MINUTES
+# (0: until staff unlock it in the admin, "Access attempts"). The axes backend must come first.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15)) or None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = env_bool("AXES_RESET_ON_SUCCESS", True)
+# The admin pages of the attempts are registered by accounts/admin.py (with an Unlock action).
+AXES_ENABLE_ADMIN = False
+# The admin login and the sign-in page show this page (HTTP 429); the GraphQL login answers
+# with OperationInfo instead (backoffice.auth.lockout_response).
+AXES_LOCKOUT_CALLABLE = "backoffice.auth.lockout_response"
+# The client address is REMOTE_ADDR: behind a reverse proxy it must be the client's own (or
+# set AXES_CLIENT_IP_CALLABLE), else every client shares the proxy's address.
+
+# Personal API tokens: how many live (not revoked) tokens one user may hold.
+API_TOKENS_MAX_LIVE = env_int("API_TOKENS_MAX_LIVE", 10)
 
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

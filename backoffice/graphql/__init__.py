@@ -21,7 +21,7 @@ from backoffice.graphql.types import (
     money_field,
     transitions_field,
 )
-from backoffice.graphql.viewer import request_now, require_user, viewer
+from backoffice.graphql.viewer import http_request, request_now, require_user, viewer
 
 __all__ = [
     "AvailableTransition",
@@ -37,6 +37,7 @@ __all__ = [
     "choice",
     "enum_from_choices",
     "history_field",
+    "http_request",
     "max_page_size",
     "money_field",
     "mutation",
