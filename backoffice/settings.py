@@ -137,6 +137,12 @@ GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
 GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 15)
 GRAPHQL_MAX_TOKENS = env_int("GRAPHQL_MAX_TOKENS", 2000)
 
+# --- Hostile requests (backoffice/views.py): bounds on what one request may carry. ---
+# JSON nested deeper than this in `variables` or `extensions` is refused before GraphQL reads it.
+GRAPHQL_MAX_VARIABLE_DEPTH = env_int("GRAPHQL_MAX_VARIABLE_DEPTH", 32)
+# A request body (outside file uploads) larger than this is refused (413 on /graphql/).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+
 # --- The business numbers of DOMAIN.md (defaults; operators may override). ---
 UNPAID_CANCEL_DAYS = env_int("UNPAID_CANCEL_DAYS", 20)
 AUTO_CONFIRM_DAYS = env_int("AUTO_CONFIRM_DAYS", 60)
