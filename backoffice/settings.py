@@ -173,6 +173,13 @@ STRAWBERRY_DJANGO = {
 GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
 GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 15)
 GRAPHQL_MAX_TOKENS = env_int("GRAPHQL_MAX_TOKENS", 2000)
+# Who may introspect the schema: always | authenticated | never
+# (backoffice/graphql/introspection.py).
+GRAPHQL_INTROSPECTION = os.environ.get(
+    "GRAPHQL_INTROSPECTION", "always" if DEBUG else "authenticated"
+).strip()
+if GRAPHQL_INTROSPECTION not in {"always", "authenticated", "never"}:
+    raise ImproperlyConfigured("GRAPHQL_INTROSPECTION must be always, authenticated or never.")
 
 # --- Hostile requests (backoffice/views.py): bounds on what one request may carry. ---
 # JSON nested deeper than this in `variables` or `extensions` is refused before GraphQL reads it.
