@@ -181,6 +181,9 @@ GRAPHQL_INTROSPECTION = os.environ.get(
 if GRAPHQL_INTROSPECTION not in {"always", "authenticated", "never"}:
     raise ImproperlyConfigured("GRAPHQL_INTROSPECTION must be always, authenticated or never.")
 
+# GraphiQL on GET /graphql/ (from backoffice/static/graphiql/, no CDN): on with DEBUG.
+GRAPHIQL_ENABLED = env_bool("GRAPHIQL_ENABLED", DEBUG)
+
 # --- Hostile requests (backoffice/views.py): bounds on what one request may carry. ---
 # JSON nested deeper than this in `variables` or `extensions` is refused before GraphQL reads it.
 GRAPHQL_MAX_VARIABLE_DEPTH = env_int("GRAPHQL_MAX_VARIABLE_DEPTH", 32)

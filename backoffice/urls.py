@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
@@ -12,9 +11,6 @@ admin.site.index_title = "Stores, orders, disputes and money"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
-    path(
-        "graphql/",
-        GraphQLView.as_view(graphql_ide="graphiql" if settings.DEBUG else None),
-        name="graphql",
-    ),
+    # GraphiQL (GET with Accept: text/html) only when GRAPHIQL_ENABLED: see the view.
+    path("graphql/", GraphQLView.as_view(graphql_ide="graphiql"), name="graphql"),
 ]

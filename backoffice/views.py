@@ -27,7 +27,8 @@ from backoffice.schema import schema
 
 def error_response(message: str, *, status: int = 400) -> JsonResponse:
     """A request-level refusal in the shape of a GraphQL response, with the contract's code."""
-    error = {"message": message, "extensions": {"code": Code.INVALID.value}}
+    code = Code.NOT_FOUND if status == 404 else Code.INVALID
+    error = {"message": message, "extensions": {"code": code.value}}
     return JsonResponse({"errors": [error]}, status=status)
 
 
@@ -128,5 +129,8 @@ class GraphQLView(BaseGraphQLView):
         return data
 
     def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
-        """GraphiQL from our own static files (backoffice/static/graphiql/): no CDN needed."""
+        """GraphiQL from our own static files (backoffice/static/graphiql/): no CDN needed.
+        Read per request, so that GRAPHIQL_ENABLED can be changed without a new URLconf."""
+        if not settings.GRAPHIQL_ENABLED:
+            raise HTTPException(404, _("GraphiQL is not enabled on this server."))
         return HttpResponse(render_to_string("graphql/graphiql.html", request=request))
