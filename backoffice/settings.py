@@ -189,6 +189,8 @@ GRAPHIQL_ENABLED = env_bool("GRAPHIQL_ENABLED", DEBUG)
 GRAPHQL_MAX_VARIABLE_DEPTH = env_int("GRAPHQL_MAX_VARIABLE_DEPTH", 32)
 # A request body (outside file uploads) larger than this is refused (413 on /graphql/).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# A failed CSRF check on /graphql/ is a JSON 403, not Django's HTML page.
+CSRF_FAILURE_VIEW = "backoffice.views.csrf_failure"
 
 # --- The business numbers of DOMAIN.md (defaults; operators may override). ---
 UNPAID_CANCEL_DAYS = env_int("UNPAID_CANCEL_DAYS", 20)

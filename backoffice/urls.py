@@ -14,3 +14,7 @@ urlpatterns = [
     # GraphiQL (GET with Accept: text/html) only when GRAPHIQL_ENABLED: see the view.
     path("graphql/", GraphQLView.as_view(graphql_ide="graphiql"), name="graphql"),
 ]
+
+# On /graphql/ even Django's own refusals answer JSON (backoffice/views.py).
+handler400 = "backoffice.views.bad_request"
+handler500 = "backoffice.views.server_error"

@@ -18,6 +18,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.views import csrf as django_csrf
+from django.views import defaults as django_defaults
 from strawberry.django.views import GraphQLView as BaseGraphQLView
 from strawberry.http import GraphQLRequestData
 
@@ -30,6 +32,35 @@ def error_response(message: str, *, status: int = 400) -> JsonResponse:
     code = Code.NOT_FOUND if status == 404 else Code.INVALID
     error = {"message": message, "extensions": {"code": code.value}}
     return JsonResponse({"errors": [error]}, status=status)
+
+
+def _is_graphql(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/graphql/")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a JSON 403 on /graphql/ (``permission_denied``), Django's page
+    elsewhere. A session POST needs the ``csrftoken`` cookie's value in ``X-CSRFToken``."""
+    if not _is_graphql(request):
+        return django_csrf.csrf_failure(request, reason=reason)
+    message = _("CSRF check failed (%(reason)s): send the csrftoken cookie's value as X-CSRFToken.")
+    error = {"message": message % {"reason": reason}, "extensions": {"code": "permission_denied"}}
+    return JsonResponse({"errors": [error]}, status=403)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: what Django refuses before the view (e.g. a form body over the size limit
+    read by the CSRF check) is JSON on /graphql/ too."""
+    if not _is_graphql(request):
+        return django_defaults.bad_request(request, exception)
+    return error_response(_("Bad request."))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a bug is still JSON on /graphql/ (the details go to the log, not the client)."""
+    if not _is_graphql(request):
+        return django_defaults.server_error(request)
+    return JsonResponse({"errors": [{"message": _("Internal server error.")}]}, status=500)
 
 
 def _children(value: object) -> Iterator[object]:

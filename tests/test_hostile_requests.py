@@ -4,8 +4,9 @@ an HTML page."""
 import json
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 
+from backoffice.views import server_error
 from tests.gql import URL, csrf_pair
 
 ME = "{ me { username } }"
@@ -175,3 +176,37 @@ def test_hostile_documents_are_graphql_errors_with_a_code(client, query):
     errors = response.json()["errors"]
     assert errors
     assert all(e["extensions"]["code"] == "invalid" for e in errors), errors
+
+
+def test_a_failed_csrf_check_is_a_json_403(client):
+    response = client.post(URL, json.dumps({"query": ME}), content_type="application/json")
+
+    assert response.status_code == 403
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "permission_denied"}
+    assert "X-CSRFToken" in error["message"]
+
+
+def test_a_failed_csrf_check_elsewhere_is_still_djangos_page(client):
+    response = client.post("/admin/login/", {"username": "x"})
+
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_form_body_over_the_limit_read_by_the_csrf_check_is_json(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client.cookies["csrftoken"] = csrf_pair()[0]  # no header: the check reads the form body
+
+    response = client.post(URL, "a=" + "x" * 2000, content_type="application/x-www-form-urlencoded")
+
+    _invalid(response)
+
+
+def test_the_500_handler_answers_json_on_graphql_only():
+    graphql = server_error(RequestFactory().get(URL))
+    admin = server_error(RequestFactory().get("/admin/"))
+
+    assert graphql.status_code == admin.status_code == 500
+    assert json.loads(graphql.content) == {"errors": [{"message": "Internal server error."}]}
+    assert admin["Content-Type"].startswith("text/html")
