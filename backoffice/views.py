@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views import csrf as django_csrf
@@ -140,7 +141,7 @@ class GraphQLView(BaseGraphQLView):
         except RecursionError:
             raise HTTPException(400, _("The request's JSON is nested too deeply.")) from None
         except ValueError:  # JSONDecodeError, and numbers past Python's digit limit
-            raise HTTPException(400, _("The request body is not valid JSON.")) from None
+            raise HTTPException(400, _("The request's JSON is not valid.")) from None
         if not isinstance(value, dict | list):
             raise HTTPException(400, _("The request's JSON must be an object."))
         # The body wraps the variables in one more level than they have themselves.
@@ -164,4 +165,5 @@ class GraphQLView(BaseGraphQLView):
         Read per request, so that GRAPHIQL_ENABLED can be changed without a new URLconf."""
         if not settings.GRAPHIQL_ENABLED:
             raise HTTPException(404, _("GraphiQL is not enabled on this server."))
+        get_token(request)  # the page sends the csrftoken cookie back as X-CSRFToken
         return HttpResponse(render_to_string("graphql/graphiql.html", request=request))

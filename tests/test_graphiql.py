@@ -84,3 +84,10 @@ def test_a_query_over_get_is_not_graphiql(client, graphiql_on):
     response = client.get(URL, {"query": "{ __typename }"}, HTTP_ACCEPT="text/html")
 
     assert response.json() == {"data": {"__typename": "Query"}}
+
+
+def test_the_page_hands_out_the_csrf_cookie_it_sends_back(client, graphiql_on):
+    response = client.get(URL, HTTP_ACCEPT="text/html")
+
+    assert response.cookies["csrftoken"].value
+    assert 'Cookies.get("csrftoken")' in response.content.decode()
