@@ -10,6 +10,11 @@ STAMP  := $(VENV)/.installed-from-pyproject
 # Two workers: one per core. The PostgreSQL run also takes the tests marked `postgres`.
 PYTEST := $(PY) -m pytest -n 2 -ra
 
+# With DEBUG off, settings.py refuses to start without DJANGO_SECRET_KEY. The checks, the schema
+# export and the benchmarks are no server: they get a key used nowhere else (one already in the
+# environment wins). pytest gets its own from backoffice/settings_test.py.
+test schema bench: export DJANGO_SECRET_KEY ?= make-checks-only-insecure-key-not-for-any-server-0123456789
+
 .DEFAULT_GOAL := help
 .PHONY: help venv run test test-sqlite test-postgres lint fmt schema bench clean
 

@@ -6,13 +6,13 @@ plain settings so operators can change them; code reads them through ``django.co
 """
 
 import os
-import secrets
 import tempfile
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,13 +28,35 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def env_header_pair(name: str) -> tuple[str, str] | None:
+    """``"HTTP_X_FORWARDED_PROTO,https"`` as Django's (header, value) pair; unset is None."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    header, _comma, expected = (part.strip() for part in value.partition(","))
+    if not header or not expected:
+        raise ImproperlyConfigured(
+            f"{name} must be '<header>,<value>', e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    return header, expected
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
-# No secret lives in the code for production: without DJANGO_SECRET_KEY a non-DEBUG process
-# gets a random key of its own (sessions then end when it restarts); DEBUG uses a fixed dev key.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or (
-    "dev-only-insecure-key-never-use-in-production" if DEBUG else secrets.token_urlsafe(50)
-)
+# --- Production settings (docs/operations.md "Production settings"). ---
+# No secret lives in the code: without DEBUG the process refuses to start without
+# DJANGO_SECRET_KEY (a key of its own per process would break sessions, CSRF and password-reset
+# links across workers and restarts). DEBUG uses a fixed development key.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. With DEBUG off every process needs the same secret "
+            "key: set DJANGO_SECRET_KEY (at least 50 random characters, e.g. from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or set "
+            "DJANGO_DEBUG=1 for development. See docs/operations.md."
+        )
+    SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
@@ -42,6 +64,21 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+
+# HTTPS, cookies and headers: production-safe unless DEBUG is on, each overridable, so that
+# `manage.py check --deploy` is clean with the documented production environment.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = os.environ.get("DJANGO_SECURE_REFERRER_POLICY", "same-origin")
+X_FRAME_OPTIONS = os.environ.get("DJANGO_X_FRAME_OPTIONS", "DENY")
+# Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https" trusts that header to say
+# the request came over HTTPS. Only set it when the proxy always sets (or strips) the header.
+SECURE_PROXY_SSL_HEADER = env_header_pair("DJANGO_SECURE_PROXY_SSL_HEADER")
 
 INSTALLED_APPS = [
     "backoffice",  # first: its export_schema command wins over strawberry_django's
@@ -167,6 +204,22 @@ STRAWBERRY_DJANGO = {
 GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
 GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 15)
 GRAPHQL_MAX_TOKENS = env_int("GRAPHQL_MAX_TOKENS", 2000)
+# Who may introspect the schema: always | authenticated | never
+# (backoffice/graphql/introspection.py).
+GRAPHQL_INTROSPECTION = os.environ.get(
+    "GRAPHQL_INTROSPECTION", "always" if DEBUG else "authenticated"
+).strip()
+if GRAPHQL_INTROSPECTION not in {"always", "authenticated", "never"}:
+    raise ImproperlyConfigured("GRAPHQL_INTROSPECTION must be always, authenticated or never.")
+
+# GraphiQL on GET /graphql/ (from backoffice/static/graphiql/, no CDN): on with DEBUG.
+GRAPHIQL_ENABLED = env_bool("GRAPHIQL_ENABLED", DEBUG)
+
+# --- Hostile requests (backoffice/views.py): bounds on what one request may carry. ---
+# JSON nested deeper than this in `variables` or `extensions` is refused before GraphQL reads it.
+GRAPHQL_MAX_VARIABLE_DEPTH = env_int("GRAPHQL_MAX_VARIABLE_DEPTH", 32)
+# A request body (outside file uploads) larger than this is refused (413 on /graphql/).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
 # --- The business numbers of DOMAIN.md (defaults; operators may override). ---
 UNPAID_CANCEL_DAYS = env_int("UNPAID_CANCEL_DAYS", 20)

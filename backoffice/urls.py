@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -16,9 +15,10 @@ urlpatterns = [
     # login, logout, password_change, password_reset, password_reset_confirm, ...).
     path("accounts/", include("django.contrib.auth.urls")),
     path("auth/csrf/", csrf_token, name="csrf"),
-    path(
-        "graphql/",
-        GraphQLView.as_view(graphql_ide="graphiql" if settings.DEBUG else None),
-        name="graphql",
-    ),
+    # GraphiQL (GET with Accept: text/html) only when GRAPHIQL_ENABLED: see the view.
+    path("graphql/", GraphQLView.as_view(graphql_ide="graphiql"), name="graphql"),
 ]
+
+# On /graphql/ even Django's own refusals answer JSON (backoffice/views.py).
+handler400 = "backoffice.views.bad_request"
+handler500 = "backoffice.views.server_error"

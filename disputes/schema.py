@@ -28,6 +28,7 @@ from backoffice.graphql import (
     StableOrder,
     choice,
     enum_from_choices,
+    filter_pk,
     max_page_size,
     money_field,
     mutation,
@@ -62,12 +63,7 @@ AUTO_ACTION_ONLY = ["status", "respond_by", "escalate_at", "requested_refund", "
 
 def _order_pk(value: relay.GlobalID) -> int | None:
     """The pk an order filter names; ``None`` (matches nothing) for an ID of another type."""
-    if value.type_name != "Order":
-        return None
-    try:
-        return int(value.node_id)
-    except ValueError:
-        raise invalid("Not an ID of an order.", field="order") from None
+    return filter_pk(value, "Order", field="order")
 
 
 @strawberry_django.filter_type(Dispute, name="DisputeFilter")

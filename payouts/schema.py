@@ -29,6 +29,7 @@ from backoffice.graphql import (
     Money,
     StableOrder,
     enum_from_choices,
+    filter_pk,
     history_field,
     max_page_size,
     money_field,
@@ -59,12 +60,7 @@ RATE_PLACES = Decimal("0.000001")
 
 def _pk_of(value: relay.GlobalID, type_name: str, *, field: str) -> int | None:
     """The pk a filter's global ID names; ``None`` (matches nothing) for another type."""
-    if value.type_name != type_name:
-        return None
-    try:
-        return int(value.node_id)
-    except ValueError:
-        raise invalid(f"Not an ID of a {type_name}.", field=field) from None
+    return filter_pk(value, type_name, field=field)
 
 
 def _choice_q(lookup: str, value: ChoiceFilter) -> Q:
