@@ -333,7 +333,7 @@ class Mutation:
 
     @mutation(
         description="The buyer's rating of a completed order, from the platform's feedback "
-        "feed (staff with orders.transition_order, integrations); it counts in the store's "
+        "feed (the `integration` role: orders.record_rating); it counts in the store's "
         "health. A new rating replaces the previous one."
     )
     def order_record_rating(self, info: Info, input: OrderRecordRatingInput) -> OrderType:
