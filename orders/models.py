@@ -164,6 +164,7 @@ class Order(FSMModelMixin, ImportedRecord):
             ("transition_order", "Can move orders through their life cycle"),
             ("send_payment_reminder", "Can send payment reminders"),
             ("export_order", "Can export orders (CSV, XLSX)"),
+            ("record_rating", "Can record buyers' ratings (they feed early-payout decisions)"),
         ]
         indexes = [
             models.Index(fields=["status", "placed_at"], name="order_status_placed"),

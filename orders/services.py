@@ -387,8 +387,10 @@ def apply_resolve_dispute(
 def order_record_rating(
     *, order_id: int, actor: Any, rating: int, at: datetime | None = None
 ) -> Order:
-    """The buyer's rating of a completed order (from the platform's feedback feed)."""
-    require_staff_perm(actor, "orders.transition_order")
+    """The buyer's rating of a completed order (from the platform's feedback feed). Ratings
+    feed the early-payout evaluation, so only the system and staff holding
+    ``orders.record_rating`` (the ``integration`` role) record them, never support."""
+    require_staff_perm(actor, "orders.record_rating")
     order = lock(Order, order_id)
     if order.status != Order.Status.COMPLETED:
         raise invalid("Only completed orders are rated.", code=Code.INVALID_TRANSITION)

@@ -332,6 +332,7 @@ class Payout(FSMModelMixin, models.Model):
             ("record_bank_transfer", "Can record promotion top-ups for any store"),
             ("charge_promotion", "Can post the ad system's promotion charges"),
             ("adjust_promotion", "Can adjust promotion wallets"),
+            ("set_promotion_threshold", "Can set stores' promotion low-balance thresholds"),
             ("export_payout", "Can export payouts (CSV, XLSX)"),
         ]
         constraints = [

@@ -25,6 +25,8 @@ from payouts.ledger import Leg, balance, post
 from payouts.models import Account, ArrearsEpisode, Posting, PromotionMovement, PromotionWallet
 
 CNY = Currency.CNY
+# A store's low-balance threshold: finance (and the store's sellers); not the importer role.
+THRESHOLD_PERM = "payouts.set_promotion_threshold"
 ZERO = Decimal("0.00")
 POSTING_KIND = {
     PromotionMovement.Kind.TOP_UP: Posting.Kind.PROMOTION_TOP_UP,
@@ -289,7 +291,7 @@ def _adjust(
 def promotion_set_threshold(*, store_id: int, actor: Any, threshold: Any) -> PromotionWallet:
     """The seller's low-balance threshold (CNY; 0 turns the notices off)."""
     store = lock(SellerAccount, store_id, what="Store")
-    require_staff_or_owner(actor, "payouts.adjust_promotion", store)
+    require_staff_or_owner(actor, THRESHOLD_PERM, store)
     try:
         value = to_decimal(threshold)
     except (TypeError, ValueError):

@@ -40,6 +40,7 @@ from backoffice.graphql import (
     transitions_field,
     viewer,
 )
+from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
 from orders.schema import OrderType
 from payouts import promotion, selectors, services
@@ -137,10 +138,10 @@ class PayoutType(relay.Node):
     @strawberry_django.field(
         select_related=["requested_by"],
         only=["requested_by__username"],
-        description="Username; null for the system.",
+        description=BY,
     )
-    def requested_by(self, root: strawberry.Parent[Payout]) -> str | None:
-        return root.requested_by.get_username() if root.requested_by_id else None
+    def requested_by(self, root: strawberry.Parent[Payout], info: Info) -> str | None:
+        return actor_name(info, root.requested_by)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
@@ -280,10 +281,10 @@ class ExchangeRateType(relay.Node):
     @strawberry_django.field(
         select_related=["set_by"],
         only=["set_by__username"],
-        description="Username of who set it last; null for the system (imports).",
+        description="Who set it last (as `HistoryEntry.by`); null for the system (imports).",
     )
-    def set_by(self, root: strawberry.Parent[ExchangeRate]) -> str | None:
-        return root.set_by.get_username() if root.set_by_id else None
+    def set_by(self, root: strawberry.Parent[ExchangeRate], info: Info) -> str | None:
+        return actor_name(info, root.set_by)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:

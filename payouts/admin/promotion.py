@@ -25,7 +25,12 @@ from payouts.models import (
     PromotionMovement,
     PromotionWallet,
 )
-from payouts.promotion import promotion_adjust, promotion_set_threshold, promotion_top_up
+from payouts.promotion import (
+    THRESHOLD_PERM,
+    promotion_adjust,
+    promotion_set_threshold,
+    promotion_top_up,
+)
 
 BANK_TRANSFER_PERM = "payouts.record_bank_transfer"
 ADJUST_PERM = "payouts.adjust_promotion"
@@ -243,7 +248,7 @@ class PromotionWalletAdmin(TransitionAdminMixin, admin.ModelAdmin):
         "set_threshold": ObjectAction(
             "Change threshold",
             promotion_set_threshold,
-            ADJUST_PERM,
+            THRESHOLD_PERM,
             form=ThresholdForm,
             check=always("set_threshold"),
             initial=lambda wallet: {"threshold": wallet.low_balance_threshold},
@@ -262,7 +267,7 @@ class PromotionWalletAdmin(TransitionAdminMixin, admin.ModelAdmin):
         return super().get_queryset(request).annotate(balance=wallet_sum())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(ADJUST_PERM)
+        return request.user.has_perm(THRESHOLD_PERM)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the "Change threshold" button runs the service
