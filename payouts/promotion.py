@@ -18,7 +18,7 @@ from accounts.notices import notify
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
-from backoffice.money import Currency, clean_amount, has_more_than_cents, to_decimal
+from backoffice.money import Currency, clean_amount
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
 from payouts.idempotency import idempotent
 from payouts.ledger import Leg, balance, post
@@ -290,12 +290,7 @@ def promotion_set_threshold(*, store_id: int, actor: Any, threshold: Any) -> Pro
     """The seller's low-balance threshold (CNY; 0 turns the notices off)."""
     store = lock(SellerAccount, store_id, what="Store")
     require_staff_or_owner(actor, "payouts.adjust_promotion", store)
-    try:
-        value = to_decimal(threshold)
-    except (TypeError, ValueError):
-        raise invalid(f"{threshold!r} is not an amount.", field="threshold") from None
-    if not value.is_finite() or value < 0 or has_more_than_cents(value):
-        raise invalid("The threshold is zero or more, with at most 2 decimals.", field="threshold")
+    value = clean_amount(threshold, field="threshold", allow_zero=True)
     wallet, _ = PromotionWallet.objects.get_or_create(store=store)
     wallet.low_balance_threshold = value
     wallet.save(update_fields=["low_balance_threshold"])

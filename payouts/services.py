@@ -19,7 +19,14 @@ from backoffice import clock, db
 from backoffice.db import lock
 from backoffice.errors import Code, PermissionDenied, invalid
 from backoffice.fsm import run_transition
-from backoffice.money import Currency, clean_amount, quantize, to_decimal
+from backoffice.money import (
+    Currency,
+    clean_amount,
+    clean_fraction,
+    clean_rate,
+    quantize,
+    to_decimal,
+)
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
 from orders.models import Order
 from payouts.idempotency import idempotent
@@ -374,16 +381,7 @@ def early_payout_set(
 
 
 def _reserve_rate(value: Any) -> Decimal:
-    try:
-        rate = to_decimal(value)
-    except (TypeError, ValueError):
-        raise invalid(f"{value!r} is not a fraction.", field="reserveRate") from None
-    if not rate.is_finite() or not (0 <= rate < 1) or rate != rate.quantize(Decimal("0.0001")):
-        raise invalid(
-            "The reserve rate is a fraction from 0 to below 1 with at most 4 decimals, e.g. 0.10.",
-            field="reserveRate",
-        )
-    return rate
+    return clean_fraction(value, field="reserveRate")
 
 
 # --- payouts ---
@@ -580,12 +578,7 @@ def exchange_rate_set(
     require_staff_perm(actor, "payouts.change_exchangerate")
     if currency != Currency.USD:
         raise invalid("Only USD/CNY rates are kept.", field="currency")
-    try:
-        value = to_decimal(rate)
-    except (TypeError, ValueError):
-        raise invalid(f"{rate!r} is not a rate.", field="rate") from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.000001")):
-        raise invalid("The rate is positive with at most 6 decimals.", field="rate")
+    value = clean_rate(rate, field="rate")
     row, _ = ExchangeRate.objects.update_or_create(
         date=day,
         currency=currency,
