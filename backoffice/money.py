@@ -11,6 +11,8 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from backoffice.errors import invalid
@@ -185,3 +187,28 @@ def clean_fraction(value: Any, *, field: str, places: int = 4) -> Decimal:
             field=field,
         )
     return fraction
+
+
+def fits_column(
+    field: str,
+    *,
+    max_digits: int,
+    decimal_places: int,
+    name: str,
+    minimum: Decimal | None = None,
+    nullable: bool = False,
+) -> models.CheckConstraint:
+    """The database's backstop for a decimal column: its value reads back whatever wrote it.
+
+    SQLite keeps whatever number it is given; reading a value with more integer digits than
+    ``max_digits - decimal_places`` back into a Decimal fails, and with it every page that lists
+    the row. The bound is one below the first value that does not fit (so that rounding a
+    value with more decimals, which SQLite may hold, never carries into a new digit).
+    ``minimum`` (default: minus the bound) narrows the range. NULL passes.
+    """
+    bound = Decimal(10) ** (max_digits - decimal_places) - 1
+    low = -bound if minimum is None else minimum
+    condition = Q(**{f"{field}__gte": low, f"{field}__lte": bound})
+    if nullable:
+        condition = Q(**{f"{field}__isnull": True}) | condition
+    return models.CheckConstraint(condition=condition, name=name)

@@ -20,6 +20,7 @@ from backoffice.db import lock
 from backoffice.errors import Code, invalid
 from backoffice.money import Currency, clean_amount
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
+from backoffice.text import clean_text, column_length
 from payouts.idempotency import idempotent
 from payouts.ledger import Leg, balance, post
 from payouts.models import Account, ArrearsEpisode, Posting, PromotionMovement, PromotionWallet
@@ -56,7 +57,15 @@ def _record(
 ) -> PromotionMovement:
     """Write the movement and its posting, then update arrears and the low-balance notice.
     A reference seen before returns the first movement and moves nothing."""
-    reference = reference or f"{kind}:{store.pk}:{at.isoformat()}:{amount}"
+    reference = (
+        clean_text(
+            reference, field="reference", max_length=column_length(PromotionMovement, "reference")
+        )
+        or f"{kind}:{store.pk}:{at.isoformat()}:{amount}"
+    )
+    note = clean_text(
+        note, field="note", max_length=column_length(PromotionMovement, "note"), multiline=True
+    )
     existing = PromotionMovement.objects.filter(reference=reference).first()
     if existing is not None:
         if (existing.store_id, existing.kind, existing.amount) != (store.pk, kind, amount):
@@ -74,7 +83,7 @@ def _record(
                 amount=amount,
                 method=method,
                 reference=reference,
-                note=note[:300],
+                note=note,
                 at=at,
                 actor=actor if getattr(actor, "pk", None) else None,
             )

@@ -28,6 +28,7 @@ from backoffice.money import (
     to_decimal,
 )
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
+from backoffice.text import clean_text, column_length
 from orders.models import Order
 from payouts.idempotency import idempotent
 from payouts.ledger import ZERO, Leg, balance, current_batch, post, reserve_by_order
@@ -334,6 +335,13 @@ def early_payout_set(
     require_staff_perm(actor, "payouts.change_earlypayoutterms")  # the evaluation runs as system
     at = clock.resolve(at)
     rate = _reserve_rate(reserve_rate)
+    limit = column_length(EarlyPayoutTerms, "reason")
+    # The evaluation's own reasons are cut to the column; a person's are refused when too long.
+    reason = (
+        clean_text(reason, field="reason", max_length=limit, multiline=True)
+        if source == "override"
+        else reason[:limit]
+    )
     store = lock(SellerAccount, store_id, what="Store")
     terms, created = EarlyPayoutTerms.objects.get_or_create(
         store=store, defaults={"eligible": eligible, "reserve_rate": rate, "since": at}
@@ -343,14 +351,14 @@ def early_payout_set(
         if terms.eligible != eligible:
             terms.since = at
         terms.eligible, terms.reserve_rate = eligible, rate
-    terms.reason = reason[:300]
+    terms.reason = reason
     terms.source = source
     terms.save()
     EarlyPayoutDecision.objects.create(
         store=store,
         eligible=eligible,
         reserve_rate=rate,
-        reason=reason[:300],
+        reason=reason,
         source=source,
         figures=figures or {},
         decided_by=actor if getattr(actor, "pk", None) else None,
@@ -550,6 +558,9 @@ def _payout_mark_failed(*, payout_id: int, actor: Any, reason: str, at: datetime
     run_transition(payout, "mark_failed", actor=actor, at=at, note=reason, reason=reason)
     if not reason:
         raise invalid("Say why the payout failed.", field="reason")
+    clean_text(
+        reason, field="reason", max_length=column_length(Payout, "failure_reason"), multiline=True
+    )
     payout.save(update_fields=["status", "failed_at", "failure_reason"])
     lock(SellerAccount, payout.store_id)
     post(

@@ -8,7 +8,7 @@ scale and bounds of each field are the services' (:mod:`backoffice.money`)."""
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from graphql import GraphQLError
+from graphql import GraphQLError, ValueNode, value_from_ast_untyped
 from strawberry.types.scalar import ScalarDefinition
 
 from backoffice.money import not_a_number, read_number
@@ -25,6 +25,15 @@ def parse_decimal_input(value: object) -> Decimal:
     return number
 
 
+def parse_decimal_literal(node: ValueNode, variables: dict | None = None) -> Decimal:
+    """A literal in the query: the same rules; the error points at the literal, so that the
+    error's ``field`` is the input field that holds it."""
+    try:
+        return parse_decimal_input(value_from_ast_untyped(node, variables))
+    except GraphQLError as error:
+        raise GraphQLError(error.message, node) from None
+
+
 StrictDecimal = ScalarDefinition(
     name="Decimal",
     description=(
@@ -34,7 +43,7 @@ StrictDecimal = ScalarDefinition(
     specified_by_url=None,
     serialize=str,
     parse_value=parse_decimal_input,
-    parse_literal=None,
+    parse_literal=parse_decimal_literal,
     origin=Decimal,
 )
 
