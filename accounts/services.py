@@ -28,6 +28,7 @@ from backoffice.errors import PermissionDenied, invalid, not_found
 from backoffice.fsm import run_transition
 from backoffice.money import Currency
 from backoffice.permissions import require_staff_perm
+from backoffice.text import clean_text, column_length
 from payouts import services as money
 
 TOKEN_PREFIX = "bo"
@@ -47,8 +48,12 @@ def seller_account_create(
     settlement_currency: str = Currency.USD,
 ) -> SellerAccount:
     require_staff_perm(actor, "accounts.add_selleraccount")
-    platform_store_id = (platform_store_id or "").strip()
-    name = (name or "").strip()
+    platform_store_id = clean_text(
+        platform_store_id,
+        field="storeId",
+        max_length=column_length(SellerAccount, "platform_store_id"),
+    )
+    name = clean_text(name, field="name", max_length=column_length(SellerAccount, "name"))
     if not platform_store_id:
         raise invalid("The platform store id is required.", field="storeId")
     if not name:

@@ -15,6 +15,7 @@ from accounts.schema import Query as AccountsQuery
 from backoffice.graphql.errors import ErrorCodes
 from backoffice.graphql.introspection import IntrospectionPolicy
 from backoffice.graphql.relay import StrictNodeId, max_page_size
+from backoffice.graphql.scalars import SCALAR_OVERRIDES
 from disputes.schema import Mutation as DisputesMutation
 from disputes.schema import Query as DisputesQuery
 from orders.schema import Mutation as OrdersMutation
@@ -40,6 +41,7 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(relay_max_results=max_page_size()),
+    scalar_overrides=SCALAR_OVERRIDES,
     # Classes or factories: strawberry builds fresh extension instances for each request.
     extensions=[
         ErrorCodes,

@@ -261,6 +261,14 @@ EXCELLENT_MIN_POSITIVE_RATE = Decimal(os.environ.get("EXCELLENT_MIN_POSITIVE_RAT
 EARLY_PAYOUT_OVERRIDE_DAYS = env_int("EARLY_PAYOUT_OVERRIDE_DAYS", 30)
 RESERVE_RELEASE_ON_INELIGIBLE_DAYS = env_int("RESERVE_RELEASE_ON_INELIGIBLE_DAYS", 180)
 RESERVE_RELEASE_ON_CLOSE_DAYS = env_int("RESERVE_RELEASE_ON_CLOSE_DAYS", 180)
+# Input bounds (docs/money.md "Input rules"): every amount a client, the admin or an import
+# gives is at most MONEY_MAX_AMOUNT (either sign; far inside the columns' 12 integer digits, so
+# sums stay readable); the USD/CNY rate (CNY per USD) lies within the band; free text (notes,
+# descriptions, messages, reasons) holds at most TEXT_MAX_CHARS characters.
+MONEY_MAX_AMOUNT = Decimal(os.environ.get("MONEY_MAX_AMOUNT", "10000000.00"))
+EXCHANGE_RATE_MIN = Decimal(os.environ.get("EXCHANGE_RATE_MIN", "5"))
+EXCHANGE_RATE_MAX = Decimal(os.environ.get("EXCHANGE_RATE_MAX", "10"))
+TEXT_MAX_CHARS = env_int("TEXT_MAX_CHARS", 10_000)
 # Admin exports (backoffice/exports.py): built in memory, so capped; a bigger list is refused
 # with a message to narrow the filters. Exporting needs view + export_<model> permissions.
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 20_000)

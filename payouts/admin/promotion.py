@@ -14,6 +14,7 @@ from accounts.models import SellerAccount
 from backoffice import clock
 from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import ObjectAction, TransitionAdminMixin
+from backoffice.forms import StrictDecimalField
 from backoffice.money import Currency
 from payouts.admin.ledger import PostingInline
 from payouts.admin.shared import NOTE_WIDGET, ReadOnlyAdmin, always, autocomplete, money, signed
@@ -70,7 +71,7 @@ class PromotionEntryForm(forms.Form):
         widget=forms.RadioSelect,
     )
     # Checked by the services (their errors show next to the field).
-    amount = forms.DecimalField(
+    amount = StrictDecimalField(
         max_digits=16,
         help_text="CNY. A top-up is more than zero and pays the store's arrears first; an "
         "adjustment may be negative.",
@@ -224,7 +225,7 @@ class ArrearsEpisodeAdmin(ReadOnlyAdmin):
 
 
 class ThresholdForm(forms.Form):
-    threshold = forms.DecimalField(
+    threshold = StrictDecimalField(
         label="Low-balance threshold",
         help_text="CNY; a balance below it sends the store a notice (0 turns the notices off).",
     )
