@@ -129,9 +129,62 @@ def operations(kind: str) -> set[str]:
     return set(graphql_type.fields)
 
 
+# --- the session's own mutations: about the caller, never about a store -------------------
+# What each role gets with a wrong password / old password, a made-up reset link: the session
+# mutations refuse bearer-token requests (a token is not a session), and none of them reads or
+# changes a store. tests/accounts/test_login.py and test_password.py hold their happy paths.
+SESSION = ("anonymous", "seller_a", "seller_b", *STAFF, "superuser")
+ACCOUNT_MUTATIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "login": (
+        'login(input: {username: "mx-support", password: "wrong"})',
+        {"seller_a_token": "denied", **dict.fromkeys(SESSION, "denied")},
+    ),
+    "logout": (
+        "logout",
+        {"seller_a_token": "denied", **dict.fromkeys(SESSION, "ok")},
+    ),
+    "passwordChange": (
+        'passwordChange(input: {oldPassword: "wrong", newPassword: "Another-pass-9"})',
+        {
+            "anonymous": "denied",
+            "seller_a_token": "denied",
+            **dict.fromkeys(SESSION[1:], "invalid"),
+        },
+    ),
+    "passwordResetRequest": (
+        'passwordResetRequest(input: {email: "nobody@example.com"})',
+        dict.fromkeys(ROLES, "ok"),
+    ),
+    "passwordResetConfirm": (
+        'passwordResetConfirm(input: {uid: "MQ", token: "x-y", newPassword: "Another-pass-9"})',
+        dict.fromkeys(ROLES, "invalid"),
+    ),
+}
+
+
 def test_every_operation_has_a_row():
     assert operations("query") == set(QUERIES) == set(QUERY_SCOPE)
-    assert operations("mutation") == set(MUTATIONS)
+    assert operations("mutation") == set(MUTATIONS) | set(ACCOUNT_MUTATIONS)
+    assert not set(MUTATIONS) & set(ACCOUNT_MUTATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(ACCOUNT_MUTATIONS))
+def test_each_session_mutation_answers_each_role_as_the_table_says(world, name):
+    call_text, want = ACCOUNT_MUTATIONS[name]
+    query = (
+        f"mutation {{ {call_text} {{ __typename ... on OperationInfo "
+        "{ messages { code field message } } } }"
+    )
+    got = {}
+    for role in ROLES:
+        body = call(world, role, query)
+        assert "errors" not in body, (role, body)
+        payload = body["data"][name]
+        codes = [m["code"] for m in payload.get("messages", [])]
+        result = outcome(payload["__typename"], codes)
+        got[role] = "invalid" if codes and set(codes) == {"invalid"} else result
+        assert not _seen(world, json.dumps(body)), (role, body)
+    assert got == want
 
 
 # --- the data, once per module --------------------------------------------------------------
