@@ -8,7 +8,7 @@ in memory, and :func:`defer_after_commit` runs a job in-process once the transac
 
 Every deadline job (backoffice/deadlines.py) is a periodic task of its own, with a lock (one run
 of a job at a time across all workers; different jobs run side by side) and a queueing lock (at
-most one run waiting).
+most one run waiting). A daily task removes finished jobs older than QUEUE_KEEP_HOURS.
 """
 
 import contextlib
@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin
 from django.db import connections, transaction
-from procrastinate import App, exceptions, testing
+from procrastinate import App, JobContext, builtin_tasks, exceptions, testing
 from procrastinate.contrib.django import app as queue_app
 from procrastinate.contrib.django.models import ProcrastinateJob
 from procrastinate.tasks import Task
@@ -26,6 +26,7 @@ from procrastinate.tasks import Task
 from backoffice import clock, deadlines
 
 DEADLINES_QUEUE = "deadlines"
+CLEANUP_TASK = "queue:remove_old_jobs"
 
 
 def on_postgres(alias: str = "default") -> bool:
@@ -99,7 +100,24 @@ def _runner(job: str) -> Callable[..., None]:
     return run_deadline_job
 
 
+async def remove_old_jobs(context: JobContext, timestamp: int = 0) -> None:
+    """Forget finished jobs older than QUEUE_KEEP_HOURS: the heartbeats and failed items keep
+    what matters, and the queue table stays small."""
+    await builtin_tasks.remove_old_jobs(
+        context,
+        max_hours=settings.QUEUE_KEEP_HOURS,
+        remove_failed=True,
+        remove_cancelled=True,
+        remove_aborted=True,
+    )
+
+
 def register_deadline_tasks(app: App) -> None:
+    if CLEANUP_TASK not in app.tasks:
+        cleanup = app.task(name=CLEANUP_TASK, pass_context=True, queueing_lock=CLEANUP_TASK)(
+            remove_old_jobs
+        )
+        app.periodic(cron=settings.QUEUE_CLEANUP_CRON)(cleanup)
     for job in deadlines.jobs():
         name = deadline_task_name(job)
         if name in app.tasks:

@@ -237,3 +237,6 @@ DEADLINES_CRON_OVERRIDES = {
 # A due row whose change raises is retried on the job's next runs, then parked (skipped until
 # staff retry it from the admin's "Failed deadline items").
 DEADLINES_MAX_ATTEMPTS = env_int("DEADLINES_MAX_ATTEMPTS", 3)
+# Finished jobs are removed from the queue's table after this long, by a daily periodic task.
+QUEUE_KEEP_HOURS = env_int("QUEUE_KEEP_HOURS", 7 * 24)
+QUEUE_CLEANUP_CRON = os.environ.get("QUEUE_CLEANUP_CRON", "17 4 * * *")

@@ -174,6 +174,8 @@ def test_each_deadline_job_is_a_periodic_task_with_its_own_lock():
         )
         assert periodic[task.name].cron == "* * * * *"
     assert len({jobs.deadline_task(job).lock for job in deadlines.jobs()}) == len(deadlines.jobs())
+    # and finished jobs are removed from the queue once a day
+    assert periodic[jobs.CLEANUP_TASK].cron == "17 4 * * *"
 
 
 # --- the admin ---

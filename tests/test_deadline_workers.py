@@ -18,9 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from procrastinate.contrib.django.models import ProcrastinateJob
 
-from backoffice import deadlines
+from backoffice import deadlines, jobs
 from backoffice.models import FailedDeadlineItem, JobHeartbeat
 from disputes.models import Dispute, DisputeTransition
 from orders.models import Order, OrderTransition
@@ -46,18 +47,19 @@ def empty_queue() -> None:
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[[str], subprocess.Popen]]:
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
     empty_queue()
     workers: list[subprocess.Popen] = []
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DEADLINES_CRON": "* * * * * *",  # every second (6th field: seconds)
-        "DEADLINES_BATCH_SIZE": "4",
-        "DEADLINES_MAX_ATTEMPTS": "2",
-    }
 
-    def start(name: str) -> subprocess.Popen:
+    def start(name: str, **environ: str) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DEADLINES_CRON": "* * * * * *",  # every second (6th field: seconds)
+            "DEADLINES_BATCH_SIZE": "4",
+            "DEADLINES_MAX_ATTEMPTS": "2",
+            **environ,
+        }
         log = (tmp_path / f"{name}.log").open("w")
         command = [sys.executable, "manage.py", "procrastinate", "worker", "--name", name]
         worker = subprocess.Popen(
@@ -150,5 +152,32 @@ def test_two_workers_process_each_due_row_once_and_park_the_poisoned_one(start_w
             "WHERE status = 'succeeded' AND task_name LIKE 'deadlines:%%'"
         )
         assert cursor.fetchone()[0] >= len(deadlines.jobs())  # the workers ran them
-    assert periodic == {f"deadlines:{job}" for job in deadlines.jobs()}
+    assert {f"deadlines:{job}" for job in deadlines.jobs()} <= periodic
     assert set(JobHeartbeat.objects.values_list("job", flat=True)) == set(deadlines.jobs())
+
+
+def test_a_job_deferred_in_a_transaction_runs_on_a_worker_and_old_jobs_are_removed(
+    start_worker, tmp_path
+):
+    # given a due order and a run of its job queued with the change that made it due
+    order = f.order(at=f.T0)
+    with transaction.atomic():
+        jobs.deadline_task("orders.cancel_unpaid").defer()
+    queued = ProcrastinateJob.objects.filter(task_name="deadlines:orders.cancel_unpaid")
+    assert queued.count() == 1
+
+    # when a worker runs with no deadline due by the clock and the cleanup every second
+    worker = start_worker(
+        "solo",
+        DEADLINES_CRON="0 0 1 1 *",
+        QUEUE_CLEANUP_CRON="* * * * * *",
+        QUEUE_KEEP_HOURS="0",
+    )
+
+    # then it runs the queued job, and the cleanup then removes the finished job
+    def done_and_forgotten() -> bool:
+        cancelled = Order.objects.filter(pk=order.pk, status=Order.Status.CANCELLED).exists()
+        return cancelled and not queued.exists()
+
+    wait_until(done_and_forgotten, timeout=60, workers=[worker], tmp_path=tmp_path)
+    assert JobHeartbeat.objects.get(job="orders.cancel_unpaid").items_done == 1
