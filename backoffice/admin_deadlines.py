@@ -4,6 +4,8 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -37,7 +39,7 @@ class FailedDeadlineItemAdmin(admin.ModelAdmin):
     list_display = (
         "job",
         "model",
-        "object_pk",
+        "object_link",
         "error",
         "attempts",
         "parked",
@@ -48,6 +50,16 @@ class FailedDeadlineItemAdmin(admin.ModelAdmin):
     list_filter = ("parked", "dismissed", "job")
     search_fields = ("job", "=object_pk", "error")
     actions = ("retry_now", "dismiss")
+
+    @admin.display(description=_("object"), ordering="object_pk")
+    def object_link(self, obj: FailedDeadlineItem) -> str:
+        """The row's admin page, when its model has one."""
+        app_label, _dot, model_name = obj.model.partition(".")
+        try:
+            url = reverse(f"admin:{app_label}_{model_name.lower()}_change", args=[obj.object_pk])
+        except NoReverseMatch:
+            return obj.object_pk
+        return format_html('<a href="{}">{}</a>', url, obj.object_pk)
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         return [f.name for f in FailedDeadlineItem._meta.fields]

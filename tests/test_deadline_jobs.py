@@ -192,7 +192,12 @@ def test_failed_items_are_listed_with_their_error_and_heartbeats_with_their_run(
 
     assert failed.status_code == 200 and b"poisoned row" in failed.content
     assert b"orders.cancel_unpaid" in failed.content
+    order_page = reverse("admin:orders_order_change", args=[order.pk])
+    assert f'<a href="{order_page}">{order.pk}</a>'.encode() in failed.content
     assert beats.status_code == 200 and b"disputes.auto_escalate" in beats.content
+    item = FailedDeadlineItem.objects.get()
+    detail = client.get(reverse("admin:backoffice_faileddeadlineitem_change", args=[item.pk]))
+    assert detail.status_code == 200 and b"Traceback" in detail.content
 
 
 def test_retry_now_unparks_the_item_and_runs_its_job_after_commit(
