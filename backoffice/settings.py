@@ -307,3 +307,28 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- Background jobs (issue 12; docs/operations.md "Background jobs") ---
+# The queue is procrastinate: on PostgreSQL its tables live in the same database and a worker
+# process (`manage.py procrastinate worker`) runs the jobs. On SQLite its migrations are skipped
+# (backoffice.jobs.ProcrastinateOnPostgresOnly) and it queues in memory: deferred jobs run
+# in-process after commit, and `manage.py procrastinate worker` runs the periodic jobs itself.
+# Last in INSTALLED_APPS: its ready() registers one periodic task per deadline job, which the
+# apps before it have registered (backoffice.jobs.on_app_ready).
+INSTALLED_APPS += ["procrastinate.contrib.django"]
+DATABASE_ROUTERS = ["backoffice.jobs.ProcrastinateOnPostgresOnly"]
+PROCRASTINATE_ON_APP_READY = "backoffice.jobs.on_app_ready"
+# Every deadline job is a periodic task on this cron schedule (5 fields, or 6 with seconds
+# last); DEADLINES_CRON_<JOB> (e.g. DEADLINES_CRON_PAYOUTS_EVALUATE_EARLY_PAYOUT) overrides one.
+DEADLINES_CRON = os.environ.get("DEADLINES_CRON", "* * * * *")
+DEADLINES_CRON_OVERRIDES = {
+    name.removeprefix("DEADLINES_CRON_").lower(): cron
+    for name, cron in os.environ.items()
+    if name.startswith("DEADLINES_CRON_")
+}
+# A due row whose change raises is retried on the job's next runs, then parked (skipped until
+# staff retry it from the admin's "Failed deadline items").
+DEADLINES_MAX_ATTEMPTS = env_int("DEADLINES_MAX_ATTEMPTS", 3)
+# Finished jobs are removed from the queue's table after this long, by a daily periodic task.
+QUEUE_KEEP_HOURS = env_int("QUEUE_KEEP_HOURS", 7 * 24)
+QUEUE_CLEANUP_CRON = os.environ.get("QUEUE_CLEANUP_CRON", "17 4 * * *")
