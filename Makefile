@@ -10,11 +10,17 @@ STAMP  := $(VENV)/.installed-from-pyproject
 # Two workers: one per core. The PostgreSQL run also takes the tests marked `postgres`.
 PYTEST := $(PY) -m pytest -n 2 -ra
 
+# With DEBUG off, settings.py refuses to start without DJANGO_SECRET_KEY. The checks, the schema
+# export and the benchmarks are no server: they get a key used nowhere else (one already in the
+# environment wins). pytest gets its own from backoffice/settings_test.py.
+test schema bench: export DJANGO_SECRET_KEY ?= make-checks-only-insecure-key-not-for-any-server-0123456789
+
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-sqlite test-postgres lint fmt schema bench clean
+.PHONY: help venv run worker test test-sqlite test-postgres lint fmt schema bench clean
 
 help:
 	@echo "make run            demo server on http://127.0.0.1:8000 (admin/admin), GraphiQL at /graphql/"
+	@echo "make worker         the job worker: runs the periodic deadline jobs (optional with SQLite)"
 	@echo "make test           lint, migrations and schema checks, tests on SQLite then PostgreSQL"
 	@echo "make test-sqlite    tests on SQLite only (skips nothing: postgres-marked tests are not selected)"
 	@echo "make test-postgres  all tests on a throwaway PostgreSQL cluster (.ci/with-postgres)"
@@ -35,6 +41,12 @@ run: venv
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# On SQLite the queue is in memory: this worker runs the periodic deadline jobs in its own
+# process (make run needs no worker). With DATABASE_URL on PostgreSQL it is the real worker.
+worker: export DJANGO_DEBUG = 1
+worker: venv
+	$(PY) manage.py procrastinate worker
 
 test: venv
 	$(RUFF) check .

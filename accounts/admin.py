@@ -6,6 +6,8 @@ health, early-payout decisions, promotion wallet and notices to the staff who ma
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessLog
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminSplitDateTime
@@ -16,6 +18,8 @@ from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountTransition, ApiToken, Notice, SellerAccount, User
 from accounts.selectors import NOTICE_PERM, freeze_info
@@ -380,3 +384,22 @@ class NoticeAdmin(ReadOnlyAdmin):
     @admin.display(description="e-mailed to")
     def emailed(self, notice: Notice) -> str:
         return ", ".join(notice.emailed_to) or "—"
+
+
+@admin.register(AccessAttempt)
+class SignInLockoutAdmin(AccessAttemptAdmin):
+    """django-axes' failed sign-ins (settings: AXES_ENABLE_ADMIN is off so that these are
+    registered here). A row is one username from one address; ``failures`` at the limit is a
+    lockout. **Unlock** forgets the selected rows' failures: staff with
+    ``axes.delete_accessattempt`` (the support role) may use it."""
+
+    actions = [*AccessAttemptAdmin.actions, "unlock"]
+
+    @admin.action(description=_("Unlock: forget these failed sign-ins"), permissions=["delete"])
+    def unlock(self, request: HttpRequest, queryset: QuerySet) -> None:
+        pairs = sorted({f"{a.username} ({a.ip_address})" for a in queryset})
+        queryset.delete()
+        self.message_user(request, gettext("Unlocked: %(who)s.") % {"who": ", ".join(pairs)})
+
+
+admin.site.register(AccessLog, AccessLogAdmin)

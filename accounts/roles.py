@@ -27,6 +27,9 @@ ROLES: dict[str, list[str]] = {
         # exports (backoffice/exports.py): orders and disputes only
         "orders.export_order",
         "disputes.export_dispute",
+        # sign-in lockouts (django-axes): see them and unlock them (README "Signing in")
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
     ],
     "risk": [
         "accounts.view_selleraccount",
@@ -68,6 +71,7 @@ ROLES: dict[str, list[str]] = {
         "payouts.record_bank_transfer",
         "payouts.charge_promotion",
         "payouts.adjust_promotion",
+        "payouts.set_promotion_threshold",
         "payouts.view_promotionmovement",
         "payouts.view_promotionwallet",
         "payouts.view_arrearsepisode",
@@ -81,7 +85,8 @@ ROLES: dict[str, list[str]] = {
         "backoffice.view_importfile",
     ],
     # Imports run the services as the uploader: whoever imports orders or disputes in the
-    # admin holds this role too (finance holds the import page itself).
+    # admin holds this role too (finance holds the import page itself). It records what the
+    # rows say happened; it sets no thresholds (no payouts.set_promotion_threshold).
     "importer": [
         "backoffice.view_importfile",
         "backoffice.add_importfile",
@@ -96,6 +101,12 @@ ROLES: dict[str, list[str]] = {
         "payouts.charge_promotion",
         "payouts.adjust_promotion",
         "payouts.change_exchangerate",
+    ],
+    # The platform's feeds signed in as a service account: buyers' ratings feed the early-payout
+    # evaluation, so no person's role records them (support cannot).
+    "integration": [
+        "orders.view_order",
+        "orders.record_rating",
     ],
 }
 

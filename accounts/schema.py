@@ -6,6 +6,7 @@ from typing import Any
 import strawberry
 import strawberry_django
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 from strawberry import UNSET, Info, relay
 
 from accounts import services
@@ -28,6 +29,7 @@ from backoffice.graphql import (
     choice,
     enum_from_choices,
     history_field,
+    http_request,
     max_page_size,
     mutation,
     node_pk,
@@ -210,6 +212,22 @@ class UserType:
     store: SellerAccountType | None = strawberry.field(description="A seller user's store.")
 
 
+def user_view(user: Any) -> UserType:
+    """``me``: the signed-in user as the API shows it."""
+    return UserType(
+        username=user.get_username(),
+        is_staff=user.is_staff,
+        is_superuser=user.is_superuser,
+        roles=sorted(user.groups.values_list("name", flat=True)),
+        store=user.store,
+    )
+
+
+@strawberry.type(description="Done; `message` says what happened.")
+class Done:
+    message: str
+
+
 @strawberry.type(description="A new API token: `token` is shown this once and never again.")
 class ApiTokenCreated:
     token: str
@@ -231,15 +249,7 @@ class Query:
     @strawberry.field(description="The signed-in user; null when signed out.")
     def me(self, info: Info) -> UserType | None:
         user = viewer(info)
-        if not user.is_authenticated:
-            return None
-        return UserType(
-            username=user.get_username(),
-            is_staff=user.is_staff,
-            is_superuser=user.is_superuser,
-            roles=sorted(user.groups.values_list("name", flat=True)),
-            store=user.store,
-        )
+        return user_view(user) if user.is_authenticated else None
 
 
 # --- mutations: resolve the object through the viewer's queryset, then call the service ---
@@ -286,6 +296,30 @@ class ApiTokenCreateInput:
 @strawberry.input
 class ApiTokenRevokeInput:
     id: strawberry.ID
+
+
+@strawberry.input
+class LoginInput:
+    username: str
+    password: str
+
+
+@strawberry.input
+class PasswordChangeInput:
+    old_password: str
+    new_password: str
+
+
+@strawberry.input
+class PasswordResetRequestInput:
+    email: str
+
+
+@strawberry.input
+class PasswordResetConfirmInput:
+    uid: str = strawberry.field(description="The `uid` part of the e-mailed link.")
+    token: str = strawberry.field(description="The `token` part of the e-mailed link.")
+    new_password: str
 
 
 @strawberry.type(name="Mutation")
@@ -338,3 +372,49 @@ class Mutation:
         queryset = api_tokens_visible_to(actor)
         token_id = node_pk(input.id, queryset, type_name="ApiToken")
         return services.api_token_revoke(actor=actor, token_id=token_id)
+
+    # --- signing in and out on the session (not with an API token), passwords ---
+
+    @mutation(
+        description="Signs in on the Django session (a POST with the CSRF token: GET "
+        "/auth/csrf/ first). The session and the CSRF token are renewed: read the new "
+        "`csrftoken` cookie. Too many failures lock the username from this address."
+    )
+    def login(self, info: Info, input: LoginInput) -> UserType:
+        request = http_request(info)
+        user = services.session_login(
+            request=request, username=input.username, password=input.password
+        )
+        return user_view(user)
+
+    @mutation(description="Ends the session.")
+    def logout(self, info: Info) -> Done:
+        services.session_logout(request=http_request(info))
+        return Done(message=_("Signed out."))
+
+    @mutation(
+        description="The signed-in user's new password (checked by the password validators); "
+        "this session stays signed in, the user's other sessions end."
+    )
+    def password_change(self, info: Info, input: PasswordChangeInput) -> UserType:
+        user = services.password_change(
+            request=http_request(info),
+            old_password=input.old_password,
+            new_password=input.new_password,
+        )
+        return user_view(user)
+
+    @mutation(
+        description="E-mails a password reset link to the account with this address, if there "
+        "is one: the answer is the same either way."
+    )
+    def password_reset_request(self, info: Info, input: PasswordResetRequestInput) -> Done:
+        services.password_reset_request(request=http_request(info), email=input.email)
+        return Done(message=_("If an account has this e-mail address, a reset link is on its way."))
+
+    @mutation(description="Sets a new password with the `uid` and `token` of the e-mailed link.")
+    def password_reset_confirm(self, info: Info, input: PasswordResetConfirmInput) -> Done:
+        services.password_reset_confirm(
+            uid=input.uid, token=input.token, new_password=input.new_password
+        )
+        return Done(message=_("Your password is set: sign in with it."))

@@ -2,11 +2,22 @@
 
 import hashlib
 import secrets
+import unicodedata
 from datetime import datetime
 from typing import Any
 
+from axes.helpers import get_cool_off
+from axes.utils import reset as axes_reset
+from django import forms
 from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
+from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, Notice, SellerAccount, User
 from accounts.notices import notify
@@ -17,6 +28,7 @@ from backoffice.errors import PermissionDenied, invalid, not_found
 from backoffice.fsm import run_transition
 from backoffice.money import Currency
 from backoffice.permissions import require_staff_perm
+from backoffice.text import clean_text, column_length
 from payouts import services as money
 
 TOKEN_PREFIX = "bo"
@@ -36,8 +48,12 @@ def seller_account_create(
     settlement_currency: str = Currency.USD,
 ) -> SellerAccount:
     require_staff_perm(actor, "accounts.add_selleraccount")
-    platform_store_id = (platform_store_id or "").strip()
-    name = (name or "").strip()
+    platform_store_id = clean_text(
+        platform_store_id,
+        field="storeId",
+        max_length=column_length(SellerAccount, "platform_store_id"),
+    )
+    name = clean_text(name, field="name", max_length=column_length(SellerAccount, "name"))
     if not platform_store_id:
         raise invalid("The platform store id is required.", field="storeId")
     if not name:
@@ -133,19 +149,41 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def has_control_characters(text: str) -> bool:
+    """Any character of Unicode category C (control, format, unassigned, private use)."""
+    return any(unicodedata.category(char).startswith("C") for char in text)
+
+
+def _token_name(name: str) -> str:
+    name = (name or "").strip()
+    limit = ApiToken._meta.get_field("name").max_length
+    if not name:
+        raise invalid(_("Give the token a name."), field="name")
+    if len(name) > limit:
+        raise invalid(_("A token name has at most %(n)d characters.") % {"n": limit}, field="name")
+    if has_control_characters(name):
+        raise invalid(_("A token name cannot contain control characters."), field="name")
+    return name
+
+
 @transaction.atomic
 def api_token_create(*, actor: Any, name: str) -> tuple[ApiToken, str]:
-    """A token for the acting user. Returns the row and the token text, shown only once."""
+    """A token for the acting user. Returns the row and the token text, shown only once.
+
+    A user holds at most ``API_TOKENS_MAX_LIVE`` live (not revoked) tokens; the user's row is
+    locked so that two requests at once cannot both take the last place."""
     if actor is None or not actor.is_authenticated:
-        raise PermissionDenied("Sign in to create an API token.")
-    name = (name or "").strip()
-    if not name:
-        raise invalid("Give the token a name.", field="name")
+        raise PermissionDenied(_("Sign in to create an API token."))
+    name = _token_name(name)
+    lock(User, actor.pk, what="User")
+    limit = settings.API_TOKENS_MAX_LIVE
+    if ApiToken.objects.filter(user_id=actor.pk, revoked_at__isnull=True).count() >= limit:
+        raise invalid(
+            _("You hold %(n)d live API tokens, the most allowed: revoke one first.") % {"n": limit}
+        )
     prefix = secrets.token_hex(4)
     plaintext = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    token = ApiToken.objects.create(
-        user=actor, name=name[:100], prefix=prefix, key_hash=_hash(plaintext)
-    )
+    token = ApiToken.objects.create(user=actor, name=name, prefix=prefix, key_hash=_hash(plaintext))
     return token, plaintext
 
 
@@ -173,3 +211,147 @@ def api_token_authenticate(plaintext: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# --- signing in and out on the Django session, passwords ---
+#
+# Not atomic: django-axes records a failed sign-in in the database, and that record must stay
+# when the sign-in is refused.
+
+
+def is_bearer_request(request: HttpRequest) -> bool:
+    """Whether the request's user comes from an API token (backoffice.auth.BearerTokenMiddleware):
+    no session and no cookies, so nothing to sign in or out of."""
+    return getattr(request, "bearer_token", False)
+
+
+def _require_session(request: HttpRequest) -> None:
+    if is_bearer_request(request):
+        raise PermissionDenied(
+            _(
+                "Signing in and out and changing the password are for browser sessions; an API "
+                "token needs none of them (revoke it with apiTokenRevoke)."
+            )
+        )
+
+
+def _username(username: str) -> str:
+    limit = User._meta.get_field("username").max_length
+    if not username:
+        raise invalid(_("Enter the username."), field="username")
+    if len(username) > limit or has_control_characters(username):
+        raise invalid(_("Wrong username or password."), field="username")
+    return username
+
+
+def cool_off_minutes(request: HttpRequest) -> int | None:
+    """How long a sign-in lockout lasts (AXES_COOLOFF_MINUTES); None: until staff unlock it."""
+    cool_off = get_cool_off(request)
+    return max(1, round(cool_off.total_seconds() / 60)) if cool_off else None
+
+
+def lockout_message(request: HttpRequest) -> str:
+    minutes = cool_off_minutes(request)
+    if minutes:
+        wait = _("try again in %(n)d minutes") % {"n": minutes}
+    else:
+        wait = _("ask staff to unlock it")
+    return _(
+        "Too many failed sign-in attempts: signing in as this user from here is locked; "
+        "%(wait)s. Staff can unlock it at once."
+    ) % {"wait": wait}
+
+
+def session_login(*, request: HttpRequest, username: str, password: str) -> User:
+    """Signs ``username`` in on the request's session (a new session key and CSRF token).
+
+    The refusal does not say whether the username exists or the account is disabled. Too many
+    failures for one username from one address lock that pair out (django-axes sees the attempt
+    through ``authenticate(request=...)``); the answer then says so, without checking the
+    password."""
+    _require_session(request)
+    username = _username(username)
+    if not password:
+        raise invalid(_("Enter the password."), field="password")
+    user = auth.authenticate(request, username=username, password=password)
+    if getattr(request, "axes_locked_out", False):
+        request.lockout_answered = True  # backoffice.auth.lockout_response: keep our answer
+        raise PermissionDenied(lockout_message(request))
+    if user is None:
+        raise PermissionDenied(_("Wrong username or password."))
+    auth.login(request, user)
+    return user
+
+
+def session_logout(*, request: HttpRequest) -> None:
+    """Ends the request's session (whoever was signed in; nothing to do when nobody was)."""
+    _require_session(request)
+    auth.logout(request)
+
+
+def _form_refusal(form: forms.Form, fields: dict[str, str]) -> ValidationError:
+    """A bound form's errors as ``invalid``, keyed by our input names (``fields`` maps them)."""
+    errors: dict[str, list[ValidationError]] = {}
+    for name, found in form.errors.as_data().items():
+        for error in found:
+            for message in error.messages:
+                errors.setdefault(fields.get(name, name), []).append(
+                    ValidationError(message, code="invalid")
+                )
+    return ValidationError(errors)
+
+
+NEW_PASSWORD = {"new_password1": "new_password", "new_password2": "new_password"}
+
+
+def password_change(*, request: HttpRequest, old_password: str, new_password: str) -> User:
+    """The signed-in user's new password (Django's validators); the session stays signed in,
+    the user's other sessions end."""
+    _require_session(request)
+    user = request.user
+    if not (user.is_authenticated and user.is_active):
+        raise PermissionDenied(_("Sign in to change your password."))
+    data = {"old_password": old_password, "new_password1": new_password}
+    form = PasswordChangeForm(user, data={**data, "new_password2": new_password})
+    if not form.is_valid():
+        raise _form_refusal(form, NEW_PASSWORD)
+    form.save()
+    auth.update_session_auth_hash(request, user)
+    return user
+
+
+def password_reset_request(*, request: HttpRequest, email: str) -> None:
+    """E-mails a reset link to each active user with this address. The answer is the same
+    whether or not one exists (the caller cannot learn which addresses have accounts)."""
+    form = PasswordResetForm(data={"email": email})
+    if not form.is_valid():
+        raise _form_refusal(form, {})
+    form.save(request=request, use_https=request.is_secure())
+
+
+def _user_of_uid(uid: str) -> User | None:
+    if len(uid) > 64:
+        return None
+    try:
+        return User.objects.get(pk=urlsafe_base64_decode(uid).decode())
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist, ValidationError):
+        return None
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Sets a new password from an e-mailed link's ``uid`` and ``token`` (single use: the token
+    dies with the old password), and lifts the user's sign-in lockouts."""
+    user = _user_of_uid(uid)
+    if user is None or not user.is_active or not default_token_generator.check_token(user, token):
+        raise invalid(
+            _("This password reset link is invalid or was used already: ask for a new one."),
+            field="token",
+        )
+    data = {"new_password1": new_password, "new_password2": new_password}
+    form = SetPasswordForm(user, data=data)
+    if not form.is_valid():
+        raise _form_refusal(form, NEW_PASSWORD)
+    form.save()
+    axes_reset(username=user.get_username())
+    return user

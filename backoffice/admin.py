@@ -1,4 +1,5 @@
 """Admin of the back-office's own models: the imported platform exports and the import page
-(backoffice/admin_imports.py)."""
+(backoffice/admin_imports.py), the deadline jobs' heartbeats and failed rows
+(backoffice/admin_deadlines.py)."""
 
-from backoffice import admin_imports  # noqa: F401  (registers ImportFileAdmin)
+from backoffice import admin_deadlines, admin_imports  # noqa: F401  (they register their admins)

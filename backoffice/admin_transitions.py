@@ -34,6 +34,7 @@ from django_fsm import FSMFieldMixin
 
 from backoffice.audit import TransitionLog
 from backoffice.errors import RACE_LOST, error_text
+from backoffice.forms import DECIMAL_OVERRIDES
 from backoffice.fsm import TransitionCheck, state_field, transition_checks
 
 APPLY = "_apply"  # the submit button of an intermediate form; without it a POST shows the form
@@ -109,6 +110,8 @@ class TransitionAdminMixin:
     service_add_form: type[forms.Form] | None = None
     change_form_template = "admin/backoffice/change_form.html"
     object_form_template = "admin/backoffice/object_form.html"
+    # Any amount a ModelForm edits is read as strictly as the API reads it.
+    formfield_overrides = {models.DecimalField: DECIMAL_OVERRIDES}
 
     # --- URLs and the change page ---
 

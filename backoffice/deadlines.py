@@ -2,17 +2,32 @@
 
 A job takes ``now`` and returns how many objects it acted on. Jobs must be idempotent and safe
 on several workers at once: they pick due rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` in
-small batches and re-check each row's state under the lock (see :func:`process_due`).
+small batches and re-check each row's state under the lock (see :func:`process_batches`).
+
+Each job runs on its own (:func:`run_job`): a periodic task of the queue (backoffice/jobs.py)
+in production, ``run_deadlines`` for replay and development. A row whose change raises never
+stops its batch, its job or the other jobs: the batch is rolled back and redone row by row, and
+the failing row is recorded (:class:`~backoffice.models.FailedDeadlineItem`), retried on later
+runs and parked after ``DEADLINES_MAX_ATTEMPTS``. Each run leaves a
+:class:`~backoffice.models.JobHeartbeat`.
 """
 
+import logging
+import traceback
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
 from django.conf import settings
 from django.db import models, transaction
 
+from backoffice import clock
 from backoffice.audit import batched_audit
+from backoffice.models import FailedDeadlineItem, JobHeartbeat
+
+logger = logging.getLogger(__name__)
 
 Job = Callable[[datetime], int]
 M = TypeVar("M", bound=models.Model)
@@ -29,11 +44,170 @@ def register(name: str) -> Callable[[Job], Job]:
 
 
 def jobs() -> dict[str, Job]:
+    """Every registered job, in the order they run (the apps' order in INSTALLED_APPS)."""
     return dict(_jobs)
 
 
+@dataclass
+class Failure:
+    model: str
+    pk: str
+    error: str
+    attempts: int
+    parked: bool
+
+
+@dataclass
+class JobResult:
+    job: str
+    done: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    error: str = ""  # the job itself failed (not one of its rows)
+
+
+class _Run:
+    """What one run of a job knows about its failing rows, per model."""
+
+    def __init__(self, job: str) -> None:
+        self.result = JobResult(job)
+        self._known: dict[str, dict[str, FailedDeadlineItem]] = {}
+
+    def known(self, label: str) -> dict[str, FailedDeadlineItem]:
+        if label not in self._known:
+            items = FailedDeadlineItem.objects.filter(job=self.result.job, model=label)
+            self._known[label] = {item.object_pk: item for item in items}
+        return self._known[label]
+
+    def parked(self, label: str) -> list[str]:
+        return [pk for pk, item in self.known(label).items() if item.parked]
+
+    def succeeded(self, label: str, pks: Iterable[object]) -> None:
+        """A row that failed before and went through now is no longer a failure."""
+        known = self.known(label)
+        cleared = [str(pk) for pk in pks if str(pk) in known]
+        if cleared:
+            FailedDeadlineItem.objects.filter(
+                job=self.result.job, model=label, object_pk__in=cleared
+            ).delete()
+            for pk in cleared:
+                del known[pk]
+
+    def failed(self, label: str, pk: object, exc: Exception) -> None:
+        item = _record_failure(self.result.job, label, str(pk), exc)
+        self.known(label)[item.object_pk] = item
+        self.result.failures.append(
+            Failure(label, item.object_pk, item.error, item.attempts, item.parked)
+        )
+        logger.warning("deadline %s: %s %s failed: %s", self.result.job, label, pk, item.error)
+
+
+_current: ContextVar[_Run | None] = ContextVar("deadline_run", default=None)
+
+
+def _record_failure(job: str, label: str, pk: str, exc: Exception) -> FailedDeadlineItem:
+    at = clock.now()
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    trace = "".join(traceback.format_exception(exc))
+    with transaction.atomic():
+        item, created = FailedDeadlineItem.objects.select_for_update().get_or_create(
+            job=job,
+            model=label,
+            object_pk=pk,
+            defaults={"error": error, "first_failed_at": at, "last_failed_at": at},
+        )
+        if not created:
+            item.attempts += 1
+        item.error, item.traceback, item.last_failed_at = error, trace, at
+        item.parked = item.attempts >= settings.DEADLINES_MAX_ATTEMPTS
+        item.save()
+    return item
+
+
+def run_job(name: str, now: datetime) -> JobResult:
+    """Run one job at ``now`` and write its heartbeat. Never raises for the job's own errors:
+    they are in the result (``error``, ``failures``) and the heartbeat."""
+    JobHeartbeat.objects.update_or_create(job=name, defaults={"last_started_at": clock.now()})
+    run = _Run(name)
+    token = _current.set(run)
+    try:
+        run.result.done = _jobs[name](now)
+    except Exception as exc:
+        logger.exception("deadline job %s failed", name)
+        run.result.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        _current.reset(token)
+    result = run.result
+    last_error = result.error or (result.failures[-1].error if result.failures else "")
+    JobHeartbeat.objects.filter(job=name).update(
+        last_finished_at=clock.now(),
+        items_done=result.done,
+        failures=len(result.failures),
+        last_error=last_error,
+    )
+    return result
+
+
 def run_all(now: datetime) -> dict[str, int]:
-    return {name: job(now) for name, job in _jobs.items()}
+    """Every job once, in order (``run_deadlines``); how many rows each changed."""
+    return {name: run_job(name, now).done for name in _jobs}
+
+
+def process_batches(due: models.QuerySet[M], handle: Callable[[list[M]], None]) -> int:
+    """Lock due rows batch by batch and ``handle`` each batch in one transaction. ``due`` must
+    select only rows that still need the change, so a row handled by another worker (or an
+    earlier run) is not picked again. Rows are taken in order of pk: a row ``handle`` left due
+    is not taken again, so every run ends.
+
+    When ``handle`` raises, the batch is rolled back and redone one row per transaction; a row
+    that raises again is recorded as failed (and parked after ``DEADLINES_MAX_ATTEMPTS``) while
+    the others go through. Parked rows are skipped. Returns the number of rows handled."""
+    run = _current.get() or _Run(f"(direct) {due.model._meta.label}")
+    label = due.model._meta.label
+    parked = run.parked(label)
+    if parked:
+        due = due.exclude(pk__in=parked)
+    done, last = 0, None
+    while True:
+        after = due if last is None else due.filter(pk__gt=last)
+        pks: list[object] = []
+        try:
+            with transaction.atomic():
+                batch = list(_locked(after)[: settings.DEADLINES_BATCH_SIZE])
+                if not batch:
+                    return done
+                pks = [row.pk for row in batch]
+                handle(batch)
+        except Exception:
+            if not pks:  # the due query itself failed: the job cannot go on
+                raise
+            done += _row_by_row(due, pks, handle, run)
+        else:
+            run.succeeded(label, pks)
+            done += len(pks)
+        last = pks[-1]
+
+
+def _locked(due: models.QuerySet[M]) -> models.QuerySet[M]:
+    return due.select_for_update(skip_locked=True, of=("self",)).order_by("pk")
+
+
+def _row_by_row(
+    due: models.QuerySet[M], pks: list[object], handle: Callable[[list[M]], None], run: _Run
+) -> int:
+    label, done = due.model._meta.label, 0
+    for pk in pks:
+        try:
+            with transaction.atomic():
+                rows = list(_locked(due.filter(pk=pk)))
+                if not rows:  # no longer due, or another worker holds it
+                    continue
+                handle(rows)
+        except Exception as exc:
+            run.failed(label, pk, exc)
+        else:
+            run.succeeded(label, [pk])
+            done += 1
+    return done
 
 
 def process_due(
@@ -41,32 +215,20 @@ def process_due(
     apply: Callable[[M], None],
     update_fields: Iterable[str],
 ) -> int:
-    """Lock due rows batch by batch, ``apply`` the change to each loaded row, and write the batch
+    """:func:`process_batches` where ``apply`` changes each loaded row, and the batch is written
     with one ``bulk_update`` (unless ``update_fields`` is empty because ``apply`` saves) plus one
-    bulk insert of audit rows. ``due`` must select only rows
-    that still need the change, so a row handled by another worker (or an earlier run) is not
-    picked again. Returns the number of rows changed."""
-    done, last = 0, None
+    bulk insert of audit rows. Returns the number of rows changed."""
     fields = list(update_fields)
-    while True:
-        with transaction.atomic(), batched_audit():
-            # after the last row of the batch before: a row ``apply`` left due (it could not
-            # change it) is not taken again, so every run ends
-            after = due if last is None else due.filter(pk__gt=last)
-            batch = list(
-                after.select_for_update(skip_locked=True).order_by("pk")[
-                    : settings.DEADLINES_BATCH_SIZE
-                ]
-            )
-            if not batch:
-                return done
-            last = batch[-1].pk
+
+    def handle(batch: list[M]) -> None:
+        with batched_audit():
             model = type(batch[0])
             auto_now = [f for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
             for row in batch:
                 apply(row)
-                for field in auto_now:  # bulk_update does not touch auto_now fields itself
-                    field.pre_save(row, add=False)
+                for field_ in auto_now:  # bulk_update does not touch auto_now fields itself
+                    field_.pre_save(row, add=False)
             if fields:  # empty when ``apply`` saves each row itself
                 model.objects.bulk_update(batch, [*fields, *(f.name for f in auto_now)])
-            done += len(batch)
+
+    return process_batches(due, handle)

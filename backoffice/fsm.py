@@ -21,6 +21,7 @@ from django_fsm import ANY_OTHER_STATE, ANY_STATE, FSMFieldMixin, State, Transit
 from backoffice import clock
 from backoffice.audit import TransitionLog, record_transition
 from backoffice.errors import Code, PermissionDenied
+from backoffice.text import clean_text
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ def run_transition(
     check = check_transition(instance, name, actor, at=at)
     if not (authorized and check.code == Code.PERMISSION_DENIED):
         check.raise_if_refused()
+    note = clean_text(note, field="note", multiline=True)
     source = state_field(instance).get_state(instance)
     try:
         getattr(instance, name)(at=at, **kwargs)

@@ -7,6 +7,7 @@ can trace any of them to the spreadsheet it came from.
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ImportFile(models.Model):
@@ -61,3 +62,63 @@ class ImportedRecord(models.Model):
 
     class Meta:
         abstract = True
+
+
+class FailedDeadlineItem(models.Model):
+    """A due row that a deadline job could not apply (its change raised).
+
+    The row is retried on the job's later runs until ``attempts`` reaches
+    ``DEADLINES_MAX_ATTEMPTS``; then it is parked: the job skips it until staff retry it from the
+    admin. A row that later succeeds loses its record. Every other row and job goes on.
+    """
+
+    job = models.CharField(
+        max_length=100, help_text=_("The deadline job, e.g. orders.cancel_unpaid.")
+    )
+    model = models.CharField(max_length=100, help_text=_("The row's model, e.g. orders.Order."))
+    object_pk = models.CharField(_("object id"), max_length=64)
+    error = models.TextField()
+    traceback = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    first_failed_at = models.DateTimeField()
+    last_failed_at = models.DateTimeField()
+    parked = models.BooleanField(
+        default=False, help_text=_("Skipped by the job until retried from the admin.")
+    )
+    dismissed = models.BooleanField(
+        default=False, help_text=_("Staff looked at it and chose to leave the row as it is.")
+    )
+
+    class Meta:
+        ordering = ("-last_failed_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "model", "object_pk"], name="failed_deadline_item_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job}: {self.model} {self.object_pk}"
+
+
+class JobHeartbeat(models.Model):
+    """The last run of one deadline job: written when it starts and when it ends."""
+
+    job = models.CharField(max_length=100, unique=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    items_done = models.PositiveIntegerField(
+        default=0, help_text=_("Rows changed by the last run.")
+    )
+    failures = models.PositiveIntegerField(
+        default=0, help_text=_("Rows that failed in the last run.")
+    )
+    last_error = models.TextField(
+        blank=True, help_text=_("Why the last run itself failed, or its last failing row's error.")
+    )
+
+    class Meta:
+        ordering = ("job",)
+
+    def __str__(self) -> str:
+        return self.job

@@ -13,7 +13,9 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from accounts.schema import Mutation as AccountsMutation
 from accounts.schema import Query as AccountsQuery
 from backoffice.graphql.errors import ErrorCodes
-from backoffice.graphql.relay import max_page_size
+from backoffice.graphql.introspection import IntrospectionPolicy
+from backoffice.graphql.relay import StrictNodeId, max_page_size
+from backoffice.graphql.scalars import SCALAR_OVERRIDES
 from disputes.schema import Mutation as DisputesMutation
 from disputes.schema import Query as DisputesQuery
 from orders.schema import Mutation as OrdersMutation
@@ -25,7 +27,8 @@ from payouts.schema import Query as PayoutsQuery
 @strawberry.type(name="Query")
 class NodeQuery:
     node: relay.Node | None = strawberry_django.node(
-        description="Any object by its global ID; null when it does not exist or is not yours."
+        description="Any object by its global ID; null when it does not exist or is not yours.",
+        extensions=[StrictNodeId()],
     )
 
 
@@ -38,9 +41,11 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(relay_max_results=max_page_size()),
+    scalar_overrides=SCALAR_OVERRIDES,
     # Classes or factories: strawberry builds fresh extension instances for each request.
     extensions=[
         ErrorCodes,
+        IntrospectionPolicy,
         DjangoOptimizerExtension,
         lambda: QueryDepthLimiter(max_depth=settings.GRAPHQL_MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),

@@ -6,12 +6,13 @@ plain settings so operators can change them; code reads them through ``django.co
 """
 
 import os
-import secrets
 import tempfile
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,13 +28,35 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def env_header_pair(name: str) -> tuple[str, str] | None:
+    """``"HTTP_X_FORWARDED_PROTO,https"`` as Django's (header, value) pair; unset is None."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    header, _comma, expected = (part.strip() for part in value.partition(","))
+    if not header or not expected:
+        raise ImproperlyConfigured(
+            f"{name} must be '<header>,<value>', e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    return header, expected
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
-# No secret lives in the code for production: without DJANGO_SECRET_KEY a non-DEBUG process
-# gets a random key of its own (sessions then end when it restarts); DEBUG uses a fixed dev key.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or (
-    "dev-only-insecure-key-never-use-in-production" if DEBUG else secrets.token_urlsafe(50)
-)
+# --- Production settings (docs/operations.md "Production settings"). ---
+# No secret lives in the code: without DEBUG the process refuses to start without
+# DJANGO_SECRET_KEY (a key of its own per process would break sessions, CSRF and password-reset
+# links across workers and restarts). DEBUG uses a fixed development key.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. With DEBUG off every process needs the same secret "
+            "key: set DJANGO_SECRET_KEY (at least 50 random characters, e.g. from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or set "
+            "DJANGO_DEBUG=1 for development. See docs/operations.md."
+        )
+    SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
 
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
@@ -41,6 +64,21 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+
+# HTTPS, cookies and headers: production-safe unless DEBUG is on, each overridable, so that
+# `manage.py check --deploy` is clean with the documented production environment.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = os.environ.get("DJANGO_SECURE_REFERRER_POLICY", "same-origin")
+X_FRAME_OPTIONS = os.environ.get("DJANGO_X_FRAME_OPTIONS", "DENY")
+# Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https" trusts that header to say
+# the request came over HTTPS. Only set it when the proxy always sets (or strips) the header.
+SECURE_PROXY_SSL_HEADER = env_header_pair("DJANGO_SECURE_PROXY_SSL_HEADER")
 
 INSTALLED_APPS = [
     "backoffice",  # first: its export_schema command wins over strawberry_django's
@@ -56,6 +94,7 @@ INSTALLED_APPS = [
     "orders",
     "payouts",
     "disputes",
+    "axes",  # failed sign-ins and lockouts (see "Brute-force protection" below)
 ]
 
 MIDDLEWARE = [
@@ -69,6 +108,8 @@ MIDDLEWARE = [
     "backoffice.auth.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -117,7 +158,34 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-LOGIN_URL = "admin:login"
+# The sign-in page for every user (sellers too); the admin keeps its own, staff-only login.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/graphql/"
+LOGOUT_REDIRECT_URL = "login"
+# A request to /graphql/ refused by CSRF gets a JSON error with a code, not an HTML page.
+CSRF_FAILURE_VIEW = "backoffice.views.csrf_failure"
+
+# --- Brute-force protection (django-axes): failed sign-ins are counted per username *and*
+# client address; at AXES_FAILURE_LIMIT that pair is locked out for AXES_COOLOFF_MINUTES
+# (0: until staff unlock it in the admin, "Access attempts"). The axes backend must come first.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15)) or None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = env_bool("AXES_RESET_ON_SUCCESS", True)
+# The admin pages of the attempts are registered by accounts/admin.py (with an Unlock action).
+AXES_ENABLE_ADMIN = False
+# The admin login and the sign-in page show this page (HTTP 429); the GraphQL login answers
+# with OperationInfo instead (backoffice.auth.lockout_response).
+AXES_LOCKOUT_CALLABLE = "backoffice.auth.lockout_response"
+# The client address is REMOTE_ADDR: behind a reverse proxy it must be the client's own (or
+# set AXES_CLIENT_IP_CALLABLE), else every client shares the proxy's address.
+
+# Personal API tokens: how many live (not revoked) tokens one user may hold.
+API_TOKENS_MAX_LIVE = env_int("API_TOKENS_MAX_LIVE", 10)
 
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
@@ -136,6 +204,22 @@ STRAWBERRY_DJANGO = {
 GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
 GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 15)
 GRAPHQL_MAX_TOKENS = env_int("GRAPHQL_MAX_TOKENS", 2000)
+# Who may introspect the schema: always | authenticated | never
+# (backoffice/graphql/introspection.py).
+GRAPHQL_INTROSPECTION = os.environ.get(
+    "GRAPHQL_INTROSPECTION", "always" if DEBUG else "authenticated"
+).strip()
+if GRAPHQL_INTROSPECTION not in {"always", "authenticated", "never"}:
+    raise ImproperlyConfigured("GRAPHQL_INTROSPECTION must be always, authenticated or never.")
+
+# GraphiQL on GET /graphql/ (from backoffice/static/graphiql/, no CDN): on with DEBUG.
+GRAPHIQL_ENABLED = env_bool("GRAPHIQL_ENABLED", DEBUG)
+
+# --- Hostile requests (backoffice/views.py): bounds on what one request may carry. ---
+# JSON nested deeper than this in `variables` or `extensions` is refused before GraphQL reads it.
+GRAPHQL_MAX_VARIABLE_DEPTH = env_int("GRAPHQL_MAX_VARIABLE_DEPTH", 32)
+# A request body (outside file uploads) larger than this is refused (413 on /graphql/).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
 # --- The business numbers of DOMAIN.md (defaults; operators may override). ---
 UNPAID_CANCEL_DAYS = env_int("UNPAID_CANCEL_DAYS", 20)
@@ -177,6 +261,14 @@ EXCELLENT_MIN_POSITIVE_RATE = Decimal(os.environ.get("EXCELLENT_MIN_POSITIVE_RAT
 EARLY_PAYOUT_OVERRIDE_DAYS = env_int("EARLY_PAYOUT_OVERRIDE_DAYS", 30)
 RESERVE_RELEASE_ON_INELIGIBLE_DAYS = env_int("RESERVE_RELEASE_ON_INELIGIBLE_DAYS", 180)
 RESERVE_RELEASE_ON_CLOSE_DAYS = env_int("RESERVE_RELEASE_ON_CLOSE_DAYS", 180)
+# Input bounds (docs/money.md "Input rules"): every amount a client, the admin or an import
+# gives is at most MONEY_MAX_AMOUNT (either sign; far inside the columns' 12 integer digits, so
+# sums stay readable); the USD/CNY rate (CNY per USD) lies within the band; free text (notes,
+# descriptions, messages, reasons) holds at most TEXT_MAX_CHARS characters.
+MONEY_MAX_AMOUNT = Decimal(os.environ.get("MONEY_MAX_AMOUNT", "10000000.00"))
+EXCHANGE_RATE_MIN = Decimal(os.environ.get("EXCHANGE_RATE_MIN", "5"))
+EXCHANGE_RATE_MAX = Decimal(os.environ.get("EXCHANGE_RATE_MAX", "10"))
+TEXT_MAX_CHARS = env_int("TEXT_MAX_CHARS", 10_000)
 # Admin exports (backoffice/exports.py): built in memory, so capped; a bigger list is refused
 # with a message to narrow the filters. Exporting needs view + export_<model> permissions.
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 20_000)
@@ -215,3 +307,28 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- Background jobs (issue 12; docs/operations.md "Background jobs") ---
+# The queue is procrastinate: on PostgreSQL its tables live in the same database and a worker
+# process (`manage.py procrastinate worker`) runs the jobs. On SQLite its migrations are skipped
+# (backoffice.jobs.ProcrastinateOnPostgresOnly) and it queues in memory: deferred jobs run
+# in-process after commit, and `manage.py procrastinate worker` runs the periodic jobs itself.
+# Last in INSTALLED_APPS: its ready() registers one periodic task per deadline job, which the
+# apps before it have registered (backoffice.jobs.on_app_ready).
+INSTALLED_APPS += ["procrastinate.contrib.django"]
+DATABASE_ROUTERS = ["backoffice.jobs.ProcrastinateOnPostgresOnly"]
+PROCRASTINATE_ON_APP_READY = "backoffice.jobs.on_app_ready"
+# Every deadline job is a periodic task on this cron schedule (5 fields, or 6 with seconds
+# last); DEADLINES_CRON_<JOB> (e.g. DEADLINES_CRON_PAYOUTS_EVALUATE_EARLY_PAYOUT) overrides one.
+DEADLINES_CRON = os.environ.get("DEADLINES_CRON", "* * * * *")
+DEADLINES_CRON_OVERRIDES = {
+    name.removeprefix("DEADLINES_CRON_").lower(): cron
+    for name, cron in os.environ.items()
+    if name.startswith("DEADLINES_CRON_")
+}
+# A due row whose change raises is retried on the job's next runs, then parked (skipped until
+# staff retry it from the admin's "Failed deadline items").
+DEADLINES_MAX_ATTEMPTS = env_int("DEADLINES_MAX_ATTEMPTS", 3)
+# Finished jobs are removed from the queue's table after this long, by a daily periodic task.
+QUEUE_KEEP_HOURS = env_int("QUEUE_KEEP_HOURS", 7 * 24)
+QUEUE_CLEANUP_CRON = os.environ.get("QUEUE_CLEANUP_CRON", "17 4 * * *")

@@ -1,9 +1,8 @@
-from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
-from backoffice.views import GraphQLView
+from backoffice.views import GraphQLView, csrf_token
 
 admin.site.site_header = "Seller back-office"
 admin.site.site_title = "Seller back-office"
@@ -12,9 +11,14 @@ admin.site.index_title = "Stores, orders, disputes and money"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
-    path(
-        "graphql/",
-        GraphQLView.as_view(graphql_ide="graphiql" if settings.DEBUG else None),
-        name="graphql",
-    ),
+    # The sign-in page for every user, sign-out, password change and reset (Django's views:
+    # login, logout, password_change, password_reset, password_reset_confirm, ...).
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("auth/csrf/", csrf_token, name="csrf"),
+    # GraphiQL (GET with Accept: text/html) only when GRAPHIQL_ENABLED: see the view.
+    path("graphql/", GraphQLView.as_view(graphql_ide="graphiql"), name="graphql"),
 ]
+
+# On /graphql/ even Django's own refusals answer JSON (backoffice/views.py).
+handler400 = "backoffice.views.bad_request"
+handler500 = "backoffice.views.server_error"

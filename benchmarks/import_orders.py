@@ -316,6 +316,9 @@ def child(
     """One measured case (or ``migrate``, to make the template database), in this process."""
     os.environ["DATABASE_URL"] = f"sqlite:///{db}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "backoffice.settings"
+    os.environ.setdefault(
+        "DJANGO_SECRET_KEY", "benchmarks-only-insecure-key-not-for-any-server-0123456789"
+    )
     os.environ.pop("DJANGO_DEBUG", None)  # DEBUG keeps every query's SQL
     import django
 

@@ -21,6 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["DJANGO_SETTINGS_MODULE"] = "backoffice.settings"
 os.environ["DATABASE_URL"] = "sqlite://:memory:"
+# Not a server: a throwaway key (settings.py refuses to start without one when DEBUG is off).
+os.environ.setdefault(
+    "DJANGO_SECRET_KEY", "benchmarks-only-insecure-key-not-for-any-server-0123456789"
+)
 
 import django
 

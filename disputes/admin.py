@@ -29,6 +29,7 @@ from backoffice.admin_transitions import (
     bulk_action,
 )
 from backoffice.exports import ExportAdminMixin
+from backoffice.forms import StrictDecimalField
 from backoffice.fsm import check_transition
 from disputes.models import Dispute, DisputeTransition, Fault, Reason
 from disputes.resources import DisputeResource
@@ -83,14 +84,14 @@ class RejectForm(forms.Form):
 
 class ProposeForm(forms.Form):
     # Amounts are checked by the service (its errors come back as messages).
-    amount = forms.DecimalField(
+    amount = StrictDecimalField(
         label="Proposed refund", help_text="USD, below the requested refund (0 rejects outright)."
     )
     note = note_field()
 
 
 class ResolveForm(forms.Form):
-    amount = forms.DecimalField(
+    amount = StrictDecimalField(
         label="Refund", help_text="USD, from 0 up to the refund the buyer requested."
     )
     fault = forms.ChoiceField(choices=Fault.choices)
@@ -108,7 +109,7 @@ class DisputeOpenForm(forms.Form):
     )
     reason = forms.ChoiceField(choices=Reason.choices)
     # Left to the service: more than 0, at most what the order can still refund, cents only.
-    requested_refund = forms.DecimalField(label="Requested refund", help_text="USD.")
+    requested_refund = StrictDecimalField(label="Requested refund", help_text="USD.")
     description = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),

@@ -13,6 +13,7 @@ from backoffice.audit import TransitionLog
 from backoffice.errors import Code
 from backoffice.fsm import guard, transition_time
 from backoffice.models import ImportedRecord
+from backoffice.money import fits_column
 from backoffice.permissions import allow, is_system
 from orders.models import Order
 
@@ -130,6 +131,26 @@ class Dispute(FSMModelMixin, ImportedRecord):
         ]
         indexes = [models.Index(fields=["status", "respond_by"], name="dispute_status_respond")]
         constraints = [
+            fits_column(
+                "requested_refund",
+                max_digits=14,
+                decimal_places=2,
+                name="dispute_requested_refund_fits",
+            ),
+            fits_column(
+                "proposed_refund",
+                max_digits=14,
+                decimal_places=2,
+                name="dispute_proposed_refund_fits",
+                nullable=True,
+            ),
+            fits_column(
+                "final_refund",
+                max_digits=14,
+                decimal_places=2,
+                name="dispute_final_refund_fits",
+                nullable=True,
+            ),
             models.UniqueConstraint(
                 fields=["order"],
                 condition=Q(status__in=["open", "responded", "arbitration", "awaiting_return"]),
@@ -264,3 +285,12 @@ class DisputeTransition(TransitionLog):
     class Meta(TransitionLog.Meta):
         verbose_name = "dispute timeline entry"
         verbose_name_plural = "dispute timeline"
+        constraints = [
+            fits_column(
+                "amount",
+                max_digits=14,
+                decimal_places=2,
+                name="dispute_timeline_amount_fits",
+                nullable=True,
+            ),
+        ]

@@ -28,6 +28,7 @@ from backoffice.graphql import (
     StableOrder,
     choice,
     enum_from_choices,
+    filter_pk,
     max_page_size,
     money_field,
     mutation,
@@ -37,6 +38,7 @@ from backoffice.graphql import (
     transitions_field,
     viewer,
 )
+from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
 from disputes import selectors, services
 from disputes.models import Dispute, DisputeTransition, Fault, Reason
@@ -62,12 +64,7 @@ AUTO_ACTION_ONLY = ["status", "respond_by", "escalate_at", "requested_refund", "
 
 def _order_pk(value: relay.GlobalID) -> int | None:
     """The pk an order filter names; ``None`` (matches nothing) for an ID of another type."""
-    if value.type_name != "Order":
-        return None
-    try:
-        return int(value.node_id)
-    except ValueError:
-        raise invalid("Not an ID of an order.", field="order") from None
+    return filter_pk(value, "Order", field="order")
 
 
 @strawberry_django.filter_type(Dispute, name="DisputeFilter")
@@ -108,7 +105,7 @@ class DisputeTimelineEntry:
     )
     to: str = strawberry.field(description="The state after, as `status` names it.")
     transition: str = strawberry.field(description="`open`, `respond`, `accept`, `decide`, ...")
-    by: str | None = strawberry.field(description="Username; null for the system.")
+    by: str | None = strawberry.field(description=BY)
     at: datetime
     note: str = strawberry.field(description="The message given with the event.")
     amount: Money | None = strawberry.field(
@@ -117,12 +114,12 @@ class DisputeTimelineEntry:
     )
 
     @classmethod
-    def of(cls, row: DisputeTransition) -> "DisputeTimelineEntry":
+    def of(cls, row: DisputeTransition, info: Info) -> "DisputeTimelineEntry":
         return cls(
             from_=row.source.upper() or None,
             to=row.target.upper(),
             transition=row.transition,
-            by=row.actor.get_username() if row.actor_id else None,
+            by=actor_name(info, row.actor),
             at=row.at,
             note=row.note,
             amount=Money.of(row.amount, Currency.USD),
@@ -226,15 +223,15 @@ class DisputeType(relay.Node):
         description="State changes, oldest first (the opening, which has no state before, is "
         "in `timeline`).",
     )
-    def history(self, root: strawberry.Parent[Dispute]) -> list[HistoryEntry]:
-        return [HistoryEntry.of(row) for row in root.history.all() if row.source]
+    def history(self, root: strawberry.Parent[Dispute], info: Info) -> list[HistoryEntry]:
+        return [HistoryEntry.of(row, info) for row in root.history.all() if row.source]
 
     @strawberry_django.field(
         prefetch_related=[_timeline_rows],
         description="Everything that happened, oldest first, with messages and amounts.",
     )
-    def timeline(self, root: strawberry.Parent[Dispute]) -> list[DisputeTimelineEntry]:
-        return [DisputeTimelineEntry.of(row) for row in root.history.all()]
+    def timeline(self, root: strawberry.Parent[Dispute], info: Info) -> list[DisputeTimelineEntry]:
+        return [DisputeTimelineEntry.of(row, info) for row in root.history.all()]
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:

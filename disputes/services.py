@@ -16,6 +16,7 @@ from backoffice.errors import Code, invalid
 from backoffice.fsm import run_transition
 from backoffice.money import clean_amount
 from backoffice.permissions import require_staff_perm
+from backoffice.text import clean_text, column_length
 from disputes.models import PROTECTED_REASONS, Dispute, Fault, Reason
 from orders.models import Order
 from orders.services import apply_open_dispute, apply_resolve_dispute
@@ -38,12 +39,12 @@ SAVE_FIELDS = [
 
 
 def _check_platform_dispute_id(platform_dispute_id: str) -> None:
-    field = Dispute._meta.get_field("platform_dispute_id")
-    if len(platform_dispute_id) > field.max_length:
-        raise invalid(
-            f"The platform dispute id is at most {field.max_length} characters.",
-            field="platformDisputeId",
-        )
+    clean_text(
+        platform_dispute_id,
+        field="platformDisputeId",
+        max_length=column_length(Dispute, "platform_dispute_id"),
+        strip=False,
+    )
     if Dispute.objects.filter(platform_dispute_id=platform_dispute_id).exists():
         raise invalid(f"Dispute {platform_dispute_id} exists already.", field="platformDisputeId")
 

@@ -23,6 +23,7 @@ from backoffice.admin_transitions import (
     bulk_action,
 )
 from backoffice.exports import ExportAdminMixin
+from backoffice.forms import StrictDecimalField
 from backoffice.fsm import TransitionCheck
 from backoffice.money import Money
 from disputes.admin import OrderDisputeInline
@@ -102,11 +103,11 @@ def autocomplete(model: type, field: str) -> AutocompleteSelect:
 class OrderCreateForm(forms.Form):
     store = forms.ModelChoiceField(SellerAccount.objects.all(), widget=autocomplete(Order, "store"))
     order_number = forms.CharField(max_length=20, help_text="Up to 20 digits.")
-    amount = forms.DecimalField(
+    amount = StrictDecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal("0.01"), help_text="USD."
     )
-    product_total = forms.DecimalField(max_digits=14, decimal_places=2, required=False)
-    shipping_cost = forms.DecimalField(max_digits=14, decimal_places=2, required=False)
+    product_total = StrictDecimalField(max_digits=14, decimal_places=2, required=False)
+    shipping_cost = StrictDecimalField(max_digits=14, decimal_places=2, required=False)
     buyer_name = forms.CharField(max_length=200, required=False)
     buyer_country = forms.CharField(max_length=64, required=False)
     placed_at = forms.SplitDateTimeField(

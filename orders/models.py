@@ -12,6 +12,7 @@ from backoffice.audit import TransitionLog
 from backoffice.errors import Code
 from backoffice.fsm import guard, transition_time
 from backoffice.models import ImportedRecord
+from backoffice.money import fits_column
 from backoffice.permissions import allow
 
 
@@ -164,6 +165,7 @@ class Order(FSMModelMixin, ImportedRecord):
             ("transition_order", "Can move orders through their life cycle"),
             ("send_payment_reminder", "Can send payment reminders"),
             ("export_order", "Can export orders (CSV, XLSX)"),
+            ("record_rating", "Can record buyers' ratings (they feed early-payout decisions)"),
         ]
         indexes = [
             models.Index(fields=["status", "placed_at"], name="order_status_placed"),
@@ -171,6 +173,35 @@ class Order(FSMModelMixin, ImportedRecord):
             models.Index(fields=["store", "status"], name="order_store_status"),
         ]
         constraints = [
+            fits_column("amount", max_digits=14, decimal_places=2, name="order_amount_fits"),
+            fits_column(
+                "product_total",
+                max_digits=14,
+                decimal_places=2,
+                name="order_product_total_fits",
+                nullable=True,
+            ),
+            fits_column(
+                "shipping_cost",
+                max_digits=14,
+                decimal_places=2,
+                name="order_shipping_cost_fits",
+                nullable=True,
+            ),
+            fits_column(
+                "original_amount",
+                max_digits=14,
+                decimal_places=2,
+                name="order_original_amount_fits",
+                nullable=True,
+            ),
+            fits_column(
+                "conversion_rate",
+                max_digits=12,
+                decimal_places=6,
+                name="order_conversion_rate_fits",
+                nullable=True,
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
             models.CheckConstraint(
                 condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),

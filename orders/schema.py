@@ -32,6 +32,7 @@ from backoffice.graphql import (
     transitions_field,
     viewer,
 )
+from backoffice.graphql.actors import actor_name
 from orders import selectors, services
 from orders.models import CANCEL_REASONS, EndReason, Order, OrderTransition, PaymentReminder
 from orders.models import PaymentMethod as PaymentMethodChoices
@@ -79,9 +80,10 @@ class PaymentReminderType(relay.Node):
     order: "OrderType"
 
     @strawberry_django.field(select_related=["sent_by"], only=["sent_by__username"])
-    def sent_by(self, root: strawberry.Parent[PaymentReminder]) -> str | None:
-        """Username of the sender; null for the system."""
-        return root.sent_by.get_username() if root.sent_by_id else None
+    def sent_by(self, root: strawberry.Parent[PaymentReminder], info: Info) -> str | None:
+        """The sender (a staff member's role for a seller, see `HistoryEntry.by`); null for
+        the system."""
+        return actor_name(info, root.sent_by)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
@@ -333,7 +335,7 @@ class Mutation:
 
     @mutation(
         description="The buyer's rating of a completed order, from the platform's feedback "
-        "feed (staff with orders.transition_order, integrations); it counts in the store's "
+        "feed (the `integration` role: orders.record_rating); it counts in the store's "
         "health. A new rating replaces the previous one."
     )
     def order_record_rating(self, info: Info, input: OrderRecordRatingInput) -> OrderType:

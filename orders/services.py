@@ -9,6 +9,7 @@ deadlines runner, imports) load many orders at once, apply, then ``bulk_update``
 and batch use.
 """
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from backoffice.errors import Code, invalid
 from backoffice.fsm import run_transition
 from backoffice.money import clean_amount
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
+from backoffice.text import clean_text, column_length
 from orders.models import CANCEL_REASONS, EndReason, Order, PaymentMethod, PaymentReminder, Product
 from payouts import services as money
 
@@ -114,7 +116,7 @@ def order_build(
             "A closed store takes no new orders.", field="storeId", code=Code.INVALID_TRANSITION
         )
     order_number = (order_number or "").strip()
-    if not order_number.isdigit() or len(order_number) > 20:
+    if not ORDER_NUMBER.fullmatch(order_number):
         raise invalid("The order number is a string of up to 20 digits.", field="orderNumber")
     if check_unique and Order.objects.filter(order_number=order_number).exists():
         raise invalid(f"Order {order_number} exists already.", field="orderNumber")
@@ -132,12 +134,12 @@ def order_build(
         amount=clean_amount(amount, field="amount"),
         product_total=_optional_amount(product_total, "productTotal"),
         shipping_cost=_optional_amount(shipping_cost, "shippingCost"),
-        buyer_name=(buyer_name or "").strip(),
-        buyer_country=(buyer_country or "").strip(),
+        buyer_name=_detail_text("buyer_name", buyer_name),
+        buyer_country=_detail_text("buyer_country", buyer_country),
         placed_at=clock.resolve(placed_at),
         protected=protected,
         product_id=product.pk if product else None,
-        product_info=product_info,
+        product_info=_detail_text("product_info", product_info),
         **_original(original),
     )
     Order.store.field.set_cached_value(order, store)
@@ -174,6 +176,26 @@ DETAIL_FIELDS = {
 }
 
 
+# The order's texts: input field name, and whether the text keeps its lines (and spaces).
+DETAIL_TEXTS = {
+    "buyer_name": ("buyerName", False),
+    "buyer_country": ("buyerCountry", False),
+    "product_info": ("productInfo", True),
+}
+ORDER_NUMBER = re.compile(r"[0-9]{1,20}")
+
+
+def _detail_text(name: str, value: Any) -> str:
+    field, multiline = DETAIL_TEXTS[name]
+    return clean_text(
+        value,
+        field=field,
+        max_length=column_length(Order, name),
+        multiline=multiline,
+        strip=not multiline,
+    )
+
+
 def apply_details(order: Order, **details: Any) -> list[str]:
     """Set the :data:`DETAIL_FIELDS` given (``None``: not given) that differ on a loaded,
     locked order, and return the names of those changed; the caller saves them. Neither the
@@ -189,8 +211,8 @@ def apply_details(order: Order, **details: Any) -> list[str]:
             continue
         if DETAIL_FIELDS[name]:
             value = clean_amount(value, field=DETAIL_FIELDS[name], allow_zero=True)
-        elif isinstance(value, str) and name != "product_info":
-            value = value.strip()
+        elif name in DETAIL_TEXTS:
+            value = _detail_text(name, value)
         if getattr(order, name) != value:
             setattr(order, name, value)
             changed.append(name)
@@ -252,15 +274,14 @@ def apply_ship(
 
 
 def _parcel(carrier: str, tracking_number: str) -> dict[str, str]:
-    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    carrier = clean_text(carrier, field="carrier", max_length=column_length(Order, "carrier"))
+    tracking_number = clean_text(
+        tracking_number, field="trackingNumber", max_length=column_length(Order, "tracking_number")
+    )
     if not carrier:
         raise invalid("The carrier is required to ship.", field="carrier")
     if not tracking_number:
         raise invalid("The tracking number is required to ship.", field="trackingNumber")
-    if len(carrier) > 100:
-        raise invalid("A carrier name has at most 100 characters.", field="carrier")
-    if len(tracking_number) > 100:
-        raise invalid("A tracking number has at most 100 characters.", field="trackingNumber")
     return {"carrier": carrier, "tracking_number": tracking_number}
 
 
@@ -387,8 +408,10 @@ def apply_resolve_dispute(
 def order_record_rating(
     *, order_id: int, actor: Any, rating: int, at: datetime | None = None
 ) -> Order:
-    """The buyer's rating of a completed order (from the platform's feedback feed)."""
-    require_staff_perm(actor, "orders.transition_order")
+    """The buyer's rating of a completed order (from the platform's feedback feed). Ratings
+    feed the early-payout evaluation, so only the system and staff holding
+    ``orders.record_rating`` (the ``integration`` role) record them, never support."""
+    require_staff_perm(actor, "orders.record_rating")
     order = lock(Order, order_id)
     if order.status != Order.Status.COMPLETED:
         raise invalid("Only completed orders are rated.", code=Code.INVALID_TRANSITION)
@@ -425,7 +448,9 @@ def order_send_payment_reminder(
             f"A reminder was sent less than {settings.PAYMENT_REMINDER_INTERVAL_HOURS} hours ago; "
             f"the next one can go at {allowed_at:%Y-%m-%d %H:%M} UTC.",
         )
-    text = (message or "").strip() or settings.PAYMENT_REMINDER_TEXT.format(
+    text = clean_text(
+        message, field="message", multiline=True
+    ) or settings.PAYMENT_REMINDER_TEXT.format(
         buyer_name=order.buyer_name or "there", order_number=order.order_number
     )
     return PaymentReminder.objects.create(order=order, sent_by=actor, sent_at=at, message=text)

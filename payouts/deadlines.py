@@ -5,36 +5,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery, Sum
 
 from accounts.models import SellerAccount
 from accounts.services import seller_account_close, seller_account_freeze
-from backoffice.deadlines import register
+from backoffice.deadlines import process_batches, register
 from orders.models import Order
 from payouts.evaluation import due_for_evaluation, evaluate_store
 from payouts.ledger import exact
 from payouts.models import Account, EarlyPayoutTerms, LedgerEntry, Posting, ReserveHold
 from payouts.services import release_early, release_reserve
-
-
-def _due_in_batches(queryset):
-    """Yield due rows one locked batch at a time (SKIP LOCKED: other runners take others), in
-    order of pk: a row still due after its turn (a shipped order with no escrow left to release
-    posts nothing) is not taken again, so every run ends."""
-    last = None
-    while True:
-        with transaction.atomic():
-            after = queryset if last is None else queryset.filter(pk__gt=last)
-            batch = list(
-                after.select_for_update(skip_locked=True, of=("self",)).order_by("pk")[
-                    : settings.DEADLINES_BATCH_SIZE
-                ]
-            )
-            if not batch:
-                return
-            last = batch[-1].pk
-            yield batch
 
 
 @register("payouts.early_release")
@@ -44,24 +24,24 @@ def early_release(now: datetime) -> int:
     due = Order.objects.filter(
         status=Order.Status.SHIPPED, shipped_at__lte=cutoff, store__early_payout__eligible=True
     ).exclude(Exists(released))
-    done = 0
-    for batch in _due_in_batches(due):
+
+    def handle(batch: list[Order]) -> None:
         terms = EarlyPayoutTerms.objects.in_bulk([o.store_id for o in batch])
         for order in batch:
             release_early(order, terms[order.store_id], at=now)
-        done += len(batch)
-    return done
+
+    return process_batches(due, handle)
 
 
 @register("payouts.reserve_release")
 def reserve_release(now: datetime) -> int:
     due = ReserveHold.objects.filter(release_at__lte=now, released_at__isnull=True)
-    done = 0
-    for batch in _due_in_batches(due):
+
+    def handle(batch: list[ReserveHold]) -> None:
         for hold in batch:
             release_reserve(hold, at=now)
-        done += len(batch)
-    return done
+
+    return process_batches(due, handle)
 
 
 @register("payouts.arrears_close")
@@ -86,8 +66,8 @@ def arrears_close(now: datetime) -> int:
         .annotate(wallet=Subquery(wallet))
         .filter(Q(arrears_episodes__started_at__lt=too_old) | Q(wallet__lt=limit))
     )
-    done = 0
-    for batch in _due_in_batches(due):
+
+    def handle(batch: list[SellerAccount]) -> None:
         for store in batch:
             seller_account_close(
                 account_id=store.pk,
@@ -96,8 +76,8 @@ def arrears_close(now: datetime) -> int:
                 at=now,
                 note=f"automatic: arrears of CNY {-exact(store.wallet):,.2f}",
             )
-        done += len(batch)
-    return done
+
+    return process_batches(due, handle)
 
 
 @register("payouts.arrears_freeze")
@@ -108,23 +88,23 @@ def arrears_freeze(now: datetime) -> int:
         arrears_episodes__cleared_at__isnull=True,
         arrears_episodes__started_at__lt=cutoff,
     )
-    done = 0
     note = f"automatic: promotion arrears unpaid for more than {settings.ARREARS_GRACE_DAYS} days"
-    for batch in _due_in_batches(due):
+
+    def handle(batch: list[SellerAccount]) -> None:
         for store in batch:
             seller_account_freeze(
                 account_id=store.pk, actor=None, reason="arrears", at=now, note=note
             )
-        done += len(batch)
-    return done
+
+    return process_batches(due, handle)
 
 
 @register("payouts.evaluate_early_payout")
 def evaluate_early_payout(now: datetime) -> int:
     """Once a day per store (UTC): later runs the same day find nothing due."""
-    done = 0
-    for batch in _due_in_batches(due_for_evaluation(now)):
+
+    def handle(batch: list[SellerAccount]) -> None:
         for store in batch:
             evaluate_store(store, now=now)
-        done += len(batch)
-    return done
+
+    return process_batches(due_for_evaluation(now), handle)

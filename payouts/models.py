@@ -17,7 +17,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from accounts.models import SellerAccount
 from backoffice.audit import TransitionLog
 from backoffice.models import ImportedRecord
-from backoffice.money import Currency
+from backoffice.money import Currency, fits_column
 from backoffice.permissions import allow
 from orders.models import Order
 
@@ -135,6 +135,7 @@ class LedgerEntry(models.Model):
             models.Index(fields=["order", "account"], name="entry_order_account"),
         ]
         constraints = [
+            fits_column("amount", max_digits=16, decimal_places=2, name="entry_amount_fits"),
             models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
             models.CheckConstraint(
                 condition=Q(store__isnull=False)
@@ -204,6 +205,15 @@ class EarlyPayoutDecision(models.Model):
 
     class Meta:
         ordering = ("-decided_at", "-id")
+        constraints = [
+            fits_column(
+                "reserve_rate",
+                max_digits=5,
+                decimal_places=4,
+                name="decision_reserve_rate_fits",
+                minimum=Decimal("0"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.store_id}: {'eligible' if self.eligible else 'not eligible'} ({self.source})"
@@ -223,6 +233,9 @@ class ReserveHold(models.Model):
 
     class Meta:
         ordering = ("held_at", "id")
+        constraints = [
+            fits_column("held", max_digits=16, decimal_places=2, name="reserve_hold_held_fits"),
+        ]
 
     def __str__(self) -> str:
         return f"Reserve of order {self.order_id}: {self.held}"
@@ -248,6 +261,23 @@ class Refund(models.Model):
     class Meta:
         ordering = ("at", "id")
         constraints = [
+            fits_column("amount", max_digits=16, decimal_places=2, name="refund_amount_fits"),
+            fits_column(
+                "from_escrow", max_digits=16, decimal_places=2, name="refund_from_escrow_fits"
+            ),
+            fits_column(
+                "from_available", max_digits=16, decimal_places=2, name="refund_from_available_fits"
+            ),
+            fits_column(
+                "from_reserve", max_digits=16, decimal_places=2, name="refund_from_reserve_fits"
+            ),
+            fits_column("to_debt", max_digits=16, decimal_places=2, name="refund_to_debt_fits"),
+            fits_column(
+                "from_protection_fund",
+                max_digits=16,
+                decimal_places=2,
+                name="refund_from_protection_fund_fits",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
         ]
 
@@ -277,6 +307,9 @@ class ExchangeRate(ImportedRecord):
     class Meta:
         ordering = ("-date", "currency")
         constraints = [
+            fits_column(
+                "rate_to_cny", max_digits=12, decimal_places=6, name="rate_rate_to_cny_fits"
+            ),
             models.UniqueConstraint(fields=["date", "currency"], name="rate_unique_per_day"),
             models.CheckConstraint(condition=Q(rate_to_cny__gt=0), name="rate_positive"),
         ]
@@ -332,9 +365,17 @@ class Payout(FSMModelMixin, models.Model):
             ("record_bank_transfer", "Can record promotion top-ups for any store"),
             ("charge_promotion", "Can post the ad system's promotion charges"),
             ("adjust_promotion", "Can adjust promotion wallets"),
+            ("set_promotion_threshold", "Can set stores' promotion low-balance thresholds"),
             ("export_payout", "Can export payouts (CSV, XLSX)"),
         ]
         constraints = [
+            fits_column("amount", max_digits=16, decimal_places=2, name="payout_amount_fits"),
+            fits_column(
+                "rate", max_digits=12, decimal_places=6, name="payout_rate_fits", nullable=True
+            ),
+            fits_column(
+                "payout_amount", max_digits=16, decimal_places=2, name="payout_payout_amount_fits"
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
             models.CheckConstraint(
                 condition=Q(currency="USD") | Q(rate__isnull=False), name="payout_cny_has_rate"
@@ -415,6 +456,7 @@ class PromotionMovement(ImportedRecord):
     class Meta:
         ordering = ("at", "id")
         constraints = [
+            fits_column("amount", max_digits=16, decimal_places=2, name="promotion_amount_fits"),
             models.CheckConstraint(condition=~Q(amount=0), name="promotion_amount_not_zero"),
         ]
 
@@ -445,6 +487,17 @@ class PromotionWallet(models.Model):
         default=False, help_text="A notice went out and the balance has not recovered since."
     )
 
+    class Meta:
+        constraints = [
+            fits_column(
+                "low_balance_threshold",
+                max_digits=16,
+                decimal_places=2,
+                name="wallet_low_balance_threshold_fits",
+                minimum=Decimal("0"),
+            ),
+        ]
+
     def __str__(self) -> str:
         return f"Promotion wallet of {self.store_id}"
 
@@ -464,6 +517,7 @@ class ArrearsEpisode(models.Model):
     class Meta:
         ordering = ("-started_at", "-id")
         constraints = [
+            fits_column("peak", max_digits=16, decimal_places=2, name="arrears_peak_fits"),
             models.UniqueConstraint(
                 fields=["store"],
                 condition=Q(cleared_at__isnull=True),

@@ -18,13 +18,16 @@ from accounts.notices import notify
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
-from backoffice.money import Currency, clean_amount, has_more_than_cents, to_decimal
+from backoffice.money import Currency, clean_amount
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
+from backoffice.text import clean_text, column_length
 from payouts.idempotency import idempotent
 from payouts.ledger import Leg, balance, post
 from payouts.models import Account, ArrearsEpisode, Posting, PromotionMovement, PromotionWallet
 
 CNY = Currency.CNY
+# A store's low-balance threshold: finance (and the store's sellers); not the importer role.
+THRESHOLD_PERM = "payouts.set_promotion_threshold"
 ZERO = Decimal("0.00")
 POSTING_KIND = {
     PromotionMovement.Kind.TOP_UP: Posting.Kind.PROMOTION_TOP_UP,
@@ -56,7 +59,15 @@ def _record(
 ) -> PromotionMovement:
     """Write the movement and its posting, then update arrears and the low-balance notice.
     A reference seen before returns the first movement and moves nothing."""
-    reference = reference or f"{kind}:{store.pk}:{at.isoformat()}:{amount}"
+    reference = (
+        clean_text(
+            reference, field="reference", max_length=column_length(PromotionMovement, "reference")
+        )
+        or f"{kind}:{store.pk}:{at.isoformat()}:{amount}"
+    )
+    note = clean_text(
+        note, field="note", max_length=column_length(PromotionMovement, "note"), multiline=True
+    )
     existing = PromotionMovement.objects.filter(reference=reference).first()
     if existing is not None:
         if (existing.store_id, existing.kind, existing.amount) != (store.pk, kind, amount):
@@ -74,7 +85,7 @@ def _record(
                 amount=amount,
                 method=method,
                 reference=reference,
-                note=note[:300],
+                note=note,
                 at=at,
                 actor=actor if getattr(actor, "pk", None) else None,
             )
@@ -289,13 +300,8 @@ def _adjust(
 def promotion_set_threshold(*, store_id: int, actor: Any, threshold: Any) -> PromotionWallet:
     """The seller's low-balance threshold (CNY; 0 turns the notices off)."""
     store = lock(SellerAccount, store_id, what="Store")
-    require_staff_or_owner(actor, "payouts.adjust_promotion", store)
-    try:
-        value = to_decimal(threshold)
-    except (TypeError, ValueError):
-        raise invalid(f"{threshold!r} is not an amount.", field="threshold") from None
-    if not value.is_finite() or value < 0 or has_more_than_cents(value):
-        raise invalid("The threshold is zero or more, with at most 2 decimals.", field="threshold")
+    require_staff_or_owner(actor, THRESHOLD_PERM, store)
+    value = clean_amount(threshold, field="threshold", allow_zero=True)
     wallet, _ = PromotionWallet.objects.get_or_create(store=store)
     wallet.low_balance_threshold = value
     wallet.save(update_fields=["low_balance_threshold"])

@@ -29,6 +29,7 @@ from backoffice.graphql import (
     Money,
     StableOrder,
     enum_from_choices,
+    filter_pk,
     history_field,
     max_page_size,
     money_field,
@@ -39,6 +40,7 @@ from backoffice.graphql import (
     transitions_field,
     viewer,
 )
+from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
 from orders.schema import OrderType
 from payouts import promotion, selectors, services
@@ -59,12 +61,7 @@ RATE_PLACES = Decimal("0.000001")
 
 def _pk_of(value: relay.GlobalID, type_name: str, *, field: str) -> int | None:
     """The pk a filter's global ID names; ``None`` (matches nothing) for another type."""
-    if value.type_name != type_name:
-        return None
-    try:
-        return int(value.node_id)
-    except ValueError:
-        raise invalid(f"Not an ID of a {type_name}.", field=field) from None
+    return filter_pk(value, type_name, field=field)
 
 
 def _choice_q(lookup: str, value: ChoiceFilter) -> Q:
@@ -141,10 +138,10 @@ class PayoutType(relay.Node):
     @strawberry_django.field(
         select_related=["requested_by"],
         only=["requested_by__username"],
-        description="Username; null for the system.",
+        description=BY,
     )
-    def requested_by(self, root: strawberry.Parent[Payout]) -> str | None:
-        return root.requested_by.get_username() if root.requested_by_id else None
+    def requested_by(self, root: strawberry.Parent[Payout], info: Info) -> str | None:
+        return actor_name(info, root.requested_by)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
@@ -284,10 +281,10 @@ class ExchangeRateType(relay.Node):
     @strawberry_django.field(
         select_related=["set_by"],
         only=["set_by__username"],
-        description="Username of who set it last; null for the system (imports).",
+        description="Who set it last (as `HistoryEntry.by`); null for the system (imports).",
     )
-    def set_by(self, root: strawberry.Parent[ExchangeRate]) -> str | None:
-        return root.set_by.get_username() if root.set_by_id else None
+    def set_by(self, root: strawberry.Parent[ExchangeRate], info: Info) -> str | None:
+        return actor_name(info, root.set_by)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:

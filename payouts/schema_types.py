@@ -31,6 +31,7 @@ from backoffice.graphql import (
     request_now,
     viewer,
 )
+from backoffice.graphql.actors import actor_name
 from backoffice.money import Currency
 from payouts import selectors
 from payouts.health import ANNOTATIONS as HEALTH_ANNOTATIONS
@@ -113,10 +114,12 @@ class EarlyPayoutDecisionType:
         "override."
     )
     decided_at: datetime
-    decided_by: str | None = strawberry.field(description="Username; null for the evaluation.")
+    decided_by: str | None = strawberry.field(
+        description="Who (as `HistoryEntry.by`); null for the evaluation."
+    )
 
     @classmethod
-    def of(cls, row: EarlyPayoutDecision) -> "EarlyPayoutDecisionType":
+    def of(cls, row: EarlyPayoutDecision, info: Info) -> "EarlyPayoutDecisionType":
         return cls(
             eligible=row.eligible,
             reserve_rate=Decimal(row.reserve_rate).quantize(RATE),
@@ -124,7 +127,7 @@ class EarlyPayoutDecisionType:
             source=EarlyPayoutSource(row.source),
             figures=row.figures or {},
             decided_at=row.decided_at,
-            decided_by=row.decided_by.get_username() if row.decided_by_id else None,
+            decided_by=actor_name(info, row.decided_by),
         )
 
 
@@ -170,7 +173,7 @@ class EarlyPayout:
         rows = getattr(self.store, DECISIONS_ATTR, None)
         if rows is None:  # a store loaded without the prefetch (one returned by a mutation)
             rows = list(_decision_rows(info).filter(store_id=self.store.pk)[:last])
-        return [EarlyPayoutDecisionType.of(row) for row in rows[:last]]
+        return [EarlyPayoutDecisionType.of(row, info) for row in rows[:last]]
 
 
 def _selected(info: Info, name: str) -> list[SelectedField]:
@@ -466,10 +469,11 @@ class PromotionMovementType(relay.Node):
     @strawberry_django.field(
         select_related=["actor"],
         only=["actor__username"],
-        description="Username of who recorded it; null for the system (the ad system, imports).",
+        description="Who recorded it (as `HistoryEntry.by`); null for the system (the ad "
+        "system, imports).",
     )
-    def recorded_by(self, root: strawberry.Parent[PromotionMovement]) -> str | None:
-        return root.actor.get_username() if root.actor_id else None
+    def recorded_by(self, root: strawberry.Parent[PromotionMovement], info: Info) -> str | None:
+        return actor_name(info, root.actor)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:

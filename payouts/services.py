@@ -19,8 +19,16 @@ from backoffice import clock, db
 from backoffice.db import lock
 from backoffice.errors import Code, PermissionDenied, invalid
 from backoffice.fsm import run_transition
-from backoffice.money import Currency, clean_amount, quantize, to_decimal
+from backoffice.money import (
+    Currency,
+    clean_amount,
+    clean_fraction,
+    clean_rate,
+    quantize,
+    to_decimal,
+)
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
+from backoffice.text import clean_text, column_length
 from orders.models import Order
 from payouts.idempotency import idempotent
 from payouts.ledger import ZERO, Leg, balance, current_batch, post, reserve_by_order
@@ -327,6 +335,13 @@ def early_payout_set(
     require_staff_perm(actor, "payouts.change_earlypayoutterms")  # the evaluation runs as system
     at = clock.resolve(at)
     rate = _reserve_rate(reserve_rate)
+    limit = column_length(EarlyPayoutTerms, "reason")
+    # The evaluation's own reasons are cut to the column; a person's are refused when too long.
+    reason = (
+        clean_text(reason, field="reason", max_length=limit, multiline=True)
+        if source == "override"
+        else reason[:limit]
+    )
     store = lock(SellerAccount, store_id, what="Store")
     terms, created = EarlyPayoutTerms.objects.get_or_create(
         store=store, defaults={"eligible": eligible, "reserve_rate": rate, "since": at}
@@ -336,14 +351,14 @@ def early_payout_set(
         if terms.eligible != eligible:
             terms.since = at
         terms.eligible, terms.reserve_rate = eligible, rate
-    terms.reason = reason[:300]
+    terms.reason = reason
     terms.source = source
     terms.save()
     EarlyPayoutDecision.objects.create(
         store=store,
         eligible=eligible,
         reserve_rate=rate,
-        reason=reason[:300],
+        reason=reason,
         source=source,
         figures=figures or {},
         decided_by=actor if getattr(actor, "pk", None) else None,
@@ -374,16 +389,7 @@ def early_payout_set(
 
 
 def _reserve_rate(value: Any) -> Decimal:
-    try:
-        rate = to_decimal(value)
-    except (TypeError, ValueError):
-        raise invalid(f"{value!r} is not a fraction.", field="reserveRate") from None
-    if not rate.is_finite() or not (0 <= rate < 1) or rate != rate.quantize(Decimal("0.0001")):
-        raise invalid(
-            "The reserve rate is a fraction from 0 to below 1 with at most 4 decimals, e.g. 0.10.",
-            field="reserveRate",
-        )
-    return rate
+    return clean_fraction(value, field="reserveRate")
 
 
 # --- payouts ---
@@ -552,6 +558,9 @@ def _payout_mark_failed(*, payout_id: int, actor: Any, reason: str, at: datetime
     run_transition(payout, "mark_failed", actor=actor, at=at, note=reason, reason=reason)
     if not reason:
         raise invalid("Say why the payout failed.", field="reason")
+    clean_text(
+        reason, field="reason", max_length=column_length(Payout, "failure_reason"), multiline=True
+    )
     payout.save(update_fields=["status", "failed_at", "failure_reason"])
     lock(SellerAccount, payout.store_id)
     post(
@@ -580,12 +589,7 @@ def exchange_rate_set(
     require_staff_perm(actor, "payouts.change_exchangerate")
     if currency != Currency.USD:
         raise invalid("Only USD/CNY rates are kept.", field="currency")
-    try:
-        value = to_decimal(rate)
-    except (TypeError, ValueError):
-        raise invalid(f"{rate!r} is not a rate.", field="rate") from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.000001")):
-        raise invalid("The rate is positive with at most 6 decimals.", field="rate")
+    value = clean_rate(rate, field="rate")
     row, _ = ExchangeRate.objects.update_or_create(
         date=day,
         currency=currency,

@@ -74,7 +74,7 @@ def order(
         store_id=account.pk,
         order_number=str(8_000_000_000_000_000 + next(_seq)),
         amount=Decimal(amount),
-        buyer_name="Ana Souza",
+        buyer_name=kwargs.pop("buyer_name", "Ana Souza"),
         buyer_country="BR",
         placed_at=at,
         **kwargs,

@@ -10,7 +10,7 @@ from backoffice.graphql.filters import (
 )
 from backoffice.graphql.inputs import aware
 from backoffice.graphql.mutations import mutation
-from backoffice.graphql.relay import Connection, max_page_size, node_pk
+from backoffice.graphql.relay import Connection, filter_pk, max_page_size, node_pk, pk_from_node_id
 from backoffice.graphql.types import (
     AvailableTransition,
     HistoryEntry,
@@ -21,7 +21,7 @@ from backoffice.graphql.types import (
     money_field,
     transitions_field,
 )
-from backoffice.graphql.viewer import request_now, require_user, viewer
+from backoffice.graphql.viewer import http_request, request_now, require_user, viewer
 
 __all__ = [
     "AvailableTransition",
@@ -36,11 +36,14 @@ __all__ = [
     "aware",
     "choice",
     "enum_from_choices",
+    "filter_pk",
     "history_field",
+    "http_request",
     "max_page_size",
     "money_field",
     "mutation",
     "node_pk",
+    "pk_from_node_id",
     "request_now",
     "require_user",
     "store_pk",

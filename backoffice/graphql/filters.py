@@ -9,8 +9,8 @@ from django.db.models import Q, QuerySet
 from strawberry import UNSET, Info, relay
 from strawberry_django.ordering import OrderSequence
 
-from backoffice.errors import invalid
 from backoffice.graphql.inputs import aware
+from backoffice.graphql.relay import filter_pk
 
 T = TypeVar("T")
 
@@ -59,12 +59,7 @@ class DateRange:
 
 def store_pk(value: relay.GlobalID, type_name: str = "SellerAccount") -> int | None:
     """The pk a store filter names; ``None`` (matches nothing) for an ID of another type."""
-    if value.type_name != type_name:
-        return None
-    try:
-        return int(value.node_id)
-    except ValueError:
-        raise invalid("Not an ID of a seller account.", field="store") from None
+    return filter_pk(value, type_name, field="store")
 
 
 class StableOrder:

@@ -1,13 +1,17 @@
 """Relay helpers: a connection that refuses bad page arguments cleanly, and global IDs turned
 into primary keys through the viewer's queryset."""
 
+import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext as _
 from strawberry import Info, relay
+from strawberry.extensions import FieldExtension
 from strawberry.relay.utils import from_base64
 from strawberry_django.relay import DjangoListConnection
 
@@ -61,6 +65,21 @@ class Connection(DjangoListConnection[relay.NodeType]):
         )
 
 
+# The primary keys are bigints: a global ID's node id is one written the one canonical way
+# (ASCII digits, no sign, padding, leading zero, underscore or other digits Python's int()
+# accepts) within the column's range; anything else names no object.
+_CANONICAL_PK = re.compile(r"[1-9][0-9]{0,18}")
+MAX_PK = 2**63 - 1
+
+
+def pk_from_node_id(node_id: object) -> int | None:
+    """The primary key a global ID's node id spells, or None when it spells none."""
+    if not isinstance(node_id, str) or not _CANONICAL_PK.fullmatch(node_id):
+        return None
+    pk = int(node_id)
+    return pk if pk <= MAX_PK else None
+
+
 def node_pk(
     global_id: str,
     queryset: models.QuerySet,
@@ -73,10 +92,32 @@ def node_pk(
     cannot tell another store's object from one that does not exist."""
     try:
         parsed = relay.GlobalID.from_id(global_id)
-        pk = int(parsed.node_id)
     except (ValueError, TypeError):  # GlobalIDValueError is a ValueError
         raise not_found(type_name, field=field) from None
-    in_range = -sys.maxsize <= pk <= sys.maxsize  # larger ints overflow the database driver
-    if parsed.type_name != type_name or not in_range or not queryset.filter(pk=pk).exists():
+    pk = pk_from_node_id(parsed.node_id)
+    if parsed.type_name != type_name or pk is None or not queryset.filter(pk=pk).exists():
         raise not_found(type_name, field=field)
     return pk
+
+
+def filter_pk(value: relay.GlobalID, type_name: str, *, field: str) -> int | None:
+    """The pk a filter's global ID names; ``None`` (matches nothing) for an ID of another type,
+    ``invalid`` for one of this type that spells no primary key."""
+    if value.type_name != type_name:
+        return None
+    pk = pk_from_node_id(value.node_id)
+    if pk is None:
+        raise invalid(_("Not an ID of a %(type)s.") % {"type": type_name}, field=field)
+    return pk
+
+
+class StrictNodeId(FieldExtension):
+    """On ``node(id:)``: an ID whose node id spells no primary key is ``invalid`` (field
+    ``id``) instead of reaching the database (whose message would be the answer) or being
+    read leniently (``Order: 1``, ``Order:01`` and Arabic-Indic digits would all be order 1)."""
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
+        global_id = kwargs.get("id")
+        if isinstance(global_id, relay.GlobalID) and pk_from_node_id(global_id.node_id) is None:
+            raise invalid(_("Not a valid ID."), field="id")
+        return next_(source, info, **kwargs)

@@ -14,6 +14,7 @@ from strawberry import Info
 
 from backoffice.audit import TransitionLog
 from backoffice.fsm import transition_checks
+from backoffice.graphql.actors import BY, actor_name
 from backoffice.graphql.viewer import viewer
 from backoffice.money import quantize
 
@@ -33,17 +34,17 @@ class HistoryEntry:
     from_: str = strawberry.field(name="from", description="The state before, e.g. `PAID`.")
     to: str = strawberry.field(description="The state after, as `status` names it.")
     transition: str
-    by: str | None = strawberry.field(description="Username; null for the system.")
+    by: str | None = strawberry.field(description=BY)
     at: datetime
     note: str
 
     @classmethod
-    def of(cls, row: TransitionLog) -> "HistoryEntry":
+    def of(cls, row: TransitionLog, info: Info) -> "HistoryEntry":
         return cls(
             from_=row.source.upper(),  # the GraphQL enum names of the states
             to=row.target.upper(),
             transition=row.transition,
-            by=row.actor.get_username() if row.actor_id else None,
+            by=actor_name(info, row.actor),
             at=row.at,
             note=row.note,
         )
@@ -78,8 +79,8 @@ def history_field(log_model: type[TransitionLog]) -> Any:
         rows = log_model.objects.select_related("actor").order_by("at", "id")
         return Prefetch("history", queryset=rows)
 
-    def resolve(root: strawberry.Parent[models.Model]) -> list[HistoryEntry]:
-        return [HistoryEntry.of(row) for row in root.history.all()]
+    def resolve(root: strawberry.Parent[models.Model], info: Info) -> list[HistoryEntry]:
+        return [HistoryEntry.of(row, info) for row in root.history.all()]
 
     return strawberry_django.field(
         resolver=resolve, prefetch_related=[prefetch], description="State changes, oldest first."

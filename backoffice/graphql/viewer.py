@@ -9,7 +9,8 @@ from backoffice import clock
 from backoffice.errors import PermissionDenied
 
 
-def _request(info: Info) -> Any:
+def http_request(info: Info) -> Any:
+    """The Django ``HttpRequest`` behind the operation (its session, for signing in and out)."""
     context = info.context
     return context["request"] if isinstance(context, dict) else context.request
 
@@ -17,13 +18,13 @@ def _request(info: Info) -> Any:
 def viewer(info: Info) -> Any:
     """The request's user: a ``User`` or Django's ``AnonymousUser``, never ``None`` (services
     read ``actor=None`` as the system, which may do everything)."""
-    return _request(info).user
+    return http_request(info).user
 
 
 def request_now(info: Info) -> datetime:
     """The clock, read once per request: every figure of one response is computed at the same
     moment (a page's health subqueries and each store's ``computedAt`` agree)."""
-    request = _request(info)
+    request = http_request(info)
     now = getattr(request, "_backoffice_now", None)
     if now is None:
         now = request._backoffice_now = clock.now()

@@ -302,6 +302,9 @@ class OrdersApplier(Applier):
         "carrier": "carrier_tracking",
         "trackingNumber": "carrier_tracking",
         "reason": "end_reason",
+        "buyerName": "buyer_name",
+        "buyerCountry": "buyer_country",
+        "productInfo": "product_info",
     }
 
     def __init__(self, context: Context) -> None:

@@ -12,10 +12,12 @@ import math
 import re
 import unicodedata
 from datetime import UTC, date, datetime, time, tzinfo
-from decimal import Decimal
+from decimal import Context, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from backoffice.money import CENT, Currency, Money, has_more_than_cents
+from django.conf import settings
+
+from backoffice.money import CENT, MAX_RATE, Currency, Money, has_more_than_cents, max_amount
 
 from .errors import CellError
 from .reading import Cell
@@ -146,7 +148,7 @@ _AMOUNT = re.compile(
     (?P<sign>[-+])?\s*
     (?P<prefix>US\s*\$|USD|CN\s*¥|CNY|RMB|\$|¥)?\s*
     (?P<sign2>[-+])?\s*
-    (?P<number>\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+)\s*
+    (?P<number>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*
     (?P<suffix>USD|CNY|RMB|元)?\s*
     (?P<close>\))?
     """,
@@ -169,11 +171,19 @@ _CURRENCY_NAMES = {
 }
 
 
+NOT_ASCII_DIGITS = "digits other than ASCII 0-9"
+
+
 def _normal_text(value: Cell) -> str | None:
-    """Stripped text in NFKC (full-width yen and dollar signs and digits become ASCII), with
-    U+2212 MINUS SIGN read as a hyphen-minus."""
+    """Stripped text in NFKC (full-width yen and dollar signs become ASCII), with U+2212 MINUS
+    SIGN read as a hyphen-minus. Digits must be ASCII already: full-width or other
+    scripts' digits (١٢) are refused, never read as a number."""
     text = cell_text(value)
-    return None if text is None else unicodedata.normalize("NFKC", text).replace("\u2212", "-")
+    if text is None:
+        return None
+    if any(char.isdigit() and not char.isascii() for char in text):
+        raise CellError(NOT_ASCII_DIGITS)
+    return unicodedata.normalize("NFKC", text).replace("\u2212", "-")
 
 
 def parse_amount(value: Cell, *, allow_negative: bool = False) -> tuple[Decimal, str | None] | None:
@@ -202,6 +212,8 @@ def parse_amount(value: Cell, *, allow_negative: bool = False) -> tuple[Decimal,
         raise CellError(NEGATIVE_AMOUNT)
     if has_more_than_cents(amount):
         raise CellError(MORE_THAN_2_DECIMALS)
+    if abs(amount) > max_amount():
+        raise CellError(f"more than the largest amount, {max_amount():,}")
     mark = match["prefix"] or match["suffix"]
     currency = _CURRENCY_MARKS[re.sub(r"\s+", "", mark).upper()] if mark else None
     amount = amount.quantize(CENT) if amount else Decimal("0.00")  # no "-0.00"
@@ -231,7 +243,7 @@ def parse_currency(value: Cell) -> str | None:
 
 
 RATE_PLACES = Decimal("0.000001")
-_PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def parse_rate(value: Cell) -> Decimal | None:
@@ -248,8 +260,11 @@ def parse_rate(value: Cell) -> Decimal | None:
     rate = Decimal(text)
     if rate <= 0:
         raise CellError("rate must be more than zero")
-    if rate != rate.quantize(RATE_PLACES):
+    if rate != rate.quantize(RATE_PLACES, context=Context(prec=len(text) + 7)):
         raise CellError("more than 6 decimals")
+    low, high = settings.EXCHANGE_RATE_MIN, min(settings.EXCHANGE_RATE_MAX, MAX_RATE)
+    if not low <= rate <= high:
+        raise CellError(f"rate must be from {low} to {high} (CNY per USD)")
     return rate
 
 

@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import SellerAccount
 from backoffice.admin_transitions import ObjectAction, TransitionAdminMixin
+from backoffice.forms import StrictDecimalField
 from payouts.admin.shared import NOTE_WIDGET, ReadOnlyAdmin, always, autocomplete, percent
 from payouts.models import EarlyPayoutDecision, EarlyPayoutTerms
 from payouts.services import early_payout_set
@@ -25,7 +26,7 @@ class TermsForm(forms.Form):
         help_text="Orders are paid out early (after shipment + delay). Losing eligibility "
         "schedules the release of the reserve.",
     )
-    reserve_rate = forms.DecimalField(
+    reserve_rate = StrictDecimalField(
         label="Reserve rate",
         min_value=0,
         max_value=Decimal("0.9999"),

@@ -19,6 +19,7 @@ from backoffice.admin_transitions import (
     bulk_action,
 )
 from backoffice.exports import ExportAdminMixin
+from backoffice.forms import StrictDecimalField
 from backoffice.money import Currency
 from payouts.admin.ledger import PostingInline
 from payouts.admin.shared import NOTE_WIDGET, ReadOnlyAdmin, autocomplete, money, usd_column
@@ -54,7 +55,7 @@ class PayoutRequestForm(forms.Form):
     store = forms.ModelChoiceField(
         SellerAccount.objects.all(), widget=autocomplete(Payout, "store")
     )
-    amount = forms.DecimalField(
+    amount = StrictDecimalField(
         max_digits=16, help_text="USD, taken from the store's available balance."
     )
     currency = forms.ChoiceField(

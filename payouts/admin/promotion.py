@@ -14,6 +14,7 @@ from accounts.models import SellerAccount
 from backoffice import clock
 from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import ObjectAction, TransitionAdminMixin
+from backoffice.forms import StrictDecimalField
 from backoffice.money import Currency
 from payouts.admin.ledger import PostingInline
 from payouts.admin.shared import NOTE_WIDGET, ReadOnlyAdmin, always, autocomplete, money, signed
@@ -25,7 +26,12 @@ from payouts.models import (
     PromotionMovement,
     PromotionWallet,
 )
-from payouts.promotion import promotion_adjust, promotion_set_threshold, promotion_top_up
+from payouts.promotion import (
+    THRESHOLD_PERM,
+    promotion_adjust,
+    promotion_set_threshold,
+    promotion_top_up,
+)
 
 BANK_TRANSFER_PERM = "payouts.record_bank_transfer"
 ADJUST_PERM = "payouts.adjust_promotion"
@@ -65,7 +71,7 @@ class PromotionEntryForm(forms.Form):
         widget=forms.RadioSelect,
     )
     # Checked by the services (their errors show next to the field).
-    amount = forms.DecimalField(
+    amount = StrictDecimalField(
         max_digits=16,
         help_text="CNY. A top-up is more than zero and pays the store's arrears first; an "
         "adjustment may be negative.",
@@ -219,7 +225,7 @@ class ArrearsEpisodeAdmin(ReadOnlyAdmin):
 
 
 class ThresholdForm(forms.Form):
-    threshold = forms.DecimalField(
+    threshold = StrictDecimalField(
         label="Low-balance threshold",
         help_text="CNY; a balance below it sends the store a notice (0 turns the notices off).",
     )
@@ -243,7 +249,7 @@ class PromotionWalletAdmin(TransitionAdminMixin, admin.ModelAdmin):
         "set_threshold": ObjectAction(
             "Change threshold",
             promotion_set_threshold,
-            ADJUST_PERM,
+            THRESHOLD_PERM,
             form=ThresholdForm,
             check=always("set_threshold"),
             initial=lambda wallet: {"threshold": wallet.low_balance_threshold},
@@ -262,7 +268,7 @@ class PromotionWalletAdmin(TransitionAdminMixin, admin.ModelAdmin):
         return super().get_queryset(request).annotate(balance=wallet_sum())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(ADJUST_PERM)
+        return request.user.has_perm(THRESHOLD_PERM)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the "Change threshold" button runs the service

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import ObjectAction, TransitionAdminMixin
+from backoffice.forms import StrictDecimalField
 from payouts.admin.shared import always
 from payouts.models import ExchangeRate
 from payouts.services import exchange_rate_set
@@ -19,13 +20,17 @@ RATE_PERM = "payouts.change_exchangerate"
 
 class ExchangeRateForm(forms.Form):
     day = forms.DateField(label="Date", widget=AdminDateWidget)
-    rate = forms.DecimalField(
-        label="USD/CNY rate", help_text="CNY for one US dollar, at most 6 decimals (e.g. 7.1825)."
+    rate = StrictDecimalField(
+        label="USD/CNY rate",
+        decimal_places=6,
+        help_text="CNY for one US dollar, at most 6 decimals (e.g. 7.1825).",
     )
 
 
 class RateChangeForm(forms.Form):
-    rate = forms.DecimalField(label="USD/CNY rate", help_text="CNY for one US dollar.")
+    rate = StrictDecimalField(
+        label="USD/CNY rate", decimal_places=6, help_text="CNY for one US dollar."
+    )
 
 
 def exchange_rate_change(*, rate_id: int, actor: Any, rate: Decimal) -> ExchangeRate:

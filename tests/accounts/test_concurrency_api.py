@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import SellerAccount
+from accounts.models import ApiToken, SellerAccount
+from accounts.services import api_token_create
 from tests import factories as f
 from tests.gql import codes, mutate
 from tests.test_postgres_concurrency import racing
@@ -50,3 +51,24 @@ def test_the_admin_add_form_that_loses_the_race_says_so_and_creates_nothing():
     assert response.status_code == 200
     assert "same moment" in response.text
     assert list(SellerAccount.objects.values_list("name", flat=True)) == ["First"]
+
+
+def test_two_tokens_created_at_once_cannot_both_take_the_last_place(settings):
+    # given a user one token below the limit, and another request creating a token (not
+    # committed yet)
+    settings.API_TOKENS_MAX_LIVE = 2
+    user = f.seller(f.store())
+    api_token_create(actor=user, name="first")
+
+    # when a GraphQL creation waits on the user's row, and the other commits
+    payload = racing(
+        lambda: api_token_create(actor=user, name="second"),
+        lambda: mutate(Client(), "apiTokenCreate", {"name": "third"}, user=user),
+    )
+
+    # then it is refused with a code, and the user holds exactly the limit
+    assert codes(payload) == [("invalid", None)]
+    assert sorted(ApiToken.objects.filter(user=user).values_list("name", flat=True)) == [
+        "first",
+        "second",
+    ]

@@ -130,6 +130,14 @@ def test_roles_exist_with_their_permissions():
         assert granted == set(perms)
 
 
+def test_ratings_are_recorded_by_the_integration_role_only_and_the_importer_sets_no_threshold():
+    def holders(perm: str) -> set[str]:
+        return {role for role, perms in ROLES.items() if perm in perms}
+
+    assert holders("orders.record_rating") == {"integration"}
+    assert holders("payouts.set_promotion_threshold") == {"finance"}
+
+
 # --- API tokens ---
 
 

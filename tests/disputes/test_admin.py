@@ -447,7 +447,7 @@ def test_the_requested_refund_errors_show_on_the_form_and_nothing_is_created(cli
     for requested, message in (
         ("100.01", "At most USD 100.00 of this order can be refunded."),
         ("0", "The amount must be greater than zero."),
-        ("1.001", "Amounts have at most 2 decimals."),
+        ("1.001", "At most 2 decimals."),
     ):
         response = post(
             client,

@@ -452,7 +452,8 @@ def test_support_opens_a_dispute_and_the_order_becomes_disputed(client):
     )
 
 
-@pytest.mark.parametrize("amount", ["100.01", "0", "1.005", "-5", "1E+30", "NaN", "-Infinity"])
+# Malformed numbers (1E+30, NaN, 1_000...) are refused by GraphQL itself: tests/test_strict_input.py
+@pytest.mark.parametrize("amount", ["100.01", "0", "1.005", "-5", "100000000000000000000"])
 def test_the_requested_refund_is_above_zero_and_at_most_the_order(client, amount):
     order = f.order(status="shipped", amount="100.00")
 
@@ -556,7 +557,7 @@ def test_a_malformed_requested_refund_is_refused_by_graphql(client, amount):
         ({"action": "PROPOSE", "amount": "40.00"}, "amount"),  # not below what was asked
         ({"action": "PROPOSE", "amount": "1.001"}, "amount"),
         ({"action": "PROPOSE", "amount": "-1"}, "amount"),
-        ({"action": "PROPOSE", "amount": "NaN"}, "amount"),
+        ({"action": "PROPOSE", "amount": "99999999999999"}, "amount"),
         ({"action": "ACCEPT", "amount": "10"}, "amount"),
         ({"action": "REJECT", "returnRequired": True}, "returnRequired"),
     ],
@@ -574,7 +575,11 @@ def test_a_response_with_inconsistent_input_is_invalid(client, time_machine, ext
 
 @pytest.mark.parametrize(
     ("amount", "fault", "field"),
-    [("40.01", "SELLER", "amount"), ("-1", "SELLER", "amount"), ("1E+30", "NONE", "amount")],
+    [
+        ("40.01", "SELLER", "amount"),
+        ("-1", "SELLER", "amount"),
+        ("100000000000000000000", "NONE", "amount"),
+    ],
 )
 def test_an_arbitration_amount_out_of_range_is_invalid(client, time_machine, amount, fault, field):
     d = dispute_in("arbitration")

@@ -397,7 +397,7 @@ def test_a_promotion_line_needs_its_reference():
             [("Rate to CNY", "rate must be more than zero")],
         ),
         (
-            {"date": "03/01/2026 10:00", "currency": "CNY", "rate": "1"},
+            {"date": "03/01/2026 10:00", "currency": "CNY", "rate": "7"},
             [
                 ("Date", "not a date (e.g. 2026-03-09)"),
                 ("Currency", "only USD rates: the rate is CNY for one unit of the currency"),

@@ -274,7 +274,7 @@ def payout_form(store: SellerAccount, amount: str, currency: str = "USD", key: s
     [
         ("empty", ("10.00", "USD"), "amount", "Only USD 0.00 is available."),
         ("funded", ("100.01", "USD"), "amount", "Only USD 100.00 is available."),
-        ("funded", ("1.001", "USD"), "amount", "Amounts have at most 2 decimals."),
+        ("funded", ("1.001", "USD"), "amount", "At most 2 decimals."),
         ("funded", ("10.00", "CNY"), "currency", "No USD/CNY exchange rate is recorded for"),
         ("frozen", ("10.00", "USD"), None, "The store is frozen (Risk review)"),
     ],
@@ -365,11 +365,9 @@ def test_exchange_rates_are_added_and_changed_through_the_service(client):
     good = post(client, url(ExchangeRate, "add"), {"day": "2026-03-01", "rate": "7.1825"})
 
     assert page.status_code == 200
-    for response in (zero, too_fine):
-        assert response.status_code == 200
-        assert response.context["form"].errors["rate"] == [
-            "The rate is positive with at most 6 decimals."
-        ]
+    assert zero.status_code == too_fine.status_code == 200
+    assert zero.context["form"].errors["rate"] == ["The rate must be from 5 to 10 CNY per USD."]
+    assert too_fine.context["form"].errors["rate"] == ["At most 6 decimals."]
     assert no_day.status_code == 200 and "day" in no_day.context["form"].errors
     row = ExchangeRate.objects.get()
     assert good.status_code == 302 and good.url == url(ExchangeRate, "change", row.pk)

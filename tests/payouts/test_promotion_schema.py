@@ -352,15 +352,17 @@ def test_threshold_validation_and_permissions(client):
     assert codes(set_threshold(seller, "0.001")) == [("invalid", "threshold")]
     assert codes(set_threshold(seller, "5", target=f.store())) == [("not_found", "id")]
     assert codes(set_threshold(f.staff("risk"), "5")) == [("permission_denied", None)]
+    # the importer records movements but sets no thresholds
+    assert codes(set_threshold(f.staff("importer"), "5")) == [("permission_denied", None)]
     assert set_threshold(f.staff("finance"), "0")["__typename"] == "SellerAccount"
 
 
 # --- orderRecordRating ---
 
 
-def test_support_records_a_buyers_rating_of_a_completed_order(client):
+def test_the_integration_role_records_a_buyers_rating_of_a_completed_order(client):
     order = f.order(status="completed")
-    support = f.staff("support")
+    integration = f.staff("integration")
     query = "id status rating ratedAt"
 
     def rate(user, rating: int, target=order) -> dict:
@@ -375,13 +377,16 @@ def test_support_records_a_buyers_rating_of_a_completed_order(client):
         assert "errors" not in body, body["errors"]
         return body["data"]["orderRecordRating"]
 
-    done = rate(support, 5)
+    done = rate(integration, 5)
     assert (done["rating"], done["status"]) == (5, "COMPLETED")
     assert done["ratedAt"] is not None
-    assert codes(rate(support, 6)) == [("invalid", "rating")]
-    assert codes(rate(support, 0)) == [("invalid", "rating")]
+    assert codes(rate(integration, 6)) == [("invalid", "rating")]
+    assert codes(rate(integration, 0)) == [("invalid", "rating")]
     assert codes(rate(f.seller(order.store), 1)) == [("permission_denied", None)]
-    assert codes(rate(support, 4, target=f.order(status="shipped"))) == [
+    # ratings feed early-payout decisions: no person's role records them
+    for role in ("support", "risk", "finance", "importer"):
+        assert codes(rate(f.staff(role), 1)) == [("permission_denied", None)], role
+    assert codes(rate(integration, 4, target=f.order(status="shipped"))) == [
         ("invalid_transition", None)
     ]
     order.refresh_from_db()

@@ -537,6 +537,21 @@ def test_the_same_idempotency_key_with_another_amount_is_a_conflict(client):
     assert (available(store), LedgerEntry.objects.count()) == before
 
 
+def test_idempotency_keys_are_scoped_per_user_and_per_operation(client):
+    store = funded("100.00")
+    seller, other_seller, admin = f.seller(store), f.seller(store), f.superuser()
+
+    mine = request(client, store, seller, amount="10.00", idempotencyKey="k")
+    theirs = request(client, store, other_seller, amount="10.00", idempotencyKey="k")
+    admins = request(client, store, admin, amount="20.00", idempotencyKey="k")  # no conflict
+    paid = mutate(client, "payoutMarkPaid", {"id": mine["id"], "idempotencyKey": "k"}, user=admin)
+
+    assert len({mine["id"], theirs["id"], admins["id"]}) == 3
+    assert paid["__typename"] == "Payout"
+    assert paid["status"] == "PAID"
+    assert Payout.objects.count() == 3
+
+
 def test_a_seller_cannot_request_a_payout_for_another_store(client):
     mine, theirs = f.store(), funded("100.00")
     refused_request(client, theirs, f.seller(mine), [("not_found", "id")])

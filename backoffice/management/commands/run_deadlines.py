@@ -19,7 +19,11 @@ def parse_now(value: str | None) -> datetime:
 
 
 class Command(BaseCommand):
-    help = "Apply everything that is due at --now (default: the clock). Idempotent."
+    help = (
+        "Apply everything that is due at --now (default: the clock), every deadline job once in "
+        "order: the same job functions the workers run periodically. Idempotent. A row that "
+        "fails is listed, retried on later runs and parked after DEADLINES_MAX_ATTEMPTS."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--now", help="ISO 8601 timestamp with offset; default: now")
@@ -27,5 +31,16 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         now = parse_now(options["now"])
         self.stdout.write(f"deadlines at {now.isoformat()}")
-        for name, count in deadlines.run_all(now).items():
-            self.stdout.write(f"{name}: {count}")
+        for name in deadlines.jobs():
+            self.report(deadlines.run_job(name, now))
+
+    def report(self, result: deadlines.JobResult) -> None:
+        line = f"{result.job}: {result.done}"
+        if result.failures:
+            line += f", failed: {len(result.failures)}"
+        if result.error:
+            line += f", job failed: {result.error}"
+        self.stdout.write(line)
+        for failure in result.failures:
+            state = "parked" if failure.parked else f"attempt {failure.attempts}"
+            self.stdout.write(f"  {failure.model} {failure.pk} ({state}): {failure.error}")

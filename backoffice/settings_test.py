@@ -1,0 +1,10 @@
+"""Settings for the test suite (pyproject.toml's DJANGO_SETTINGS_MODULE): the production
+settings, with a fixed test-only secret key and no redirect to HTTPS (the test client speaks
+plain HTTP). Subprocesses the tests start inherit both through the environment."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "insecure-test-only-key-" + "x" * 40)
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+
+from backoffice.settings import *  # noqa: F403
