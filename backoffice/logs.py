@@ -6,8 +6,12 @@ Each line has ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message`` and `
 Built on python-json-logger.
 """
 
+import logging
+
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
+
+from backoffice.request_id import NO_REQUEST
 
 FIELDS = ("levelname", "name", "message", "request_id")
 RENAMED = {"levelname": "level", "name": "logger"}
@@ -24,3 +28,14 @@ class JsonFormatter(BaseJsonFormatter):
             timestamp="time",
             reserved_attrs=NOT_LOGGED,
         )
+
+
+class GunicornRequestIdFilter(logging.Filter):
+    """gunicorn's access line knows the response's X-Request-ID (deploy/gunicorn.conf.py):
+    put it in the line's ``request_id`` as the application does in its own lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args if isinstance(record.args, dict) else {}
+        request_id = atoms.get("{x-request-id}o")
+        record.request_id = request_id if request_id not in (None, "", "-") else NO_REQUEST
+        return True
