@@ -21,6 +21,7 @@ from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from health_check.base import HealthCheck
 from health_check.checks import Cache, Database
 from health_check.exceptions import ServiceUnavailable
@@ -58,8 +59,8 @@ class DeadlineHeartbeats(HealthCheck):
         stale = stale_jobs(heartbeats, now=clock.now(), max_age=max_age)
         if stale:
             raise ServiceUnavailable(
-                f"no run finished in the last {settings.HEALTH_HEARTBEAT_MAX_AGE_MINUTES} "
-                f"minutes: {', '.join(stale)}"
+                _("no run finished in the last %(minutes)s minutes: %(jobs)s")
+                % {"minutes": settings.HEALTH_HEARTBEAT_MAX_AGE_MINUTES, "jobs": ", ".join(stale)}
             )
 
 
@@ -82,7 +83,7 @@ class Queue(HealthCheck):
                 f"the queue does not answer ({type(error).__name__})"
             ) from error
         if not has_tables:
-            raise ServiceUnavailable("the queue's tables are missing: run `manage.py migrate`")
+            raise ServiceUnavailable(_("the queue's tables are missing: run `manage.py migrate`"))
 
 
 class HealthView(HealthCheckView):
