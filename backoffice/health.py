@@ -80,7 +80,7 @@ class Queue(HealthCheck):
             has_tables = queue_app.check_connection()
         except Exception as error:  # the message may name hosts or users: only its kind
             raise ServiceUnavailable(
-                f"the queue does not answer ({type(error).__name__})"
+                _("the queue does not answer (%(error)s)") % {"error": type(error).__name__}
             ) from error
         if not has_tables:
             raise ServiceUnavailable(_("the queue's tables are missing: run `manage.py migrate`"))
