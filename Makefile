@@ -16,11 +16,12 @@ PYTEST := $(PY) -m pytest -n 2 -ra
 test schema bench: export DJANGO_SECRET_KEY ?= make-checks-only-insecure-key-not-for-any-server-0123456789
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run worker test test-sqlite test-postgres lint fmt schema bench clean
+.PHONY: help venv run worker stack test test-sqlite test-postgres lint fmt schema bench clean
 
 help:
 	@echo "make run            demo server on http://127.0.0.1:8000 (admin/admin), GraphiQL at /graphql/"
 	@echo "make worker         the job worker: runs the periodic deadline jobs (optional with SQLite)"
+	@echo "make stack          production-like stack without Docker (deploy/run-local-stack)"
 	@echo "make test           lint, migrations and schema checks, tests on SQLite then PostgreSQL"
 	@echo "make test-sqlite    tests on SQLite only (skips nothing: postgres-marked tests are not selected)"
 	@echo "make test-postgres  all tests on a throwaway PostgreSQL cluster (.ci/with-postgres)"
@@ -47,6 +48,10 @@ run: venv
 worker: export DJANGO_DEBUG = 1
 worker: venv
 	$(PY) manage.py procrastinate worker
+
+# PostgreSQL, migrate, collectstatic, gunicorn and the worker, as `docker compose up` starts them.
+stack: venv
+	deploy/run-local-stack
 
 test: venv
 	$(RUFF) check .

@@ -156,7 +156,6 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The sign-in page for every user (sellers too); the admin keeps its own, staff-only login.
 LOGIN_URL = "login"
@@ -301,10 +300,64 @@ IMPORT_MAX_XLS_BYTES = env_int("IMPORT_MAX_XLS_BYTES", 32 << 20)
 # How many due rows the deadlines runner handles per transaction.
 DEADLINES_BATCH_SIZE = env_int("DEADLINES_BATCH_SIZE", 500)
 
+# --- Deploying (issue 12; docs/operations.md "Deploying"): static files, health, logs. ---
+# Static files: `collectstatic` writes them to STATIC_ROOT. With DJANGO_SERVE_STATIC (on unless
+# DEBUG) this process serves them itself through WhiteNoise, under content-hashed names from the
+# manifest that `collectstatic` writes, compressed, cached for a year. Off: DEBUG's runserver
+# serves them from the apps, or a front server serves STATIC_ROOT. The tests turn it off
+# (settings_test.py): they do not run `collectstatic`, and the manifest storage refuses to name
+# a file that was not collected.
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
+SERVE_STATIC = env_bool("DJANGO_SERVE_STATIC", not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "backoffice.storage.StaticFilesStorage"
+        if SERVE_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+if SERVE_STATIC:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
+
+# Every request gets an id (the client's valid X-Request-ID, or a new one), echoed in the
+# response's X-Request-ID and carried by every log line written while it runs. First, so
+# that even a redirect to HTTPS carries it.
+MIDDLEWARE.insert(0, "backoffice.request_id.RequestIdMiddleware")
+
+# GET /health/ (backoffice/health.py): database, cache, queue and deadline heartbeats; 200 when
+# all pass, 500 naming the failing ones. JSON for `Accept: application/json` or ?format=json.
+INSTALLED_APPS += ["health_check"]
+# A deadline job whose last run finished longer ago than this makes /health/ unhealthy. Set
+# it above the longest interval between two runs of one job (DEADLINES_CRON and overrides).
+HEALTH_HEARTBEAT_MAX_AGE_MINUTES = env_int("HEALTH_HEARTBEAT_MAX_AGE_MINUTES", 15)
+# Load balancers probe over plain HTTP inside the network: /health/ is not redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+
+# Logs go to stderr, one line per record. LOG_FORMAT=json (the default without DEBUG) writes
+# one JSON object per line: time, level, logger, message, request_id, exc_info (when an
+# exception is logged). LOG_FORMAT=text (the default with DEBUG) is for people.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "backoffice.request_id.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "backoffice.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 

@@ -1,10 +1,13 @@
 """Settings for the test suite (pyproject.toml's DJANGO_SETTINGS_MODULE): the production
-settings, with a fixed test-only secret key and no redirect to HTTPS (the test client speaks
-plain HTTP). Subprocesses the tests start inherit both through the environment."""
+settings, with a fixed test-only secret key, no redirect to HTTPS (the test client speaks
+plain HTTP) and static files not served from a collected STATIC_ROOT. Subprocesses the tests
+start inherit all three through the environment."""
 
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "insecure-test-only-key-" + "x" * 40)
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+# No `collectstatic` in the tests: static files as in development, not WhiteNoise's manifest.
+os.environ.setdefault("DJANGO_SERVE_STATIC", "0")
 
 from backoffice.settings import *  # noqa: F403

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from backoffice.health import HealthView
 from backoffice.views import GraphQLView, csrf_token
 
 admin.site.site_header = "Seller back-office"
@@ -17,6 +18,8 @@ urlpatterns = [
     path("auth/csrf/", csrf_token, name="csrf"),
     # GraphiQL (GET with Accept: text/html) only when GRAPHIQL_ENABLED: see the view.
     path("graphql/", GraphQLView.as_view(graphql_ide="graphiql"), name="graphql"),
+    # Database, cache, queue and deadline heartbeats (backoffice/health.py).
+    path("health/", HealthView.as_view(), name="health"),
 ]
 
 # On /graphql/ even Django's own refusals answer JSON (backoffice/views.py).

@@ -92,3 +92,26 @@ def test_production_defaults_hold_without_overrides():
         "DENY",
         "same-origin",
     ], done.stderr
+
+
+def test_static_files_and_logs_follow_debug():
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SERVE_STATIC, 'whitenoise.middleware.WhiteNoiseMiddleware' in s.MIDDLEWARE, "
+        "s.STORAGES['staticfiles']['BACKEND'], s.LOG_FORMAT)"
+    )
+    production = _manage("shell", "-c", code, env=PRODUCTION_ENV)
+    debug = _manage("shell", "-c", code, env={"DJANGO_DEBUG": "1"})
+
+    assert production.stdout.splitlines()[-1].split() == [
+        "True",
+        "True",
+        "backoffice.storage.StaticFilesStorage",
+        "json",
+    ], production.stderr
+    assert debug.stdout.splitlines()[-1].split() == [
+        "False",
+        "False",
+        "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "text",
+    ], debug.stderr
