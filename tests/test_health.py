@@ -72,3 +72,26 @@ def test_a_job_is_stale_when_its_last_sign_of_life_is_older_than_the_limit(last,
     found = stale_jobs(heartbeats, now=NOW, max_age=timedelta(minutes=15))
 
     assert found == (["disputes:auto_resolve"] if stale else [])
+
+
+@pytest.mark.django_db
+def test_a_deadline_job_that_stopped_running_makes_it_unhealthy(client, settings):
+    from django.utils import timezone
+
+    from backoffice.models import JobHeartbeat
+
+    settings.HEALTH_HEARTBEAT_MAX_AGE_MINUTES = 15
+    old = timezone.now() - timedelta(hours=2)
+    JobHeartbeat.objects.create(
+        job="orders.auto_confirm", last_started_at=old, last_finished_at=old
+    )
+    JobHeartbeat.objects.create(job="orders.auto_cancel", last_finished_at=timezone.now())
+
+    response = client.get(URL, {"format": "json"})
+
+    assert response.status_code == 500
+    body = response.json()
+    assert body["status"] == "unhealthy"
+    assert "orders.auto_confirm" in body["checks"]["DeadlineHeartbeats()"]
+    assert "orders.auto_cancel" not in body["checks"]["DeadlineHeartbeats()"]
+    assert body["checks"]["Database(alias='default')"] == "OK"
