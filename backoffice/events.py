@@ -41,14 +41,22 @@ TYPES = (
 
 # model name -> (object label, event type, fields copied into the payload)
 _STATE_EVENTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "order": ("order", ORDER_STATUS_CHANGED, ("order_number", "amount")),
+    "order": ("order", ORDER_STATUS_CHANGED, ("order_number", "amount", "end_reason")),
     "dispute": (
         "dispute",
         DISPUTE_STATUS_CHANGED,
         ("platform_dispute_id", "order_id", "requested_refund", "final_refund"),
     ),
-    "payout": ("payout", PAYOUT_STATUS_CHANGED, ("amount", "currency", "payout_amount")),
-    "selleraccount": ("store", STORE_STATUS_CHANGED, ("platform_store_id",)),
+    "payout": (
+        "payout",
+        PAYOUT_STATUS_CHANGED,
+        ("amount", "currency", "payout_amount", "failure_reason"),
+    ),
+    "selleraccount": (
+        "store",
+        STORE_STATUS_CHANGED,
+        ("platform_store_id", "freeze_reason", "close_reason"),
+    ),
 }
 
 _pending: ContextVar[list[Any] | None] = ContextVar("pending_events", default=None)
