@@ -47,7 +47,7 @@ ERROR_MAX_CHARS = 1000
 # --- endpoints -------------------------------------------------------------------------------
 
 
-def check_url(url: str, *, field: str = "url") -> str:
+def check_url(url: str, *, field: str | None = "url") -> str:
     """``url`` if webhooks may be sent there: http(s) only; unless
     ``WEBHOOK_ALLOW_PRIVATE_URLS``, https only and no host that resolves to a private,
     loopback, link-local or otherwise non-public address (the back-office must not be made to
