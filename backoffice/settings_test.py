@@ -1,10 +1,13 @@
 """Settings for the test suite (pyproject.toml's DJANGO_SETTINGS_MODULE): the production
 settings, with a fixed test-only secret key and no redirect to HTTPS (the test client speaks
-plain HTTP). Subprocesses the tests start inherit both through the environment."""
+plain HTTP), and webhooks allowed to 127.0.0.1. Subprocesses the tests start inherit both through the environment."""
 
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "insecure-test-only-key-" + "x" * 40)
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+# Webhook receivers in the tests listen on 127.0.0.1 over plain HTTP (tests of the refusal
+# turn this off).
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_URLS", "1")
 
 from backoffice.settings import *  # noqa: F403
