@@ -1,6 +1,7 @@
 """Settings for the test suite (pyproject.toml's DJANGO_SETTINGS_MODULE): the production
 settings, with a fixed test-only secret key and no redirect to HTTPS (the test client speaks
-plain HTTP), and webhooks allowed to 127.0.0.1. Subprocesses the tests start inherit both through the environment."""
+plain HTTP), and webhooks allowed to 127.0.0.1. Subprocesses the tests start inherit these
+through the environment."""
 
 import os
 
