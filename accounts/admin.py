@@ -371,14 +371,16 @@ def notices_table(store: SellerAccount) -> SafeString:
 @admin.register(Notice)
 class NoticeAdmin(ReadOnlyAdmin):
     """What the stores were told (freeze, unfreeze, close, low promotion balance, early payout,
-    dispute deadlines) and to whom it was e-mailed: written by the services, read-only here."""
+    dispute deadlines) and to whom it was e-mailed, with the e-mail's delivery status (sent by
+    the ``notices.send_emails`` job, retried): written by the services, read-only here."""
 
-    list_display = ("created_at", "store", "kind", "title", "emailed")
-    list_filter = ("kind", ("store", admin.RelatedOnlyFieldListFilter))
+    list_display = ("created_at", "store", "kind", "title", "emailed", "email_status")
+    list_filter = ("kind", "email_status", ("store", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title", "store__name", "=store__platform_store_id")
     date_hierarchy = "created_at"
     list_select_related = ("store",)
-    fields = ("store", "kind", "title", "body", "created_at", "emailed")
+    fields = ("store", "kind", "title", "body", "created_at", "emailed", "email_status")
+    fields += ("email_attempts", "email_last_error", "email_next_attempt_at", "emailed_at")
     readonly_fields = fields
 
     @admin.display(description="e-mailed to")

@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Seller accounts"
 
     def ready(self) -> None:
+        from accounts import notices  # noqa: F401  (registers the notices.send_emails job)
         from accounts.roles import sync_roles_after_migrate
 
         # Runs after each app's migrations; the last run sees every permission.

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q, Sum
+from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from backoffice.audit import TransitionLog
@@ -218,16 +219,38 @@ class Notice(models.Model):
         LOW_BALANCE = "low_balance", "Low promotion balance"
         ELIGIBILITY = "eligibility", "Early payout"
         DISPUTE_DEADLINE = "dispute_deadline", "Dispute deadline"
+        WEBHOOK_DISABLED = "webhook_disabled", _("Webhook endpoint disabled")
+
+    class EmailStatus(models.TextChoices):
+        """Where its e-mail stands (sent by the ``notices.send_emails`` job, with retries)."""
+
+        NONE = "none", _("No recipients")
+        PENDING = "pending", _("Pending")
+        RETRYING = "retrying", _("Retrying")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
 
     store = models.ForeignKey(SellerAccount, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     title = models.CharField(max_length=200)
     body = models.TextField()
     created_at = models.DateTimeField(db_index=True)
-    emailed_to = models.JSONField(default=list, blank=True)
+    emailed_to = models.JSONField(
+        default=list, blank=True, help_text=_("The addresses it is e-mailed to.")
+    )
+    email_status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    email_attempts = models.PositiveIntegerField(default=0)
+    email_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    email_last_error = models.TextField(blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=["email_status", "email_next_attempt_at"], name="notice_email_due")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.title}"

@@ -4,6 +4,7 @@ Each app keeps a concrete subclass of :class:`TransitionLog` with a foreign key 
 its model and ``related_name="history"``. Services call :func:`record_transition`; inside
 :func:`batched_audit` the rows are collected and bulk-inserted once, so that a batch of
 thousands of transitions (imports, the deadlines runner) costs one INSERT, not one per row.
+Each audit row comes with its outbound event (:mod:`backoffice.events`), batched the same way.
 """
 
 import functools
@@ -16,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models, transaction
 
+from backoffice import events
 from backoffice.db import build, insert_many
 
 _pending: ContextVar[list["TransitionLog"] | None] = ContextVar("pending_audit", default=None)
@@ -78,6 +80,15 @@ def record_transition(
         "at": at,
         **extra,
     }
+    events.record_state_change(
+        instance,
+        transition=transition,
+        source=source,
+        target=target,
+        actor=actor,
+        at=at,
+        extra=extra,
+    )
     pending = _pending.get()
     if instance.pk is None:  # not saved yet: link the object, its id is taken when saving
         row = model(**{fk_name: instance}, **values)
@@ -94,14 +105,15 @@ def record_transition(
 
 @contextmanager
 def batched_audit() -> Iterator[list[TransitionLog]]:
-    """Collect audit rows recorded inside the block and insert them in bulk at its end."""
+    """Collect audit rows recorded inside the block and insert them in bulk at its end, with
+    the outbound events recorded meanwhile (:mod:`backoffice.events`)."""
     if _pending.get() is not None:  # already batching: the outer block flushes
         yield _pending.get()
         return
     rows: list[TransitionLog] = []
     token = _pending.set(rows)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), events.batched():
             yield rows
             flush(rows)
     finally:
@@ -115,3 +127,4 @@ def flush(rows: list[TransitionLog]) -> None:
     for model, model_rows in by_model.items():
         insert_many(model, model_rows)
     rows.clear()
+    events.flush()

@@ -122,3 +122,137 @@ class JobHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.job
+
+
+# --- outbound events and webhooks (backoffice/events.py, backoffice/webhooks.py) ---------------
+
+
+class Event(models.Model):
+    """Something that changed (a state change, a ledger posting), written in the same
+    transaction as the change. Never updated nor deleted: the outbox webhooks are fed from."""
+
+    type = models.CharField(max_length=40, db_index=True)
+    store = models.ForeignKey(
+        "accounts.SellerAccount",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,  # history: it outlives a deleted store
+        related_name="+",
+        db_constraint=False,
+    )
+    object_type = models.CharField(
+        max_length=20, help_text=_("order, dispute, payout, store or posting")
+    )
+    object_id = models.BigIntegerField()
+    payload = models.JSONField()
+    occurred_at = models.DateTimeField(help_text=_("When the change happened (its own time)."))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-id",)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.object_type} {self.object_id}"
+
+
+def new_webhook_secret() -> str:
+    import secrets
+
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    """Where events are POSTed, signed with ``secret``."""
+
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    secret = models.CharField(max_length=80, default=new_webhook_secret, editable=False)
+    event_types = models.JSONField(
+        default=list, blank=True, help_text=_("Event types sent to it; empty: every type.")
+    )
+    store = models.ForeignKey(
+        "accounts.SellerAccount",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+        help_text=_("Only this store's events; empty: every store's and the platform's."),
+    )
+    active = models.BooleanField(default=True)
+    failure_count = models.PositiveIntegerField(
+        default=0, help_text=_("Consecutive deliveries that failed for good.")
+    )
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def masked_secret(self) -> str:
+        return f"{self.secret[:10]}…{self.secret[-4:]}"
+
+    def wants(self, event_type: str, store_id: int | None) -> bool:
+        return (not self.event_types or event_type in self.event_types) and (
+            self.store_id is None or self.store_id == store_id
+        )
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint, attempted until it succeeds or the attempts run out."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RETRYING = "retrying", _("Retrying")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        DISABLED = "disabled", _("Endpoint disabled")
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ("-id",)
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.endpoint}"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery: when, the answer's status code, how long, what went wrong."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+    at = models.DateTimeField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"

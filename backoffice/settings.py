@@ -343,6 +343,26 @@ SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
+
+
+# --- Outbound events, webhooks and notice e-mails (backoffice/webhooks.py, accounts/notices.py,
+# docs/operations.md "Events and webhooks") ---------------------------------------------------
+# A webhook POST waits this long for an answer; a failed delivery is tried again after
+# base, 2 x base, 4 x base... seconds, at most WEBHOOK_MAX_ATTEMPTS times in all; an endpoint
+# whose last WEBHOOK_DISABLE_AFTER_FAILURES deliveries all failed for good is turned off.
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 60)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
+WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 50)
+# Plain http:// and hosts on private, loopback or link-local addresses: refused unless this is
+# on (development, tests against 127.0.0.1). Production keeps it off.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
+# Notice e-mails: retried after base, 2 x base... seconds, recorded as failed after the last.
+NOTICE_EMAIL_MAX_ATTEMPTS = env_int("NOTICE_EMAIL_MAX_ATTEMPTS", 5)
+NOTICE_EMAIL_RETRY_BASE_SECONDS = env_int("NOTICE_EMAIL_RETRY_BASE_SECONDS", 60)
+# --- end of outbound events -------------------------------------------------------------------
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

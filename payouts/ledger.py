@@ -2,7 +2,8 @@
 
 :func:`post` is the only writer of ledger rows. A posting's legs must sum to zero per
 currency; its reference is unique, so posting the same reference again is a no-op that
-returns ``None`` (retries and concurrent runners never post twice).
+returns ``None`` (retries and concurrent runners never post twice). Each posting writes its
+``ledger.posted`` event (backoffice/events.py) with it, batched like the posting.
 
 Inside :func:`batched` (imports of thousands of rows) the same services post and read without a
 query each: :func:`post` collects postings and entries that :meth:`LedgerBatch.flush` inserts in
@@ -23,7 +24,7 @@ from typing import Any
 from django.db import IntegrityError, models, transaction
 from django.db.models import Sum
 
-from backoffice import db
+from backoffice import db, events
 from backoffice.money import Currency, has_more_than_cents, quantize
 from payouts.models import Account, LedgerEntry, Posting, Refund
 
@@ -100,7 +101,39 @@ def post(
         )
         for leg in legs
     )
+    _posted(posting, [_leg_payload(vars_of(leg)) for leg in legs])
     return posting
+
+
+def vars_of(leg: Leg) -> dict[str, Any]:
+    return {name: getattr(leg, name) for name in Leg.__slots__}
+
+
+def _leg_payload(leg: dict[str, Any]) -> dict[str, Any]:
+    return {name: leg[name] for name in ("account", "amount", "currency", "store_id", "order_id")}
+
+
+def _posted(posting: Posting, legs: list[dict[str, Any]]) -> None:
+    """The ``ledger.posted`` event of a posting (backoffice/events.py)."""
+    store_id = posting.store_id or next((leg["store_id"] for leg in legs if leg["store_id"]), None)
+    events.record(
+        events.LEDGER_POSTED,
+        object_type="posting",
+        object_id=posting.pk,
+        store_id=store_id,
+        payload={
+            "object": "posting",
+            "id": posting.pk,
+            "reference": posting.reference,
+            "kind": posting.kind,
+            "at": posting.at,
+            "store_id": store_id,
+            "order_id": posting.order_id,
+            "payout_id": posting.payout_id,
+            "legs": legs,
+        },
+        at=posting.at,
+    )
 
 
 def is_posted(reference: str) -> bool:
@@ -329,9 +362,14 @@ class LedgerBatch:
         ):
             posting.pk = pk
         db.insert_many(Posting, self.postings)
+        legs: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for entry in self.entries:
             entry["posting_id"] = entry.pop("posting").pk
+            legs[entry["posting_id"]].append(_leg_payload(entry))
         db.insert_values(LedgerEntry, self.entries)
+        with events.batched():  # one bulk insert, or joins the audit batch's
+            for posting in self.postings:
+                _posted(posting, legs[posting.pk])
         self.postings, self.entries = [], []
 
     def forget_orders(self) -> None:

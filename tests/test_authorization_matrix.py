@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import SellerAccount
 from accounts.services import api_token_create
 from backoffice.schema import schema
+from backoffice.webhooks import endpoint_create
 from disputes.services import dispute_accept_proposal, dispute_escalate, dispute_respond
 from orders.services import order_record_rating
 from payouts.promotion import promotion_top_up
@@ -75,6 +76,11 @@ MUTATIONS: dict[str, set[str]] = {
     "promotionCharge": {"finance", "importer"},
     "promotionAdjust": {"finance", "importer"},
     "promotionSetThreshold": {SELLER, "finance"},
+    # webhooks: staff given backoffice.*_webhookendpoint (no role holds them) and superusers
+    "webhookEndpointCreate": set(),
+    "webhookEndpointUpdate": set(),
+    "webhookEndpointDelete": set(),
+    "webhookDeliveryRetry": set(),
 }
 
 # --- what each query shows: "all" (both stores), "own" (the seller's store), "none" --------
@@ -93,6 +99,7 @@ QUERY_SCOPE: dict[str, dict[str, str]] = {
     "apiTokens": {"seller": OWN, "staff": NONE, "superuser": ALL},
     "me": {"seller": OWN, "staff": NONE, "superuser": NONE},
     "exchangeRates": {"seller": NONE, "staff": NONE, "superuser": NONE},
+    "webhookEndpoints": {"seller": NONE, "staff": NONE, "superuser": ALL},
 }
 
 QUERIES: dict[str, str] = {
@@ -115,6 +122,8 @@ QUERIES: dict[str, str] = {
     "apiTokens": "{ apiTokens(first: 50) { edges { node { id name prefix } } } }",
     "me": "{ me { username roles store { id name } } }",
     "exchangeRates": "{ exchangeRates(first: 50) { edges { node { id rateToCny setBy } } } }",
+    "webhookEndpoints": """{ webhookEndpoints(first: 50) { edges { node { id url storeId
+        deliveries(first: 5) { edges { node { id eventType } } } } } } }""",
     "node": "",  # asked per object below
 }
 NODE = """query($id: ID!) { node(id: $id) { id
@@ -238,7 +247,11 @@ def _side(key: str, now: Any) -> Side:
     )
     order_record_rating(order_id=objects["completed"].pk, actor=None, rating=5, at=now)
     promotion_top_up(store_id=store.pk, actor=None, amount="250.00", method="alipay")
+    objects["webhook"] = endpoint_create(
+        actor=None, url=f"http://127.0.0.1:9/{key}", store_id=store.pk
+    )
     objects["payout"] = payout_request(store_id=store.pk, actor=None, amount="7.00")
+    objects["delivery"] = objects["webhook"].deliveries.first()
     side = Side(store=store, objects=objects)
     return side
 
@@ -356,6 +369,13 @@ INPUTS: dict[str, Input] = {
     "promotionCharge": _with_id("store", amount="5.00"),
     "promotionAdjust": _with_id("store", amount="5.00", note="x"),
     "promotionSetThreshold": _with_id("store", threshold="5.00"),
+    "webhookEndpointCreate": lambda side: {
+        "url": "http://127.0.0.1:9/hook",
+        "storeId": gid(side.store),
+    },
+    "webhookEndpointUpdate": _with_id("webhook", description="x"),
+    "webhookEndpointDelete": _with_id("webhook"),
+    "webhookDeliveryRetry": _with_id("delivery"),
 }
 STORELESS = {"sellerAccountCreate", "apiTokenCreate", "exchangeRateSet"}
 

@@ -5,8 +5,10 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from accounts.models import Notice
+from accounts.notices import send_due_emails
 from accounts.selectors import freeze_info
 from accounts.services import seller_account_unfreeze
 from backoffice.deadlines import run_all
@@ -118,6 +120,8 @@ def test_low_balance_notice_once_until_the_balance_recovers(django_capture_on_co
         charge(s, "60.00")  # 90 < 100: notice
         charge(s, "10.00")  # still low: no second notice
     assert Notice.objects.filter(store=s, kind="low_balance").count() == 1
+    assert mail.outbox == []  # the e-mail job sends it
+    assert send_due_emails(timezone.now()) == 1
     assert [m.to for m in mail.outbox] == [["owner@example.com"]]
     top_up(s, "100.00")
     charge(s, "95.00")
