@@ -23,6 +23,7 @@ from procrastinate.contrib.django import app as queue_app
 
 from accounts.models import SellerAccount
 from backoffice.admin_imports import warning_count
+from backoffice.import_jobs import run_apply, run_preview
 from backoffice.imports.errors import RowError
 from backoffice.imports.runner import MAX_ROW_WARNINGS
 from backoffice.models import ImportFile, ImportJob
@@ -594,3 +595,19 @@ def test_row_warnings_are_listed_on_the_preview_with_their_count():
     assert f"<li>line {MAX_ROW_WARNINGS + 1}: 订单状态: a warning</li>" in html
     assert f"line {MAX_ROW_WARNINGS + 2}:" not in html
     assert f"more row warnings than {MAX_ROW_WARNINGS}: the rest not shown" in html
+
+
+def test_a_stage_run_again_after_the_job_is_done_changes_nothing():
+    # given an imported job (as if a worker crashed after the commit and the stage came back)
+    client = signed_in()
+    page = previewed(upload(client, "orders-en.csv"))
+    job = job_of(post(client, confirm_url(page)))
+    before = database()
+
+    # when its stages run again
+    run_apply(job.pk)
+    run_preview(job.pk)
+
+    # then nothing is imported twice and the job is as it was
+    assert database() == before
+    assert job_of(page).status == ImportJob.Status.DONE and job_of(page).apply_attempts == 1
