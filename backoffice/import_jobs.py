@@ -34,6 +34,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from procrastinate import App, JobContext, exceptions
 from procrastinate.contrib.django import app as queue_app
 
@@ -351,7 +352,9 @@ def _fail(job_id: int, *, expected: str, error: str, error_field: str = "") -> N
 
 
 REFUSALS = (FileError, ValidationError, ValueError, NotTheUploadedFile, PermissionDenied)
-UNEXPECTED = _("The import stopped on an unexpected error; nothing was written. Try again.")
+UNEXPECTED = gettext_lazy(
+    "The import stopped on an unexpected error; nothing was written. Try again."
+)
 
 
 # --- the stages ---
