@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_STATIC_ROOT=/app/staticfiles \
+    DJANGO_MEDIA_ROOT=/app/media \
     PORT=8000
 
 RUN useradd --system --create-home --home-dir /home/app --uid 10001 app
@@ -21,7 +22,7 @@ RUN pip install --no-deps '.[prod]'
 # Static files are part of the image: collected (hashed names, compressed) at build time and
 # served by WhiteNoise. The key only lets the settings load; no server ever uses it.
 RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-server-key python manage.py collectstatic --no-input \
-    && chown -R app:app /app
+    && mkdir -p /app/media && chown -R app:app /app
 
 USER app
 EXPOSE 8000

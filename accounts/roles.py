@@ -83,6 +83,7 @@ ROLES: dict[str, list[str]] = {
         # "Import a platform export" (backoffice/admin_imports.py) and the imported files
         "backoffice.add_importfile",
         "backoffice.view_importfile",
+        "backoffice.view_importjob",
     ],
     # Imports run the services as the uploader: whoever imports orders or disputes in the
     # admin holds this role too (finance holds the import page itself). It records what the
@@ -90,6 +91,7 @@ ROLES: dict[str, list[str]] = {
     "importer": [
         "backoffice.view_importfile",
         "backoffice.add_importfile",
+        "backoffice.view_importjob",
         "accounts.add_selleraccount",
         "orders.add_order",
         "orders.transition_order",

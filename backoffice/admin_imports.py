@@ -1,4 +1,5 @@
-"""The admin page "Import a platform export": upload, preview (a dry run), confirm.
+"""The admin page "Import a platform export": upload, then a job page with the preview and
+the confirm.
 
 It is the add page of the imported files' list (:class:`ImportFileAdmin`): importing a file is
 what adds one, so "Add" on the admin index and the list leads here, for whoever holds
@@ -7,34 +8,28 @@ what adds one, so "Add" on the admin index and the list leads here, for whoever 
 1. **Upload.** The file (CSV or XLSX), the kind (or guessed from the headers), the time zone of
    timestamps without an offset and, for a file of one store (the seller center's exports have no
    store column), the store's platform id and, when the back-office does not know it yet, the new
-   store's name. The bytes are stored under ``settings.IMPORT_UPLOAD_DIR`` named by
-   the uploader and their SHA-256; nothing goes into the session.
-2. **Preview.** :func:`backoffice.imports.runner.import_export` runs with ``dry_run=True`` on the
-   stored bytes and the page shows what would change: created/updated/unchanged, the state moves,
-   the money per store, the warnings, and every error as ``line L: column: message``. A file with
-   errors lands whole or not at all (SPEC.md), so it gets no confirm button.
-3. **Confirm.** The preview's form carries a signed token (file hash, kind, time zone, store and
-   new store's name, file name, uploader; valid ``settings.IMPORT_CONFIRM_MAX_AGE`` seconds).
-   Confirming re-reads the stored file, checks that its SHA-256 is still the previewed one, and
-   runs the same import for real, for the same store.
-   A forged or expired token (a store changed in it too), another user's preview, or a stored
-   file whose bytes changed is refused and nothing is imported.
+   store's name. The request only keeps the bytes in the storage as an
+   :class:`~backoffice.models.ImportJob` and queues its preview
+   (:mod:`backoffice.import_jobs`), then redirects to the job's page.
+2. **The job's page** refreshes itself while a worker previews the file (a dry run of
+   :func:`backoffice.imports.runner.import_export`), then shows what would change:
+   created/updated/unchanged, the state moves, the money per store, the warnings, and every error
+   as ``line L: column: message``, or why the whole file was refused. A file with errors lands
+   whole or not at all (SPEC.md), so it gets no confirm button.
+3. **Confirm** (the uploader, or staff who may manage other users' imports) re-checks the stored
+   bytes' SHA-256 and queues the import; the page follows it to the result. **Cancel** drops a
+   job that has not started importing.
 
-The importer decides everything about the rows (and is safe to run twice: a second run of the
-same file changes nothing); this module only carries the bytes from the preview to the confirm.
+On SQLite (``make run``, the tests) the stages run in-process right after the request commits,
+so the page shows the finished preview at once.
 
 An imported file's change page links to the records it created or moved ("Orders from this file
 (N)", each to the list filtered on the file); the records' pages link back
 (backoffice/admin_sources.py).
 """
 
-import hashlib
-import os
-import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -43,26 +38,35 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import SellerAccount
 from backoffice.errors import error_text
-from backoffice.imports.errors import CellError, FileError
+from backoffice.import_jobs import (
+    CANCELLABLE,
+    MANAGE_OTHERS_PERM,
+    import_job_cancel,
+    import_job_confirm,
+    import_job_create,
+    may_manage,
+    report_from_json,
+)
+from backoffice.imports.errors import CellError
 from backoffice.imports.headers import Kind
-from backoffice.imports.runner import MAX_ROW_WARNINGS, ImportReport, import_export
+from backoffice.imports.runner import MAX_ROW_WARNINGS, ImportReport
 from backoffice.imports.values import PLATFORM_TZ, parse_platform_id
-from backoffice.models import ImportFile
+from backoffice.models import ImportFile, ImportJob
 from backoffice.money import Currency
 from payouts.admin import (
     ACCOUNT_LABELS,
@@ -75,9 +79,9 @@ from payouts.admin import (
 
 #: Who may import: adding an imported file is importing one.
 IMPORT_PERM = "backoffice.add_importfile"
-TOKEN_SALT = "backoffice.admin_imports.confirm"
 KIND_LABELS = dict(ImportFile.Kind.choices)
-CHUNK = 1 << 16
+#: While a worker has the job, its page reloads itself this often (seconds).
+JOB_REFRESH_SECONDS = 2
 #: Existing stores offered as suggestions of the upload form's store field (any id may be typed).
 STORE_OPTIONS_MAX = 1000
 #: What an import creates or moves (backoffice.models.ImportedRecord), in the order of the
@@ -88,53 +92,6 @@ IMPORTED_MODELS = (
     "payouts.PromotionMovement",
     "payouts.ExchangeRate",
 )
-
-
-# --- the stored upload ---
-
-
-def upload_dir() -> Path:
-    directory = Path(settings.IMPORT_UPLOAD_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-def stored_path(user_id: int, sha256: str) -> Path:
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise ValueError("not a SHA-256")  # never a path of the client's choosing
-    return upload_dir() / f"{int(user_id)}-{sha256}.upload"
-
-
-def sha256_of(chunks: Iterable[bytes]) -> str:
-    digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def store_upload(upload: UploadedFile, *, user_id: int) -> str:
-    """Write the upload under its uploader and SHA-256 (streamed, never whole in memory) and
-    return the hash. Stale uploads (older than a confirm may be) are removed on the way."""
-    remove_stale_uploads()
-    digest = hashlib.sha256()
-    partial = upload_dir() / f"{int(user_id)}-{os.getpid()}-{time.monotonic_ns()}.partial"
-    with open(partial, "wb") as out:
-        for chunk in upload.chunks(CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-    sha256 = digest.hexdigest()
-    os.replace(partial, stored_path(user_id, sha256))
-    return sha256
-
-
-def remove_stale_uploads() -> None:
-    cutoff = time.time() - settings.IMPORT_CONFIRM_MAX_AGE
-    for stale in upload_dir().glob("*-*.*"):
-        try:
-            if stale.stat().st_mtime < cutoff:
-                stale.unlink()
-        except FileNotFoundError:
-            pass  # removed by a concurrent request
 
 
 # --- the forms ---
@@ -233,94 +190,7 @@ class UploadForm(forms.Form):
         return upload
 
 
-@dataclass(frozen=True)
-class Pending:
-    """What a confirm imports: exactly what was previewed, by whom."""
-
-    sha256: str
-    kind: str
-    tz: str
-    store: str  # the platform id the file is imported for, or "" (its rows name their stores)
-    store_name: str  # the new store's name, or ""
-    file_name: str
-    user_id: int
-
-    def token(self) -> str:
-        return signing.dumps(self.__dict__, salt=TOKEN_SALT, compress=True)
-
-    @classmethod
-    def from_token(cls, token: str) -> "Pending":
-        data = signing.loads(token, salt=TOKEN_SALT, max_age=settings.IMPORT_CONFIRM_MAX_AGE)
-        return cls(**data)
-
-
-class ConfirmForm(forms.Form):
-    token = forms.CharField(widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.user = user
-
-    def clean_token(self) -> Pending:
-        try:
-            pending = Pending.from_token(self.cleaned_data["token"])
-        except signing.SignatureExpired as exc:
-            raise ValidationError(
-                "This preview is too old: upload the file again.", code="expired"
-            ) from exc
-        except (signing.BadSignature, TypeError) as exc:
-            raise ValidationError("This confirmation is not valid.", code="bad_token") from exc
-        if pending.user_id != self.user.pk:
-            raise ValidationError("This preview is someone else's.", code="bad_token")
-        return pending
-
-
-# --- running the importer ---
-
-
-class NotThePreviewedFile(Exception):
-    """The stored upload is gone, or its bytes are no longer the ones previewed."""
-
-
-def run_import(pending: Pending, *, actor: Any, dry_run: bool) -> ImportReport:
-    """The importer on the stored bytes: the same call for the preview and the confirm.
-
-    The bytes are hashed through the very handle the importer then reads, so what is imported
-    is what was previewed even if the stored file were replaced meanwhile."""
-    file_path = stored_path(pending.user_id, pending.sha256)
-    try:
-        source = open(file_path, "rb")  # noqa: SIM115 (closed below)
-    except FileNotFoundError as exc:
-        raise NotThePreviewedFile("The previewed file is no longer here: upload it again.") from exc
-    with source:
-        if sha256_of(iter(lambda: source.read(CHUNK), b"")) != pending.sha256:
-            file_path.unlink(missing_ok=True)
-            raise NotThePreviewedFile(
-                "The stored file is not the one previewed: nothing was imported. Upload it again."
-            )
-        source.seek(0)
-        return import_export(
-            source,
-            kind=pending.kind or None,
-            actor=actor,
-            dry_run=dry_run,
-            tz=pending.tz,
-            store=pending.store or None,
-            store_name=pending.store_name or None,
-            file_name=pending.file_name,
-        )
-
-
-def failure_field(exc: Exception, pending: Pending) -> str:
-    """The upload form's field a refusal of the whole file belongs to: the store options' own
-    refusals (``runner.import_export``: a new store without a name, a store given for a kind
-    of file that names its stores) show on those fields, the rest on the file."""
-    if isinstance(exc, FileError) and pending.store:
-        if "is not in the back-office" in str(exc):
-            return "store_name"
-        if str(exc).startswith("store ") or "for one store" in str(exc):
-            return "store"
-    return "file"
+# --- the report page ---
 
 
 @dataclass(frozen=True)
@@ -332,22 +202,16 @@ class ChosenStore:
     new: bool  # not in the back-office before this import
 
 
-def chosen_store(pending: Pending, report: ImportReport) -> ChosenStore | None:
-    if not pending.store:
+def chosen_store(job: ImportJob, report: ImportReport) -> ChosenStore | None:
+    if not job.store:
         return None
     name = (
-        SellerAccount.objects.filter(platform_store_id=pending.store)
+        SellerAccount.objects.filter(platform_store_id=job.store)
         .values_list("name", flat=True)
         .first()
     )
-    new = name is None or pending.store in report.stores_created
-    return ChosenStore(pending.store, pending.store_name if name is None else name, new)
-
-
-def failure_text(exc: Exception) -> str:
-    """Why the importer refused the whole file (unreadable, headers of no kind, unknown time
-    zone)."""
-    return error_text(exc) if isinstance(exc, ValidationError) else str(exc)
+    new = name is None or job.store in report.stores_created
+    return ChosenStore(job.store, job.store_name if name is None else name, new)
 
 
 def warning_count(report: ImportReport) -> int:
@@ -504,73 +368,74 @@ class ImportFileAdmin(ReadOnlyAdmin):
         return format_html_join(mark_safe("<br>"), "{}", ((link,) for link in links))
 
     def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view(require_POST(self.confirm_view))
+        def view(func: Any) -> Any:
+            return self.admin_site.admin_view(func)
+
         return [
-            path("add/confirm/", view, name="backoffice_importfile_confirm"),
+            path("add/job/<int:job_id>/", view(self.job_view), name="backoffice_importjob_page"),
+            path(
+                "add/job/<int:job_id>/confirm/",
+                view(require_POST(self.confirm_view)),
+                name="backoffice_importjob_confirm",
+            ),
+            path(
+                "add/job/<int:job_id>/cancel/",
+                view(require_POST(self.cancel_view)),
+                name="backoffice_importjob_cancel",
+            ),
             *super().get_urls(),
         ]
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
-        """Upload, then the preview of the dry run."""
+        """Upload: the file becomes a job, whose page follows it."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method != "POST" or not form.is_valid():
             return self.render_upload(request, form)
-        upload = form.cleaned_data["file"]
-        pending = Pending(
-            sha256=store_upload(upload, user_id=request.user.pk),
+        job = import_job_create(
+            upload=form.cleaned_data["file"],
             kind=form.cleaned_data["kind"],
             tz=form.cleaned_data["tz"],
             store=form.cleaned_data["store"],
-            store_name=form.cleaned_data["store_name"].strip()
-            if form.cleaned_data["store"]
-            else "",
-            file_name=(upload.name or "upload")[:255],  # Django keeps only the base name
-            user_id=request.user.pk,
+            store_name=form.cleaned_data["store_name"],
+            actor=request.user,
         )
-        try:
-            report = run_import(pending, actor=request.user, dry_run=True)
-        except (FileError, ValidationError, ValueError) as exc:
-            stored_path(pending.user_id, pending.sha256).unlink(missing_ok=True)
-            form.add_error(failure_field(exc, pending), failure_text(exc))
-            return self.render_upload(request, form)
-        if report.error_count:
-            stored_path(pending.user_id, pending.sha256).unlink(missing_ok=True)
-            confirm = None
-        else:
-            # the kind the importer settled on, so the confirm reads the file the same way
-            pending = Pending(**{**pending.__dict__, "kind": report.kind})
-            confirm = ConfirmForm(initial={"token": pending.token()}, user=request.user)
-        return self.render_report(
-            request, report, pending, title="Preview: nothing is imported yet", confirm=confirm
-        )
+        return HttpResponseRedirect(job_url(job))
 
-    def confirm_view(self, request: HttpRequest) -> HttpResponse:
-        """The real import of the previewed file, after checking it is still that file."""
+    def managed_job(self, request: HttpRequest, job_id: int) -> ImportJob:
+        """The job, for whoever may import and may manage it (else a 404: no one else's jobs
+        are even confirmed to exist)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        confirm = ConfirmForm(request.POST, user=request.user)
-        if not confirm.is_valid():
-            for error in confirm.errors.get("token", []):
-                messages.error(request, error)
-            return self.render_upload(request, UploadForm(), status=400)
-        pending = confirm.cleaned_data["token"]
+        job = ImportJob.objects.select_related("import_file").filter(pk=job_id).first()
+        if job is None or not may_manage(job, request.user):
+            raise Http404(_("No such import."))
+        return job
+
+    def job_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        return self.render_job(request, self.managed_job(request, job_id))
+
+    def confirm_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        """Queue the import of the previewed bytes (checked again)."""
+        job = self.managed_job(request, job_id)
         try:
-            report = run_import(pending, actor=request.user, dry_run=False)
-        except (NotThePreviewedFile, FileError, ValidationError) as exc:
-            messages.error(request, failure_text(exc))
-            return self.render_upload(request, UploadForm(), status=400)
-        if report.landed:
-            stored_path(pending.user_id, pending.sha256).unlink(missing_ok=True)
-            messages.success(request, f"{pending.file_name} imported: {report.summary()}.")
-            if report.import_file is not None:
-                self.log_addition(request, report.import_file, [{"added": {}}])
-        else:
-            messages.error(request, f"{pending.file_name} was not imported: {report.summary()}.")
-        return self.render_report(request, report, pending, title="Import result", confirm=None)
+            job = import_job_confirm(job_id=job.pk, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, error_text(exc))
+        return HttpResponseRedirect(job_url(job))
+
+    def cancel_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        job = self.managed_job(request, job_id)
+        try:
+            import_job_cancel(job_id=job.pk, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, error_text(exc))
+            return HttpResponseRedirect(job_url(job))
+        messages.info(request, _("%(file)s: the import was cancelled.") % {"file": job.file_name})
+        return HttpResponseRedirect(reverse("admin:backoffice_importfile_add"))
 
     # --- pages ---
 
@@ -581,39 +446,86 @@ class ImportFileAdmin(ReadOnlyAdmin):
             "title": title,
             "has_view_permission": self.has_view_permission(request),
             "upload_url": reverse("admin:backoffice_importfile_add"),
-            "confirm_url": reverse("admin:backoffice_importfile_confirm"),
         }
 
     def render_upload(self, request: HttpRequest, form: UploadForm, status: int = 200) -> Any:
         context = {
-            **self.context(request, "Import a platform export"),
+            **self.context(request, _("Import a platform export")),
             "form": form,
             "adminform": helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.upload_template, context, status=status)
 
-    def render_report(
-        self,
-        request: HttpRequest,
-        report: ImportReport,
-        pending: Pending,
-        *,
-        title: str,
-        confirm: ConfirmForm | None,
-    ) -> TemplateResponse:
-        landed = report.import_file
+    def render_job(self, request: HttpRequest, job: ImportJob) -> TemplateResponse:
+        """The job's state; its report once there is one (the result, else the preview)."""
+        data = job.result if job.result is not None else job.preview
+        report = report_from_json(data, job.import_file) if data is not None else None
         context = {
-            **self.context(request, title),
+            **self.context(request, job_title(job)),
+            "job": job,
             "report": report,
-            "kind_label": KIND_LABELS.get(report.kind, report.kind),
-            "store": chosen_store(pending, report),
-            "errors": report.error_lines(),
-            "warning_count": warning_count(report),
-            "import_file_link": admin_link(landed, landed.file_name) if landed else None,
-            "moves": moves_rows(report.moves),
-            "money": money_rows(report.money),
-            "confirm": confirm,
+            "refresh_seconds": JOB_REFRESH_SECONDS if job.running else None,
+            "error_label": UploadForm.base_fields[job.error_field].label
+            if job.error_field in UploadForm.base_fields
+            else None,
+            "may_confirm": job.status == ImportJob.Status.PREVIEWED,
+            "may_cancel": job.status in CANCELLABLE,
+            "confirm_url": reverse("admin:backoffice_importjob_confirm", args=[job.pk]),
+            "cancel_url": reverse("admin:backoffice_importjob_cancel", args=[job.pk]),
         }
+        if report is not None:
+            landed = report.import_file if report.landed else None
+            context |= {
+                "kind_label": KIND_LABELS.get(report.kind, report.kind),
+                "store": chosen_store(job, report),
+                "errors": report.error_lines(),
+                "warning_count": warning_count(report),
+                "import_file_link": admin_link(landed, landed.file_name) if landed else None,
+                "moves": moves_rows(report.moves),
+                "money": money_rows(report.money),
+            }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.report_template, context)
+
+
+def job_url(job: ImportJob) -> str:
+    return reverse("admin:backoffice_importjob_page", args=[job.pk])
+
+
+def job_title(job: ImportJob) -> str:
+    if job.status == ImportJob.Status.PREVIEWED:
+        return str(_("Preview: nothing is imported yet"))
+    if job.status == ImportJob.Status.DONE:
+        return str(_("Import result"))
+    return str(_("Import: %(status)s") % {"status": job.get_status_display()})
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    """The admin imports and where each stands; a row opens the job's page."""
+
+    list_display = ("page", "status", "created_by", "created_at", "rows_done", "rows_total")
+    list_filter = ("status",)
+    search_fields = ("file_name", "=sha256", "created_by__username")
+    list_select_related = ("created_by",)
+    list_display_links = None
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        jobs = super().get_queryset(request)
+        if request.user.has_perm(MANAGE_OTHERS_PERM):
+            return jobs
+        return jobs.filter(created_by=request.user)
+
+    @admin.display(description=_("file"), ordering="file_name")
+    def page(self, job: ImportJob) -> SafeString:
+        return format_html('<a href="{}">{}</a>', job_url(job), job.file_name)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        """A job's page is the import's own page."""
+        job = self.get_object(request, object_id)
+        if job is None or not self.has_view_permission(request, job):
+            raise Http404(_("No such import."))
+        return HttpResponseRedirect(job_url(job))

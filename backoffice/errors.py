@@ -19,6 +19,7 @@ class Code(StrEnum):
     NO_EXCHANGE_RATE = "no_exchange_rate"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     DEADLINE_PASSED = "deadline_passed"
+    BUSY = "busy"  # a row lock not granted in time (an import holds it): try again later
 
 
 class PermissionDenied(DjangoPermissionDenied):

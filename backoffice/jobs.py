@@ -51,6 +51,9 @@ def on_app_ready(app: App) -> None:
         if admin.site.is_registered(ProcrastinateJob):  # its table exists on PostgreSQL only
             admin.site.unregister(ProcrastinateJob)
     register_deadline_tasks(app)
+    from backoffice.import_jobs import register_import_tasks  # it needs the apps' models
+
+    register_import_tasks(app)
 
 
 def uses_queue() -> bool:

@@ -5,6 +5,8 @@ point back at the file and the line that last changed them (:class:`ImportedReco
 can trace any of them to the spreadsheet it came from.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -256,3 +258,100 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
+
+
+def import_upload_path(job: "ImportJob", filename: str) -> str:
+    """Where an import job's upload is kept in the default storage: never the client's name."""
+    return f"{settings.IMPORT_STORAGE_PREFIX.rstrip('/')}/{uuid.uuid4().hex}.upload"
+
+
+class ImportJob(models.Model):
+    """An admin import of a platform export, run off the request (backoffice/import_jobs.py).
+
+    The upload waits in the default storage; a worker previews it (a dry run), the uploader
+    confirms, a worker imports it in one transaction, which also marks the job done. The bytes
+    are removed once the job is over (done, failed or cancelled)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued for the preview")
+        PREVIEWING = "previewing", _("Previewing")
+        PREVIEWED = "previewed", _("Previewed: waiting for a confirmation")
+        CONFIRMED = "confirmed", _("Confirmed: queued for the import")
+        APPLYING = "applying", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    file = models.FileField(upload_to=import_upload_path, max_length=255, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField(default=0, help_text=_("Bytes uploaded."))
+    kind = models.CharField(
+        max_length=16,
+        choices=ImportFile.Kind.choices,
+        blank=True,
+        help_text=_("Empty: guessed from the headers (the preview settles it)."),
+    )
+    tz = models.CharField(_("time zone"), max_length=64)
+    store = models.CharField(
+        _("store"), max_length=32, blank=True, help_text=_("For a file of one store.")
+    )
+    store_name = models.CharField(_("new store's name"), max_length=200, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    rows_total = models.PositiveIntegerField(
+        _("rows in the file"), null=True, blank=True, help_text=_("Known once previewed.")
+    )
+    preview = models.JSONField(null=True, blank=True, help_text=_("The dry run's report."))
+    result = models.JSONField(null=True, blank=True, help_text=_("The import's report."))
+    error = models.TextField(blank=True, help_text=_("Why the whole file was refused."))
+    error_field = models.CharField(
+        max_length=16, blank=True, help_text=_("The upload form's field the error is about.")
+    )
+    import_file = models.OneToOneField(
+        ImportFile,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="job",
+        help_text=_("The imported file this job landed."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    previewed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    apply_attempts = models.PositiveIntegerField(
+        default=0, help_text=_("Runs of the import stage (more than one: a worker stopped).")
+    )
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        permissions = [
+            ("manage_others_importjob", _("Can confirm and cancel other users' import jobs")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def running(self) -> bool:
+        """A worker has (or will have) something to do: the page keeps refreshing."""
+        return self.status in {
+            self.Status.QUEUED,
+            self.Status.PREVIEWING,
+            self.Status.CONFIRMED,
+            self.Status.APPLYING,
+        }
+
+    @property
+    def over(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}

@@ -6,7 +6,6 @@ plain settings so operators can change them; code reads them through ``django.co
 """
 
 import os
-import tempfile
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -275,12 +274,9 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 # No admin imports through import-export resources: should one appear, it needs an explicit
 # import_<model> permission instead of being open to any staff user (STYLE.md).
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
-# The admin's "Import a platform export" (backoffice/admin_imports.py) keeps an upload between
-# its preview and its confirm in this directory (shared by all web processes), at most
-# IMPORT_CONFIRM_MAX_AGE seconds; bigger files than IMPORT_MAX_UPLOAD_BYTES go through the command.
-IMPORT_UPLOAD_DIR = os.environ.get(
-    "IMPORT_UPLOAD_DIR", os.path.join(tempfile.gettempdir(), "backoffice-imports")
-)
+# The admin's "Import a platform export" (backoffice/admin_imports.py) runs as an import job
+# (see "Import jobs" below): a preview may be confirmed for IMPORT_CONFIRM_MAX_AGE seconds;
+# bigger files than IMPORT_MAX_UPLOAD_BYTES go through the command.
 IMPORT_CONFIRM_MAX_AGE = env_int("IMPORT_CONFIRM_MAX_AGE", 3600)
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 50 << 20)
 # Limits on what an import reads (backoffice/imports/reading.py, docs/imports.md "Limits and
@@ -405,3 +401,30 @@ DEADLINES_MAX_ATTEMPTS = env_int("DEADLINES_MAX_ATTEMPTS", 3)
 # Finished jobs are removed from the queue's table after this long, by a daily periodic task.
 QUEUE_KEEP_HOURS = env_int("QUEUE_KEEP_HOURS", 7 * 24)
 QUEUE_CLEANUP_CRON = os.environ.get("QUEUE_CLEANUP_CRON", "17 4 * * *")
+
+# --- Import jobs (issue 12; docs/operations.md "Import jobs"): the admin's imports run off the
+# request, on the queue (backoffice/import_jobs.py). ---
+# Uploads wait in the default storage (FileSystemStorage under MEDIA_ROOT unless STORAGES says
+# otherwise) under this prefix until their job is over. Web processes and workers must share it.
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+IMPORT_STORAGE_PREFIX = os.environ.get("IMPORT_STORAGE_PREFIX", "imports/")
+# Rows per batch of a job's import; its progress (rows done) is written after each batch.
+IMPORT_BATCH_SIZE = env_int("IMPORT_BATCH_SIZE", 2000)
+# A job stuck in "doing" on a worker that stopped sending heartbeats for this long is queued
+# again (a periodic check on IMPORT_STALLED_CRON); the workers' heartbeat interval and their own
+# stalled-worker timeout follow it.
+QUEUE_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("QUEUE_WORKER_HEARTBEAT_SECONDS", "10"))
+QUEUE_STALLED_WORKER_SECONDS = float(os.environ.get("QUEUE_STALLED_WORKER_SECONDS", "30"))
+QUEUE_STALLED_CRON = os.environ.get("QUEUE_STALLED_CRON", "* * * * *")
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": QUEUE_WORKER_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": QUEUE_STALLED_WORKER_SECONDS,
+}
+# Interactive requests (GraphQL, the admin) wait at most this long for a row lock on
+# PostgreSQL (an import holds its stores' rows), then fail with "the store is busy" instead of
+# waiting minutes. 0: no limit. Workers and commands are not limited.
+INTERACTIVE_LOCK_TIMEOUT_MS = env_int("INTERACTIVE_LOCK_TIMEOUT_MS", 3000)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "backoffice.lock_timeout.InteractiveLockTimeoutMiddleware",
+)

@@ -5,9 +5,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from accounts.models import SellerAccount, User
 from accounts.services import seller_account_close, seller_account_create, seller_account_freeze
+from backoffice.models import ImportJob
 from disputes.models import Dispute
 from disputes.services import dispute_open
 from orders.models import Order
@@ -121,4 +123,22 @@ def dispute(
         reason=reason,
         requested_refund=Decimal(requested) if requested else o.amount,
         at=at or (o.shipped_at or o.paid_at) + timedelta(days=1),
+    )
+
+
+def import_job(
+    *, created_by: User, status: str = "queued", done: int = 0, total: int | None = None
+) -> ImportJob:
+    """An import job as a worker left it (its stages are not run)."""
+    now = timezone.now()
+    return ImportJob.objects.create(
+        file_name="orders.csv",
+        sha256="0" * 64,
+        tz="America/Los_Angeles",
+        status=status,
+        rows_done=done,
+        rows_total=total,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
     )

@@ -6,7 +6,8 @@ without a code. :func:`mutation` converts those errors itself so that every mess
 
 A unique index that refuses a write the service's own checks passed means another request made
 the same record at the same moment (two checkouts of one order number): the service's
-transaction was rolled back, and the client gets ``invalid``, never an uncoded error.
+transaction was rolled back, and the client gets ``invalid``, never an uncoded error. A row lock
+not granted within ``INTERACTIVE_LOCK_TIMEOUT_MS`` (an import holds the store) is ``busy``.
 """
 
 import functools
@@ -17,11 +18,12 @@ from typing import Any, TypeVar
 import strawberry_django
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo, OperationMessage
 
 from backoffice.errors import RACE_LOST, Code
+from backoffice.lock_timeout import BUSY_MESSAGE, is_lock_timeout
 
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,6 +33,12 @@ Kind = OperationMessage.Kind
 RACE_LOST_MESSAGE = OperationMessage(
     kind=Kind.VALIDATION, message=RACE_LOST, code=Code.INVALID.value
 )
+
+
+def busy_message() -> OperationMessage:
+    """A row the mutation needs is held by a long transaction (an import): the request gave up
+    after ``INTERACTIVE_LOCK_TIMEOUT_MS`` (backoffice/lock_timeout.py); nothing changed."""
+    return OperationMessage(kind=Kind.ERROR, message=str(BUSY_MESSAGE), code=Code.BUSY.value)
 
 
 def _validation_messages(error: ValidationError) -> Iterator[OperationMessage]:
@@ -71,6 +79,11 @@ def with_error_codes(resolver: F) -> F:
         except IntegrityError:
             logger.warning("%s refused by a unique index", resolver.__name__, exc_info=True)
             return OperationInfo(messages=[RACE_LOST_MESSAGE])
+        except OperationalError as error:
+            if not is_lock_timeout(error):
+                raise
+            logger.warning("%s waited too long for a row lock", resolver.__name__)
+            return OperationInfo(messages=[busy_message()])
 
     return wrapper  # type: ignore[return-value]
 

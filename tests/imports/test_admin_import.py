@@ -1,24 +1,32 @@
-"""The admin page "Import a platform export" (backoffice/admin_imports.py): a preview that
-writes nothing, then a confirm that imports exactly the previewed bytes."""
+"""The admin page "Import a platform export" (backoffice/admin_imports.py) and its import jobs
+(backoffice/import_jobs.py): an upload becomes a job, whose page shows the preview (a dry run
+that writes nothing), then a confirm imports exactly the previewed bytes.
+
+The stages run in-process after each request commits, as on SQLite (``make run``); on
+PostgreSQL too, by running the queue in memory here: the real queue and its workers are
+tests/imports/test_import_job_workers.py's."""
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
-from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils.html import escape
+from procrastinate import testing
+from procrastinate.contrib.django import app as queue_app
 
 from accounts.models import SellerAccount
-from backoffice.admin_imports import TOKEN_SALT, warning_count
+from backoffice.admin_imports import warning_count
+from backoffice.import_jobs import run_apply, run_preview
 from backoffice.imports.errors import RowError
 from backoffice.imports.runner import MAX_ROW_WARNINGS
-from backoffice.models import ImportFile
+from backoffice.models import ImportFile, ImportJob
 from disputes.models import Dispute
 from orders.models import Order
 from payouts.models import ExchangeRate, LedgerEntry, Posting
@@ -26,7 +34,6 @@ from tests import factories as f
 from tests.imports.helpers import SAMPLES, expected
 
 ADD_URL = reverse("admin:backoffice_importfile_add")
-CONFIRM_URL = reverse("admin:backoffice_importfile_confirm")
 BAD_FILE_ERRORS = [  # samples/README.md
     "line 3: Order No.: scientific notation: digits lost",
     "line 5: Order Amount: negative amount",
@@ -37,17 +44,30 @@ BAD_FILE_ERRORS = [  # samples/README.md
 
 
 @pytest.fixture(autouse=True)
-def _upload_dir(settings, tmp_path: Path) -> Path:
-    settings.IMPORT_UPLOAD_DIR = str(tmp_path / "uploads")
-    return tmp_path / "uploads"
+def _stored_uploads(settings, tmp_path: Path) -> Iterator[Path]:
+    """Uploads in a directory of the test's; the job stages run in-process after commit."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    with queue_app.replace_connector(testing.InMemoryConnector()):
+        yield tmp_path / "media" / "imports"
+
+
+def stored(directory: Path) -> list[Path]:
+    return list(directory.iterdir()) if directory.exists() else []
 
 
 def post(client: Client, url: str, data: dict | None = None) -> HttpResponse:
+    """A POST, then what the job's stages do after its commit; redirects followed."""
     if "csrftoken" not in client.cookies:
         client.get(reverse("admin:index"))
-    return client.post(
-        url, {**(data or {}), "csrfmiddlewaretoken": client.cookies["csrftoken"].value}
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(
+            url, {**(data or {}), "csrfmiddlewaretoken": client.cookies["csrftoken"].value}
+        )
+    if response.status_code == 302:
+        page = client.get(response.url)
+        page.redirected_from = response
+        return page
+    return response
 
 
 # The import runs the services as the signed-in user: besides the import permission (finance),
@@ -55,13 +75,14 @@ def post(client: Client, url: str, data: dict | None = None) -> HttpResponse:
 ORDER_IMPORT_PERMS = ("add_selleraccount", "add_order", "transition_order")
 
 
-def signed_in(role: str | None = "importer") -> Client:
+def signed_in(role: str | None = "importer", *perms: str) -> Client:
     """A staff member's client; "importer" is finance who may also create stores and orders and
     move orders."""
     client = Client(enforce_csrf_checks=True)
     user = f.staff("finance" if role == "importer" else role)
     if role == "importer":
         user.user_permissions.add(*Permission.objects.filter(codename__in=ORDER_IMPORT_PERMS))
+    user.user_permissions.add(*Permission.objects.filter(codename__in=perms))
     client.force_login(user)
     return client
 
@@ -77,10 +98,23 @@ def upload(
     )
 
 
-def token_of(preview: HttpResponse) -> str:
-    assert preview.status_code == 200
-    assert preview.context["confirm"] is not None, preview.context["errors"]
-    return preview.context["confirm"].initial["token"]
+def job_of(page: HttpResponse) -> ImportJob:
+    return ImportJob.objects.get(pk=page.context["job"].pk)
+
+
+def confirm_url(page: HttpResponse) -> str:
+    return reverse("admin:backoffice_importjob_confirm", args=[page.context["job"].pk])
+
+
+def cancel_url(page: HttpResponse) -> str:
+    return reverse("admin:backoffice_importjob_cancel", args=[page.context["job"].pk])
+
+
+def previewed(page: HttpResponse) -> HttpResponse:
+    assert page.status_code == 200
+    assert page.context["job"].status == ImportJob.Status.PREVIEWED, page.context["job"].error
+    assert page.context["may_confirm"], page.context["errors"]
+    return page
 
 
 def database() -> tuple[int, ...]:
@@ -100,10 +134,10 @@ def messages_of(response: HttpResponse) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
-# --- preview, then confirm ---
+# --- upload, preview, then confirm ---
 
 
-def test_preview_shows_counts_moves_and_money_and_writes_nothing(_upload_dir):
+def test_upload_makes_a_job_whose_page_shows_the_preview_and_writes_nothing(_stored_uploads):
     # given finance and an empty back-office
     client = signed_in()
     before = database()
@@ -111,8 +145,12 @@ def test_preview_shows_counts_moves_and_money_and_writes_nothing(_upload_dir):
     # when an orders export is uploaded
     page = upload(client, "orders-en.csv")
 
-    # then the dry run's report is shown with a confirm button, and nothing is written
-    assert page.status_code == 200
+    # then the request went to the job's page, which shows the dry run's report with a confirm
+    # button, and nothing is written
+    job = job_of(previewed(page))
+    assert page.redirected_from.url == reverse("admin:backoffice_importjob_page", args=[job.pk])
+    assert job.created_by == page.wsgi_request.user and job.file_name == "orders-en.csv"
+    assert job.rows_done == job.rows_total == len(order_numbers("orders-en.csv"))
     report = page.context["report"]
     assert report.dry_run and report.kind == "orders" and not report.errors
     assert report.created == len(order_numbers("orders-en.csv"))
@@ -126,72 +164,95 @@ def test_preview_shows_counts_moves_and_money_and_writes_nothing(_upload_dir):
         store for store, accounts in report.money.items() if any(accounts.values())
     }
     assert "2339563" in page.text and "(new store)" in page.text
-    assert 'id="import-confirm-form"' in page.text
+    assert 'id="import-confirm-form"' in page.text and 'id="import-cancel-form"' in page.text
+    assert 'http-equiv="refresh"' not in page.text  # nothing left for a worker to do
     assert database() == before
-    assert len(list(_upload_dir.iterdir())) == 1  # the bytes wait for the confirm
+    assert len(stored(_stored_uploads)) == 1  # the bytes wait for the confirm
 
 
-def test_confirm_imports_the_previewed_file(_upload_dir):
+def test_confirm_imports_the_previewed_file(_stored_uploads):
     # given a preview without errors
     client = signed_in()
-    token = token_of(upload(client, "orders-en.csv"))
+    page = previewed(upload(client, "orders-en.csv"))
 
     # when it is confirmed
-    result = post(client, CONFIRM_URL, {"token": token})
+    result = post(client, confirm_url(page))
 
-    # then the file lands: each order in the state the export gives it
+    # then the job is done and the file landed: each order in the state the export gives it
     assert result.status_code == 200
+    job = job_of(result)
+    assert job.status == ImportJob.Status.DONE and job.apply_attempts == 1
+    assert job.import_file == ImportFile.objects.get() and job.confirmed_by == job.created_by
     report = result.context["report"]
     assert not report.dry_run and report.landed and not report.errors
+    assert report.import_file == job.import_file
+    assert 'href="/admin/backoffice/importfile/' in result.text  # the imported file, linked
     states = dict(Order.objects.values_list("order_number", "status"))
     want = expected()["orders"]
     assert {n: states[n] for n in order_numbers("orders-en.csv")} == {
         n: want[n] for n in order_numbers("orders-en.csv")
     }
-    assert any("orders-en.csv imported: created" in m for m in messages_of(result))
-    assert list(_upload_dir.iterdir()) == []  # the stored bytes are gone
+    assert stored(_stored_uploads) == []  # the stored bytes are gone
 
     # and the same confirm cannot run twice
-    again = post(client, CONFIRM_URL, {"token": token})
-    assert again.status_code == 400
-    assert messages_of(again) == ["The previewed file is no longer here: upload it again."]
+    before = database()
+    again = post(client, confirm_url(page))
+    assert messages_of(again) == ["This import cannot be confirmed now (it is Imported)."]
+    assert database() == before
+
+
+def test_the_job_report_is_the_report_the_importer_made():
+    # the JSON kept on the job gives back the runner's report, money and moves included
+    client = signed_in()
+    page = previewed(upload(client, "orders-en.csv"))
+    result = post(client, confirm_url(page))
+
+    report = result.context["report"]
+    assert report.created == ImportFile.objects.get().created > 0
+    assert report.money == page.context["report"].money
+    assert report.moves == page.context["report"].moves
 
 
 def test_an_xlsx_export_is_previewed_too():
     page = upload(signed_in(), "orders-en.xlsx", kind="orders")
 
-    report = page.context["report"]
+    report = previewed(page).context["report"]
     assert report.kind == "orders" and not report.errors and report.created > 0
 
 
-def test_preview_of_a_bad_file_lists_every_error_and_offers_no_confirm(_upload_dir):
+def test_a_bad_file_shows_every_error_on_the_job_page_and_offers_no_confirm(_stored_uploads):
     client = signed_in()
     before = database()
 
     page = upload(client, "orders-bad.csv")
 
     assert page.status_code == 200
+    assert job_of(page).status == ImportJob.Status.FAILED
     assert page.context["errors"] == BAD_FILE_ERRORS
     for error in BAD_FILE_ERRORS:
         assert f"<li>{escape(error)}</li>" in page.text
-    assert page.context["confirm"] is None
+    assert "The file has errors: nothing can be imported." in page.text
+    assert not page.context["may_confirm"]
     assert 'id="import-confirm-form"' not in page.text
+    assert "Import a corrected file" in page.text
     assert database() == before
-    assert list(_upload_dir.iterdir()) == []  # nothing to confirm, nothing kept
+    assert stored(_stored_uploads) == []  # nothing to confirm, nothing kept
 
 
-def test_an_unreadable_file_is_refused_on_the_form():
+def test_an_unreadable_file_fails_with_the_reason_on_the_job_page(_stored_uploads):
     page = upload(signed_in(), "notes.csv", content=b"hello,world\n1,2\n")
 
-    assert page.status_code == 200
-    assert "report" not in page.context
-    assert page.context["form"].errors["file"]
+    job = job_of(page)
+    assert job.status == ImportJob.Status.FAILED and job.error_field == "file"
+    assert page.context["report"] is None
+    assert 'id="import-job-error"' in page.text and escape(job.error) in page.text
+    assert stored(_stored_uploads) == []
 
 
 def test_finance_imports_exchange_rates():
     client = signed_in("finance")
 
-    result = post(client, CONFIRM_URL, {"token": token_of(upload(client, "exchange-rates.csv"))})
+    result = post(client, confirm_url(previewed(upload(client, "exchange-rates.csv"))))
 
     assert result.context["report"].landed
     assert ExchangeRate.objects.count() == result.context["report"].created > 0
@@ -202,53 +263,40 @@ def test_rows_the_user_may_not_apply_are_errors_of_the_preview():
     # finance alone may import, but not create stores or move orders: the services say so
     page = upload(signed_in("finance"), "orders-en.csv")
 
-    assert page.context["confirm"] is None
+    assert not page.context["may_confirm"]
     assert any("You need the permission" in error for error in page.context["errors"])
 
 
 # --- the confirm imports the previewed bytes or nothing ---
 
 
-def test_a_forged_token_is_refused_and_nothing_is_imported():
-    client = signed_in()
-    token = token_of(upload(client, "orders-en.csv"))
-    before = database()
-
-    response = post(client, CONFIRM_URL, {"token": token[:-4] + "abcd"})
-
-    assert response.status_code == 400
-    assert messages_of(response) == ["This confirmation is not valid."]
-    assert database() == before
-
-
-def test_a_stored_file_that_changed_since_the_preview_is_refused(_upload_dir):
+def test_a_stored_file_that_changed_since_the_preview_is_refused(_stored_uploads):
     # given a preview, after which the stored bytes are replaced by another export
     client = signed_in()
-    token = token_of(upload(client, "orders-en.csv"))
-    (stored,) = _upload_dir.iterdir()
-    stored.write_bytes((SAMPLES / "orders-zh.csv").read_bytes())
+    page = previewed(upload(client, "orders-en.csv"))
+    (kept,) = stored(_stored_uploads)
+    kept.write_bytes((SAMPLES / "orders-zh.csv").read_bytes())
     before = database()
 
     # when it is confirmed
-    response = post(client, CONFIRM_URL, {"token": token})
+    response = post(client, confirm_url(page))
 
-    # then nothing is imported, and the changed file is thrown away
-    assert response.status_code == 400
-    assert messages_of(response) == [
-        "The stored file is not the one previewed: nothing was imported. Upload it again."
-    ]
+    # then nothing is imported, the job failed and the changed file is thrown away
+    refusal = "The stored file is not the one uploaded: nothing was imported. Upload it again."
+    assert messages_of(response) == [refusal]
+    assert job_of(page).status == ImportJob.Status.FAILED and job_of(page).error == refusal
     assert database() == before
-    assert list(_upload_dir.iterdir()) == []
+    assert stored(_stored_uploads) == []
 
 
 def test_a_file_sent_with_the_confirm_is_not_what_gets_imported():
     # given a preview of the English orders
     client = signed_in()
-    token = token_of(upload(client, "orders-en.csv"))
+    page = previewed(upload(client, "orders-en.csv"))
 
     # when the confirm comes with another file attached
     other = SimpleUploadedFile("orders-zh.csv", (SAMPLES / "orders-zh.csv").read_bytes())
-    result = post(client, CONFIRM_URL, {"token": token, "file": other})
+    result = post(client, confirm_url(page), {"file": other})
 
     # then the previewed file is imported, and only it
     report = result.context["report"]
@@ -258,29 +306,100 @@ def test_a_file_sent_with_the_confirm_is_not_what_gets_imported():
     )
 
 
-def test_someone_elses_preview_cannot_be_confirmed():
-    token = token_of(upload(signed_in(), "orders-en.csv"))
+def test_someone_elses_job_cannot_be_seen_confirmed_or_cancelled():
+    page = previewed(upload(signed_in(), "orders-en.csv"))
     other = signed_in()
     before = database()
 
-    response = post(other, CONFIRM_URL, {"token": token})
+    assert other.get(page.request["PATH_INFO"]).status_code == 404
+    assert post(other, confirm_url(page)).status_code == 404
+    assert post(other, cancel_url(page)).status_code == 404
 
-    assert response.status_code == 400
-    assert messages_of(response) == ["This preview is someone else's."]
+    assert job_of(page).status == ImportJob.Status.PREVIEWED
     assert database() == before
 
 
-def test_an_expired_preview_cannot_be_confirmed(settings):
+def test_staff_who_may_manage_imports_confirm_someone_elses_preview():
+    # given a preview by one importer, and another who may manage others' imports
+    page = previewed(upload(signed_in(), "orders-en.csv"))
+    manager = signed_in("importer", "manage_others_importjob")
+
+    # when the manager confirms it
+    result = post(manager, confirm_url(page))
+
+    # then it is imported as the uploader previewed it (the rows run as the uploader)
+    job = job_of(result)
+    assert job.status == ImportJob.Status.DONE
+    assert job.confirmed_by == result.wsgi_request.user != job.created_by
+    assert ImportFile.objects.get().actor == job.created_by
+
+
+def test_an_expired_preview_cannot_be_confirmed(settings, _stored_uploads):
     client = signed_in()
-    token = token_of(upload(client, "orders-en.csv"))
+    page = previewed(upload(client, "orders-en.csv"))
     settings.IMPORT_CONFIRM_MAX_AGE = -1
     before = database()
 
-    response = post(client, CONFIRM_URL, {"token": token})
+    response = post(client, confirm_url(page))
 
-    assert response.status_code == 400
     assert messages_of(response) == ["This preview is too old: upload the file again."]
+    assert job_of(page).status == ImportJob.Status.CANCELLED
     assert database() == before
+    assert stored(_stored_uploads) == []
+
+
+def test_cancel_drops_the_job_and_its_bytes(_stored_uploads):
+    client = signed_in()
+    page = previewed(upload(client, "orders-en.csv"))
+    before = database()
+
+    response = post(client, cancel_url(page))
+
+    assert response.status_code == 200 and response.context["title"] == "Import a platform export"
+    assert messages_of(response) == ["orders-en.csv: the import was cancelled."]
+    assert job_of(page).status == ImportJob.Status.CANCELLED
+    assert stored(_stored_uploads) == []
+    # and a cancelled job cannot be confirmed any more
+    refused = post(client, confirm_url(page))
+    assert messages_of(refused) == ["This import cannot be confirmed now (it is Cancelled)."]
+    assert database() == before
+
+
+def test_a_job_already_imported_cannot_be_cancelled():
+    client = signed_in()
+    page = previewed(upload(client, "orders-en.csv"))
+    post(client, confirm_url(page))
+
+    response = post(client, cancel_url(page))
+
+    assert messages_of(response) == ["This import cannot be cancelled now (it is Imported)."]
+    assert job_of(page).status == ImportJob.Status.DONE
+
+
+def test_a_queued_job_page_refreshes_itself_and_shows_its_progress():
+    # given a job a worker has not finished (its stages are not run here)
+    client = signed_in()
+    user = client.get(reverse("admin:index")).wsgi_request.user
+    job = f.import_job(created_by=user, status=ImportJob.Status.APPLYING, done=4000, total=10000)
+
+    page = client.get(reverse("admin:backoffice_importjob_page", args=[job.pk]))
+
+    assert page.status_code == 200 and page.context["report"] is None
+    assert '<meta http-equiv="refresh" content="2">' in page.text
+    assert "4000 rows done of 10000." in page.text
+    assert not page.context["may_confirm"] and not page.context["may_cancel"]
+
+
+def test_the_import_jobs_list_shows_a_user_their_own_jobs():
+    client = signed_in()
+    mine = previewed(upload(client, "orders-en.csv"))
+    previewed(upload(signed_in(), "exchange-rates.csv"))
+
+    page = client.get(reverse("admin:backoffice_importjob_changelist"))
+
+    assert page.status_code == 200
+    assert list(page.context["cl"].result_list) == [job_of(mine)]
+    assert reverse("admin:backoffice_importjob_page", args=[job_of(mine).pk]) in page.text
 
 
 # --- who may import ---
@@ -288,14 +407,17 @@ def test_an_expired_preview_cannot_be_confirmed(settings):
 
 @pytest.mark.parametrize("role", ["support", "risk", None])
 def test_staff_without_the_import_permission_get_403(role):
+    page = previewed(upload(signed_in(), "orders-en.csv"))
     client = signed_in(role)
     before = database()
 
     assert client.get(ADD_URL).status_code == 403
     assert upload(client, "orders-en.csv").status_code == 403
-    assert post(client, CONFIRM_URL, {"token": "x"}).status_code == 403
+    assert client.get(page.request["PATH_INFO"]).status_code == 403
+    assert post(client, confirm_url(page)).status_code == 403
     assert "import-platform-export-link" not in client.get(reverse("admin:index")).text
     assert database() == before
+    assert ImportJob.objects.count() == 1
 
 
 def test_a_seller_is_sent_to_the_login_page():
@@ -362,7 +484,7 @@ def test_a_file_of_a_known_store_is_previewed_and_confirmed_for_that_store():
     before = database()
 
     # when it is uploaded for that store
-    page = upload_for_store(client, "2339563")
+    page = previewed(upload_for_store(client, "2339563"))
 
     # then the preview says which store, and writes nothing
     report = page.context["report"]
@@ -372,7 +494,7 @@ def test_a_file_of_a_known_store_is_previewed_and_confirmed_for_that_store():
     assert database() == before
 
     # and the confirm imports both orders into that store
-    result = post(client, CONFIRM_URL, {"token": token_of(page)})
+    result = post(client, confirm_url(page))
     assert result.context["report"].landed
     assert set(store.orders.values_list("order_number", flat=True)) == {
         "8000000000000001",
@@ -384,13 +506,13 @@ def test_a_file_of_a_known_store_is_previewed_and_confirmed_for_that_store():
 def test_a_new_store_is_created_with_the_name_given_on_the_upload():
     client = signed_in()
 
-    page = upload_for_store(client, "7770001", "Tiny Shop")
+    page = previewed(upload_for_store(client, "7770001", "Tiny Shop"))
 
     assert page.context["store"].new and page.context["store"].name == "Tiny Shop"
     assert "importing creates it as <strong>Tiny Shop</strong>" in page.text
     assert not SellerAccount.objects.exists()
 
-    result = post(client, CONFIRM_URL, {"token": token_of(page)})
+    result = post(client, confirm_url(page))
 
     assert result.context["report"].landed
     store = SellerAccount.objects.get()
@@ -399,18 +521,20 @@ def test_a_new_store_is_created_with_the_name_given_on_the_upload():
     assert "(Tiny Shop), created by this import" in result.text
 
 
-def test_a_new_store_without_a_name_is_an_error_of_the_form(_upload_dir):
+def test_a_new_store_without_a_name_fails_naming_the_field(_stored_uploads):
     before = database()
 
     page = upload_for_store(signed_in(), "7770001")
 
-    assert page.status_code == 200 and "report" not in page.context
-    assert page.context["form"].errors["store_name"] == [
+    job = job_of(page)
+    assert (job.status, job.error_field) == (ImportJob.Status.FAILED, "store_name")
+    assert job.error == (
         "store 7770001 is not in the back-office: give its name to create it "
         "(--store-name, or the import page's new store name)"
-    ]
+    )
+    assert "New store&#x27;s name: store 7770001 is not in the back-office" in page.text
     assert database() == before
-    assert list(_upload_dir.iterdir()) == []
+    assert stored(_stored_uploads) == []
 
 
 def test_a_malformed_store_id_is_an_error_of_the_form():
@@ -420,9 +544,10 @@ def test_a_malformed_store_id_is_an_error_of_the_form():
     assert page.context["form"].errors["store"] == [
         "not a platform store id: letters, digits, - and _ only."
     ]
+    assert not ImportJob.objects.exists()
 
 
-def test_a_store_for_a_file_that_names_its_stores_is_an_error_of_the_form():
+def test_a_store_for_a_file_that_names_its_stores_fails_naming_the_field():
     page = post(
         signed_in(),
         ADD_URL,
@@ -433,34 +558,16 @@ def test_a_store_for_a_file_that_names_its_stores_is_an_error_of_the_form():
         },
     )
 
-    assert page.status_code == 200 and "report" not in page.context
-    assert "not imported for one store" in page.context["form"].errors["store"][0]
-
-
-def test_a_store_changed_in_the_confirm_token_is_refused():
-    # given a preview of the file for a new store
-    client = signed_in()
-    token = token_of(upload_for_store(client, "7770001", "Tiny Shop"))
-    before = database()
-
-    # when the token is re-made for another store (without the server's key)
-    data = signing.loads(token, salt=TOKEN_SALT)
-    forged = signing.dumps(
-        {**data, "store": "7770002"}, salt=TOKEN_SALT, compress=True, key="not-the-secret"
-    )
-    response = post(client, CONFIRM_URL, {"token": forged, "store": "7770002"})
-
-    # then nothing is imported
-    assert response.status_code == 400
-    assert messages_of(response) == ["This confirmation is not valid."]
-    assert database() == before
+    job = job_of(page)
+    assert (job.status, job.error_field) == (ImportJob.Status.FAILED, "store")
+    assert "not imported for one store" in job.error
 
 
 def test_the_confirm_imports_for_the_previewed_store_whatever_else_is_posted():
     client = signed_in()
-    token = token_of(upload_for_store(client, "7770001", "Tiny Shop"))
+    page = previewed(upload_for_store(client, "7770001", "Tiny Shop"))
 
-    result = post(client, CONFIRM_URL, {"token": token, "store": "7770002", "store_name": "X"})
+    result = post(client, confirm_url(page), {"store": "7770002", "store_name": "X"})
 
     assert result.context["report"].landed
     assert list(SellerAccount.objects.values_list("platform_store_id", "name")) == [
@@ -471,7 +578,7 @@ def test_the_confirm_imports_for_the_previewed_store_whatever_else_is_posted():
 def test_row_warnings_are_listed_on_the_preview_with_their_count():
     # given a preview whose report carries row warnings (the importer's, past its cap)
     client = signed_in()
-    page = upload_for_store(client, "7770001", "Tiny Shop")
+    page = previewed(upload_for_store(client, "7770001", "Tiny Shop"))
     report = page.context["report"]
     for line in range(2, MAX_ROW_WARNINGS + 12):
         report.add_warning(RowError(line, "订单状态", "a warning"))
@@ -488,3 +595,19 @@ def test_row_warnings_are_listed_on_the_preview_with_their_count():
     assert f"<li>line {MAX_ROW_WARNINGS + 1}: 订单状态: a warning</li>" in html
     assert f"line {MAX_ROW_WARNINGS + 2}:" not in html
     assert f"more row warnings than {MAX_ROW_WARNINGS}: the rest not shown" in html
+
+
+def test_a_stage_run_again_after_the_job_is_done_changes_nothing():
+    # given an imported job (as if a worker crashed after the commit and the stage came back)
+    client = signed_in()
+    page = previewed(upload(client, "orders-en.csv"))
+    job = job_of(post(client, confirm_url(page)))
+    before = database()
+
+    # when its stages run again
+    run_apply(job.pk)
+    run_preview(job.pk)
+
+    # then nothing is imported twice and the job is as it was
+    assert database() == before
+    assert job_of(page).status == ImportJob.Status.DONE and job_of(page).apply_attempts == 1
