@@ -44,7 +44,15 @@ from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
 from orders.schema import OrderType
 from payouts import promotion, selectors, services
-from payouts.models import Account, ExchangeRate, LedgerEntry, Payout, PayoutTransition, Posting
+from payouts.models import (
+    HELD_ATTRS,
+    Account,
+    ExchangeRate,
+    LedgerEntry,
+    Payout,
+    PayoutTransition,
+    Posting,
+)
 from payouts.schema_types import PromotionMovementType, PromotionTopUpMethod, RefundType
 
 LedgerAccount = enum_from_choices(
@@ -96,6 +104,12 @@ class PayoutSort(StableOrder):
     amount: strawberry_django.Ordering | None = UNSET
 
 
+# What a payout's hold (held_reason, the mark_paid guard) reads, loaded with the page.
+PAYOUT_HOLD = {
+    name: (lambda info, name=name: selectors.payout_hold_annotations()[name]) for name in HELD_ATTRS
+}
+
+
 @strawberry_django.type(
     Payout,
     name="Payout",
@@ -112,7 +126,19 @@ class PayoutType(relay.Node):
     failed_at: datetime | None
     failure_reason: str
     history: list[HistoryEntry] = history_field(PayoutTransition)
-    available_transitions: list[AvailableTransition] = transitions_field(only=["status", "store"])
+    available_transitions: list[AvailableTransition] = transitions_field(
+        only=["status", "store"], annotate=PAYOUT_HOLD
+    )
+
+    @strawberry_django.field(
+        only=["status", "store"],
+        annotate=PAYOUT_HOLD,
+        description="Why this requested payout may not be paid now (its store owes the "
+        "platform or is frozen for a risk reason); null when it may be (or is settled). It "
+        "becomes payable again once the cause is gone.",
+    )
+    def held_reason(self, root: strawberry.Parent[Payout]) -> str | None:
+        return root.held_reason or None
 
     @strawberry_django.field(
         only=["currency"],
@@ -343,10 +369,12 @@ class PayoutRequestInput:
     amount: Decimal = strawberry.field(
         description="USD taken from the available balance, at most 2 decimals."
     )
-    currency: SettlementCurrency = strawberry.field(  # type: ignore[assignment]
-        default=SettlementCurrency(Currency.USD),
+    currency: SettlementCurrency | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
         description="Paid in USD, or in CNY at today's rate (no rate for today: "
-        "`no_exchange_rate`).",
+        "`no_exchange_rate`); by default in the store's settlement currency. A USD payout of "
+        "a store settled in CNY is refused unless the platform allows it "
+        "(PAYOUT_ALLOW_USD_FOR_CNY_STORES).",
     )
     idempotency_key: str | None = strawberry.field(
         default=None,

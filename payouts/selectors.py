@@ -16,10 +16,12 @@ secret: every seller user and staff with ``payouts.view_exchangerate`` may read 
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import DecimalField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from accounts.models import StoreHold
 from payouts.ledger import exact
 from payouts.models import (
     STORE_ACCOUNTS,
@@ -170,6 +172,27 @@ def _ledger_sum(group: str, **filters: Any) -> Coalesce:
 
 def balance_annotation(account: str) -> Coalesce:
     return _ledger_sum("store", store=OuterRef("pk"), account=account)
+
+
+def payout_hold_annotations() -> dict[str, Any]:
+    """What ``Payout.held_reason`` reads, on a Payout queryset: the store's promotion and debt
+    balances and its oldest hold that holds payouts (none per row)."""
+    freeze = (
+        StoreHold.objects.filter(
+            store=OuterRef("store_id"),
+            lifted_at__isnull=True,
+            reason__in=settings.PAYOUT_HOLD_FREEZE_REASONS,
+        )
+        .order_by("placed_at", "id")
+        .values("reason")[:1]
+    )
+    return {
+        "held_promotion": _ledger_sum(
+            "store", store=OuterRef("store_id"), account=Account.PROMOTION
+        ),
+        "held_debt": _ledger_sum("store", store=OuterRef("store_id"), account=Account.DEBT),
+        "held_freeze": Subquery(freeze),
+    }
 
 
 def balance_attr(account: str) -> str:
