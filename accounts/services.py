@@ -180,13 +180,13 @@ def seller_account_unfreeze(
     return account
 
 
-def lift_arrears_hold(*, account_id: int, at: datetime) -> None:
+def lift_arrears_hold(*, account_id: int, at: datetime) -> SellerAccount | None:
     """The arrears are paid (a top-up or an adjustment cleared them): the system lifts the
     arrears hold, leaving any other; nothing to do without one. In the caller's transaction."""
     account = lock(SellerAccount, account_id)
     if SellerAccount.FreezeReason.ARREARS not in account.active_reasons():
-        return
-    seller_account_unfreeze(
+        return None
+    return seller_account_unfreeze(
         account_id=account_id,
         actor=None,
         reason=SellerAccount.FreezeReason.ARREARS,

@@ -631,3 +631,13 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation}:{self.key}"
+
+
+class Receivable(SellerAccount):
+    """A closed store that still owes the platform after the set-off (promotion arrears in CNY,
+    refund debt in USD): reported to finance (payouts.selectors.receivables). Computed from the
+    ledger, so a debt collected later (a reserve release) leaves the list by itself."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "receivable (closed store)"

@@ -127,7 +127,9 @@ def _after_movement(store: SellerAccount, *, at: datetime) -> None:
         episode.save(update_fields=["cleared_at"])
     if now_balance >= 0:
         # Arrears paid: the arrears hold goes; any other hold (a risk review) stays.
-        lift_arrears_hold(account_id=store.pk, at=at)
+        lifted = lift_arrears_hold(account_id=store.pk, at=at)
+        if lifted is not None and lifted is not store:  # (in a batch: the same instance)
+            store.refresh_from_db(fields=["status", "freeze_reason", "frozen_at"])
     _low_balance_notice(store, now_balance, at=at)
 
 

@@ -44,6 +44,7 @@ from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
 from orders.schema import OrderType
 from payouts import promotion, selectors, services
+from payouts.ledger import exact
 from payouts.models import (
     HELD_ATTRS,
     Account,
@@ -52,6 +53,7 @@ from payouts.models import (
     Payout,
     PayoutTransition,
     Posting,
+    Receivable,
 )
 from payouts.schema_types import PromotionMovementType, PromotionTopUpMethod, RefundType
 
@@ -317,8 +319,38 @@ class ExchangeRateType(relay.Node):
         return selectors.exchange_rates_visible_to(viewer(info), queryset)
 
 
+@strawberry_django.type(
+    Receivable,
+    name="Receivable",
+    description="A closed store's debt to the platform that the set-off could not collect.",
+)
+class ReceivableType(relay.Node):
+    name: str
+    platform_store_id: str
+    closed_at: datetime | None
+
+    @strawberry_django.field(description="Promotion arrears still owed (CNY).")
+    def promotion_arrears(self, root: strawberry.Parent[Receivable]) -> Money:
+        return Money(amount=exact(max(root.owed_cny, 0)), currency=Currency.CNY)
+
+    @strawberry_django.field(description="Refunds the store could not cover, still owed (USD).")
+    def debt(self, root: strawberry.Parent[Receivable]) -> Money:
+        return Money(amount=exact(max(root.owed_usd, 0)), currency=Currency.USD)
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return selectors.receivables(viewer(info), queryset)
+
+
 @strawberry.type(name="Query")
 class Query:
+    receivables: Connection[ReceivableType] = strawberry_django.connection(
+        ordering=None,
+        max_results=max_page_size(),
+        description="Closed stores that still owe the platform after their promotion arrears "
+        "were set off against their available balance: a receivable for finance (staff with "
+        "payouts.view_receivable), most recently closed first.",
+    )
     ledger_entries: Connection[LedgerEntryType] = strawberry_django.connection(
         filters=LedgerEntryFilter,
         order=LedgerEntrySort,

@@ -21,7 +21,7 @@ from django.db import models
 from django.db.models import DecimalField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from accounts.models import StoreHold
+from accounts.models import SellerAccount, StoreHold
 from payouts.ledger import exact
 from payouts.models import (
     STORE_ACCOUNTS,
@@ -34,6 +34,7 @@ from payouts.models import (
     Payout,
     PromotionMovement,
     PromotionWallet,
+    Receivable,
     Refund,
     ReserveHold,
 )
@@ -237,3 +238,33 @@ def low_balance_threshold() -> Coalesce:
     wallet = PromotionWallet.objects.filter(store=OuterRef("pk")).values("low_balance_threshold")
     money = DecimalField(max_digits=16, decimal_places=2)
     return Coalesce(Subquery(wallet, output_field=money), Decimal("0"), output_field=money)
+
+
+RECEIVABLE_PERM = "payouts.view_receivable"
+HALF_CENT = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.exact)
+
+
+def receivables(
+    viewer: Any, queryset: models.QuerySet[Receivable] | None = None
+) -> models.QuerySet[Receivable]:
+    """Closed stores that still owe the platform after the set-off, for finance (and
+    superusers): ``owed_cny`` (promotion arrears) and ``owed_usd`` (refund debt), largest
+    first. Anyone else sees none."""
+    if not (
+        viewer is not None
+        and viewer.is_authenticated
+        and viewer.is_active
+        and viewer.is_staff
+        and viewer.has_perm(RECEIVABLE_PERM)
+    ):
+        return Receivable.objects.none()
+    queryset = Receivable.objects.all() if queryset is None else queryset
+    return (
+        queryset.filter(status=SellerAccount.Status.CLOSED)
+        .annotate(
+            owed_cny=-balance_annotation(Account.PROMOTION),
+            owed_usd=-balance_annotation(Account.DEBT),
+        )
+        .filter(models.Q(owed_cny__gt=HALF_CENT) | models.Q(owed_usd__gt=HALF_CENT))
+        .order_by("-closed_at", "pk")
+    )
