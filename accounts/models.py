@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from backoffice.audit import TransitionLog
@@ -147,7 +148,9 @@ class SellerAccount(FSMModelMixin, models.Model):
     def placing_refusal(self) -> str:
         if self.placing and self.placing in self.active_reasons():
             label = self.FreezeReason(self.placing).label
-            return f"The store is already frozen for this reason ({label})."
+            return _("The store is already frozen for this reason (%(reason)s).") % {
+                "reason": label
+            }
         return ""
 
     @property
@@ -158,14 +161,14 @@ class SellerAccount(FSMModelMixin, models.Model):
             blocked = reasons == [arrears] and bool(self.arrears_owed)
         elif self.lifting not in reasons:
             label = self.FreezeReason(self.lifting).label
-            return f"The store is not frozen for this reason ({label})."
+            return _("The store is not frozen for this reason (%(reason)s).") % {"reason": label}
         else:
             blocked = self.lifting == arrears and bool(self.arrears_owed)
         if blocked:
-            return (
-                f"The store is frozen for promotion arrears and CNY {self.arrears_owed:,.2f} is "
-                "still owed: a top-up of at least that amount must come first."
-            )
+            return _(
+                "The store is frozen for promotion arrears and CNY %(owed)s is still owed: a "
+                "top-up of at least that amount must come first."
+            ) % {"owed": f"{self.arrears_owed:,.2f}"}
         return ""
 
     # --- transitions: guards and own fields only; services add locking, audit, money ---

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, Notice, SellerAccount, StoreHold
 
@@ -120,8 +121,10 @@ def _lifted_by(reason: str, owed: Decimal | None) -> str:
     if reason != SellerAccount.FreezeReason.ARREARS:
         return LIFTED_BY.get(reason, "Contact support.")
     if owed:
-        return f"A top-up of at least CNY {owed:,.2f} (it lifts this hold at once)."
-    return "The arrears are paid: staff can lift this hold (ask support)."
+        return _("A top-up of at least CNY %(owed)s (it lifts this hold at once).") % {
+            "owed": f"{owed:,.2f}"
+        }
+    return _("The arrears are paid: staff can lift this hold (ask support).")
 
 
 def _hold_info(account: SellerAccount, hold: StoreHold) -> HoldInfo:

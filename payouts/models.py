@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from accounts.models import SellerAccount, StoreHold
@@ -342,15 +343,22 @@ def payout_held_reason(promotion: Decimal, debt: Decimal, freeze: str | None) ->
     """Why a store's requested payouts are held, in words; empty when they are payable."""
     causes = []
     if promotion < 0:
-        causes.append(f"the store owes CNY {-promotion:,.2f} of promotion arrears")
+        causes.append(
+            _("the store owes CNY %(owed)s of promotion arrears") % {"owed": f"{-promotion:,.2f}"}
+        )
     if debt < 0:
-        causes.append(f"the store owes USD {-debt:,.2f} of refunds it could not cover")
+        causes.append(
+            _("the store owes USD %(owed)s of refunds it could not cover")
+            % {"owed": f"{-debt:,.2f}"}
+        )
     if freeze:
         label = SellerAccount.FreezeReason(freeze).label
-        causes.append(f"the store is frozen ({label})")
+        causes.append(_("the store is frozen (%(reason)s)") % {"reason": label})
     if not causes:
         return ""
-    return f"The payout is held: {'; '.join(causes)}. It becomes payable once that is settled."
+    return _("The payout is held: %(causes)s. It becomes payable once that is settled.") % {
+        "causes": "; ".join(causes)
+    }
 
 
 class Payout(FSMModelMixin, models.Model):
