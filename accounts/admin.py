@@ -22,7 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountTransition, ApiToken, Notice, SellerAccount, User
-from accounts.selectors import NOTICE_PERM, freeze_info
+from accounts.selectors import ACTIVE_HOLDS, NOTICE_PERM, HoldInfo, freeze_info
 from accounts.services import (
     api_token_create,
     api_token_revoke,
@@ -58,13 +58,28 @@ from payouts.admin import (
 NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
 
 
+HOLD_REASONS = SellerAccount.FreezeReason.choices
+
+
 class FreezeForm(forms.Form):
     reason = forms.ChoiceField(choices=SellerAccount.FreezeReason.choices)
     note = forms.CharField(required=False, widget=NOTE_WIDGET, help_text="Kept in the history.")
 
 
 class UnfreezeForm(forms.Form):
+    reason = forms.ChoiceField(
+        choices=[("", _("The only hold (or the only one besides arrears)")), *HOLD_REASONS],
+        required=False,
+        label=_("Hold to lift"),
+        help_text=_(
+            "Lifting one hold leaves the others: the store stays frozen until none is left. "
+            "The arrears hold is lifted by the top-up that pays them."
+        ),
+    )
     note = forms.CharField(required=False, widget=NOTE_WIDGET, help_text="Kept in the history.")
+
+    def clean_reason(self) -> str | None:
+        return self.cleaned_data["reason"] or None
 
 
 class CloseForm(forms.Form):
@@ -104,12 +119,22 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     }
     actions = [
         bulk_action("freeze", "Freeze selected stores (risk review)", reason="risk"),
-        bulk_action("unfreeze", "Unfreeze selected stores"),
+        bulk_action(
+            "unfreeze",
+            "Unfreeze selected stores (lift their only hold, or the one besides arrears)",
+        ),
         bulk_action("close", "Close selected stores (risk decision)", reason="risk"),
     ]
     service_add_form = SellerAccountCreateForm
 
-    list_display = ("name", "platform_store_id", "status", "settlement_currency", "opened_at")
+    list_display = (
+        "name",
+        "platform_store_id",
+        "status",
+        "frozen_for",
+        "settlement_currency",
+        "opened_at",
+    )
     list_filter = ("status", "settlement_currency", "freeze_reason", "close_reason")
     search_fields = ("name", "=platform_store_id")
     date_hierarchy = "opened_at"
@@ -118,7 +143,15 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         ("Operating time", {"fields": ("opened_at",)}),
         (
             "Freeze and closure",
-            {"fields": ("freeze_reason", "frozen_at", "close_reason", "closed_at")},
+            {
+                "fields": (
+                    "freeze_reason",
+                    "frozen_at",
+                    "holds_history",
+                    "close_reason",
+                    "closed_at",
+                )
+            },
         ),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
@@ -135,7 +168,14 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     )
     inlines = (AccountHistoryInline,)
     money_fields = ("balances", "early_payout_terms", "reserve_schedule")
-    box_fields = ("frozen_why", "health_figures", "decisions_box", "wallet_box", "notices_box")
+    box_fields = (
+        "holds_history",
+        "frozen_why",
+        "health_figures",
+        "decisions_box",
+        "wallet_box",
+        "notices_box",
+    )
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         """Boxes on an existing store's page: why it is frozen (everyone who sees the store)
@@ -162,21 +202,57 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return (*super().get_readonly_fields(request, obj), *self.money_fields, *self.box_fields)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related(ACTIVE_HOLDS)
+
+    @admin.display(description=_("frozen for"))
+    def frozen_for(self, account: SellerAccount) -> str:
+        """Every active hold's reason (several holds: several reasons)."""
+        return ", ".join(h.get_reason_display() for h in account.active_holds()) or "-"
+
+    @admin.display(description=_("holds"))
+    def holds_history(self, account: SellerAccount) -> SafeString | str:
+        """Every hold the store had, active and lifted: who placed and lifted each, when, why."""
+        holds = account.holds.select_related("placed_by", "lifted_by").order_by("placed_at", "id")
+        rows = [
+            (
+                hold.get_reason_display(),
+                f"{hold.placed_at:%Y-%m-%d %H:%M}",
+                _who(hold.placed_by),
+                hold.note,
+                f"{hold.lifted_at:%Y-%m-%d %H:%M}" if hold.lifted_at else gettext("active"),
+                _who(hold.lifted_by) if hold.lifted_at else "",
+                hold.lift_note,
+            )
+            for hold in holds
+        ]
+        if not rows:
+            return gettext("The store was never frozen.")
+        head = [
+            gettext(h)
+            for h in ("reason", "placed (UTC)", "by", "note", "lifted (UTC)", "by", "note")
+        ]
+        return format_html(
+            '<table class="store-holds"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+            format_html_join("", "<th>{}</th>", ((h,) for h in head)),
+            format_html_join(
+                "",
+                "<tr>{}</tr>",
+                ((format_html_join("", "<td>{}</td>", ((c,) for c in r)),) for r in rows),
+            ),
+        )
+
     @admin.display(description="why")
     def frozen_why(self, account: SellerAccount) -> SafeString | str:
+        """Each hold: its reason, since when, by whom, the note, what is owed, what lifts it."""
         info = freeze_info(account)
         if info is None:
-            return "The store is not frozen."
-        rows = [
-            ("reason", "freeze-reason", info.reason_label),
-            ("frozen since", "freeze-since", f"{info.since:%Y-%m-%d %H:%M} UTC"),
-        ]
-        if info.owed is not None:
-            rows.append(("promotion arrears owed", "freeze-owed", f"CNY {info.owed:,.2f}"))
-        rows.append(("what lifts it", "freeze-lifted-by", info.lifted_by))
+            return gettext("The store is not frozen.")
         return format_html(
-            "<table><tbody>{}</tbody></table>",
-            format_html_join("", '<tr><th scope="row">{}</th><td class="{}">{}</td></tr>', rows),
+            "<p>{}</p>{}",
+            gettext("Frozen since %(since)s UTC; lifting one hold leaves the others.")
+            % {"since": f"{info.since:%Y-%m-%d %H:%M}"},
+            format_html_join("", "{}", ((hold_table(hold),) for hold in info.holds)),
         )
 
     # (named apart from the store's reverse relations: the admin would show those instead)
@@ -213,6 +289,31 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
     def create_object(self, request: HttpRequest, data: dict[str, Any]) -> SellerAccount:
         return seller_account_create(actor=request.user, **data)
+
+
+def _who(user: Any) -> str:
+    return user.get_username() if user else gettext("system")
+
+
+def hold_table(hold: HoldInfo) -> SafeString:
+    rows = [
+        (gettext("reason"), "freeze-reason", hold.reason_label),
+        (gettext("held since"), "freeze-since", f"{hold.since:%Y-%m-%d %H:%M} UTC"),
+        (
+            gettext("by"),
+            "freeze-by",
+            _who(hold.placed_by),
+        ),
+    ]
+    if hold.note:
+        rows.append((gettext("note"), "freeze-note", hold.note))
+    if hold.owed is not None:
+        rows.append((gettext("promotion arrears owed"), "freeze-owed", f"CNY {hold.owed:,.2f}"))
+    rows.append((gettext("what lifts it"), "freeze-lifted-by", hold.lifted_by))
+    return format_html(
+        '<table class="store-hold"><tbody>{}</tbody></table>',
+        format_html_join("", '<tr><th scope="row">{}</th><td class="{}">{}</td></tr>', rows),
+    )
 
 
 class UserKindFilter(admin.SimpleListFilter):

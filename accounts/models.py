@@ -2,11 +2,12 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from backoffice.audit import TransitionLog
 from backoffice.fsm import guard
@@ -17,12 +18,17 @@ from backoffice.permissions import allow
 PROMOTION_ANNOTATION = "ledger_promotion"
 
 
-@guard(
-    "The store is frozen for promotion arrears and CNY {obj.arrears_owed:,.2f} is still owed: "
-    "a top-up of at least that amount must come first."
-)
-def arrears_cleared(account: "SellerAccount") -> bool:
-    return account.freeze_reason != SellerAccount.FreezeReason.ARREARS or not account.arrears_owed
+@guard("{obj.placing_refusal}")
+def reason_not_held(account: "SellerAccount") -> bool:
+    """Freezing for a reason the store is already held for is refused (one hold per reason)."""
+    return not account.placing_refusal
+
+
+@guard("{obj.lifting_refusal}")
+def hold_liftable(account: "SellerAccount") -> bool:
+    """The hold being lifted (``account.lifting``; when unset, any hold) can be lifted now: the
+    arrears hold only once nothing is owed."""
+    return not account.lifting_refusal
 
 
 class SellerAccount(FSMModelMixin, models.Model):
@@ -58,8 +64,15 @@ class SellerAccount(FSMModelMixin, models.Model):
         protected=True,
         db_index=True,
     )
-    freeze_reason = models.CharField(max_length=16, choices=FreezeReason.choices, blank=True)
-    frozen_at = models.DateTimeField(null=True, blank=True)
+    freeze_reason = models.CharField(
+        max_length=16,
+        choices=FreezeReason.choices,
+        blank=True,
+        help_text="The reason of the store's oldest active hold (every reason: its holds).",
+    )
+    frozen_at = models.DateTimeField(
+        null=True, blank=True, help_text="Frozen since (the oldest active hold)."
+    )
     close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -113,26 +126,83 @@ class SellerAccount(FSMModelMixin, models.Model):
 
     # --- transitions: guards and own fields only; services add locking, audit, money ---
 
+    # --- holds: a frozen store has one active StoreHold per reason it is frozen for ---
+
+    # Set by the services before a transition is checked: the reason being placed or lifted.
+    placing: str | None = None
+    lifting: str | None = None
+
+    def active_holds(self) -> list["StoreHold"]:
+        """Its active holds, oldest first (from ``active_hold_list`` when a page prefetched
+        them: see accounts.selectors.ACTIVE_HOLDS)."""
+        if hasattr(self, "active_hold_list"):
+            return list(self.active_hold_list)
+        if self.pk is None:
+            return []
+        return list(self.holds.filter(lifted_at__isnull=True).order_by("placed_at", "id"))
+
+    def active_reasons(self) -> list[str]:
+        return [hold.reason for hold in self.active_holds()]
+
+    @property
+    def placing_refusal(self) -> str:
+        if self.placing and self.placing in self.active_reasons():
+            label = self.FreezeReason(self.placing).label
+            return _("The store is already frozen for this reason (%(reason)s).") % {
+                "reason": label
+            }
+        return ""
+
+    @property
+    def lifting_refusal(self) -> str:
+        reasons = self.active_reasons()
+        arrears = self.FreezeReason.ARREARS
+        if self.lifting is None:
+            blocked = reasons == [arrears] and bool(self.arrears_owed)
+        elif self.lifting not in reasons:
+            label = self.FreezeReason(self.lifting).label
+            return _("The store is not frozen for this reason (%(reason)s).") % {"reason": label}
+        else:
+            blocked = self.lifting == arrears and bool(self.arrears_owed)
+        if blocked:
+            return _(
+                "The store is frozen for promotion arrears and CNY %(owed)s is still owed: a "
+                "top-up of at least that amount must come first."
+            ) % {"owed": f"{self.arrears_owed:,.2f}"}
+        return ""
+
+    # --- transitions: guards and own fields only; services add locking, audit, money ---
+
     @transition(
         field=status,
-        source=Status.ACTIVE,
+        source=[Status.ACTIVE, Status.FROZEN],
         target=Status.FROZEN,
+        conditions=[reason_not_held],
         permission=allow("accounts.freeze_selleraccount"),
     )
     def freeze(self, *, at, reason: str) -> None:
-        self.freeze_reason = reason
-        self.frozen_at = at
+        """Places a hold: an active store becomes frozen; a frozen one gains another reason."""
+        if not self.frozen_at:
+            self.freeze_reason = reason
+            self.frozen_at = at
 
     @transition(
         field=status,
         source=Status.FROZEN,
-        target=Status.ACTIVE,
-        conditions=[arrears_cleared],
+        target=RETURN_VALUE(Status.FROZEN, Status.ACTIVE),
+        conditions=[hold_liftable],
         permission=allow("accounts.unfreeze_selleraccount"),
     )
-    def unfreeze(self, *, at) -> None:
+    def unfreeze(self, *, at, remaining: list["StoreHold"]) -> str:
+        """Lifts a hold; the store is active again once no hold remains (``remaining``: the
+        other active holds, oldest first)."""
+        if remaining:
+            self.freeze_reason = remaining[0].reason
+            self.frozen_at = remaining[0].placed_at
+            return self.Status.FROZEN
         self.freeze_reason = ""
         self.frozen_at = None
+        return self.Status.ACTIVE
 
     @transition(
         field=status,
@@ -143,6 +213,47 @@ class SellerAccount(FSMModelMixin, models.Model):
     def close(self, *, at, reason: str) -> None:
         self.close_reason = reason
         self.closed_at = at
+
+
+class StoreHold(models.Model):
+    """One reason a store is frozen. A store is frozen while it has an active (not lifted) hold;
+    lifting one leaves the others. Written by accounts.services only."""
+
+    store = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="holds")
+    reason = models.CharField(max_length=16, choices=SellerAccount.FreezeReason.choices)
+    note = models.TextField(blank=True)
+    placed_at = models.DateTimeField()
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty for the system (the arrears job).",
+    )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lift_note = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "store hold"
+        ordering = ("placed_at", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "reason"],
+                condition=Q(lifted_at__isnull=True),
+                name="storehold_one_active_per_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} since {self.placed_at:%Y-%m-%d}"
+
+    @property
+    def owner_store_id(self) -> int:
+        return self.store_id
 
 
 class AccountTransition(TransitionLog):

@@ -75,6 +75,7 @@ ROLES: dict[str, list[str]] = {
         "payouts.view_promotionmovement",
         "payouts.view_promotionwallet",
         "payouts.view_arrearsepisode",
+        "payouts.view_receivable",
         "accounts.view_notice",
         # exports (backoffice/exports.py) of what finance reads
         "orders.export_order",

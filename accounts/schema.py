@@ -12,6 +12,8 @@ from strawberry import UNSET, Info, relay
 from accounts import services
 from accounts.models import AccountTransition, ApiToken, Notice, SellerAccount
 from accounts.selectors import (
+    ACTIVE_HOLDS,
+    HoldInfo,
     api_tokens_visible_to,
     freeze_info,
     notices_visible_to,
@@ -37,6 +39,7 @@ from backoffice.graphql import (
     transitions_field,
     viewer,
 )
+from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
 from payouts.schema_types import (
     PROMOTION_ATTR,
@@ -69,19 +72,56 @@ PROMOTION_BALANCE = {PROMOTION_ATTR: lambda info: balance_annotation("promotion"
 
 
 @strawberry.type(
-    description="Why a store is frozen, since when, what it owes and what lifts the freeze."
+    name="StoreHold",
+    description="One reason a store is frozen: lifting it leaves the store's other holds.",
 )
-class FreezeInfo:
-    reason: FreezeReason | None = strawberry.field(  # type: ignore[valid-type]
+class StoreHoldInfo:
+    reason: FreezeReason = strawberry.field(  # type: ignore[valid-type]
         description="ARREARS (unpaid promotion arrears), RISK, COMPLIANCE or OTHER."
     )
     reason_label: str
     since: datetime
+    by: str | None = strawberry.field(description=BY)
+    note: str
     owed: Money | None = strawberry.field(
-        description="Frozen for arrears: the promotion arrears still owed (CNY, 0.00 once paid); "
-        "null for other reasons."
+        description="The arrears hold: the promotion arrears still owed (CNY); null for others."
     )
-    lifted_by: str = strawberry.field(description="What lifts the freeze, in words.")
+    lifted_by: str = strawberry.field(description="What lifts this hold, in words.")
+
+
+@strawberry.type(
+    description="Why a store is frozen: each hold (reason, since when, by whom, what lifts it). "
+    "`reason`, `owed` and `liftedBy` repeat the oldest hold's; `since` is when the store froze."
+)
+class FreezeInfo:
+    reason: FreezeReason | None = strawberry.field(  # type: ignore[valid-type]
+        description="The oldest hold's reason: ARREARS, RISK, COMPLIANCE or OTHER."
+    )
+    reason_label: str
+    since: datetime
+    owed: Money | None = strawberry.field(
+        description="Frozen for arrears first: the promotion arrears still owed (CNY); null "
+        "for other reasons."
+    )
+    lifted_by: str = strawberry.field(description="What lifts the oldest hold, in words.")
+    holds: list[StoreHoldInfo] = strawberry.field(
+        description="Every active hold, oldest first: the store is active again once none is left."
+    )
+
+
+def _holds_view(info: Info, holds: list[HoldInfo]) -> list[StoreHoldInfo]:
+    return [
+        StoreHoldInfo(
+            reason=FreezeReason(hold.reason),
+            reason_label=hold.reason_label,
+            since=hold.since,
+            by=actor_name(info, hold.placed_by),
+            note=hold.note,
+            owed=Money.of(hold.owed, Currency.CNY),
+            lifted_by=hold.lifted_by,
+        )
+        for hold in holds
+    ]
 
 
 @strawberry_django.type(
@@ -138,7 +178,9 @@ class SellerAccountType(relay.Node):
     closed_at: datetime | None
     history: list[HistoryEntry] = history_field(AccountTransition)
     available_transitions: list[AvailableTransition] = transitions_field(
-        only=["status", "freeze_reason"], annotate=PROMOTION_BALANCE
+        only=["status", "freeze_reason"],
+        annotate=PROMOTION_BALANCE,
+        prefetch_related=[ACTIVE_HOLDS],
     )
     balances: Balances | None = balances_field()
     reserve_schedule: Connection[ReserveHoldType] = reserve_schedule_field()
@@ -157,19 +199,21 @@ class SellerAccountType(relay.Node):
     @strawberry_django.field(
         only=["status", "freeze_reason", "frozen_at"],
         annotate=PROMOTION_BALANCE,
-        description='"Why is this store frozen": the reason, since when, what is owed and what '
-        "lifts it; null unless the store is frozen.",
+        prefetch_related=[ACTIVE_HOLDS],
+        description='"Why is this store frozen": each hold with its reason, since when, by whom, '
+        "what is owed and what lifts it; null unless the store is frozen.",
     )
-    def freeze_info(self, root: strawberry.Parent[SellerAccount]) -> FreezeInfo | None:
-        info = freeze_info(root)
-        if info is None:
+    def freeze_info(self, root: strawberry.Parent[SellerAccount], info: Info) -> FreezeInfo | None:
+        why = freeze_info(root)
+        if why is None:
             return None
         return FreezeInfo(
-            reason=choice(FreezeReason, info.reason),
-            reason_label=info.reason_label,
-            since=info.since,
-            owed=Money.of(info.owed, Currency.CNY),
-            lifted_by=info.lifted_by,
+            reason=choice(FreezeReason, why.reason),
+            reason_label=why.reason_label,
+            since=why.since,
+            owed=Money.of(why.owed, Currency.CNY),
+            lifted_by=why.lifted_by,
+            holds=_holds_view(info, why.holds),
         )
 
     @strawberry_django.field(only=["settlement_currency"])
@@ -278,6 +322,12 @@ class SellerAccountFreezeInput:
 @strawberry.input
 class SellerAccountUnfreezeInput:
     id: strawberry.ID
+    reason: FreezeReason | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="The hold to lift; by default the store's only hold, or its only hold "
+        "besides ARREARS (a top-up that pays the arrears lifts that one). Lifting one hold "
+        "leaves the others.",
+    )
     note: str = ""
 
 
@@ -351,7 +401,10 @@ class Mutation:
     ) -> SellerAccountType:
         actor = require_user(info)
         return services.seller_account_unfreeze(
-            account_id=account_pk(info, input.id), actor=actor, note=input.note
+            account_id=account_pk(info, input.id),
+            actor=actor,
+            reason=input.reason,
+            note=input.note,
         )
 
     @mutation

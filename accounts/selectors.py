@@ -7,8 +7,10 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import models
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 
-from accounts.models import ApiToken, Notice, SellerAccount
+from accounts.models import ApiToken, Notice, SellerAccount, StoreHold
 
 M = TypeVar("M", bound=models.Model)
 
@@ -73,15 +75,40 @@ def notices_visible_to(
     return visible_to(queryset, viewer, store_path="store_id")
 
 
+# A page of stores loads their active holds (and who placed them) with one query.
+ACTIVE_HOLDS = Prefetch(
+    "holds",
+    queryset=StoreHold.objects.filter(lifted_at__isnull=True)
+    .select_related("placed_by")
+    .order_by("placed_at", "id"),
+    to_attr="active_hold_list",
+)
+
+
+@dataclass(frozen=True)
+class HoldInfo:
+    """One reason a store is frozen: since when, by whom, what it owes and what lifts it."""
+
+    reason: str
+    reason_label: str
+    since: datetime
+    placed_by: Any
+    note: str
+    owed: Decimal | None
+    lifted_by: str
+
+
 @dataclass(frozen=True)
 class FreezeInfo:
-    """Why a store is frozen, since when, what it owes and what lifts the freeze."""
+    """Why a store is frozen: each hold; ``reason``, ``owed`` and ``lifted_by`` are the oldest
+    hold's, ``since`` when the store was frozen."""
 
     reason: str
     reason_label: str
     since: datetime
     owed: Decimal | None
     lifted_by: str
+    holds: list[HoldInfo]
 
 
 LIFTED_BY = {
@@ -90,26 +117,39 @@ LIFTED_BY = {
 }
 
 
-def _lifted_by(account: SellerAccount, owed: Decimal | None) -> str:
-    if account.freeze_reason != SellerAccount.FreezeReason.ARREARS:
-        return LIFTED_BY.get(account.freeze_reason, "Contact support.")
+def _lifted_by(reason: str, owed: Decimal | None) -> str:
+    if reason != SellerAccount.FreezeReason.ARREARS:
+        return LIFTED_BY.get(reason, "Contact support.")
     if owed:
-        return (
-            f"A top-up of at least CNY {owed:,.2f}; then risk staff unfreeze the store "
-            "(ask support)."
-        )
-    return "The arrears are paid: risk staff can unfreeze the store (ask support)."
+        return _("A top-up of at least CNY %(owed)s (it lifts this hold at once).") % {
+            "owed": f"{owed:,.2f}"
+        }
+    return _("The arrears are paid: staff can lift this hold (ask support).")
+
+
+def _hold_info(account: SellerAccount, hold: StoreHold) -> HoldInfo:
+    owed = account.arrears_owed if hold.reason == SellerAccount.FreezeReason.ARREARS else None
+    return HoldInfo(
+        reason=hold.reason,
+        reason_label=hold.get_reason_display(),
+        since=hold.placed_at,
+        placed_by=hold.placed_by,
+        note=hold.note,
+        owed=owed,
+        lifted_by=_lifted_by(hold.reason, owed),
+    )
 
 
 def freeze_info(account: SellerAccount) -> FreezeInfo | None:
     if account.status != SellerAccount.Status.FROZEN:
         return None
-    arrears = account.freeze_reason == SellerAccount.FreezeReason.ARREARS
-    owed = account.arrears_owed if arrears else None
+    holds = [_hold_info(account, hold) for hold in account.active_holds()]
+    first = holds[0] if holds else None
     return FreezeInfo(
-        reason=account.freeze_reason,
-        reason_label=account.get_freeze_reason_display() or "not given",
+        reason=first.reason if first else account.freeze_reason,
+        reason_label=first.reason_label if first else "not given",
         since=account.frozen_at,
-        owed=owed,
-        lifted_by=_lifted_by(account, owed),
+        owed=first.owed if first else None,
+        lifted_by=first.lifted_by if first else "Contact support.",
+        holds=holds,
     )

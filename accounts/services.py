@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiToken, Notice, SellerAccount, User
+from accounts.models import ApiToken, Notice, SellerAccount, StoreHold, User
 from accounts.notices import notify
 from accounts.selectors import freeze_info
 from backoffice import clock
@@ -29,6 +29,7 @@ from backoffice.fsm import run_transition
 from backoffice.money import Currency
 from backoffice.permissions import require_staff_perm
 from backoffice.text import clean_text, column_length
+from payouts import collection
 from payouts import services as money
 
 TOKEN_PREFIX = "bo"
@@ -70,45 +71,137 @@ def seller_account_create(
     )
 
 
+def _reason(reason: str) -> str:
+    if reason not in SellerAccount.FreezeReason.values:
+        choices = ", ".join(SellerAccount.FreezeReason.values)
+        raise invalid(
+            _("Unknown freeze reason %(reason)r; use one of %(choices)s.")
+            % {"reason": reason, "choices": choices},
+            field="reason",
+        )
+    return reason
+
+
 @transaction.atomic
 def seller_account_freeze(
     *, account_id: int, actor: Any, reason: str, note: str = "", at: datetime | None = None
 ) -> SellerAccount:
-    if reason not in SellerAccount.FreezeReason.values:
-        choices = ", ".join(SellerAccount.FreezeReason.values)
-        raise invalid(f"Unknown freeze reason {reason!r}; use one of {choices}.", field="reason")
+    """Places a hold for ``reason``: an active store becomes frozen, a frozen one stays frozen
+    for one more reason (one hold per reason)."""
+    reason = _reason(reason)
     account = lock(SellerAccount, account_id)
     at = clock.resolve(at)
+    account.placing = reason
     run_transition(account, "freeze", actor=actor, at=at, note=note, reason=reason)
+    note = clean_text(note, field="note", multiline=True)
+    hold = StoreHold.objects.create(
+        store=account,
+        reason=reason,
+        note=note,
+        placed_at=at,
+        placed_by=actor if getattr(actor, "pk", None) else None,
+    )
     _save_state(account, "freeze_reason", "frozen_at")
     info = freeze_info(account)
+    lifted_by = next(h.lifted_by for h in info.holds if h.reason == reason)
     notify(
         account,
         Notice.Kind.FREEZE,
         at=at,
         title="Your store is frozen",
-        body=f"Reason: {info.reason_label}. Promotions stop and payouts are blocked; orders, "
-        f"shipping and disputes carry on. What lifts it: {info.lifted_by}",
+        body=f"Reason: {hold.get_reason_display()}. Promotions stop and payouts are blocked; "
+        f"orders, shipping and disputes carry on. What lifts it: {lifted_by}",
     )
     return account
+
+
+def _hold_to_lift(account: SellerAccount, reason: str | None) -> str | None:
+    """The reason whose hold is lifted: the one given; else the only hold, or the only one
+    other than arrears (which its payment lifts); ``None`` leaves the guard to refuse."""
+    if reason is not None:
+        return _reason(reason)
+    reasons = account.active_reasons()
+    if len(reasons) <= 1:
+        return reasons[0] if reasons else None
+    others = [r for r in reasons if r != SellerAccount.FreezeReason.ARREARS]
+    if len(others) == 1:
+        return others[0]
+    labels = ", ".join(SellerAccount.FreezeReason(r).label for r in reasons)
+    raise invalid(
+        _("The store is frozen for several reasons (%(labels)s): say which hold to lift.")
+        % {"labels": labels},
+        field="reason",
+    )
 
 
 @transaction.atomic
 def seller_account_unfreeze(
-    *, account_id: int, actor: Any, note: str = "", at: datetime | None = None
+    *,
+    account_id: int,
+    actor: Any,
+    reason: str | None = None,
+    note: str = "",
+    at: datetime | None = None,
 ) -> SellerAccount:
+    """Lifts the hold for ``reason`` (see :func:`_hold_to_lift` when none is given); the store
+    is active again once no hold is left."""
     account = lock(SellerAccount, account_id)
     at = clock.resolve(at)
-    run_transition(account, "unfreeze", actor=actor, at=at, note=note)
+    if account.status == SellerAccount.Status.FROZEN:
+        account.lifting = _hold_to_lift(account, reason)
+    holds = account.active_holds()
+    lifted = [h for h in holds if h.reason == account.lifting]
+    remaining = [h for h in holds if h.reason != account.lifting]
+    run_transition(account, "unfreeze", actor=actor, at=at, note=note, remaining=remaining)
+    for hold in lifted:
+        hold.lifted_at = at
+        hold.lifted_by = actor if getattr(actor, "pk", None) else None
+        hold.lift_note = clean_text(note, field="note", multiline=True)
+        hold.save(update_fields=["lifted_at", "lifted_by", "lift_note"])
     _save_state(account, "freeze_reason", "frozen_at")
-    notify(
-        account,
-        Notice.Kind.UNFREEZE,
-        at=at,
-        title="Your store is active again",
-        body="Promotions and payouts are open again.",
-    )
+    if account.status == SellerAccount.Status.ACTIVE:
+        notify(
+            account,
+            Notice.Kind.UNFREEZE,
+            at=at,
+            title="Your store is active again",
+            body="Promotions and payouts are open again.",
+        )
+    else:
+        left = ", ".join(h.get_reason_display() for h in remaining)
+        notify(
+            account,
+            Notice.Kind.UNFREEZE,
+            at=at,
+            title="A hold on your store is lifted",
+            body=f"The hold for {lifted[0].get_reason_display() if lifted else reason} is "
+            f"lifted; the store stays frozen for: {left}.",
+        )
     return account
+
+
+def lift_arrears_hold(*, account_id: int, at: datetime) -> SellerAccount | None:
+    """The arrears are paid (a top-up or an adjustment cleared them): the system lifts the
+    arrears hold, leaving any other; nothing to do without one. In the caller's transaction."""
+    account = lock(SellerAccount, account_id)
+    if SellerAccount.FreezeReason.ARREARS not in account.active_reasons():
+        return None
+    return seller_account_unfreeze(
+        account_id=account_id,
+        actor=None,
+        reason=SellerAccount.FreezeReason.ARREARS,
+        note="automatic: promotion arrears paid",
+        at=at,
+    )
+
+
+def _lift_all_holds(account: SellerAccount, *, actor: Any, at: datetime) -> None:
+    """A closed store is not frozen any more: its holds end with the closure."""
+    account.holds.filter(lifted_at__isnull=True).update(
+        lifted_at=at,
+        lifted_by=actor if getattr(actor, "pk", None) else None,
+        lift_note="store closed",
+    )
 
 
 @transaction.atomic
@@ -122,7 +215,9 @@ def seller_account_close(
     at = clock.resolve(at)
     run_transition(account, "close", actor=actor, at=at, note=note, reason=reason)
     _save_state(account, "close_reason", "closed_at")
+    _lift_all_holds(account, actor=actor, at=at)
     money.schedule_release_on_closure(account)
+    collection.settle_closed_store(account, at=at)
     notify(
         account,
         Notice.Kind.CLOSE,

@@ -7,7 +7,7 @@ Also THE strict reading of numbers from input (GraphQL, admin forms, services):
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -49,6 +49,22 @@ def to_decimal(value: Decimal | int | str) -> Decimal:
 def quantize(value: Decimal) -> Decimal:
     """The one rounding rule: to the cent, half to even (banker's rounding)."""
     return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def round_conversion(value: Decimal) -> Decimal:
+    """Currency conversions (USD <-> CNY at the day's rate): to the cent, **half up** (a tie
+    x.xx5 goes away from zero: 7.125 -> 7.13), the rule of payment statements. Shares of one
+    currency (reserve rates) keep :func:`quantize`."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def usd_to_cny(usd: Decimal, rate: Decimal) -> Decimal:
+    """``rate`` is CNY per USD (ExchangeRate.rate_to_cny)."""
+    return round_conversion(usd * rate)
+
+
+def cny_to_usd(cny: Decimal, rate: Decimal) -> Decimal:
+    return round_conversion(cny / rate)
 
 
 def has_more_than_cents(value: Decimal) -> bool:

@@ -259,6 +259,16 @@ EXCELLENT_MIN_POSITIVE_RATE = Decimal(os.environ.get("EXCELLENT_MIN_POSITIVE_RAT
 EARLY_PAYOUT_OVERRIDE_DAYS = env_int("EARLY_PAYOUT_OVERRIDE_DAYS", 30)
 RESERVE_RELEASE_ON_INELIGIBLE_DAYS = env_int("RESERVE_RELEASE_ON_INELIGIBLE_DAYS", 180)
 RESERVE_RELEASE_ON_CLOSE_DAYS = env_int("RESERVE_RELEASE_ON_CLOSE_DAYS", 180)
+# Requested payouts are held (not payable) while the store owes the platform (promotion arrears,
+# refund debt) or has an active hold for one of these freeze reasons (comma-separated).
+PAYOUT_HOLD_FREEZE_REASONS = tuple(
+    r.strip()
+    for r in os.environ.get("PAYOUT_HOLD_FREEZE_REASONS", "risk,compliance").split(",")
+    if r.strip()
+)
+# A store settled in CNY is paid in CNY; a USD payout for it must be asked for explicitly and is
+# refused unless this is on.
+PAYOUT_ALLOW_USD_FOR_CNY_STORES = env_bool("PAYOUT_ALLOW_USD_FOR_CNY_STORES", False)
 # Input bounds (docs/money.md "Input rules"): every amount a client, the admin or an import
 # gives is at most MONEY_MAX_AMOUNT (either sign; far inside the columns' 12 integer digits, so
 # sums stay readable); the USD/CNY rate (CNY per USD) lies within the band; free text (notes,

@@ -7,13 +7,22 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, Subquery, Sum
 
-from accounts.models import SellerAccount
+from accounts.models import SellerAccount, StoreHold
 from accounts.services import seller_account_close, seller_account_freeze
 from backoffice.deadlines import process_batches, register
 from orders.models import Order
+from payouts.collection import settle_closed_store
 from payouts.evaluation import due_for_evaluation, evaluate_store
 from payouts.ledger import exact
-from payouts.models import Account, EarlyPayoutTerms, LedgerEntry, Posting, ReserveHold
+from payouts.models import (
+    Account,
+    EarlyPayoutTerms,
+    ExchangeRate,
+    LedgerEntry,
+    Posting,
+    ReserveHold,
+)
+from payouts.selectors import balance_annotation
 from payouts.services import release_early, release_reserve
 
 
@@ -83,11 +92,15 @@ def arrears_close(now: datetime) -> int:
 @register("payouts.arrears_freeze")
 def arrears_freeze(now: datetime) -> int:
     cutoff = now - timedelta(days=settings.ARREARS_GRACE_DAYS)
+    # A store frozen for another reason (a risk review) gains the arrears hold as well.
+    held = StoreHold.objects.filter(
+        store=OuterRef("pk"), reason=SellerAccount.FreezeReason.ARREARS, lifted_at__isnull=True
+    )
     due = SellerAccount.objects.filter(
-        status=SellerAccount.Status.ACTIVE,
+        status__in=[SellerAccount.Status.ACTIVE, SellerAccount.Status.FROZEN],
         arrears_episodes__cleared_at__isnull=True,
         arrears_episodes__started_at__lt=cutoff,
-    )
+    ).exclude(Exists(held))
     note = f"automatic: promotion arrears unpaid for more than {settings.ARREARS_GRACE_DAYS} days"
 
     def handle(batch: list[SellerAccount]) -> None:
@@ -95,6 +108,30 @@ def arrears_freeze(now: datetime) -> int:
             seller_account_freeze(
                 account_id=store.pk, actor=None, reason="arrears", at=now, note=note
             )
+
+    return process_batches(due, handle)
+
+
+@register("payouts.closed_store_settlement")
+def closed_store_settlement(now: datetime) -> int:
+    """Closed stores whose promotion arrears can be set off against money that reached their
+    available balance, or whose prepaid promotion money is still in the wallet (see
+    payouts.collection; nothing moves on a day without a USD/CNY rate)."""
+    cent = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.exact)
+    due = (
+        SellerAccount.objects.filter(status=SellerAccount.Status.CLOSED)
+        .annotate(
+            wallet=balance_annotation(Account.PROMOTION),
+            available=balance_annotation(Account.AVAILABLE),
+        )
+        .filter(Q(wallet__gt=cent) | Q(wallet__lt=-cent, available__gt=cent))
+    )
+    if not ExchangeRate.objects.filter(date=now.date(), currency="USD").exists():
+        return 0
+
+    def handle(batch: list[SellerAccount]) -> None:
+        for store in batch:
+            settle_closed_store(store, at=now)
 
     return process_batches(due, handle)
 

@@ -8,16 +8,20 @@ zero per currency and the whole ledger always sums to zero.
 """
 
 from decimal import Decimal
+from functools import cached_property
+from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from accounts.models import SellerAccount
+from accounts.models import SellerAccount, StoreHold
 from backoffice.audit import TransitionLog
+from backoffice.fsm import guard
 from backoffice.models import ImportedRecord
-from backoffice.money import Currency, fits_column
+from backoffice.money import Currency, fits_column, quantize
 from backoffice.permissions import allow
 from orders.models import Order
 
@@ -63,6 +67,8 @@ class Posting(models.Model):
         PROMOTION_TOP_UP = "promotion_top_up", "Promotion top-up"
         PROMOTION_CHARGE = "promotion_charge", "Promotion charge"
         PROMOTION_ADJUSTMENT = "promotion_adjustment", "Promotion adjustment"
+        PROMOTION_SET_OFF = "promotion_set_off", "Promotion arrears set off against available"
+        PROMOTION_RETURN = "promotion_return", "Prepaid promotion returned to available"
         REVERSAL = "reversal", "Reversal"
 
     reference = models.CharField(max_length=120, unique=True)
@@ -318,6 +324,43 @@ class ExchangeRate(ImportedRecord):
         return f"{self.date} {self.currency}/CNY {self.rate_to_cny}"
 
 
+@guard("{obj.held_reason}")
+def payout_not_held(payout: "Payout") -> bool:
+    """A payout is not paid while its store owes the platform or is frozen for a risk reason
+    (settings.PAYOUT_HOLD_FREEZE_REASONS); it is payable again once that is settled."""
+    return not payout.held_reason
+
+
+def _exact(total: Any) -> Decimal:
+    return quantize(Decimal(str(total))) if total is not None else Decimal("0.00")
+
+
+# What Payout.held_reason reads, annotated on a page of payouts (payouts.selectors).
+HELD_ATTRS = ("held_promotion", "held_debt", "held_freeze")
+
+
+def payout_held_reason(promotion: Decimal, debt: Decimal, freeze: str | None) -> str:
+    """Why a store's requested payouts are held, in words; empty when they are payable."""
+    causes = []
+    if promotion < 0:
+        causes.append(
+            _("the store owes CNY %(owed)s of promotion arrears") % {"owed": f"{-promotion:,.2f}"}
+        )
+    if debt < 0:
+        causes.append(
+            _("the store owes USD %(owed)s of refunds it could not cover")
+            % {"owed": f"{-debt:,.2f}"}
+        )
+    if freeze:
+        label = SellerAccount.FreezeReason(freeze).label
+        causes.append(_("the store is frozen (%(reason)s)") % {"reason": label})
+    if not causes:
+        return ""
+    return _("The payout is held: %(causes)s. It becomes payable once that is settled.") % {
+        "causes": "; ".join(causes)
+    }
+
+
 class Payout(FSMModelMixin, models.Model):
     """A withdrawal of a store's available balance (USD) to its bound account, in USD or in
     CNY at that day's rate."""
@@ -389,10 +432,44 @@ class Payout(FSMModelMixin, models.Model):
     def owner_store_id(self) -> int:
         return self.store_id
 
+    @cached_property
+    def held_reason(self) -> str:
+        """Why this requested payout may not be paid now (empty: it may). Read from the
+        ``HELD_ATTRS`` annotations when a page loaded them, else from the store's ledger and
+        holds."""
+        if self.status != self.Status.REQUESTED:
+            return ""
+        if hasattr(self, HELD_ATTRS[0]):
+            promotion, debt = _exact(self.held_promotion), _exact(self.held_debt)
+            freeze = self.held_freeze
+        else:
+            totals = dict(
+                LedgerEntry.objects.filter(
+                    store_id=self.store_id, account__in=[Account.PROMOTION, Account.DEBT]
+                )
+                .values("account")
+                .annotate(total=Sum("amount"))
+                .values_list("account", "total")
+            )
+            promotion = _exact(totals.get(Account.PROMOTION))
+            debt = _exact(totals.get(Account.DEBT))
+            freeze = (
+                StoreHold.objects.filter(
+                    store_id=self.store_id,
+                    lifted_at__isnull=True,
+                    reason__in=settings.PAYOUT_HOLD_FREEZE_REASONS,
+                )
+                .order_by("placed_at", "id")
+                .values_list("reason", flat=True)
+                .first()
+            )
+        return payout_held_reason(promotion, debt, freeze)
+
     @transition(
         field=status,
         source=Status.REQUESTED,
         target=Status.PAID,
+        conditions=[payout_not_held],
         permission=allow("payouts.settle_payout"),
     )
     def mark_paid(self, *, at) -> None:
@@ -426,6 +503,8 @@ class PromotionMovement(ImportedRecord):
         TOP_UP = "top_up", "Top-up"
         CHARGE = "charge", "Ad charge"
         ADJUSTMENT = "adjustment", "Adjustment"
+        SET_OFF = "set_off", "Arrears set off against the available balance (store closed)"
+        CLOSURE_RETURN = "closure_return", "Returned to the available balance (store closed)"
 
     class Method(models.TextChoices):
         ALIPAY = "alipay", "Alipay"
@@ -560,3 +639,13 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation}:{self.key}"
+
+
+class Receivable(SellerAccount):
+    """A closed store that still owes the platform after the set-off (promotion arrears in CNY,
+    refund debt in USD): reported to finance (payouts.selectors.receivables). Computed from the
+    ledger, so a debt collected later (a reserve release) leaves the list by itself."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "receivable (closed store)"

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Notice, SellerAccount
 from accounts.notices import notify
+from accounts.services import lift_arrears_hold
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
@@ -124,6 +125,11 @@ def _after_movement(store: SellerAccount, *, at: datetime) -> None:
     elif episode is not None:
         episode.cleared_at = at
         episode.save(update_fields=["cleared_at"])
+    if now_balance >= 0:
+        # Arrears paid: the arrears hold goes; any other hold (a risk review) stays.
+        lifted = lift_arrears_hold(account_id=store.pk, at=at)
+        if lifted is not None and lifted is not store:  # (in a batch: the same instance)
+            store.refresh_from_db(fields=["status", "freeze_reason", "frozen_at"])
     _low_balance_notice(store, now_balance, at=at)
 
 

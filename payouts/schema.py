@@ -44,7 +44,17 @@ from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
 from orders.schema import OrderType
 from payouts import promotion, selectors, services
-from payouts.models import Account, ExchangeRate, LedgerEntry, Payout, PayoutTransition, Posting
+from payouts.ledger import exact
+from payouts.models import (
+    HELD_ATTRS,
+    Account,
+    ExchangeRate,
+    LedgerEntry,
+    Payout,
+    PayoutTransition,
+    Posting,
+    Receivable,
+)
 from payouts.schema_types import PromotionMovementType, PromotionTopUpMethod, RefundType
 
 LedgerAccount = enum_from_choices(
@@ -96,6 +106,12 @@ class PayoutSort(StableOrder):
     amount: strawberry_django.Ordering | None = UNSET
 
 
+# What a payout's hold (held_reason, the mark_paid guard) reads, loaded with the page.
+PAYOUT_HOLD = {
+    name: (lambda info, name=name: selectors.payout_hold_annotations()[name]) for name in HELD_ATTRS
+}
+
+
 @strawberry_django.type(
     Payout,
     name="Payout",
@@ -112,7 +128,19 @@ class PayoutType(relay.Node):
     failed_at: datetime | None
     failure_reason: str
     history: list[HistoryEntry] = history_field(PayoutTransition)
-    available_transitions: list[AvailableTransition] = transitions_field(only=["status", "store"])
+    available_transitions: list[AvailableTransition] = transitions_field(
+        only=["status", "store"], annotate=PAYOUT_HOLD
+    )
+
+    @strawberry_django.field(
+        only=["status", "store"],
+        annotate=PAYOUT_HOLD,
+        description="Why this requested payout may not be paid now (its store owes the "
+        "platform or is frozen for a risk reason); null when it may be (or is settled). It "
+        "becomes payable again once the cause is gone.",
+    )
+    def held_reason(self, root: strawberry.Parent[Payout]) -> str | None:
+        return root.held_reason or None
 
     @strawberry_django.field(
         only=["currency"],
@@ -291,8 +319,38 @@ class ExchangeRateType(relay.Node):
         return selectors.exchange_rates_visible_to(viewer(info), queryset)
 
 
+@strawberry_django.type(
+    Receivable,
+    name="Receivable",
+    description="A closed store's debt to the platform that the set-off could not collect.",
+)
+class ReceivableType(relay.Node):
+    name: str
+    platform_store_id: str
+    closed_at: datetime | None
+
+    @strawberry_django.field(description="Promotion arrears still owed (CNY).")
+    def promotion_arrears(self, root: strawberry.Parent[Receivable]) -> Money:
+        return Money(amount=exact(max(root.owed_cny, 0)), currency=Currency.CNY)
+
+    @strawberry_django.field(description="Refunds the store could not cover, still owed (USD).")
+    def debt(self, root: strawberry.Parent[Receivable]) -> Money:
+        return Money(amount=exact(max(root.owed_usd, 0)), currency=Currency.USD)
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return selectors.receivables(viewer(info), queryset)
+
+
 @strawberry.type(name="Query")
 class Query:
+    receivables: Connection[ReceivableType] = strawberry_django.connection(
+        ordering=None,
+        max_results=max_page_size(),
+        description="Closed stores that still owe the platform after their promotion arrears "
+        "were set off against their available balance: a receivable for finance (staff with "
+        "payouts.view_receivable), most recently closed first.",
+    )
     ledger_entries: Connection[LedgerEntryType] = strawberry_django.connection(
         filters=LedgerEntryFilter,
         order=LedgerEntrySort,
@@ -343,10 +401,12 @@ class PayoutRequestInput:
     amount: Decimal = strawberry.field(
         description="USD taken from the available balance, at most 2 decimals."
     )
-    currency: SettlementCurrency = strawberry.field(  # type: ignore[assignment]
-        default=SettlementCurrency(Currency.USD),
+    currency: SettlementCurrency | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
         description="Paid in USD, or in CNY at today's rate (no rate for today: "
-        "`no_exchange_rate`).",
+        "`no_exchange_rate`); by default in the store's settlement currency. A USD payout of "
+        "a store settled in CNY is refused unless the platform allows it "
+        "(PAYOUT_ALLOW_USD_FOR_CNY_STORES).",
     )
     idempotency_key: str | None = strawberry.field(
         default=None,

@@ -16,10 +16,12 @@ secret: every seller user and staff with ``payouts.view_exchangerate`` may read 
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import DecimalField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from accounts.models import SellerAccount, StoreHold
 from payouts.ledger import exact
 from payouts.models import (
     STORE_ACCOUNTS,
@@ -32,6 +34,7 @@ from payouts.models import (
     Payout,
     PromotionMovement,
     PromotionWallet,
+    Receivable,
     Refund,
     ReserveHold,
 )
@@ -172,6 +175,27 @@ def balance_annotation(account: str) -> Coalesce:
     return _ledger_sum("store", store=OuterRef("pk"), account=account)
 
 
+def payout_hold_annotations() -> dict[str, Any]:
+    """What ``Payout.held_reason`` reads, on a Payout queryset: the store's promotion and debt
+    balances and its oldest hold that holds payouts (none per row)."""
+    freeze = (
+        StoreHold.objects.filter(
+            store=OuterRef("store_id"),
+            lifted_at__isnull=True,
+            reason__in=settings.PAYOUT_HOLD_FREEZE_REASONS,
+        )
+        .order_by("placed_at", "id")
+        .values("reason")[:1]
+    )
+    return {
+        "held_promotion": _ledger_sum(
+            "store", store=OuterRef("store_id"), account=Account.PROMOTION
+        ),
+        "held_debt": _ledger_sum("store", store=OuterRef("store_id"), account=Account.DEBT),
+        "held_freeze": Subquery(freeze),
+    }
+
+
 def balance_attr(account: str) -> str:
     return f"ledger_{Account(account).value}"
 
@@ -214,3 +238,33 @@ def low_balance_threshold() -> Coalesce:
     wallet = PromotionWallet.objects.filter(store=OuterRef("pk")).values("low_balance_threshold")
     money = DecimalField(max_digits=16, decimal_places=2)
     return Coalesce(Subquery(wallet, output_field=money), Decimal("0"), output_field=money)
+
+
+RECEIVABLE_PERM = "payouts.view_receivable"
+HALF_CENT = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.exact)
+
+
+def receivables(
+    viewer: Any, queryset: models.QuerySet[Receivable] | None = None
+) -> models.QuerySet[Receivable]:
+    """Closed stores that still owe the platform after the set-off, for finance (and
+    superusers): ``owed_cny`` (promotion arrears) and ``owed_usd`` (refund debt), largest
+    first. Anyone else sees none."""
+    if not (
+        viewer is not None
+        and viewer.is_authenticated
+        and viewer.is_active
+        and viewer.is_staff
+        and viewer.has_perm(RECEIVABLE_PERM)
+    ):
+        return Receivable.objects.none()
+    queryset = Receivable.objects.all() if queryset is None else queryset
+    return (
+        queryset.filter(status=SellerAccount.Status.CLOSED)
+        .annotate(
+            owed_cny=-balance_annotation(Account.PROMOTION),
+            owed_usd=-balance_annotation(Account.DEBT),
+        )
+        .filter(models.Q(owed_cny__gt=HALF_CENT) | models.Q(owed_usd__gt=HALF_CENT))
+        .order_by("-closed_at", "pk")
+    )

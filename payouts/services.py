@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Notice, SellerAccount
 from accounts.notices import notify
@@ -26,6 +27,7 @@ from backoffice.money import (
     clean_rate,
     quantize,
     to_decimal,
+    usd_to_cny,
 )
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
 from backoffice.text import clean_text, column_length
@@ -54,6 +56,9 @@ def _to_store_legs(store_id: int, order_id: int | None, amount: Decimal) -> list
         Leg(A.DEBT, recovered, store_id, order_id),
         Leg(A.AVAILABLE, amount - recovered, store_id, order_id),
     ]
+
+
+to_store_legs = _to_store_legs  # for payouts.collection
 
 
 # --- order money: called by orders.services inside their transaction ---
@@ -415,12 +420,13 @@ def payout_request(
     store_id: int,
     actor: Any,
     amount: Any,
-    currency: str = Currency.USD,
+    currency: str | None = None,
     idempotency_key: str | None = None,
     at: datetime | None = None,
 ) -> Payout:
-    """Withdraw from the available balance. The same idempotency key with the same input
-    returns the first payout and moves nothing."""
+    """Withdraw from the available balance, in ``currency`` (default: the store's settlement
+    currency). The same idempotency key with the same input returns the first payout and moves
+    nothing."""
     payload = {"store_id": store_id, "amount": _canonical(amount), "currency": currency}
     return idempotent(
         key=idempotency_key,
@@ -442,14 +448,35 @@ def _canonical(amount: Any) -> str:
         return str(amount)
 
 
+def _payout_currency(store: SellerAccount, currency: str | None) -> str:
+    """The store's settlement currency unless another is asked for; a USD payout of a store
+    settled in CNY only where settings.PAYOUT_ALLOW_USD_FOR_CNY_STORES allows it."""
+    if currency is None:
+        return store.settlement_currency
+    if currency not in (Currency.USD, Currency.CNY):
+        raise invalid(_("Payouts are in USD or CNY."), field="currency")
+    if (
+        currency == Currency.USD
+        and store.settlement_currency == Currency.CNY
+        and not settings.PAYOUT_ALLOW_USD_FOR_CNY_STORES
+    ):
+        raise invalid(
+            _(
+                "This store is settled in CNY and the platform does not pay it in USD: "
+                "request the payout in CNY (or without a currency)."
+            ),
+            field="currency",
+        )
+    return currency
+
+
 def _payout_request(
-    *, store_id: int, actor: Any, amount: Any, currency: str, at: datetime
+    *, store_id: int, actor: Any, amount: Any, currency: str | None, at: datetime
 ) -> Payout:
     store = lock(SellerAccount, store_id, what="Store")
     require_staff_or_owner(actor, "payouts.request_payout", store)
     amount = clean_amount(amount)
-    if currency not in (Currency.USD, Currency.CNY):
-        raise invalid("Payouts are in USD or CNY.", field="currency")
+    currency = _payout_currency(store, currency)
     if store.status == SellerAccount.Status.FROZEN:
         raise invalid(
             f"The store is frozen ({store.get_freeze_reason_display() or 'no reason given'}); "
@@ -467,7 +494,7 @@ def _payout_request(
         amount=amount,
         currency=currency,
         rate=rate,
-        payout_amount=quantize(amount * rate) if rate else amount,
+        payout_amount=usd_to_cny(amount, rate) if rate else amount,
         requested_at=at,
         requested_by=actor if getattr(actor, "pk", None) else None,
     )
@@ -590,7 +617,7 @@ def exchange_rate_set(
     if currency != Currency.USD:
         raise invalid("Only USD/CNY rates are kept.", field="currency")
     value = clean_rate(rate, field="rate")
-    row, _ = ExchangeRate.objects.update_or_create(
+    row, _created = ExchangeRate.objects.update_or_create(
         date=day,
         currency=currency,
         defaults={"rate_to_cny": value, "set_by": actor if getattr(actor, "pk", None) else None},

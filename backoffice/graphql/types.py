@@ -87,10 +87,14 @@ def history_field(log_model: type[TransitionLog]) -> Any:
     )
 
 
-def transitions_field(only: list[str], annotate: dict[str, Any] | None = None) -> Any:
+def transitions_field(
+    only: list[str],
+    annotate: dict[str, Any] | None = None,
+    prefetch_related: list[Any] | None = None,
+) -> Any:
     """``availableTransitions`` for the viewer. ``only`` lists every column the guards and the
     permission check read, so that a page never loads a deferred field row by row; ``annotate``
-    gives them what they would otherwise query per row."""
+    and ``prefetch_related`` give them what they would otherwise query per row."""
 
     def resolve(root: strawberry.Parent[models.Model], info: Info) -> list[AvailableTransition]:
         return [
@@ -98,7 +102,9 @@ def transitions_field(only: list[str], annotate: dict[str, Any] | None = None) -
             for c in transition_checks(root, viewer(info))
         ]
 
-    return strawberry_django.field(resolver=resolve, only=only, annotate=annotate)
+    return strawberry_django.field(
+        resolver=resolve, only=only, annotate=annotate, prefetch_related=prefetch_related
+    )
 
 
 def money_field(

@@ -40,7 +40,7 @@ from accounts.services import seller_account_create
 from backoffice import db
 from backoffice.fsm import check_transition, transition_paths
 from backoffice.models import ImportFile
-from backoffice.money import Currency, Money, quantize
+from backoffice.money import Currency, Money, cny_to_usd
 from disputes import services as disputes
 from disputes.models import Dispute, Fault
 from orders.models import Order
@@ -147,10 +147,11 @@ def _day(row: OrderRow, tz: tzinfo) -> date:
 
 
 def _to_usd(money: Money | None, rate: Decimal, field: str) -> Money | None:
-    """CNY to USD at ``rate`` (CNY for one USD), to the cent by the one rounding rule."""
+    """CNY to USD at ``rate`` (CNY for one USD), to the cent by the conversions' rule (half
+    up, :func:`backoffice.money.round_conversion`)."""
     if money is None:
         return None
-    usd = Money(quantize(money.amount / rate), Currency.USD)
+    usd = Money(cny_to_usd(money.amount, rate), Currency.USD)
     if field == "amount" and usd.amount <= 0:
         raise RowProblem(field, f"{money}: less than a cent in USD at {rate}")
     return usd

@@ -15,7 +15,14 @@ registers their model admins. The store and order pages (accounts/admin.py, orde
 show money through ``store_page`` and the inlines, imported from this package.
 """
 
-from payouts.admin import early_payout, ledger, payouts, promotion, rates  # noqa: F401  (registers)
+from payouts.admin import (  # noqa: F401  (registers)
+    early_payout,
+    ledger,
+    payouts,
+    promotion,
+    rates,
+    receivables,
+)
 from payouts.admin.ledger import PostingInline
 from payouts.admin.payouts import RefundInline
 from payouts.admin.shared import (

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SellerAccount
 from backoffice.admin_transitions import (
@@ -26,6 +27,7 @@ from payouts.admin.shared import NOTE_WIDGET, ReadOnlyAdmin, autocomplete, money
 from payouts.ledger import exact
 from payouts.models import Account, LedgerEntry, Payout, PayoutTransition, Refund, ReserveHold
 from payouts.resources import PayoutResource
+from payouts.selectors import payout_hold_annotations
 from payouts.services import payout_mark_failed, payout_mark_paid, payout_request
 
 SETTLE_PERM = "payouts.settle_payout"
@@ -59,9 +61,13 @@ class PayoutRequestForm(forms.Form):
         max_digits=16, help_text="USD, taken from the store's available balance."
     )
     currency = forms.ChoiceField(
-        choices=Currency.CHOICES,
-        initial=Currency.USD,
-        help_text="Paid in USD, or in CNY at today's recorded USD/CNY rate.",
+        choices=[("", _("The store's settlement currency")), *Currency.CHOICES],
+        initial="",
+        required=False,
+        help_text=_(
+            "Paid in USD, or in CNY at today's recorded USD/CNY rate (rounded half up on the "
+            "cent). A store settled in CNY is paid in USD only where the platform allows it."
+        ),
     )
     # One key per form shown: submitting the same form twice creates one payout.
     idempotency_key = forms.CharField(
@@ -96,6 +102,7 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
         "rate",
         "receives",
         "status",
+        "held",
         "requested_at",
     )
     list_filter = ("status", "currency", ("store", admin.RelatedOnlyFieldListFilter))
@@ -103,7 +110,10 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     date_hierarchy = "requested_at"
     list_select_related = ("store",)
     fieldsets = (
-        (None, {"fields": ("store", "status", "amount_usd", "currency", "rate", "receives")}),
+        (
+            None,
+            {"fields": ("store", "status", "held", "amount_usd", "currency", "rate", "receives")},
+        ),
         (
             "Time",
             {"fields": ("requested_at", "requested_by", "paid_at", "failed_at", "failure_reason")},
@@ -116,6 +126,7 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
         "currency",
         "rate",
         "receives",
+        "held",
         "requested_at",
         "requested_by",
         "paid_at",
@@ -129,6 +140,14 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(**payout_hold_annotations())
+
+    @admin.display(description=_("held"))
+    def held(self, payout: Payout) -> str:
+        """Why a requested payout may not be paid now (its store owes or is frozen)."""
+        return payout.held_reason or "-"
 
     def object_label(self, obj: Payout) -> str:
         return f"Payout {obj.pk} ({money(obj.payout_amount, obj.currency)})"
@@ -146,7 +165,7 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
             store_id=data["store"].pk,
             actor=request.user,
             amount=data["amount"],
-            currency=data["currency"],
+            currency=data["currency"] or None,
             idempotency_key=data.get("idempotency_key") or None,
         )
 

@@ -175,14 +175,25 @@ class PromotionMovementAdmin(ImportedFromMixin, TransitionAdminMixin, admin.Mode
 
     def response_created(self, request: HttpRequest, obj: PromotionMovement) -> HttpResponse:
         response = super().response_created(request, obj)
-        store = obj.store
+        store = SellerAccount.objects.get(pk=obj.store_id)
         owed = store.arrears_owed
+        lifted = store.holds.filter(
+            reason=SellerAccount.FreezeReason.ARREARS, lifted_at=obj.at
+        ).exists()
         if owed:
             messages.warning(request, f"{store} is still in arrears: CNY {owed:,.2f} owed.")
-        elif store.freeze_reason == SellerAccount.FreezeReason.ARREARS:
+        elif lifted and store.status == SellerAccount.Status.FROZEN:
+            others = ", ".join(h.get_reason_display() for h in store.active_holds())
             messages.info(
                 request,
-                f"{store} owes no arrears any more: risk staff can unfreeze it.",
+                f"{store} owes no arrears any more: its arrears hold is lifted; it stays frozen "
+                f"for {others}.",
+            )
+        elif lifted:
+            messages.info(
+                request,
+                f"{store} owes no arrears any more: its arrears hold is lifted and it is active "
+                "again.",
             )
         return response
 

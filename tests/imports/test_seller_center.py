@@ -300,6 +300,17 @@ def test_a_cny_store_keeps_the_yuan_and_posts_usd_at_the_days_rate(tmp_path):
     assert again.unchanged == 2
 
 
+def test_a_cny_amount_at_a_tie_rounds_half_up_like_every_conversion(tmp_path):
+    f.store(platform_store_id=STORE, name="Harbour", settlement_currency="CNY")
+    exchange_rate_set(actor=None, day=date(2026, 1, 16), rate=Decimal("8.000000"))
+    row = current_row("8200000000000003", "等待发货", "CN￥ 100.04", **PAID)
+    landed(write(tmp_path, CURRENT, [row]), store=STORE)
+
+    order = Order.objects.get(order_number="8200000000000003")
+    assert order.amount == Decimal("12.51")  # 100.04 / 8 = 12.505: half up (half even: 12.50)
+    assert store_balances(order.store_id)["escrow"] == Decimal("12.51")
+
+
 def test_cny_rows_without_the_days_rate_are_each_refused_naming_the_day(tmp_path):
     f.store(platform_store_id=STORE, name="Harbour", settlement_currency="CNY")
     before = counts()

@@ -190,9 +190,9 @@ def test_payout_in_cny_uses_that_days_rate_and_records_it():
     day = f.T0 + 20 * DAY
     exchange_rate_set(actor=None, day=day.date(), rate="6.5")
     p = payout_request(store_id=o.store_id, actor=None, amount="10.01", currency="CNY", at=day)
-    assert (p.rate, p.payout_amount) == (D("6.5"), D("65.06"))  # 65.065: half to even
+    assert (p.rate, p.payout_amount) == (D("6.5"), D("65.07"))  # 65.065: half up
     payout_mark_paid(payout_id=p.pk, actor=None)
-    assert balance(account=Account.PAID_OUT, currency="CNY") == D("65.06")
+    assert balance(account=Account.PAID_OUT, currency="CNY") == D("65.07")
     assert balance(currency="CNY") == 0 and balance(currency="USD") == 0
 
 

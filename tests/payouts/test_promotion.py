@@ -159,10 +159,10 @@ def test_unfreezing_is_refused_while_arrears_remain_and_says_how_much():
     info = freeze_info(s)
     assert (info.reason, info.owed, info.since) == ("arrears", D("1234.56"), f.T0 + 4 * DAY)
     assert "at least CNY 1,234.56" in info.lifted_by
-    top_up(s, "1234.56", at=f.T0 + 5 * DAY)
-    seller_account_unfreeze(account_id=s.pk, actor=risk)
+    top_up(s, "1234.56", at=f.T0 + 5 * DAY)  # paying the arrears lifts the arrears hold
     s.refresh_from_db()
     assert s.status == "active" and freeze_info(s) is None
+    assert s.holds.get().lifted_at == f.T0 + 5 * DAY
 
 
 def test_arrears_above_the_close_amount_close_the_store():

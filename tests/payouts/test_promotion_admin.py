@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Notice
-from accounts.services import seller_account_unfreeze
 from backoffice.deadlines import run_all
 from payouts.models import ArrearsEpisode, LedgerEntry, PromotionMovement, PromotionWallet
 from payouts.promotion import (
@@ -82,8 +81,8 @@ def test_finance_records_a_bank_transfer_top_up_and_the_arrears_clear(client):
         entry(store, amount="1234.56", reference="ICBC-20260306-0042"),
     )
 
-    # then the top-up is recorded under finance's name, the arrears are cleared and risk can
-    # unfreeze the store
+    # then the top-up is recorded under finance's name, the arrears are cleared and the arrears
+    # hold lifted: the store is active again
     assert form.status_code == 200 and "offline bank transfer" in form.text
     movement = PromotionMovement.objects.get(reference="ICBC-20260306-0042")
     assert response.status_code == 302 and response.url == url(
@@ -97,10 +96,13 @@ def test_finance_records_a_bank_transfer_top_up_and_the_arrears_clear(client):
     )
     assert wallet_balance(store.pk) == D("0.00") and store.arrears_owed == 0
     assert ArrearsEpisode.objects.get(store=store).cleared_at == movement.at
-    assert texts(response)[-1] == f"{store} owes no arrears any more: risk staff can unfreeze it."
+    assert texts(response)[-1] == (
+        f"{store} owes no arrears any more: its arrears hold is lifted and it is active again."
+    )
     page = client.get(url(PromotionMovement, "change", movement.pk))
     assert "CNY +1,234.56" in page.text and f"promotion:{movement.pk}" in page.text
-    seller_account_unfreeze(account_id=store.pk, actor=f.staff("risk"))
+    store.refresh_from_db()
+    assert store.status == "active"
 
 
 def test_a_partial_top_up_says_what_is_still_owed(client):
