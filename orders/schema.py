@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 import strawberry_django
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from strawberry import UNSET, Info, relay
 
 from accounts.schema import SellerAccountType, account_pk
@@ -122,9 +122,11 @@ class OrderType(relay.Node):
     )
     rated_at: datetime | None
     history: list[HistoryEntry] = history_field(OrderTransition)
-    # The guards read completed_at (dispute window) and the store (seller permission).
+    # The guards read completed_at (dispute window), the store (seller permission) and its
+    # status (a closed store's orders cannot be paid).
     available_transitions: list[AvailableTransition] = transitions_field(
-        only=["status", "store", "completed_at"]
+        only=["status", "store", "completed_at"],
+        annotate={"store_status": lambda info: F("store__status")},
     )
     payment_reminders: Connection[PaymentReminderType] = strawberry_django.connection(
         ordering=None, max_results=max_page_size(), description="Newest first."
