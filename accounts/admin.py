@@ -38,6 +38,7 @@ from backoffice.admin_transitions import (
     TransitionAdminMixin,
     bulk_action,
 )
+from backoffice.autoaction import next_action_cell
 from backoffice.fsm import TransitionCheck
 from backoffice.money import Currency
 from payouts.admin import (
@@ -54,6 +55,7 @@ from payouts.admin import (
     reserve_schedule_table,
     store_money_links,
 )
+from payouts.schema_types import STORE_CLOCK_ANNOTATIONS, store_auto_action_of
 
 NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
 
@@ -109,7 +111,14 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     ]
     service_add_form = SellerAccountCreateForm
 
-    list_display = ("name", "platform_store_id", "status", "settlement_currency", "opened_at")
+    list_display = (
+        "name",
+        "platform_store_id",
+        "status",
+        "settlement_currency",
+        "opened_at",
+        "next_action",
+    )
     list_filter = ("status", "settlement_currency", "freeze_reason", "close_reason")
     search_fields = ("name", "=platform_store_id")
     date_hierarchy = "opened_at"
@@ -118,7 +127,15 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         ("Operating time", {"fields": ("opened_at",)}),
         (
             "Freeze and closure",
-            {"fields": ("freeze_reason", "frozen_at", "close_reason", "closed_at")},
+            {
+                "fields": (
+                    "next_action",
+                    "freeze_reason",
+                    "frozen_at",
+                    "close_reason",
+                    "closed_at",
+                )
+            },
         ),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
@@ -126,6 +143,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     readonly_fields = (
         "platform_store_id",
         "status",
+        "next_action",
         "freeze_reason",
         "frozen_at",
         "close_reason",
@@ -161,6 +179,15 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return (*super().get_readonly_fields(request, obj), *self.money_fields, *self.box_fields)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # What the clock reads (the wallet and its open arrears), in the page's query.
+        annotations = {name: make(None) for name, make in STORE_CLOCK_ANNOTATIONS.items()}
+        return super().get_queryset(request).annotate(**annotations)
+
+    @admin.display(description=_("next automatic action"))
+    def next_action(self, account: SellerAccount) -> SafeString | str:
+        return next_action_cell(store_auto_action_of(account))
 
     @admin.display(description="why")
     def frozen_why(self, account: SellerAccount) -> SafeString | str:

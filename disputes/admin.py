@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from backoffice import clock
+from backoffice import autoaction, clock
 from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import (
     HistoryInline,
@@ -128,23 +128,9 @@ def transition_check(transition: str) -> Any:
     return lambda dispute, user: check_transition(dispute, transition, user)
 
 
-def humanize(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 3600:
-        return f"{max(seconds // 60, 1)} min"
-    if seconds < 48 * 3600:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} days"
-
-
 def due_text(dispute: Dispute, now: datetime) -> str:
     """What happens by itself and when, relative to ``now``; empty when nothing does."""
-    action = auto_action(dispute)
-    if action is None:
-        return ""
-    if action.at <= now:
-        return f"{action.description}: overdue by {humanize(now - action.at)}"
-    return f"{action.description} in {humanize(action.at - now)}"
+    return autoaction.due_text(auto_action(dispute), now)
 
 
 class DueFilter(admin.SimpleListFilter):

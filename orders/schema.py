@@ -173,6 +173,25 @@ class OrderType(relay.Node):
             return None
         return Decimal(root.conversion_rate).quantize(RATE_PLACES)
 
+    @strawberry_django.field(
+        only=["placed_at", "shipped_at"],
+        description="What the deadlines runner does to the order next if nobody acts first: "
+        '"cancel (not paid in time)" for an unpaid order, "confirm receipt (escrow released to '
+        'the store)" for a shipped one; null otherwise (a disputed order follows its dispute).',
+    )
+    def auto_action(self, root: strawberry.Parent[Order]) -> str | None:
+        action = selectors.auto_action(root)
+        return action.description if action else None
+
+    @strawberry_django.field(
+        only=["placed_at", "shipped_at"],
+        description="When `autoAction` happens: `placedAt` + UNPAID_CANCEL_DAYS, or `shippedAt` "
+        "+ AUTO_CONFIRM_DAYS; the runner acts from this moment on.",
+    )
+    def auto_action_at(self, root: strawberry.Parent[Order]) -> datetime | None:
+        action = selectors.auto_action(root)
+        return action.at if action else None
+
     @strawberry_django.field(only=["payment_method"])
     def payment_method(self, root: strawberry.Parent[Order]) -> PaymentMethod | None:
         return choice(PaymentMethod, root.payment_method)
