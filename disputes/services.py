@@ -205,6 +205,7 @@ def dispute_respond(
     amount: Any = None,
     note: str = "",
     return_required: bool = False,
+    seller_return: bool | None = None,
     at: datetime | None = None,
 ) -> Dispute:
     """The seller's response before the deadline: ``accept`` (refund what was asked),
@@ -213,7 +214,8 @@ def dispute_respond(
     Accepting with ``return_required`` is the seller asking for the goods back on its own
     account (DOMAIN.md: "for personal reasons or no reason"): the dispute goes to the return
     flow without the after-sales protection, and the refund is the store's (the waterfall),
-    never the protection fund's."""
+    never the protection fund's. ``seller_return=False`` is for a caller that knows a return is
+    under way but not that the seller asked for it (an import of the platform's export)."""
     at = clock.resolve(at)
     dispute = lock(Dispute, dispute_id)
     if action == "accept":
@@ -225,7 +227,7 @@ def dispute_respond(
             note=note,
             amount=dispute.requested_refund,
             return_required=_return_required(dispute, return_required),
-            seller_return=return_required,
+            seller_return=return_required if seller_return is None else seller_return,
         )
     if action == "reject":
         proposed = Decimal("0.00")

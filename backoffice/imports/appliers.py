@@ -663,6 +663,9 @@ DISPUTE_STEPS: dict[str, DisputeStep] = {
             actor=actor,
             action="accept",
             return_required=_returned(row),
+            # The export says a return is under way, not who asked for it: the platform's
+            # return keeps the dispute within the protection.
+            seller_return=False,
             at=row.opened_at,
         ),
     ),
