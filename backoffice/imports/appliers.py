@@ -458,6 +458,8 @@ class OrdersApplier(Applier):
         else:
             source = order.status
             changed = self.check_known(row, order, store)
+            if order.store_id == store.pk:  # what the pay guard reads: no query per order
+                Order.store.field.set_cached_value(order, store)
         self.phase = "status"
         path = self.way(order.status, row)
         if path is KEPT:
