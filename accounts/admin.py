@@ -38,6 +38,7 @@ from backoffice.admin_transitions import (
     TransitionAdminMixin,
     bulk_action,
 )
+from backoffice.autoaction import next_action_cell
 from backoffice.fsm import TransitionCheck
 from backoffice.money import Currency
 from payouts.admin import (
@@ -54,6 +55,7 @@ from payouts.admin import (
     reserve_schedule_table,
     store_money_links,
 )
+from payouts.schema_types import STORE_CLOCK_ANNOTATIONS, store_auto_action_of
 
 NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
 
@@ -134,6 +136,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         "frozen_for",
         "settlement_currency",
         "opened_at",
+        "next_action",
     )
     list_filter = ("status", "settlement_currency", "freeze_reason", "close_reason")
     search_fields = ("name", "=platform_store_id")
@@ -145,6 +148,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
             "Freeze and closure",
             {
                 "fields": (
+                    "next_action",
                     "freeze_reason",
                     "frozen_at",
                     "holds_history",
@@ -159,6 +163,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     readonly_fields = (
         "platform_store_id",
         "status",
+        "next_action",
         "freeze_reason",
         "frozen_at",
         "close_reason",
@@ -203,7 +208,14 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         return (*super().get_readonly_fields(request, obj), *self.money_fields, *self.box_fields)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).prefetch_related(ACTIVE_HOLDS)
+        # What the clock reads (the wallet and its open arrears), in the page's query.
+        annotations = {name: make(None) for name, make in STORE_CLOCK_ANNOTATIONS.items()}
+        queryset = super().get_queryset(request).prefetch_related(ACTIVE_HOLDS)
+        return queryset.annotate(**annotations)
+
+    @admin.display(description=_("next automatic action"))
+    def next_action(self, account: SellerAccount) -> SafeString | str:
+        return next_action_cell(store_auto_action_of(account))
 
     @admin.display(description=_("frozen for"))
     def frozen_for(self, account: SellerAccount) -> str:

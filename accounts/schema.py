@@ -43,6 +43,7 @@ from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
 from payouts.schema_types import (
     PROMOTION_ATTR,
+    STORE_CLOCK_ANNOTATIONS,
     ArrearsEpisodeType,
     Balances,
     EarlyPayout,
@@ -57,6 +58,7 @@ from payouts.schema_types import (
     promotion_field,
     promotion_movements_field,
     reserve_schedule_field,
+    store_auto_action_of,
 )
 from payouts.selectors import balance_annotation
 
@@ -215,6 +217,28 @@ class SellerAccountType(relay.Node):
             lifted_by=why.lifted_by,
             holds=_holds_view(info, why.holds),
         )
+
+    @strawberry_django.field(
+        only=["status"],
+        annotate=STORE_CLOCK_ANNOTATIONS,
+        description="What the arrears policy does to the store next if nobody acts first: "
+        '"freeze the store (arrears unpaid for more than 3 days)", "close the store (...)"; '
+        "null when nothing is pending (no arrears, or closed; an unfreeze is never automatic).",
+    )
+    def auto_action(self, root: strawberry.Parent[SellerAccount]) -> str | None:
+        action = store_auto_action_of(root)
+        return action.description if action else None
+
+    @strawberry_django.field(
+        only=["status"],
+        annotate=STORE_CLOCK_ANNOTATIONS,
+        description="When `autoAction` happens: the first whole second after the arrears "
+        "outlived ARREARS_GRACE_DAYS (freeze) or ARREARS_CLOSE_DAYS (close); for arrears above "
+        "ARREARS_CLOSE_AMOUNT, when they began (due at the next run).",
+    )
+    def auto_action_at(self, root: strawberry.Parent[SellerAccount]) -> datetime | None:
+        action = store_auto_action_of(root)
+        return action.at if action else None
 
     @strawberry_django.field(only=["settlement_currency"])
     def settlement_currency(self, root: strawberry.Parent[SellerAccount]) -> SettlementCurrency:

@@ -29,6 +29,7 @@ from backoffice.fsm import run_transition
 from backoffice.money import Currency
 from backoffice.permissions import require_staff_perm
 from backoffice.text import clean_text, column_length
+from orders.services import cancel_unpaid_on_closure
 from payouts import collection
 from payouts import services as money
 
@@ -217,14 +218,17 @@ def seller_account_close(
     _save_state(account, "close_reason", "closed_at")
     _lift_all_holds(account, actor=actor, at=at)
     money.schedule_release_on_closure(account)
+    cancelled = cancel_unpaid_on_closure(account, actor=actor, at=at)
     collection.settle_closed_store(account, at=at)
     notify(
         account,
         Notice.Kind.CLOSE,
         at=at,
         title="Your store is closed",
-        body=f"Reason: {account.get_close_reason_display()}. It takes no new orders; what it "
-        "is owed is settled and each order's reserve is released "
+        body=f"Reason: {account.get_close_reason_display()}. It takes no new orders and no "
+        "payments"
+        + (f" ({cancelled} unpaid orders were cancelled)" if cancelled else "")
+        + "; what it is owed is settled and each order's reserve is released "
         f"{settings.RESERVE_RELEASE_ON_CLOSE_DAYS} days after it shipped.",
     )
     return account

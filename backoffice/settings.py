@@ -232,6 +232,10 @@ PAYMENT_REMINDER_TEXT = os.environ.get(
 )
 RESPONSE_DAYS = env_int("RESPONSE_DAYS", 5)
 ESCALATE_AFTER_DAYS = env_int("ESCALATE_AFTER_DAYS", 15)
+# A return the seller never confirms is refunded to the buyer this long after it began; staff
+# owe arbitration a decision this long after escalation (a due date, not an automatic outcome).
+RETURN_DAYS = env_int("RETURN_DAYS", 15)
+ARBITRATION_SLA_DAYS = env_int("ARBITRATION_SLA_DAYS", 7)
 # Service points (store health): a store starts with SERVICE_POINTS_START and loses
 # SERVICE_POINTS_PER_PROTECTION_CLAIM for each refund the protection fund paid in the window.
 SERVICE_POINTS_START = env_int("SERVICE_POINTS_START", 100)

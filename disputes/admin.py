@@ -18,8 +18,10 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from backoffice import clock
+from backoffice import autoaction, clock
 from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import (
     HistoryInline,
@@ -33,7 +35,7 @@ from backoffice.forms import StrictDecimalField
 from backoffice.fsm import check_transition
 from disputes.models import Dispute, DisputeTransition, Fault, Reason
 from disputes.resources import DisputeResource
-from disputes.selectors import auto_action, due, next_automatic_at
+from disputes.selectors import arbitration_overdue, auto_action, due, next_automatic_at
 from disputes.services import (
     dispute_accept_proposal,
     dispute_confirm_return,
@@ -126,23 +128,9 @@ def transition_check(transition: str) -> Any:
     return lambda dispute, user: check_transition(dispute, transition, user)
 
 
-def humanize(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 3600:
-        return f"{max(seconds // 60, 1)} min"
-    if seconds < 48 * 3600:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} days"
-
-
 def due_text(dispute: Dispute, now: datetime) -> str:
     """What happens by itself and when, relative to ``now``; empty when nothing does."""
-    action = auto_action(dispute)
-    if action is None:
-        return ""
-    if action.at <= now:
-        return f"{action.description}: overdue by {humanize(now - action.at)}"
-    return f"{action.description} in {humanize(action.at - now)}"
+    return autoaction.due_text(auto_action(dispute), now)
 
 
 class DueFilter(admin.SimpleListFilter):
@@ -156,12 +144,15 @@ class DueFilter(admin.SimpleListFilter):
             ("overdue", "overdue"),
             ("24h", "due in the next 24 h"),
             ("7d", "due in the next 7 days"),
+            ("arbitration_overdue", _("arbitration overdue (past ARBITRATION_SLA_DAYS)")),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         now = clock.now()
         if self.value() == "overdue":
             return due(queryset, until=now)
+        if self.value() == "arbitration_overdue":
+            return arbitration_overdue(queryset, now=now)
         if self.value() == "24h":
             return due(queryset, after=now, until=now + timedelta(hours=24))
         if self.value() == "7d":
@@ -263,7 +254,15 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
         ),
         (
             "Deadlines",
-            {"fields": ("automatic", "opened_at", "respond_by", "escalate_at")},
+            {
+                "fields": (
+                    "automatic",
+                    "opened_at",
+                    "respond_by",
+                    "escalate_at",
+                    "return_started_at",
+                )
+            },
         ),
         (
             "Money",
@@ -273,6 +272,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
                     "proposed",
                     "final",
                     "return_required",
+                    "seller_return",
                     "fault",
                     "refund_paid",
                 )
@@ -362,12 +362,18 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
     def automatic(self, dispute: Dispute) -> str:
         action = auto_action(dispute)
         if action is None:
-            if dispute.status == Dispute.Status.AWAITING_RETURN:
-                return "Nothing: the refund is paid when the seller confirms the returned goods."
-            if dispute.status == Dispute.Status.ARBITRATION:
-                return "Nothing: the platform (risk) decides."
             return "Nothing: the dispute is over."
-        return f"{due_text(dispute, clock.now())} (at {action.at:%Y-%m-%d %H:%M:%S} UTC)"
+        text = f"{due_text(dispute, clock.now())} (at {action.at:%Y-%m-%d %H:%M:%S} UTC)"
+        if dispute.status == Dispute.Status.AWAITING_RETURN:
+            return gettext(
+                "%(text)s. Until then the refund is paid when the seller confirms the returned "
+                "goods."
+            ) % {"text": text}
+        if not action.automatic:
+            return gettext("%(text)s. Nothing happens by itself: the platform (risk) decides.") % {
+                "text": text
+            }
+        return text
 
     @admin.display(description="refund paid")
     def refund_paid(self, dispute: Dispute) -> SafeString | str:

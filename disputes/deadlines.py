@@ -1,12 +1,19 @@
-"""Dispute deadlines: automatic resolution when the seller did not respond in time, and
-automatic escalation of disputes left unresolved. Each dispute is saved by its service (its
-order and money move with it), so ``process_due`` does no bulk update here."""
+"""Dispute deadlines: automatic resolution when the seller did not respond in time, automatic
+escalation of disputes left unresolved, and the refund of returns never confirmed. Each
+dispute is saved by its service (its order and money move with it), so ``process_due`` does
+no bulk update here."""
 
 from datetime import datetime, timedelta
 
 from backoffice.deadlines import process_due, register
 from disputes.models import Dispute
-from disputes.services import apply_auto_escalate, apply_auto_resolve, apply_deadline_reminder
+from disputes.selectors import return_timeout_due
+from disputes.services import (
+    apply_auto_escalate,
+    apply_auto_resolve,
+    apply_deadline_reminder,
+    apply_return_timeout,
+)
 
 
 @register("disputes.auto_resolve")
@@ -19,6 +26,13 @@ def auto_resolve(now: datetime) -> int:
 def auto_escalate(now: datetime) -> int:
     due = Dispute.objects.filter(status=Dispute.Status.RESPONDED, escalate_at__lte=now)
     return process_due(due, lambda d: apply_auto_escalate(d, at=now), [])
+
+
+@register("disputes.return_timeout")
+def return_timeout(now: datetime) -> int:
+    """A return the seller never confirmed: the buyer is refunded ``RETURN_DAYS`` after the
+    dispute began awaiting it."""
+    return process_due(return_timeout_due(now), lambda d: apply_return_timeout(d, at=now), [])
 
 
 @register("disputes.deadline_reminders")

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
 
 from accounts.models import SellerAccount
@@ -56,6 +57,12 @@ def escalation_due(dispute: "Dispute") -> bool:
     return transition_time(dispute) >= dispute.escalate_at
 
 
+@guard(_("The return is awaited until {obj.return_due_at:%Y-%m-%d %H:%M:%S} UTC."))
+def return_overdue(dispute: "Dispute") -> bool:
+    due = dispute.return_due_at
+    return due is not None and transition_time(dispute) >= due
+
+
 def system_only(instance: models.Model, actor) -> bool:
     return is_system(actor)
 
@@ -98,6 +105,17 @@ class Dispute(FSMModelMixin, ImportedRecord):
         help_text="Covered by after-sales protection: the protection fund pays the refund.",
     )
     return_required = models.BooleanField(default=False)
+    seller_return = models.BooleanField(
+        default=False,
+        help_text="The seller asked for the goods back on its own account: the refund is the "
+        "store's, never the protection fund's.",
+    )
+    return_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When the dispute began awaiting the returned goods.",
+    )
     fault = models.CharField(max_length=10, choices=Fault.choices, blank=True)
     status = FSMField(max_length=16, choices=Status.choices, default=Status.OPEN, protected=True)
     opened_at = models.DateTimeField()
@@ -179,6 +197,20 @@ class Dispute(FSMModelMixin, ImportedRecord):
             opened_at + timedelta(days=settings.ESCALATE_AFTER_DAYS),
         )
 
+    @property
+    def return_due_at(self):
+        """When a return the seller has not confirmed is refunded automatically."""
+        if self.return_started_at is None:
+            return None
+        return self.return_started_at + timedelta(days=settings.RETURN_DAYS)
+
+    @property
+    def arbitration_due_at(self):
+        """The platform's service level for deciding an arbitration (a due date for staff)."""
+        if self.escalated_at is None:
+            return None
+        return self.escalated_at + timedelta(days=settings.ARBITRATION_SLA_DAYS)
+
     # --- transitions: guards and own fields only; services add order moves, money, audit ---
 
     @transition(
@@ -188,9 +220,11 @@ class Dispute(FSMModelMixin, ImportedRecord):
         conditions=[before_response_deadline],
         permission=allow("disputes.respond_dispute", seller=True),
     )
-    def accept(self, *, at, return_required: bool = False) -> None:
+    def accept(self, *, at, return_required: bool = False, seller_return: bool = False) -> None:
         self.responded_at = at
-        self._settle(at, self.requested_refund, return_required)
+        if seller_return:  # the seller's own request: out of the protection (DOMAIN.md)
+            self.seller_return, self.protected = True, False
+        self._settle(at, self.requested_refund, return_required or seller_return)
 
     @transition(
         field=status,
@@ -269,10 +303,22 @@ class Dispute(FSMModelMixin, ImportedRecord):
     def confirm_return(self, *, at) -> None:
         self.resolved_at = at
 
+    @transition(
+        field=status,
+        source=Status.AWAITING_RETURN,
+        target=Status.RESOLVED,
+        conditions=[return_overdue],
+        permission=system_only,
+    )
+    def return_timeout(self, *, at) -> None:
+        self.resolved_at = at
+
     def _settle(self, at, refund: Decimal, return_required: bool) -> None:
         self.final_refund = refund
         self.return_required = return_required
-        if not return_required:
+        if return_required:
+            self.return_started_at = at
+        else:
             self.resolved_at = at
 
 

@@ -59,7 +59,16 @@ DisputeResponseAction = enum_from_choices(
 # What the transition guards and the permission check read (deadlines, the owning store).
 TRANSITION_ONLY = ["status", "store", "respond_by", "escalate_at"]
 # What selectors.auto_action reads.
-AUTO_ACTION_ONLY = ["status", "respond_by", "escalate_at", "requested_refund", "protected"]
+AUTO_ACTION_ONLY = [
+    "status",
+    "respond_by",
+    "escalate_at",
+    "requested_refund",
+    "final_refund",
+    "protected",
+    "return_started_at",
+    "escalated_at",
+]
 
 
 def _order_pk(value: relay.GlobalID) -> int | None:
@@ -166,7 +175,14 @@ class DisputeType(relay.Node):
     )
     return_required: bool = strawberry_django.field(
         description="The goods come back first: the refund is paid when the seller confirms "
-        "the return."
+        "the return, or automatically at `returnDueAt` when it never does."
+    )
+    seller_return: bool = strawberry_django.field(
+        description="The seller asked for the goods back on its own account (ACCEPT with "
+        "`returnRequired`): the store pays the refund, never the protection fund."
+    )
+    return_started_at: datetime | None = strawberry_django.field(
+        description="When the dispute began awaiting the returned goods; null before."
     )
     status: DisputeStatus
     opened_at: datetime
@@ -200,9 +216,25 @@ class DisputeType(relay.Node):
         return root.refund  # type: ignore[return-value]
 
     @strawberry_django.field(
+        only=["return_started_at"],
+        description="Awaiting a return: when the buyer is refunded automatically if the seller "
+        "has not confirmed the returned goods (`returnStartedAt` + RETURN_DAYS); else null.",
+    )
+    def return_due_at(self, root: strawberry.Parent[Dispute]) -> datetime | None:
+        return root.return_due_at if root.status == Dispute.Status.AWAITING_RETURN else None
+
+    @strawberry_django.field(
+        only=["escalated_at"],
+        description="In arbitration: when the platform's decision is due (`escalatedAt` + "
+        "ARBITRATION_SLA_DAYS; a deadline for staff, nothing happens by itself); else null.",
+    )
+    def arbitration_due_at(self, root: strawberry.Parent[Dispute]) -> datetime | None:
+        return root.arbitration_due_at if root.status == Dispute.Status.ARBITRATION else None
+
+    @strawberry_django.field(
         only=AUTO_ACTION_ONLY,
-        description="When the deadlines runner acts if nobody does first; null when nothing "
-        "automatic is pending.",
+        description="When the deadlines runner acts if nobody does first (for a dispute in "
+        "arbitration: when the platform's decision is due); null when nothing is pending.",
     )
     def auto_action_at(self, root: strawberry.Parent[Dispute]) -> datetime | None:
         action = selectors.auto_action(root)
@@ -211,8 +243,9 @@ class DisputeType(relay.Node):
     @strawberry_django.field(
         only=AUTO_ACTION_ONLY,
         description='What the deadlines runner will do at `autoActionAt`, e.g. "refund USD '
-        '23.10 to the buyer" or "escalate to platform arbitration"; null when nothing '
-        "automatic is pending.",
+        '23.10 to the buyer", "escalate to platform arbitration" or "refund USD 23.10 to the '
+        'buyer (return not confirmed)"; in arbitration the decision staff owe; null when '
+        "nothing is pending.",
     )
     def auto_action(self, root: strawberry.Parent[Dispute]) -> str | None:
         action = selectors.auto_action(root)
@@ -288,7 +321,10 @@ class DisputeRespondInput:
     )
     note: str = ""
     return_required: bool = strawberry.field(
-        default=False, description="ACCEPT only: the goods come back before the refund."
+        default=False,
+        description="ACCEPT only: the seller wants the goods back, on its own account: the "
+        "dispute goes to the return flow without the after-sales protection, and the store pays "
+        "the refund when it confirms the return (or at `returnDueAt`).",
     )
 
 

@@ -1,12 +1,13 @@
 """Reads about disputes: what will happen automatically and when, and service points."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from django.conf import settings
-from django.db.models import Case, DateTimeField, F, Q, QuerySet, When
+from django.db.models import Case, DateTimeField, ExpressionWrapper, F, Q, QuerySet, When
+from django.utils.translation import gettext as _
 
+from backoffice.autoaction import AutoAction
 from disputes.models import Dispute
 from payouts.selectors import ALL, scope
 
@@ -28,23 +29,40 @@ def disputes_visible_to(
     return queryset.filter(store_id=allowed)
 
 
-@dataclass(frozen=True)
-class AutoAction:
-    at: datetime
-    description: str
-
-
 def auto_action(dispute: Dispute) -> AutoAction | None:
-    """The action the deadlines runner will take on ``dispute`` if nobody acts first."""
+    """The action the deadlines runner will take on ``dispute`` if nobody acts first; for a
+    dispute in arbitration, the platform's decision deadline (``automatic`` false: staff owe
+    it, nothing happens by itself)."""
+    payer = "from the protection fund " if dispute.protected else ""
     if dispute.status == Dispute.Status.OPEN:
-        payer = "from the protection fund " if dispute.protected else ""
         return AutoAction(
             dispute.respond_by,
             f"refund USD {dispute.requested_refund} {payer}to the buyer",
         )
     if dispute.status == Dispute.Status.RESPONDED:
         return AutoAction(dispute.escalate_at, "escalate to platform arbitration")
+    if dispute.status == Dispute.Status.AWAITING_RETURN and dispute.return_due_at:
+        text = (
+            _("refund USD %(amount)s from the protection fund to the buyer (return not confirmed)")
+            if dispute.protected
+            else _("refund USD %(amount)s to the buyer (return not confirmed)")
+        )
+        return AutoAction(dispute.return_due_at, text % {"amount": dispute.final_refund})
+    if dispute.status == Dispute.Status.ARBITRATION and dispute.arbitration_due_at:
+        return AutoAction(
+            dispute.arbitration_due_at,
+            _("platform decision due (arbitration service level; staff decide)"),
+            automatic=False,
+        )
     return None
+
+
+def return_timeout_due(now: datetime) -> QuerySet[Dispute]:
+    """Disputes whose return was not confirmed in time: ``auto_action``'s moment, as a filter."""
+    return Dispute.objects.filter(
+        status=Dispute.Status.AWAITING_RETURN,
+        return_started_at__lte=now - timedelta(days=settings.RETURN_DAYS),
+    )
 
 
 def protection_claim_disputes(now: datetime) -> QuerySet[Dispute]:
@@ -79,12 +97,25 @@ def service_points(store_id: int, *, now: datetime) -> int:
 # --- the work queue: the same deadlines as auto_action, as database filters ---
 
 
+def _plus_days(field: str, days: int) -> ExpressionWrapper:
+    return ExpressionWrapper(F(field) + timedelta(days=days), output_field=DateTimeField())
+
+
 def next_automatic_at() -> Case:
-    """:func:`auto_action`'s moment as an expression (null when nothing happens by itself):
-    the response deadline of an open dispute, the escalation of a responded one."""
+    """:func:`auto_action`'s moment as an expression (null when nothing is pending): the
+    response deadline of an open dispute, the escalation of a responded one, the return's
+    timeout, the arbitration's service level."""
     return Case(
         When(status=Dispute.Status.OPEN, then=F("respond_by")),
         When(status=Dispute.Status.RESPONDED, then=F("escalate_at")),
+        When(
+            status=Dispute.Status.AWAITING_RETURN,
+            then=_plus_days("return_started_at", settings.RETURN_DAYS),
+        ),
+        When(
+            status=Dispute.Status.ARBITRATION,
+            then=_plus_days("escalated_at", settings.ARBITRATION_SLA_DAYS),
+        ),
         default=None,
         output_field=DateTimeField(),
     )
@@ -97,11 +128,22 @@ def due(
     due by ``until`` (overdue included, the deadline itself too, as the deadlines runner picks
     them). Written per state so that each deadline's index serves it."""
 
-    def window(field: str) -> Q:
-        q = Q(**{f"{field}__lte": until})
-        return q & Q(**{f"{field}__gt": after}) if after is not None else q
+    def window(field: str, days: int = 0) -> Q:
+        shift = timedelta(days=days)
+        q = Q(**{f"{field}__lte": until - shift})
+        return q & Q(**{f"{field}__gt": after - shift}) if after is not None else q
 
     return queryset.filter(
         Q(status=Dispute.Status.OPEN) & window("respond_by")
         | Q(status=Dispute.Status.RESPONDED) & window("escalate_at")
+        | Q(status=Dispute.Status.AWAITING_RETURN)
+        & window("return_started_at", settings.RETURN_DAYS)
+        | Q(status=Dispute.Status.ARBITRATION)
+        & window("escalated_at", settings.ARBITRATION_SLA_DAYS)
     )
+
+
+def arbitration_overdue(queryset: QuerySet[Dispute], *, now: datetime) -> QuerySet[Dispute]:
+    """Disputes in arbitration past the platform's service level (``ARBITRATION_SLA_DAYS``)."""
+    cutoff = now - timedelta(days=settings.ARBITRATION_SLA_DAYS)
+    return queryset.filter(status=Dispute.Status.ARBITRATION, escalated_at__lte=cutoff)

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Notice
@@ -28,6 +29,9 @@ SAVE_FIELDS = [
     "proposed_refund",
     "final_refund",
     "return_required",
+    "seller_return",
+    "protected",
+    "return_started_at",
     "fault",
     "responded_at",
     "escalated_at",
@@ -201,10 +205,17 @@ def dispute_respond(
     amount: Any = None,
     note: str = "",
     return_required: bool = False,
+    seller_return: bool | None = None,
     at: datetime | None = None,
 ) -> Dispute:
     """The seller's response before the deadline: ``accept`` (refund what was asked),
-    ``reject`` (propose nothing) or ``propose`` an amount below what was asked."""
+    ``reject`` (propose nothing) or ``propose`` an amount below what was asked.
+
+    Accepting with ``return_required`` is the seller asking for the goods back on its own
+    account (DOMAIN.md: "for personal reasons or no reason"): the dispute goes to the return
+    flow without the after-sales protection, and the refund is the store's (the waterfall),
+    never the protection fund's. ``seller_return=False`` is for a caller that knows a return is
+    under way but not that the seller asked for it (an import of the platform's export)."""
     at = clock.resolve(at)
     dispute = lock(Dispute, dispute_id)
     if action == "accept":
@@ -216,6 +227,7 @@ def dispute_respond(
             note=note,
             amount=dispute.requested_refund,
             return_required=_return_required(dispute, return_required),
+            seller_return=return_required if seller_return is None else seller_return,
         )
     if action == "reject":
         proposed = Decimal("0.00")
@@ -334,6 +346,19 @@ def apply_auto_resolve(dispute: Dispute, *, at: datetime) -> None:
         at=at,
         note="automatic: no seller response before the deadline",
         amount=dispute.requested_refund,
+    )
+
+
+def apply_return_timeout(dispute: Dispute, *, at: datetime) -> None:
+    """The seller never confirmed the returned goods: the buyer is refunded as if it had (the
+    same refund path as :func:`dispute_confirm_return`)."""
+    _move(
+        dispute,
+        "return_timeout",
+        actor=None,
+        at=at,
+        note=f"automatic: returned goods not confirmed within {settings.RETURN_DAYS} days",
+        amount=dispute.final_refund,
     )
 
 

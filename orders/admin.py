@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SellerAccount
 from backoffice import clock
@@ -22,6 +23,7 @@ from backoffice.admin_transitions import (
     TransitionAdminMixin,
     bulk_action,
 )
+from backoffice.autoaction import next_action_cell
 from backoffice.exports import ExportAdminMixin
 from backoffice.forms import StrictDecimalField
 from backoffice.fsm import TransitionCheck
@@ -37,6 +39,7 @@ from orders.models import (
     Product,
 )
 from orders.resources import OrderResource
+from orders.selectors import auto_action
 from orders.services import (
     next_reminder_at,
     order_cancel,
@@ -187,6 +190,7 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
         "placed_at",
         "shipped_at",
         "protected",
+        "next_action",
     )
     list_filter = (
         "status",
@@ -213,7 +217,19 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
         ("Buyer", {"fields": ("buyer_name", "buyer_country")}),
         ("Product", {"fields": ("product", "product_info")}),
         ("Shipping", {"fields": ("parcel_list",)}),
-        ("Time", {"fields": ("placed_at", "paid_at", "shipped_at", "completed_at", "closed_at")}),
+        (
+            "Time",
+            {
+                "fields": (
+                    "next_action",
+                    "placed_at",
+                    "paid_at",
+                    "shipped_at",
+                    "completed_at",
+                    "closed_at",
+                )
+            },
+        ),
         ("Outcome", {"fields": ("end_reason", "disputed_from")}),
         ("Source", {"fields": ("imported_from",)}),
     )
@@ -238,6 +254,10 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
             (name, {**options, **money} if name == "Money" else options)
             for name, options in super().get_fieldsets(request, obj)
         )
+
+    @admin.display(description=_("next automatic action"))
+    def next_action(self, order: Order) -> SafeString | str:
+        return next_action_cell(auto_action(order))
 
     @admin.display(description="held in escrow")
     def escrow(self, order: Order) -> str:

@@ -1,18 +1,19 @@
-"""Order deadlines: unpaid orders cancel, shipped orders confirm automatically."""
+"""Order deadlines: unpaid orders cancel, shipped orders confirm automatically, when
+``orders.selectors.auto_action`` says (the same periods pick the due rows)."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 
 from backoffice.deadlines import process_due, register
-from orders.models import EndReason, Order
+from orders.models import EndReason
+from orders.selectors import confirm_due, unpaid_due
 from orders.services import SAVE_FIELDS, apply_cancel, apply_confirm
 
 
 @register("orders.cancel_unpaid")
 def cancel_unpaid(now: datetime) -> int:
-    cutoff = now - timedelta(days=settings.UNPAID_CANCEL_DAYS)
-    due = Order.objects.filter(status=Order.Status.UNPAID, placed_at__lte=cutoff)
+    due = unpaid_due(now)
     note = f"automatic: unpaid for {settings.UNPAID_CANCEL_DAYS} days"
     return process_due(
         due,
@@ -25,8 +26,7 @@ def cancel_unpaid(now: datetime) -> int:
 
 @register("orders.auto_confirm")
 def auto_confirm(now: datetime) -> int:
-    cutoff = now - timedelta(days=settings.AUTO_CONFIRM_DAYS)
-    due = Order.objects.filter(status=Order.Status.SHIPPED, shipped_at__lte=cutoff)
+    due = confirm_due(now)
     note = f"automatic: {settings.AUTO_CONFIRM_DAYS} days after shipment"
     return process_due(
         due,

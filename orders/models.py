@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
 
 from accounts.models import SellerAccount
@@ -33,6 +34,7 @@ class EndReason(models.TextChoices):
     PAY_TIMEOUT = "pay_timeout", "Not paid in time"
     OUT_OF_STOCK = "out_of_stock", "Out of stock"
     RISK_REJECTED = "risk_rejected", "Closed by the platform's risk control"
+    STORE_CLOSED = "store_closed", "The store closed before payment"
 
 
 CANCEL_REASONS = (
@@ -73,6 +75,14 @@ def within_dispute_window(order: "Order") -> bool:
         order.status != Order.Status.COMPLETED
         or transition_time(order) <= order.dispute_window_closes_at
     )
+
+
+@guard(_("The store is closed: it takes no buyer money, so this order cannot be paid."))
+def store_takes_payments(order: "Order") -> bool:
+    # A page of orders carries the store's status as an annotation (orders.schema): no query
+    # per order.
+    status = getattr(order, "store_status", None) or order.store.status
+    return status != SellerAccount.Status.CLOSED
 
 
 def _cancel_target(order: "Order", **kwargs) -> str:
@@ -243,6 +253,7 @@ class Order(FSMModelMixin, ImportedRecord):
         field=status,
         source=Status.UNPAID,
         target=Status.PAID,
+        conditions=[store_takes_payments],
         permission=allow("orders.transition_order"),
     )
     def pay(self, *, at, payment_method: str = "") -> None:

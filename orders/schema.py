@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 import strawberry_django
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from strawberry import UNSET, Info, relay
 
 from accounts.schema import SellerAccountType, account_pk
@@ -122,9 +122,11 @@ class OrderType(relay.Node):
     )
     rated_at: datetime | None
     history: list[HistoryEntry] = history_field(OrderTransition)
-    # The guards read completed_at (dispute window) and the store (seller permission).
+    # The guards read completed_at (dispute window), the store (seller permission) and its
+    # status (a closed store's orders cannot be paid).
     available_transitions: list[AvailableTransition] = transitions_field(
-        only=["status", "store", "completed_at"]
+        only=["status", "store", "completed_at"],
+        annotate={"store_status": lambda info: F("store__status")},
     )
     payment_reminders: Connection[PaymentReminderType] = strawberry_django.connection(
         ordering=None, max_results=max_page_size(), description="Newest first."
@@ -170,6 +172,25 @@ class OrderType(relay.Node):
         if root.conversion_rate is None:
             return None
         return Decimal(root.conversion_rate).quantize(RATE_PLACES)
+
+    @strawberry_django.field(
+        only=["placed_at", "shipped_at"],
+        description="What the deadlines runner does to the order next if nobody acts first: "
+        '"cancel (not paid in time)" for an unpaid order, "confirm receipt (escrow released to '
+        'the store)" for a shipped one; null otherwise (a disputed order follows its dispute).',
+    )
+    def auto_action(self, root: strawberry.Parent[Order]) -> str | None:
+        action = selectors.auto_action(root)
+        return action.description if action else None
+
+    @strawberry_django.field(
+        only=["placed_at", "shipped_at"],
+        description="When `autoAction` happens: `placedAt` + UNPAID_CANCEL_DAYS, or `shippedAt` "
+        "+ AUTO_CONFIRM_DAYS; the runner acts from this moment on.",
+    )
+    def auto_action_at(self, root: strawberry.Parent[Order]) -> datetime | None:
+        action = selectors.auto_action(root)
+        return action.at if action else None
 
     @strawberry_django.field(only=["payment_method"])
     def payment_method(self, root: strawberry.Parent[Order]) -> PaymentMethod | None:

@@ -6,8 +6,10 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import OuterRef, Subquery
+from django.utils.translation import gettext as _
 
 from accounts.selectors import visible_to
+from backoffice.autoaction import AutoAction
 from orders.models import Order, PaymentReminder
 
 
@@ -38,3 +40,42 @@ def next_reminder_at(*, status: str, last_sent_at: datetime | None) -> datetime 
     if status != Order.Status.UNPAID or last_sent_at is None:
         return None
     return last_sent_at + timedelta(hours=settings.PAYMENT_REMINDER_INTERVAL_HOURS)
+
+
+# --- the order's clock: what the deadlines runner does to it next, and when ---
+#
+# auto_action() and the jobs' due querysets (orders.deadlines) read the same two periods, so
+# the moment shown is the moment the job acts: it picks an order once ``now`` reaches it.
+
+
+def unpaid_period() -> timedelta:
+    return timedelta(days=settings.UNPAID_CANCEL_DAYS)
+
+
+def confirm_period() -> timedelta:
+    return timedelta(days=settings.AUTO_CONFIRM_DAYS)
+
+
+def auto_action(order: Order) -> AutoAction | None:
+    """An unpaid order is cancelled ``UNPAID_CANCEL_DAYS`` after it was placed; a shipped one
+    is confirmed ``AUTO_CONFIRM_DAYS`` after shipment (its escrow then goes to the store).
+    Nothing else happens to an order by itself (a disputed order follows its dispute's clock).
+    Reads ``status``, ``placed_at`` and ``shipped_at`` only."""
+    if order.status == Order.Status.UNPAID:
+        return AutoAction(order.placed_at + unpaid_period(), _("cancel (not paid in time)"))
+    if order.status == Order.Status.SHIPPED and order.shipped_at is not None:
+        return AutoAction(
+            order.shipped_at + confirm_period(),
+            _("confirm receipt (escrow released to the store)"),
+        )
+    return None
+
+
+def unpaid_due(now: datetime) -> models.QuerySet[Order]:
+    """Unpaid orders whose :func:`auto_action` is due at ``now``."""
+    return Order.objects.filter(status=Order.Status.UNPAID, placed_at__lte=now - unpaid_period())
+
+
+def confirm_due(now: datetime) -> models.QuerySet[Order]:
+    """Shipped orders whose :func:`auto_action` is due at ``now``."""
+    return Order.objects.filter(status=Order.Status.SHIPPED, shipped_at__lte=now - confirm_period())

@@ -303,6 +303,30 @@ def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: s
         money.release_escrow(order, at=at, actor=actor)  # what the protection fund covered
 
 
+def cancel_unpaid_on_closure(store: SellerAccount, *, actor: Any, at: datetime) -> int:
+    """A closed store takes no buyer money: its unpaid orders are cancelled (reason
+    ``store_closed``), in the closure's transaction, each with its audit row. The closure's
+    permission covers them (risk closes stores without moving orders otherwise). Returns how
+    many were cancelled. No money moves: an unpaid order holds none."""
+    orders = list(
+        Order.objects.select_for_update()
+        .filter(store_id=store.pk, status=Order.Status.UNPAID)
+        .order_by("pk")
+    )
+    for order in orders:
+        run_transition(
+            order,
+            "cancel",
+            actor=actor,
+            at=at,
+            note="store closed",
+            authorized=True,
+            reason=EndReason.STORE_CLOSED,
+        )
+        _save(order, "cancel")
+    return len(orders)
+
+
 # --- the public services: one transaction each ---
 
 

@@ -1,5 +1,6 @@
 """Money deadlines: early-payout releases of shipped orders, due reserve releases, the arrears
-policy (freeze, close) and the daily early-payout evaluation."""
+policy (freeze, close) and the daily early-payout evaluation. The arrears and reserve jobs act
+when ``payouts.selectors.store_auto_action`` and ``hold_auto_action`` say (same periods)."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from payouts.models import (
     Posting,
     ReserveHold,
 )
-from payouts.selectors import balance_annotation
+from payouts.selectors import arrears_close_period, arrears_grace, balance_annotation
 from payouts.services import release_early, release_reserve
 
 
@@ -57,7 +58,7 @@ def reserve_release(now: datetime) -> int:
 def arrears_close(now: datetime) -> int:
     """Close stores whose arrears are too large or too old (this runs before the freeze: a
     store past both limits is closed, not frozen first)."""
-    too_old = now - timedelta(days=settings.ARREARS_CLOSE_DAYS)
+    too_old = now - arrears_close_period()
     wallet = (
         LedgerEntry.objects.filter(store=OuterRef("pk"), account=Account.PROMOTION, at__lte=now)
         .values("store")
@@ -91,7 +92,7 @@ def arrears_close(now: datetime) -> int:
 
 @register("payouts.arrears_freeze")
 def arrears_freeze(now: datetime) -> int:
-    cutoff = now - timedelta(days=settings.ARREARS_GRACE_DAYS)
+    cutoff = now - arrears_grace()
     # A store frozen for another reason (a risk review) gains the arrears hold as well.
     held = StoreHold.objects.filter(
         store=OuterRef("pk"), reason=SellerAccount.FreezeReason.ARREARS, lifted_at__isnull=True

@@ -20,6 +20,7 @@ from strawberry import Info, relay
 from strawberry.scalars import JSON
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
+from backoffice.autoaction import AutoAction
 from backoffice.errors import invalid
 from backoffice.graphql import (
     DateTimeRange,
@@ -263,6 +264,24 @@ class ReserveHoldType(relay.Node):
         return root.released_at is not None
 
     @strawberry_django.field(
+        only=["release_at", "released_at"],
+        description='"release the reserve to the store" while a release date is set and the '
+        "hold is not released yet; null otherwise.",
+    )
+    def auto_action(self, root: strawberry.Parent[ReserveHold]) -> str | None:
+        action = selectors.hold_auto_action(root)
+        return action.description if action else None
+
+    @strawberry_django.field(
+        only=["release_at", "released_at"],
+        description="When `autoAction` happens (`releaseAt`: the runner releases the hold from "
+        "this moment on); null when nothing is pending.",
+    )
+    def auto_action_at(self, root: strawberry.Parent[ReserveHold]) -> datetime | None:
+        action = selectors.hold_auto_action(root)
+        return action.at if action else None
+
+    @strawberry_django.field(
         only=["order"],
         annotate={"reserve_left": lambda info: selectors.hold_remaining()},
         description="What is left of it (refunds may draw on it); 0.00 once released.",
@@ -408,6 +427,26 @@ def _promotion_of(root: Any) -> PromotionWalletType:
         in_arrears_since=since,
         low_balance_threshold=Money.of(threshold, Currency.CNY),  # type: ignore[arg-type]
     )
+
+
+# What a store's clock (selectors.store_auto_action) reads, loaded with the page.
+STORE_CLOCK_ANNOTATIONS = {
+    PROMOTION_ATTR: lambda info: selectors.balance_annotation(Account.PROMOTION),
+    OPEN_ARREARS_ATTR: lambda info: selectors.open_arrears_since(),
+}
+
+
+def store_auto_action_of(root: Any) -> AutoAction | None:
+    """The store's clock, from the page's annotations (a store returned by a mutation: two
+    queries)."""
+    if hasattr(root, PROMOTION_ATTR) and hasattr(root, OPEN_ARREARS_ATTR):
+        total = exact(getattr(root, PROMOTION_ATTR))
+        since = getattr(root, OPEN_ARREARS_ATTR)
+    else:
+        total = ledger_balance(store_id=root.pk, account=Account.PROMOTION, currency=Currency.CNY)
+        episode = ArrearsEpisode.objects.filter(store_id=root.pk, cleared_at__isnull=True).first()
+        since = episode.started_at if episode else None
+    return selectors.store_auto_action(root.status, in_arrears_since=since, promotion_balance=total)
 
 
 def promotion_field() -> Any:

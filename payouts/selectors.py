@@ -13,6 +13,7 @@ Platform-side ledger entries (no store) are for staff only. Exchange rates are n
 secret: every seller user and staff with ``payouts.view_exchangerate`` may read them.
 """
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
@@ -20,8 +21,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import DecimalField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount, StoreHold
+from backoffice.autoaction import AutoAction, first_second_after
 from payouts.ledger import exact
 from payouts.models import (
     STORE_ACCOUNTS,
@@ -268,3 +271,58 @@ def receivables(
         .filter(models.Q(owed_cny__gt=HALF_CENT) | models.Q(owed_usd__gt=HALF_CENT))
         .order_by("-closed_at", "pk")
     )
+
+
+# --- the clocks of stores (the arrears policy) and reserve holds ---
+#
+# payouts.deadlines picks its due rows with the same periods, so the moment shown is the moment
+# the job acts.
+
+
+def arrears_grace() -> timedelta:
+    return timedelta(days=settings.ARREARS_GRACE_DAYS)
+
+
+def arrears_close_period() -> timedelta:
+    return timedelta(days=settings.ARREARS_CLOSE_DAYS)
+
+
+def store_auto_action(
+    status: str, *, in_arrears_since: datetime | None, promotion_balance: Decimal
+) -> AutoAction | None:
+    """What the arrears policy does to a store next: close it once its arrears are above
+    ``ARREARS_CLOSE_AMOUNT`` (due at once: the next run) or older than ``ARREARS_CLOSE_DAYS``;
+    freeze an active one whose arrears are older than ``ARREARS_GRACE_DAYS``. Both rules act
+    once *more than* the period has passed: the moment shown is the first whole second after
+    it. Nothing is automatic for a store without arrears, or a closed one (an unfreeze never
+    is)."""
+    if status == "closed" or in_arrears_since is None:
+        return None
+    if -promotion_balance > settings.ARREARS_CLOSE_AMOUNT:
+        return AutoAction(
+            in_arrears_since,
+            _("close the store (arrears above CNY %(limit)s)")
+            % {"limit": f"{settings.ARREARS_CLOSE_AMOUNT:,}"},
+        )
+    close = AutoAction(
+        first_second_after(in_arrears_since + arrears_close_period()),
+        _("close the store (arrears unpaid for more than %(days)d days)")
+        % {"days": settings.ARREARS_CLOSE_DAYS},
+    )
+    if status != "active":
+        return close
+    freeze = AutoAction(
+        first_second_after(in_arrears_since + arrears_grace()),
+        _("freeze the store (arrears unpaid for more than %(days)d days)")
+        % {"days": settings.ARREARS_GRACE_DAYS},
+    )
+    return freeze if freeze.at < close.at else close  # the close job runs first on a tie
+
+
+def hold_auto_action(hold: ReserveHold) -> AutoAction | None:
+    """A reserve hold with a release date is released to the store then (``release_at``, the
+    job acting from that moment); a hold without one waits for the store to lose eligibility
+    or close."""
+    if hold.released_at is not None or hold.release_at is None:
+        return None
+    return AutoAction(hold.release_at, _("release the reserve to the store"))

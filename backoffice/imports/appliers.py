@@ -459,6 +459,8 @@ class OrdersApplier(Applier):
         else:
             source = order.status
             changed = self.check_known(row, order, store)
+            if order.store_id == store.pk:  # what the pay guard reads: no query per order
+                Order.store.field.set_cached_value(order, store)
         self.phase = "status"
         path = self.way(order.status, row)
         if path is KEPT:
@@ -664,6 +666,9 @@ DISPUTE_STEPS: dict[str, DisputeStep] = {
             actor=actor,
             action="accept",
             return_required=_returned(row),
+            # The export says a return is under way, not who asked for it: the platform's
+            # return keeps the dispute within the protection.
+            seller_return=False,
             at=row.opened_at,
         ),
     ),

@@ -32,6 +32,7 @@ class EndReason(StrEnum):  # orders.models.EndReason
     PAY_TIMEOUT = "pay_timeout"
     OUT_OF_STOCK = "out_of_stock"
     RISK_REJECTED = "risk_rejected"
+    STORE_CLOSED = "store_closed"  # ours: the platform's exports never say it
 
 
 class PaymentMethod(StrEnum):  # orders.models.PaymentMethod

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SellerAccount
@@ -19,6 +20,7 @@ from backoffice.admin_transitions import (
     TransitionAdminMixin,
     bulk_action,
 )
+from backoffice.autoaction import next_action_cell
 from backoffice.exports import ExportAdminMixin
 from backoffice.forms import StrictDecimalField
 from backoffice.money import Currency
@@ -27,7 +29,7 @@ from payouts.admin.shared import NOTE_WIDGET, ReadOnlyAdmin, autocomplete, money
 from payouts.ledger import exact
 from payouts.models import Account, LedgerEntry, Payout, PayoutTransition, Refund, ReserveHold
 from payouts.resources import PayoutResource
-from payouts.selectors import payout_hold_annotations
+from payouts.selectors import hold_auto_action, payout_hold_annotations
 from payouts.services import payout_mark_failed, payout_mark_paid, payout_request
 
 SETTLE_PERM = "payouts.settle_payout"
@@ -216,13 +218,27 @@ class ReserveHoldAdmin(ReadOnlyAdmin):
         "held_at",
         "release_at",
         "released_at",
+        "next_action",
     )
     list_filter = (ReleasedFilter, ("store", admin.RelatedOnlyFieldListFilter))
     search_fields = ("store__name", "=store__platform_store_id", "=order__order_number")
     date_hierarchy = "held_at"
     list_select_related = ("store", "order")
-    fields = ("store", "order", "held_usd", "remaining_usd", "held_at", "release_at", "released_at")
+    fields = (
+        "store",
+        "order",
+        "held_usd",
+        "remaining_usd",
+        "held_at",
+        "release_at",
+        "released_at",
+        "next_action",
+    )
     readonly_fields = fields
+
+    @admin.display(description=_("next automatic action"))
+    def next_action(self, hold: ReserveHold) -> SafeString | str:
+        return next_action_cell(hold_auto_action(hold))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return holds_with_remaining(super().get_queryset(request))

@@ -720,8 +720,8 @@ def test_a_responded_dispute_will_escalate_at_escalate_at(client):
     assert node["autoAction"] == "escalate to platform arbitration"
 
 
-@pytest.mark.parametrize("state", ["arbitration", "awaiting_return", "resolved", "cancelled"])
-def test_nothing_automatic_is_pending_later(client, state):
+@pytest.mark.parametrize("state", ["resolved", "cancelled"])
+def test_nothing_automatic_is_pending_once_it_ended(client, state):
     node = view(client, dispute_in(state), f.superuser())
 
     assert (node["autoActionAt"], node["autoAction"]) == (None, None)

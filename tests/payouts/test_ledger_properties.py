@@ -6,6 +6,7 @@ from contextlib import suppress
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
@@ -291,6 +292,15 @@ class Ledger(RuleBasedStateMachine):
                 assert d.order.status == "disputed"
             if d.refund is not None and d.protected:
                 assert d.refund.from_protection_fund == d.refund.amount
+            if d.refund is not None and d.seller_return:  # the seller's own return: its money
+                assert d.refund.from_protection_fund == 0
+
+    @invariant()
+    def every_case_ends_and_closed_stores_take_no_money(self):
+        overdue = self.now - timedelta(days=django_settings.RETURN_DAYS)
+        waiting = Dispute.objects.filter(status="awaiting_return", return_started_at__lte=overdue)
+        assert not waiting.exists(), "a return outlived RETURN_DAYS"
+        assert not Order.objects.filter(status="unpaid", store__status="closed").exists()
 
     @invariant()
     def nothing_is_created_from_nothing(self):
