@@ -13,6 +13,7 @@ Platform-side ledger entries (no store) are for staff only. Exchange rates are n
 secret: every seller user and staff with ``payouts.view_exchangerate`` may read them.
 """
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
@@ -20,7 +21,7 @@ from django.db import models
 from django.db.models import DecimalField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from payouts.ledger import exact
+from payouts.ledger import balance_at_annotation, exact
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
@@ -168,8 +169,9 @@ def _ledger_sum(group: str, **filters: Any) -> Coalesce:
     return Coalesce(Subquery(total, output_field=money), Decimal("0"), output_field=money)
 
 
-def balance_annotation(account: str) -> Coalesce:
-    return _ledger_sum("store", store=OuterRef("pk"), account=account)
+def balance_annotation(account: str, at: datetime | None = None) -> Coalesce:
+    """The store's ``account`` balance now, or at ``at``, from the running totals."""
+    return balance_at_annotation(account, at)
 
 
 def balance_attr(account: str) -> str:
