@@ -180,6 +180,22 @@ class DailyBalance(models.Model):
         return f"{self.store_id} {self.account} {self.currency} {self.day}: {self.balance}"
 
 
+class LedgerCheck(models.Model):
+    """One run of the ledger's checks (payouts.checks): what it found. The latest run is the
+    ``Ledger`` line of ``/health/``."""
+
+    finished_at = models.DateTimeField()
+    problems = models.PositiveIntegerField(help_text="Offending rows found (0: the books hold).")
+    report = models.TextField(blank=True, help_text="The offending rows (the first 1,000).")
+
+    class Meta:
+        ordering = ("-finished_at", "-id")
+        get_latest_by = ("finished_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.finished_at:%Y-%m-%d %H:%M}: {self.problems} problems"
+
+
 class EarlyPayoutTerms(models.Model):
     """Whether a store receives order money early (shipped + delay) and what reserve it holds.
     Decided by the platform's evaluation or a staff override; every decision is kept in
