@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -144,7 +144,9 @@ def balance(**filters: Any) -> Decimal:
         if known is not None:
             return known
         batch.flush()
-    if set(filters) in ({"store_id", "account"}, {"store_id", "account", "currency"}):
+    if set(filters) == {"store_id", "account", "currency"}:
+        return current_balance(filters["store_id"], filters["account"], filters["currency"])
+    if set(filters) == {"store_id", "account"}:
         rows = latest(DailyBalance.objects.filter(**filters)).values_list("balance", flat=True)
         return sum((exact(total) for total in rows), ZERO)
     return exact(LedgerEntry.objects.filter(**filters).aggregate(s=Sum("amount"))["s"])
@@ -242,69 +244,100 @@ def apply_deltas(deltas: Deltas) -> None:
     """Move the running totals by what was posted: for each store account, the row of each day
     with movements is created (from the balance before it) or moved, and so is every later row
     (a posting dated in the past moves the days after it). Under the stores' row locks, at most
-    four queries for any number of postings."""
+    four statements for any number of postings, in plain SQL (compiling ORM queries cost more
+    than running them: this runs with every posting)."""
     deltas = {key: days for key, days in deltas.items() if any(days.values())}
     if not deltas:
         return
+    connection = connections[router.db_for_write(DailyBalance)]
     store_ids = sorted({key[0] for key in deltas})
-    list(SellerAccount.objects.select_for_update().filter(pk__in=store_ids).values_list("pk"))
     first = min(day for days in deltas.values() for day in days)
-    # Per account, the rows from the last one on or before ``first`` on.
-    start = DailyBalance.objects.filter(
-        store=OuterRef("store"),
-        account=OuterRef("account"),
-        currency=OuterRef("currency"),
-        day__lte=first,
-    )
-    existing = DailyBalance.objects.filter(
-        store_id__in=store_ids,
-        account__in={key[1] for key in deltas},
-        currency__in={key[2] for key in deltas},
-        day__gte=Coalesce(Subquery(start.order_by("-day").values("day")[:1]), Value(first)),
-    ).order_by("day")
-    rows: dict[Key, list[DailyBalance]] = defaultdict(list)
-    for row in existing:
-        rows[(row.store_id, row.account, row.currency)].append(row)
-    created: list[DailyBalance] = []
-    changed: list[DailyBalance] = []
+    rows: dict[Key, list[tuple[int, date, Decimal]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        if connection.features.has_select_for_update:  # SQLite serialises its writers
+            cursor.execute(_LOCK_SQL % _marks(store_ids), store_ids)
+        accounts, currencies = sorted({k[1] for k in deltas}), sorted({k[2] for k in deltas})
+        day = connection.ops.adapt_datefield_value(first)
+        cursor.execute(
+            _ROWS_SQL % (_marks(store_ids), _marks(accounts), _marks(currencies)),
+            [day, day, *store_ids, *accounts, *currencies],
+        )
+        for pk, store_id, account, currency, row_day, total in cursor.fetchall():
+            if isinstance(row_day, str):  # SQLite without converters
+                row_day = date.fromisoformat(row_day)
+            rows[(store_id, account, currency)].append((pk, row_day, exact(total)))
+    created: list[dict[str, Any]] = []
+    changed: list[list[Any]] = []
     for key, days in deltas.items():
         new, moved = _moved_rows(key, rows.get(key, []), days)
         created += new
-        changed += moved
+        changed += [
+            [connection.ops.adapt_decimalfield_value(total, 18, 2), pk] for pk, total in moved
+        ]
     if created:
-        DailyBalance.objects.bulk_create(created)
+        db.insert_values(DailyBalance, created)
     if changed:
-        DailyBalance.objects.bulk_update(changed, ["balance"])
+        with connection.cursor() as cursor:
+            cursor.executemany(_UPDATE_SQL, changed)
+
+
+def _marks(values: list[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+_TABLE = DailyBalance._meta.db_table
+_LOCK_SQL = f"SELECT id FROM {SellerAccount._meta.db_table} WHERE id IN (%s) FOR UPDATE"
+# Per account, its rows from the last one on or before the first day moved (or from that day).
+_ROWS_SQL = (
+    f"SELECT d.id, d.store_id, d.account, d.currency, d.day, d.balance FROM {_TABLE} d "
+    f"WHERE d.day >= COALESCE((SELECT MAX(p.day) FROM {_TABLE} p WHERE p.store_id = d.store_id "
+    "AND p.account = d.account AND p.currency = d.currency AND p.day <= %%s), %%s) "
+    "AND d.store_id IN (%s) AND d.account IN (%s) AND d.currency IN (%s) ORDER BY d.day"
+)
+_UPDATE_SQL = f"UPDATE {_TABLE} SET balance = %s WHERE id = %s"
+_CURRENT_SQL = (
+    f"SELECT balance FROM {_TABLE} WHERE store_id = %s AND account = %s AND currency = %s "
+    "ORDER BY day DESC LIMIT 1"
+)
 
 
 def _moved_rows(
-    key: Key, rows: list[DailyBalance], days: dict[date, Decimal]
-) -> tuple[list[DailyBalance], list[DailyBalance]]:
-    """The new rows and the moved rows of one account: ``rows`` are its rows in order of day
-    from the last one before the first day of ``days`` (or from that day)."""
-    by_day = {row.day: row for row in rows}
+    key: Key, rows: list[tuple[int, date, Decimal]], days: dict[date, Decimal]
+) -> tuple[list[dict[str, Any]], list[tuple[int, Decimal]]]:
+    """The new rows and the moved rows (id, balance) of one account: ``rows`` are its rows
+    (id, day, balance) in order of day from the last one before the first day of ``days`` (or
+    from that day)."""
+    by_day = {row_day: (pk, total) for pk, row_day, total in rows}
     created, changed = [], []
     before = ZERO  # the balance at the end of the previous day, before these movements
     added = ZERO  # what these movements added up to that day
     for day in sorted(set(by_day) | set(days)):
         added += days.get(day, ZERO)
-        row = by_day.get(day)
-        if row is None:
+        if day not in by_day:
             created.append(
-                DailyBalance(
-                    store_id=key[0],
-                    account=key[1],
-                    currency=key[2],
-                    day=day,
-                    balance=before + added,
-                )
+                {
+                    "store_id": key[0],
+                    "account": key[1],
+                    "currency": key[2],
+                    "day": day,
+                    "balance": before + added,
+                }
             )
             continue
-        before = exact(row.balance)
+        pk, before = by_day[day]
         if added:
-            row.balance = before + added
-            changed.append(row)
+            changed.append((pk, before + added))
     return created, changed
+
+
+def current_balance(store_id: int, account: str, currency: str) -> Decimal:
+    """One store account's balance in one currency: its latest running total (one indexed
+    read)."""
+    connection = connections[router.db_for_read(DailyBalance)]
+    with connection.cursor() as cursor:
+        cursor.execute(_CURRENT_SQL, [store_id, account, currency])
+        row = cursor.fetchone()
+    return exact(row[0]) if row else ZERO
 
 
 def reserve_by_order(store_id: int) -> dict[int, Decimal]:
