@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from procrastinate.contrib.django import app as queue_app
 
 from backoffice.deadlines import run_all
@@ -58,15 +58,22 @@ def test_a_clean_ledger_passes_and_says_so(books):
     assert LedgerCheck.objects.get().problems == 0
 
 
+class Undo(Exception):
+    pass
+
+
 def test_an_unbalanced_posting_is_named(books):
     posting = books["payout"].postings.get()
-    sql(
-        "INSERT INTO payouts_ledgerentry (posting_id, account, currency, amount, at) "
-        "VALUES (%s, 'fx', 'USD', 1.25, %s)",
-        [posting.pk, f.T0],
-    )
-
-    status, out = check()
+    # PostgreSQL refuses it at commit (and at the test's end, which checks deferred
+    # constraints): the corruption lives in a savepoint rolled back after the check.
+    with pytest.raises(Undo), transaction.atomic():
+        sql(
+            "INSERT INTO payouts_ledgerentry (posting_id, account, currency, amount, at) "
+            "VALUES (%s, 'fx', 'USD', 1.25, %s)",
+            [posting.pk, f.T0],
+        )
+        status, out = check()
+        raise Undo
 
     assert status == 1
     assert f"posting {posting.pk} ({posting.reference}): its USD legs sum to 1.25, not 0" in out
