@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
@@ -117,7 +117,9 @@ class SellerAccount(FSMModelMixin, models.Model):
         if hasattr(self, PROMOTION_ANNOTATION):
             total = getattr(self, PROMOTION_ANNOTATION)
         else:
-            total = self.entries.filter(account="promotion").aggregate(s=Sum("amount"))["s"]
+            # The running total of the wallet (payouts.DailyBalance): its latest day.
+            latest = self.daily_balances.filter(account="promotion").order_by("-day")
+            total = latest.values_list("balance", flat=True).first()
         return quantize(Decimal(str(total))) if total is not None else Decimal("0.00")
 
     @property

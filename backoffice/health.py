@@ -1,6 +1,6 @@
 """``GET /health/``: is this deployment able to work? (django-health-check)
 
-Four checks, each must pass for a 200 (else 500, naming the failing check):
+Five checks, each must pass for a 200 (else 500, naming the failing check):
 
 - ``Database``: a ``SELECT 1`` on the default database (django-health-check's own);
 - ``Cache``: set and read a key in the default cache (django-health-check's own);
@@ -8,7 +8,9 @@ Four checks, each must pass for a 200 (else 500, naming the failing check):
   passes when no queue is installed;
 - ``DeadlineHeartbeats``: every deadline job that has ever run finished a run within
   ``HEALTH_HEARTBEAT_MAX_AGE_MINUTES`` (``backoffice.models.JobHeartbeat``); passes when that
-  model does not exist.
+  model does not exist;
+- ``Ledger``: the last run of the ledger's checks (``manage.py check_ledger`` or its daily
+  periodic task) found no offending row; passes before the first run.
 
 The answer is HTML for a browser, JSON for ``Accept: application/json`` or ``?format=json``:
 ``{"status": "healthy" | "unhealthy", "checks": {"<check>": "OK" | "<why>"}}``.
@@ -86,8 +88,29 @@ class Queue(HealthCheck):
             raise ServiceUnavailable(_("the queue's tables are missing: run `manage.py migrate`"))
 
 
+@dataclasses.dataclass
+class Ledger(HealthCheck):
+    """The last run of the ledger's checks (``manage.py check_ledger`` or its periodic task,
+    payouts/checks.py) found nothing wrong; passes before the first run."""
+
+    async def run(self) -> None:
+        await sync_to_async(self.check)()
+
+    def check(self) -> None:
+        try:
+            runs = apps.get_model("payouts", "LedgerCheck")
+        except LookupError:
+            return
+        last = runs.objects.order_by("-finished_at", "-id").first()
+        if last is not None and last.problems:
+            raise ServiceUnavailable(
+                _("the ledger check of %(at)s found %(n)s offending rows (manage.py check_ledger)")
+                % {"at": f"{last.finished_at:%Y-%m-%d %H:%M} UTC", "n": last.problems}
+            )
+
+
 class HealthView(HealthCheckView):
-    checks = (Database, Cache, Queue, DeadlineHeartbeats)
+    checks = (Database, Cache, Queue, DeadlineHeartbeats, Ledger)
 
     def render_to_response_json(self, status: int) -> JsonResponse:
         checks = {

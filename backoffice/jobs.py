@@ -8,7 +8,8 @@ in memory, and :func:`defer_after_commit` runs a job in-process once the transac
 
 Every deadline job (backoffice/deadlines.py) is a periodic task of its own, with a lock (one run
 of a job at a time across all workers; different jobs run side by side) and a queueing lock (at
-most one run waiting). A daily task removes finished jobs older than QUEUE_KEEP_HOURS.
+most one run waiting). A daily task removes finished jobs older than QUEUE_KEEP_HOURS. Other
+periodic work registers with :func:`periodic` (the ledger's checks, payouts/checks.py).
 """
 
 import contextlib
@@ -115,6 +116,30 @@ async def remove_old_jobs(context: JobContext, timestamp: int = 0) -> None:
     )
 
 
+# --- other periodic tasks (e.g. payouts.checks: the ledger's checks) ---
+
+_periodic: dict[str, tuple[Callable[[], Any], Callable[[], str]]] = {}
+
+
+def periodic(name: str, *, cron: Callable[[], str]) -> Callable[[Callable[[], Any]], Any]:
+    """Register ``work`` (no arguments) as a periodic task ``name`` of the queue, on the cron
+    that ``cron()`` reads from the settings when the queue starts; one run at a time."""
+
+    def decorate(work: Callable[[], Any]) -> Callable[[], Any]:
+        _periodic[name] = (work, cron)
+        return work
+
+    return decorate
+
+
+def _periodic_runner(work: Callable[[], Any]) -> Callable[..., None]:
+    def run_periodic(timestamp: int = 0) -> None:
+        work()
+
+    run_periodic.__qualname__ = f"run_periodic[{work.__qualname__}]"
+    return run_periodic
+
+
 def register_deadline_tasks(app: App) -> None:
     if CLEANUP_TASK not in app.tasks:
         cleanup = app.task(name=CLEANUP_TASK, pass_context=True, queueing_lock=CLEANUP_TASK)(
@@ -129,3 +154,10 @@ def register_deadline_tasks(app: App) -> None:
             _runner(job)
         )
         app.periodic(cron=deadline_cron(job))(task)
+    for name, (work, cron) in _periodic.items():
+        if name in app.tasks:
+            continue
+        task = app.task(name=name, queue=DEADLINES_QUEUE, lock=name, queueing_lock=name)(
+            _periodic_runner(work)
+        )
+        app.periodic(cron=cron())(task)

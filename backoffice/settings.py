@@ -344,6 +344,10 @@ INSTALLED_APPS += ["health_check"]
 # A deadline job whose last run finished longer ago than this makes /health/ unhealthy. Set
 # it above the longest interval between two runs of one job (DEADLINES_CRON and overrides).
 HEALTH_HEARTBEAT_MAX_AGE_MINUTES = env_int("HEALTH_HEARTBEAT_MAX_AGE_MINUTES", 15)
+# The ledger's checks (manage.py check_ledger, payouts/checks.py) as a periodic task: cron of
+# its runs (daily at 03:30 UTC by default; each run reads the whole ledger). The /health/
+# "Ledger" line reads the last run.
+LEDGER_CHECK_CRON = os.environ.get("LEDGER_CHECK_CRON", "30 3 * * *")
 # Load balancers probe over plain HTTP inside the network: /health/ is not redirected to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 

@@ -3,7 +3,9 @@
 Not a test: ``python benchmarks/run.py [--quick]`` prints one table per benchmark and exits 0.
 
 - the deadlines runner against a raw bulk update, over N generated due unpaid orders
-  (``--orders N --batch B``), on a private in-memory SQLite database;
+  (``--orders N --batch B``), on a private in-memory SQLite database; then the runner resolving
+  N overdue disputes of one store (each an automatic refund through the waterfall) whose ledger
+  already holds N completed orders: the time per dispute must not grow with the history;
 - importing an orders export (``import_orders.py``): our importer against a raw ``bulk_create``
   and django-import-export's defaults, on 100,000 generated rows (``--import-rows N``;
   ``--quick``: 10,000), each case in a process of its own on a fresh temporary SQLite file;
@@ -16,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,12 +37,14 @@ import import_orders  # noqa: E402  (benchmarks/import_orders.py: each case in a
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.services import seller_account_create  # noqa: E402
 from backoffice import clock  # noqa: E402
-from backoffice.deadlines import run_all  # noqa: E402
+from backoffice.deadlines import run_all, run_job  # noqa: E402
+from disputes.models import Dispute  # noqa: E402
 from orders.models import EndReason, Order, OrderTransition  # noqa: E402
+from payouts import ledger  # noqa: E402
+from payouts.models import Account  # noqa: E402
 
 
 def generate(store_id: int, n: int, placed_at) -> None:
@@ -81,11 +86,18 @@ def raw_cancel(now) -> int:
 
 
 def measure(work: Callable[[], int]) -> tuple[int, float, int]:
-    with CaptureQueriesContext(connection) as queries:
+    count = 0
+
+    def counted(execute, sql, params, many, context):  # every query (no logging cap)
+        nonlocal count
+        count += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counted):
         start = time.perf_counter()
         done = work()
         seconds = time.perf_counter() - start
-    return done, seconds, len(queries)
+    return done, seconds, count
 
 
 def main() -> None:
@@ -148,6 +160,83 @@ def deadlines(args: argparse.Namespace) -> None:
             f"{label:<38} {done:>7} {seconds:>8.3f} {done / seconds:>9.0f} {queries:>8} "
             f"{seconds / base:>6.1f}x"
         )
+    disputes(args, store.pk, now)
+
+
+def generate_disputes(store_id: int, n: int, now) -> None:
+    """N completed orders whose money reached the store (its history), and N disputed orders
+    in escrow whose full-refund dispute the seller never answered."""
+    Dispute.objects.all().delete()
+    Order.objects.all().delete()
+    day = timedelta(days=1)
+    paid_at = now - 30 * day
+    Order.objects.bulk_create(
+        Order(
+            store_id=store_id,
+            order_number=str(9_100_000_000_000_000 + i),
+            amount="10.00",
+            placed_at=paid_at,
+            paid_at=paid_at,
+            shipped_at=paid_at + day,
+            closed_at=paid_at + 2 * day if i < n else None,
+            status="completed" if i < n else "disputed",
+        )
+        for i in range(2 * n)
+    )
+    orders = list(Order.objects.order_by("pk"))
+    amount = Decimal("10.00")
+    with transaction.atomic(), ledger.batched():
+        for i, order in enumerate(orders):
+            ledger.post(
+                reference=f"order:{order.pk}:payment",
+                kind="payment",
+                at=paid_at,
+                legs=[
+                    ledger.Leg(Account.BUYER_FUNDS, -amount),
+                    ledger.Leg(Account.ESCROW, amount, store_id, order.pk),
+                ],
+            )
+            if i < n:
+                ledger.post(
+                    reference=f"order:{order.pk}:release",
+                    kind="release",
+                    at=paid_at + 2 * day,
+                    legs=[
+                        ledger.Leg(Account.ESCROW, -amount, store_id, order.pk),
+                        ledger.Leg(Account.AVAILABLE, amount, store_id, order.pk),
+                    ],
+                )
+    Dispute.objects.bulk_create(
+        Dispute(
+            order=order,
+            store_id=store_id,
+            reason="not_received",
+            requested_refund=amount,
+            protected=False,
+            opened_at=now - 10 * day,
+            respond_by=now - 5 * day,
+            escalate_at=now + 5 * day,
+        )
+        for order in orders[n:]
+    )
+
+
+def disputes(args: argparse.Namespace, store_id: int, now) -> None:
+    generate_disputes(store_id, args.orders, now)
+    done, seconds, queries = measure(lambda: run_job("disputes.auto_resolve", now).done)
+    assert done == args.orders, done
+    print()
+    print(
+        f"Resolving {args.orders} overdue disputes (automatic full refunds) of one store whose "
+        f"ledger holds {args.orders} completed orders"
+    )
+    print(
+        f"{'disputes':>8} {'seconds':>8} {'ms/dispute':>11} {'queries':>8} {'queries/dispute':>16}"
+    )
+    print(
+        f"{done:>8} {seconds:>8.3f} {1000 * seconds / done:>11.3f} {queries:>8} "
+        f"{queries / done:>16.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,4 +7,5 @@ class PayoutsConfig(AppConfig):
     verbose_name = "Money"
 
     def ready(self) -> None:
-        from payouts import deadlines  # noqa: F401  (registers the money deadlines)
+        from payouts import checks, deadlines  # noqa: F401  (registers the money deadlines and
+        # the ledger's periodic check)

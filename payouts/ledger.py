@@ -10,6 +10,13 @@ query each: :func:`post` collects postings and entries that :meth:`LedgerBatch.f
 bulk, and :func:`balance` answers from balances read once per batch (:meth:`LedgerBatch.load`)
 plus what the batch posted since. The rules (references, balanced legs, what a balance is) are
 the same code paths in both modes.
+
+Running totals: every posting also moves the :class:`~payouts.models.DailyBalance` rows of the
+store accounts it touches (:func:`apply_deltas`, in the same transaction and under the store's
+row lock; a batch adds its postings up in memory and writes them at :meth:`LedgerBatch.flush`).
+Store balances are read from them (:func:`balance`, :func:`store_balances`,
+:func:`balances_at`), never by summing a store's whole history; balances of one order (escrow,
+reserve) are still sums of that order's few entries.
 """
 
 from collections import defaultdict
@@ -17,16 +24,26 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
-from django.db.models import Sum
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
+from accounts.models import SellerAccount
 from backoffice import db, events
 from backoffice.money import Currency, has_more_than_cents, quantize
-from payouts.models import Account, LedgerEntry, Posting, Refund
+from payouts.models import (
+    STORE_ACCOUNTS,
+    Account,
+    DailyBalance,
+    LedgerEntry,
+    Posting,
+    Refund,
+    ReserveHold,
+)
 
 ZERO = Decimal("0.00")
 
@@ -101,6 +118,10 @@ def post(
         )
         for leg in legs
     )
+    deltas: Deltas = {}
+    for leg in legs:
+        add_delta(deltas, leg.store_id, leg.account, leg.currency, at, leg.amount)
+    apply_deltas(deltas)
     _posted(posting, [_leg_payload(vars_of(leg)) for leg in legs])
     return posting
 
@@ -156,37 +177,213 @@ def balance(**filters: Any) -> Decimal:
         if known is not None:
             return known
         batch.flush()
+    if set(filters) == {"store_id", "account", "currency"}:
+        return current_balance(filters["store_id"], filters["account"], filters["currency"])
+    if set(filters) == {"store_id", "account"}:
+        rows = latest(DailyBalance.objects.filter(**filters)).values_list("balance", flat=True)
+        return sum((exact(total) for total in rows), ZERO)
     return exact(LedgerEntry.objects.filter(**filters).aggregate(s=Sum("amount"))["s"])
 
 
 def store_balances(store_id: int) -> dict[str, Decimal]:
-    """Balance of each store account: escrow, available, reserve, debt in USD; promotion in CNY."""
+    """Balance of each store account: escrow, available, reserve, debt in USD; promotion in CNY
+    (an account's currencies added up). From the running totals: one query."""
     _settle()
-    rows = (
-        LedgerEntry.objects.filter(store_id=store_id)
-        .values("account")
-        .annotate(total=Sum("amount"))
-    )
-    balances = {
-        account: ZERO
-        for account in (
-            Account.ESCROW,
-            Account.AVAILABLE,
-            Account.RESERVE,
-            Account.PROMOTION,
-            Account.DEBT,
-        )
-    }
-    for row in rows:
-        balances[row["account"]] = exact(row["total"])
+    rows = latest(DailyBalance.objects.filter(store_id=store_id)).values_list("account", "balance")
+    balances = {account.value: ZERO for account in STORE_ACCOUNTS}
+    for account, total in rows:
+        balances[account] += exact(total)
     return balances
 
 
-def reserve_by_order(store_id: int) -> dict[int, Decimal]:
-    """What is left of each order's reserve hold, for orders with something left."""
+def balances_at(store_ids: Iterable[int], at: datetime) -> dict[int, dict[str, Decimal]]:
+    """Each store's balances (as :func:`store_balances`) at the instant ``at``: the running
+    total at the end of the day before plus the entries of ``at``'s day up to ``at``. One query
+    for all the stores, whatever their history."""
     _settle()
+    ids = list(store_ids)
+    day = at.astimezone(UTC).date()
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    closing = latest(
+        DailyBalance.objects.filter(store_id__in=ids, day__lt=day), before=day
+    ).values_list("store_id", "account", "balance")
+    intraday = (
+        LedgerEntry.objects.filter(store_id__in=ids, at__gte=start, at__lte=at)
+        .values_list("store_id", "account")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    result = {pk: {account.value: ZERO for account in STORE_ACCOUNTS} for pk in ids}
+    for store_id, account, total in closing.union(intraday, all=True):
+        if account in result[store_id]:
+            result[store_id][account] += exact(total)
+    return result
+
+
+def latest(rows: QuerySet[DailyBalance], *, before: date | None = None) -> QuerySet[DailyBalance]:
+    """The latest of ``rows`` per store account and currency (before ``before`` when given): the
+    running totals at that point."""
+    last = DailyBalance.objects.filter(
+        store=OuterRef("store"), account=OuterRef("account"), currency=OuterRef("currency")
+    )
+    if before is not None:
+        last = last.filter(day__lt=before)
+    return rows.filter(day=Subquery(last.order_by("-day").values("day")[:1])).order_by()
+
+
+def balance_at_annotation(account: str, at: datetime | None) -> Coalesce:
+    """Annotation on a SellerAccount queryset: the store's ``account`` balance now (``at`` None)
+    or at ``at``, from the running totals: two subqueries, none per row."""
+    money = DecimalField(max_digits=18, decimal_places=2)
+    rows = DailyBalance.objects.filter(store=OuterRef("pk"), account=account)
+    if at is None:
+        # One currency per store account; the latest row of the account.
+        total = rows.order_by("-day").values("balance")[:1]
+        return Coalesce(Subquery(total, output_field=money), Decimal("0"), output_field=money)
+    day = at.astimezone(UTC).date()
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    closing = rows.filter(day__lt=day).order_by("-day").values("balance")[:1]
+    intraday = (
+        LedgerEntry.objects.filter(store=OuterRef("pk"), account=account, at__gte=start, at__lte=at)
+        .order_by()
+        .values("store")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    zero = Value(Decimal("0"), output_field=money)
+    return Coalesce(Subquery(closing, output_field=money), zero, output_field=money) + Coalesce(
+        Subquery(intraday, output_field=money), zero, output_field=money
+    )
+
+
+# --- running totals -----------------------------------------------------------------------------
+
+Key = tuple[int, str, str]  # (store_id, account, currency)
+Deltas = dict[Key, dict[date, Decimal]]
+
+
+def add_delta(
+    deltas: Deltas, store_id: int | None, account: str, currency: str, at: datetime, amount: Decimal
+) -> None:
+    """Count one store leg towards the running totals (platform legs have none)."""
+    if store_id is None:
+        return
+    days = deltas.setdefault((store_id, account, currency), {})
+    day = at.astimezone(UTC).date()
+    days[day] = days.get(day, ZERO) + amount
+
+
+def apply_deltas(deltas: Deltas) -> None:
+    """Move the running totals by what was posted: for each store account, the row of each day
+    with movements is created (from the balance before it) or moved, and so is every later row
+    (a posting dated in the past moves the days after it). Under the stores' row locks, at most
+    four statements for any number of postings, in plain SQL (compiling ORM queries cost more
+    than running them: this runs with every posting)."""
+    deltas = {key: days for key, days in deltas.items() if any(days.values())}
+    if not deltas:
+        return
+    connection = connections[router.db_for_write(DailyBalance)]
+    store_ids = sorted({key[0] for key in deltas})
+    first = min(day for days in deltas.values() for day in days)
+    rows: dict[Key, list[tuple[int, date, Decimal]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        if connection.features.has_select_for_update:  # SQLite serialises its writers
+            cursor.execute(_LOCK_SQL % _marks(store_ids), store_ids)
+        accounts, currencies = sorted({k[1] for k in deltas}), sorted({k[2] for k in deltas})
+        day = connection.ops.adapt_datefield_value(first)
+        cursor.execute(
+            _ROWS_SQL % (_marks(store_ids), _marks(accounts), _marks(currencies)),
+            [day, day, *store_ids, *accounts, *currencies],
+        )
+        for pk, store_id, account, currency, row_day, total in cursor.fetchall():
+            if isinstance(row_day, str):  # SQLite without converters
+                row_day = date.fromisoformat(row_day)
+            rows[(store_id, account, currency)].append((pk, row_day, exact(total)))
+    created: list[dict[str, Any]] = []
+    changed: list[list[Any]] = []
+    for key, days in deltas.items():
+        new, moved = _moved_rows(key, rows.get(key, []), days)
+        created += new
+        changed += [
+            [connection.ops.adapt_decimalfield_value(total, 18, 2), pk] for pk, total in moved
+        ]
+    if created:
+        db.insert_values(DailyBalance, created)
+    if changed:
+        with connection.cursor() as cursor:
+            cursor.executemany(_UPDATE_SQL, changed)
+
+
+def _marks(values: list[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+_TABLE = DailyBalance._meta.db_table
+_LOCK_SQL = f"SELECT id FROM {SellerAccount._meta.db_table} WHERE id IN (%s) FOR UPDATE"
+# Per account, its rows from the last one on or before the first day moved (or from that day).
+_ROWS_SQL = (
+    f"SELECT d.id, d.store_id, d.account, d.currency, d.day, d.balance FROM {_TABLE} d "
+    f"WHERE d.day >= COALESCE((SELECT MAX(p.day) FROM {_TABLE} p WHERE p.store_id = d.store_id "
+    "AND p.account = d.account AND p.currency = d.currency AND p.day <= %%s), %%s) "
+    "AND d.store_id IN (%s) AND d.account IN (%s) AND d.currency IN (%s) ORDER BY d.day"
+)
+_UPDATE_SQL = f"UPDATE {_TABLE} SET balance = %s WHERE id = %s"
+_CURRENT_SQL = (
+    f"SELECT balance FROM {_TABLE} WHERE store_id = %s AND account = %s AND currency = %s "
+    "ORDER BY day DESC LIMIT 1"
+)
+
+
+def _moved_rows(
+    key: Key, rows: list[tuple[int, date, Decimal]], days: dict[date, Decimal]
+) -> tuple[list[dict[str, Any]], list[tuple[int, Decimal]]]:
+    """The new rows and the moved rows (id, balance) of one account: ``rows`` are its rows
+    (id, day, balance) in order of day from the last one before the first day of ``days`` (or
+    from that day)."""
+    by_day = {row_day: (pk, total) for pk, row_day, total in rows}
+    created, changed = [], []
+    before = ZERO  # the balance at the end of the previous day, before these movements
+    added = ZERO  # what these movements added up to that day
+    for day in sorted(set(by_day) | set(days)):
+        added += days.get(day, ZERO)
+        if day not in by_day:
+            created.append(
+                {
+                    "store_id": key[0],
+                    "account": key[1],
+                    "currency": key[2],
+                    "day": day,
+                    "balance": before + added,
+                }
+            )
+            continue
+        pk, before = by_day[day]
+        if added:
+            changed.append((pk, before + added))
+    return created, changed
+
+
+def current_balance(store_id: int, account: str, currency: str) -> Decimal:
+    """One store account's balance in one currency: its latest running total (one indexed
+    read)."""
+    connection = connections[router.db_for_read(DailyBalance)]
+    with connection.cursor() as cursor:
+        cursor.execute(_CURRENT_SQL, [store_id, account, currency])
+        row = cursor.fetchone()
+    return exact(row[0]) if row else ZERO
+
+
+def reserve_by_order(store_id: int) -> dict[int, Decimal]:
+    """What is left of each order's reserve hold, for orders with something left (only holds
+    not released yet can have something left: their entries, not the store's whole history)."""
+    _settle()
+    unreleased = ReserveHold.objects.filter(store_id=store_id, released_at__isnull=True)
     rows = (
-        LedgerEntry.objects.filter(store_id=store_id, account=Account.RESERVE)
+        LedgerEntry.objects.filter(
+            store_id=store_id,
+            account=Account.RESERVE,
+            order_id__in=unreleased.values("order_id"),
+        )
         .values("order_id")
         .annotate(total=Sum("amount"))
         .order_by("order_id")
@@ -228,19 +425,25 @@ class LedgerBatch:
         if not (stores or orders):
             return
         self.flush()  # the database must hold what was posted to them before they were loaded
-        for field, ids in (("store_id", stores), ("order_id", orders)):
-            if not ids:
-                continue
-            for pk in ids:
-                self.totals[(field, pk)] = {}
+        for pk in stores:
+            self.totals[("store_id", pk)] = {}
+        if stores:  # from the running totals
+            rows = latest(DailyBalance.objects.filter(store_id__in=stores)).values_list(
+                "store_id", "account", "currency", "balance"
+            )
+            for pk, account, currency, total in rows:
+                self.totals[("store_id", pk)][(account, currency)] = exact(total)
+        for pk in orders:
+            self.totals[("order_id", pk)] = {}
+        if orders:
             rows = (
-                LedgerEntry.objects.filter(**{f"{field}__in": ids})
-                .values_list(field, "account", "currency")
+                LedgerEntry.objects.filter(order_id__in=orders)
+                .values_list("order_id", "account", "currency")
                 .annotate(total=Sum("amount"))
                 .order_by()
             )
             for pk, account, currency, total in rows:
-                self.totals[(field, pk)][(account, currency)] = exact(total)
+                self.totals[("order_id", pk)][(account, currency)] = exact(total)
         if orders:
             self.references.update(
                 Posting.objects.filter(order_id__in=orders).values_list("reference", flat=True)
@@ -363,10 +566,20 @@ class LedgerBatch:
             posting.pk = pk
         db.insert_many(Posting, self.postings)
         legs: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        deltas: Deltas = {}
         for entry in self.entries:
             entry["posting_id"] = entry.pop("posting").pk
             legs[entry["posting_id"]].append(_leg_payload(entry))
+            add_delta(
+                deltas,
+                entry["store_id"],
+                entry["account"],
+                entry["currency"],
+                entry["at"],
+                entry["amount"],
+            )
         db.insert_values(LedgerEntry, self.entries)
+        apply_deltas(deltas)
         with events.batched():  # one bulk insert, or joins the audit batch's
             for posting in self.postings:
                 _posted(posting, legs[posting.pk])

@@ -137,7 +137,9 @@ class LedgerEntry(models.Model):
         ordering = ("at", "id")
         permissions = [("export_ledgerentry", "Can export ledger entries (CSV, XLSX)")]
         indexes = [
-            models.Index(fields=["store", "account", "currency"], name="entry_store_account"),
+            models.Index(
+                fields=["store", "account", "currency", "at"], name="entry_store_account_at"
+            ),
             models.Index(fields=["order", "account"], name="entry_order_account"),
         ]
         constraints = [
@@ -152,6 +154,52 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.currency} {self.amount:+}"
+
+
+class DailyBalance(models.Model):
+    """The running total of one store account in one currency: its balance at the end of
+    ``day`` (UTC), counting every entry dated that day or before. Written by
+    :func:`payouts.ledger.post` in the posting's transaction, under the store's row lock; one
+    row per day with movements (the balance on a day without a row is the previous row's). The
+    current balance is the latest row; a balance at any instant is the row before its day plus
+    that day's entries up to the instant. Derived data: ``manage.py check_ledger`` proves it
+    equals the entries."""
+
+    store = models.ForeignKey(
+        SellerAccount, on_delete=models.PROTECT, related_name="daily_balances"
+    )
+    account = models.CharField(max_length=24, choices=Account.choices)
+    currency = models.CharField(max_length=3, choices=Currency.CHOICES)
+    day = models.DateField()
+    balance = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        ordering = ("store", "account", "currency", "day")
+        constraints = [
+            fits_column("balance", max_digits=18, decimal_places=2, name="daily_balance_fits"),
+            models.UniqueConstraint(
+                fields=["store", "account", "currency", "day"], name="daily_balance_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.account} {self.currency} {self.day}: {self.balance}"
+
+
+class LedgerCheck(models.Model):
+    """One run of the ledger's checks (payouts.checks): what it found. The latest run is the
+    ``Ledger`` line of ``/health/``."""
+
+    finished_at = models.DateTimeField()
+    problems = models.PositiveIntegerField(help_text="Offending rows found (0: the books hold).")
+    report = models.TextField(blank=True, help_text="The offending rows (the first 1,000).")
+
+    class Meta:
+        ordering = ("-finished_at", "-id")
+        get_latest_by = ("finished_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.finished_at:%Y-%m-%d %H:%M}: {self.problems} problems"
 
 
 class EarlyPayoutTerms(models.Model):

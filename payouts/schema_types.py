@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 import strawberry_django
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import DateTimeField, F, Prefetch, Q, QuerySet, Value
 from strawberry import Info, relay
 from strawberry.scalars import JSON
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
@@ -25,6 +25,7 @@ from backoffice.errors import invalid
 from backoffice.graphql import (
     DateTimeRange,
     Money,
+    aware,
     choice,
     enum_from_choices,
     max_page_size,
@@ -38,7 +39,7 @@ from payouts import selectors
 from payouts.health import ANNOTATIONS as HEALTH_ANNOTATIONS
 from payouts.health import Health, annotated_health, health_annotations, store_health
 from payouts.ledger import balance as ledger_balance
-from payouts.ledger import exact, store_balances
+from payouts.ledger import balances_at, exact, store_balances
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
@@ -307,25 +308,59 @@ class ReserveHoldType(relay.Node):
 # --- fields for SellerAccount ---
 
 
-def balances_field() -> Any:
-    """``SellerAccount.balances``: five subqueries on the page's query, none per store."""
+BALANCES_AT_ATTR = "ledger_balances_at"
 
-    def resolve(root: strawberry.Parent[Any], info: Info) -> Balances | None:
+
+def balances_field() -> Any:
+    """``SellerAccount.balances(at)``: five subqueries on the page's query (ten with ``at``),
+    none per store, read from the running totals (payouts.DailyBalance) whatever the history."""
+
+    def resolve(
+        root: strawberry.Parent[Any],
+        info: Info,
+        at: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="The balances at this instant (with a time zone); now when omitted."
+            ),
+        ] = None,
+    ) -> Balances | None:
+        at = aware(at, field="at")
         if not selectors.may_see(viewer(info), selectors.LEDGER_PERM, root.pk):
             return None
-        totals = selectors.annotated_balances(root)
-        return Balances.of(totals if totals is not None else store_balances(root.pk))
+        totals = None
+        if getattr(root, BALANCES_AT_ATTR, None) == at:
+            totals = selectors.annotated_balances(root)
+        if totals is None:  # loaded without the annotation, or aliased with another ``at``
+            totals = store_balances(root.pk) if at is None else balances_at([root.pk], at)[root.pk]
+        return Balances.of(totals)
+
+    def asked_at(info: Info) -> datetime | None:
+        """The ``at`` argument of this selection (parsed as the scalar does; None when absent
+        or not a time with a zone: the resolver then reports it)."""
+        raw = next(iter(info.selected_fields), None)
+        value = raw.arguments.get("at") if raw is not None else None
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return None
+        return value if isinstance(value, datetime) and value.tzinfo is not None else None
+
+    def annotation(account: str) -> Any:
+        return lambda info: selectors.balance_annotation(account, asked_at(info))
 
     return strawberry_django.field(
         resolver=resolve,
         annotate={
-            selectors.balance_attr(account): (
-                lambda info, account=account: selectors.balance_annotation(account)
-            )
-            for account in STORE_ACCOUNTS
+            BALANCES_AT_ATTR: lambda info: Value(
+                asked_at(info), output_field=DateTimeField(null=True)
+            ),
+            **{selectors.balance_attr(account): annotation(account) for account in STORE_ACCOUNTS},
         },
-        description="Derived from the ledger; null when you may not see this store's money "
-        "(staff without payouts.view_ledgerentry).",
+        description="Derived from the ledger's running totals; with `at`, as they were at that "
+        "instant. Null when you may not see this store's money (staff without "
+        "payouts.view_ledgerentry).",
     )
 
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount, StoreHold
 from backoffice.autoaction import AutoAction, first_second_after
-from payouts.ledger import exact
+from payouts.ledger import balance_at_annotation, exact
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
@@ -174,8 +174,9 @@ def _ledger_sum(group: str, **filters: Any) -> Coalesce:
     return Coalesce(Subquery(total, output_field=money), Decimal("0"), output_field=money)
 
 
-def balance_annotation(account: str) -> Coalesce:
-    return _ledger_sum("store", store=OuterRef("pk"), account=account)
+def balance_annotation(account: str, at: datetime | None = None) -> Coalesce:
+    """The store's ``account`` balance now, or at ``at``, from the running totals."""
+    return balance_at_annotation(account, at)
 
 
 def payout_hold_annotations() -> dict[str, Any]:

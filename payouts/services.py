@@ -50,7 +50,7 @@ A = Account
 
 def _to_store_legs(store_id: int, order_id: int | None, amount: Decimal) -> list[Leg]:
     """Money becoming the store's: it pays the store's debt first, the rest is available."""
-    owed = -balance(store_id=store_id, account=A.DEBT)
+    owed = -balance(store_id=store_id, account=A.DEBT, currency=Currency.USD)
     recovered = min(max(owed, ZERO), amount)
     return [
         Leg(A.DEBT, recovered, store_id, order_id),
@@ -228,7 +228,8 @@ def _waterfall(order: Order, amount: Decimal) -> tuple[dict[str, Decimal], list[
     store_id, rest = order.store_id, amount
     from_escrow = min(rest, max(balance(order_id=order.pk, account=A.ESCROW), ZERO))
     rest -= from_escrow
-    from_available = min(rest, max(balance(store_id=store_id, account=A.AVAILABLE), ZERO))
+    available = balance(store_id=store_id, account=A.AVAILABLE, currency=Currency.USD)
+    from_available = min(rest, max(available, ZERO))
     rest -= from_available
     legs = [
         Leg(A.ESCROW, -from_escrow, store_id, order.pk),
@@ -483,7 +484,7 @@ def _payout_request(
             "payouts are blocked until it is unfrozen.",
             code=Code.INVALID_TRANSITION,
         )
-    available = balance(store_id=store.pk, account=A.AVAILABLE)
+    available = balance(store_id=store.pk, account=A.AVAILABLE, currency=Currency.USD)
     if amount > available:
         raise invalid(
             f"Only USD {available} is available.", field="amount", code=Code.INSUFFICIENT_FUNDS

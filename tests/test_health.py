@@ -7,7 +7,13 @@ import pytest
 from backoffice.health import stale_jobs
 
 URL = "/health/"
-CHECKS = {"Database(alias='default')", "Cache(alias='default')", "Queue()", "DeadlineHeartbeats()"}
+CHECKS = {
+    "Database(alias='default')",
+    "Cache(alias='default')",
+    "Queue()",
+    "DeadlineHeartbeats()",
+    "Ledger()",
+}
 NOW = datetime.fromisoformat("2026-03-01T12:00:00+00:00")
 
 

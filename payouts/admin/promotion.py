@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 
 from accounts.models import SellerAccount
@@ -22,7 +22,7 @@ from payouts.ledger import exact
 from payouts.models import (
     Account,
     ArrearsEpisode,
-    LedgerEntry,
+    DailyBalance,
     PromotionMovement,
     PromotionWallet,
 )
@@ -45,14 +45,13 @@ def cny(amount: Decimal | None) -> str:
 def wallet_sum() -> Subquery:
     """The promotion balance of the row's store, inside the same query. Read it through
     :func:`exact`."""
-    entries = (
-        LedgerEntry.objects.filter(store_id=OuterRef("store_id"), account=Account.PROMOTION)
-        .order_by()
-        .values("store_id")
-        .annotate(total=Sum("amount"))
-        .values("total")
+    latest = DailyBalance.objects.filter(
+        store_id=OuterRef("store_id"), account=Account.PROMOTION
+    ).order_by("-day")
+    return Subquery(
+        latest.values("balance")[:1],
+        output_field=models.DecimalField(max_digits=18, decimal_places=2),
     )
-    return Subquery(entries, output_field=models.DecimalField(max_digits=16, decimal_places=2))
 
 
 class PromotionEntryForm(forms.Form):

@@ -40,7 +40,8 @@ from orders.services import (
     order_mark_paid,
     order_ship,
 )
-from payouts.ledger import ZERO, balance, exact, store_balances
+from payouts.checks import check_ledger
+from payouts.ledger import ZERO, balance, balances_at, exact, store_balances
 from payouts.models import Account, LedgerEntry, Payout, Posting, Refund
 from payouts.services import (
     early_payout_set,
@@ -188,14 +189,15 @@ class Ledger(RuleBasedStateMachine):
         with suppress(REFUSED):  # a refusal is a valid outcome
             DISPUTE_STEPS[step](d.pk, amount, back, self.now)
 
-    @rule(store=pick, amount=cents, cny=st.booleans())
-    def request_payout(self, store, amount, cny):
-        with suppress(REFUSED):  # a refusal is a valid outcome
+    @rule(store=pick, amount=cents, cny=st.booleans(), key=st.sampled_from([None, "k1", "k2"]))
+    def request_payout(self, store, amount, cny, key):
+        with suppress(REFUSED):  # a refusal (or a key reused for another request) is valid
             payout_request(
                 store_id=self.stores[store % 2].pk,
                 actor=None,
                 amount=amount,
                 currency="CNY" if cny else "USD",
+                idempotency_key=key,
                 at=self.now,
             )
 
@@ -265,6 +267,16 @@ class Ledger(RuleBasedStateMachine):
                 order__reserve_hold__released_at__isnull=True,
             )
             assert sum(held.values(), ZERO) == got["reserve"]
+
+    @invariant()
+    def check_ledger_finds_nothing(self):
+        # manage.py check_ledger's checks: balanced postings, running totals equal to their
+        # entries, no escrow on finished orders, no negative reserve, one result per key.
+        found = check_ledger()
+        assert not any(found.values()), found
+        # and the balances at this instant, read from the running totals, are the current ones
+        at_now = balances_at([s.pk for s in self.stores], self.now)
+        assert all(at_now[s.pk] == store_balances(s.pk) for s in self.stores), at_now
 
     @invariant()
     def finished_orders_hold_no_escrow(self):
