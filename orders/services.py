@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount
 from backoffice import clock, db
@@ -142,6 +143,7 @@ def order_build(
         product_info=_detail_text("product_info", product_info),
         **_original(original),
     )
+    check_adds_up(order)
     Order.store.field.set_cached_value(order, store)
     if product is not None:
         Order.product.field.set_cached_value(order, product)
@@ -216,7 +218,32 @@ def apply_details(order: Order, **details: Any) -> list[str]:
         if getattr(order, name) != value:
             setattr(order, name, value)
             changed.append(name)
+    if {"product_total", "shipping_cost"} & set(changed):
+        check_adds_up(order)
     return changed
+
+
+def check_adds_up(order: Order) -> None:
+    """An order's amount is its product total plus shipping, when both are known (in the
+    order's USD; a CNY-priced order's parts are checked in CNY by the import, before any
+    conversion could round them apart)."""
+    if order.product_total is None or order.shipping_cost is None or order.original_currency:
+        return
+    parts = order.product_total + order.shipping_cost
+    if parts != order.amount:
+        raise invalid(
+            _(
+                "The amount USD %(amount)s is not the product total USD %(products)s plus "
+                "shipping USD %(shipping)s (USD %(parts)s)."
+            )
+            % {
+                "amount": order.amount,
+                "products": order.product_total,
+                "shipping": order.shipping_cost,
+                "parts": parts,
+            },
+            field="amount",
+        )
 
 
 def _change_parcels(order: Order, parcels: Sequence[tuple[str, str]]) -> list[str]:

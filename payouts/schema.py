@@ -258,6 +258,11 @@ class LedgerEntryType(relay.Node):
     refund: RefundType | None = strawberry_django.field(
         field_name="posting__refund", description="The refund, with where its money came from."
     )
+    promotion_movement: PromotionMovementType | None = strawberry_django.field(
+        field_name="posting__promotion",
+        description="The promotion wallet movement (top-up, ad charge, adjustment, set-off, "
+        "return at closure) the posting records; null for other movements.",
+    )
 
     @strawberry_django.field(
         only=["amount", "currency"],

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 import strawberry_django
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import DateTimeField, F, Prefetch, Q, QuerySet, Value
 from strawberry import Info, relay
 from strawberry.scalars import JSON
@@ -35,6 +36,7 @@ from backoffice.graphql import (
 )
 from backoffice.graphql.actors import actor_name
 from backoffice.money import Currency
+from disputes.selectors import VIEW_PERM as DISPUTE_PERM
 from payouts import selectors
 from payouts.health import ANNOTATIONS as HEALTH_ANNOTATIONS
 from payouts.health import Health, annotated_health, health_annotations, store_health
@@ -53,6 +55,7 @@ from payouts.models import (
 
 if TYPE_CHECKING:
     from accounts.schema import SellerAccountType
+    from disputes.schema import DisputeType
     from orders.schema import OrderType
 
 RATE = Decimal("0.0001")
@@ -230,6 +233,24 @@ class RefundType(relay.Node):
     from_protection_fund: Money = money_field("from_protection_fund", Currency.USD)
     reason: str
     at: datetime
+
+    @strawberry_django.field(
+        prefetch_related=["dispute"],
+        only=["store"],
+        description="The dispute whose resolution paid it; null for other refunds (an order "
+        "cancelled after payment), or when you may not see disputes (staff without "
+        "disputes.view_dispute).",
+    )
+    def dispute(
+        self, root: strawberry.Parent[Refund], info: Info
+    ) -> Annotated["DisputeType", strawberry.lazy("disputes.schema")] | None:
+        try:
+            dispute = root.dispute
+        except ObjectDoesNotExist:
+            return None
+        if not selectors.may_see(viewer(info), DISPUTE_PERM, root.store_id):
+            return None
+        return dispute  # type: ignore[return-value]
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:

@@ -432,8 +432,10 @@ def _widest_values() -> SellerAccount:
     exchange_rate_set(
         actor=None, day=(now - timedelta(days=1)).date(), rate=settings.EXCHANGE_RATE_MIN
     )
-    big = dict(product_total=MAX, shipping_cost=MAX, product_info="i" * settings.TEXT_MAX_CHARS)
+    big = dict(product_total=MAX, shipping_cost=0, product_info="i" * settings.TEXT_MAX_CHARS)
     f.order(store, status="completed", amount=str(MAX), at=now - timedelta(days=20), **big)
+    # the amount is the product total plus shipping: each part at its widest on its own order
+    f.order(store, amount=str(MAX), at=now - timedelta(days=20), product_total=0, shipping_cost=MAX)
     f.order(store, status="completed", amount="0.01", at=now - timedelta(days=20))
     disputed = f.order(store, status="shipped", amount=str(MAX), at=now - timedelta(days=5))
     dispute = f.dispute(disputed, at=now - timedelta(days=1))

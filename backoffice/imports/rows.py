@@ -12,6 +12,8 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from django.utils.translation import gettext as _
+
 from backoffice.money import Currency, Money
 
 from .choices import (
@@ -221,6 +223,7 @@ def parse_orders_row(
     protected = r.get("protected", parse_bool)
     ending = r.get("end_reason", parse_end_reason)
     _one_currency(r, amount, product_total=product_total, shipping_cost=shipping_cost)
+    _adds_up(r, amount, product_total, shipping_cost)
 
     state = _state(r, status) if status is not None else None
     if state is not None:
@@ -277,6 +280,24 @@ def _one_currency(r: _RowReader, amount: Money | None, **others: Money | None) -
     for field, money in others.items():
         if money is not None and money.currency != amount.currency:
             r.error(field, f"{money}: not in the order amount's currency ({amount.currency})")
+
+
+def _adds_up(
+    r: _RowReader, amount: Money | None, product_total: Money | None, shipping_cost: Money | None
+) -> None:
+    """The amount is the product total plus shipping when the row gives both, compared as the
+    file writes them (before a CNY row is converted, which would round each part apart)."""
+    if amount is None or product_total is None or shipping_cost is None:
+        return
+    if len({amount.currency, product_total.currency, shipping_cost.currency}) > 1:
+        return  # _one_currency said so
+    parts = product_total.amount + shipping_cost.amount
+    if parts != amount.amount:
+        r.error(
+            "amount",
+            _("%(amount)s is not the product total plus shipping (%(parts)s)")
+            % {"amount": amount, "parts": Money(parts, amount.currency)},
+        )
 
 
 def _state(r: _RowReader, status: StatusWord) -> OrderState | None:

@@ -61,7 +61,17 @@ class LedgerEntryAdmin(ExportAdminMixin, ReadOnlyAdmin):
 
 @admin.register(Posting)
 class PostingAdmin(ReadOnlyAdmin):
-    list_display = ("reference", "kind", "store", "order", "payout", "refund", "actor", "at")
+    list_display = (
+        "reference",
+        "kind",
+        "store",
+        "order",
+        "payout",
+        "refund",
+        "promotion",
+        "actor",
+        "at",
+    )
     list_filter = ("kind", ("store", admin.RelatedOnlyFieldListFilter))
     search_fields = (
         "reference",
@@ -70,7 +80,7 @@ class PostingAdmin(ReadOnlyAdmin):
         "=store__platform_store_id",
     )
     date_hierarchy = "at"
-    list_select_related = ("store", "order", "payout", "refund", "actor")
+    list_select_related = ("store", "order", "payout", "refund", "promotion", "actor")
     ordering = ("-at", "-id")
     fields = (
         "reference",
@@ -80,6 +90,7 @@ class PostingAdmin(ReadOnlyAdmin):
         "order",
         "payout",
         "refund",
+        "promotion",
         "actor",
         "at",
         "created_at",

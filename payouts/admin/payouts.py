@@ -25,7 +25,14 @@ from backoffice.exports import ExportAdminMixin
 from backoffice.forms import StrictDecimalField
 from backoffice.money import Currency
 from payouts.admin.ledger import PostingInline
-from payouts.admin.shared import NOTE_WIDGET, ReadOnlyAdmin, autocomplete, money, usd_column
+from payouts.admin.shared import (
+    NOTE_WIDGET,
+    ReadOnlyAdmin,
+    admin_link,
+    autocomplete,
+    money,
+    usd_column,
+)
 from payouts.ledger import exact
 from payouts.models import Account, LedgerEntry, Payout, PayoutTransition, Refund, ReserveHold
 from payouts.resources import PayoutResource
@@ -291,6 +298,7 @@ class RefundAdmin(ReadOnlyAdmin):
     list_display = (
         "at",
         "order",
+        "dispute_link",
         "store",
         "amount_usd",
         "from_escrow_usd",
@@ -308,10 +316,11 @@ class RefundAdmin(ReadOnlyAdmin):
         "reference",
     )
     date_hierarchy = "at"
-    list_select_related = ("order", "store")
+    list_select_related = ("order", "store", "dispute")
     ordering = ("-at", "-id")
     fields = (
         "order",
+        "dispute_link",
         "store",
         "amount_usd",
         "from_escrow_usd",
@@ -332,3 +341,11 @@ class RefundAdmin(ReadOnlyAdmin):
     from_reserve_usd = usd_column("from_reserve", "from reserve")
     from_protection_fund_usd = usd_column("from_protection_fund", "from protection fund")
     to_debt_usd = usd_column("to_debt", "to debt")
+
+    @admin.display(description=_("dispute"))
+    def dispute_link(self, refund: Refund) -> SafeString | str:
+        """The dispute whose resolution paid it; empty for a cancelled order's refund."""
+        dispute = getattr(refund, "dispute", None)
+        if dispute is None:
+            return self.get_empty_value_display()
+        return admin_link(dispute, _("dispute %(pk)s") % {"pk": dispute.pk})
