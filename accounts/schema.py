@@ -50,6 +50,7 @@ from payouts.schema_types import (
     PromotionMovementType,
     PromotionWalletType,
     ReserveHoldType,
+    StatementType,
     StoreHealthType,
     arrears_history_field,
     balances_field,
@@ -58,6 +59,7 @@ from payouts.schema_types import (
     promotion_field,
     promotion_movements_field,
     reserve_schedule_field,
+    statement_field,
     store_auto_action_of,
 )
 from payouts.selectors import balance_annotation
@@ -185,6 +187,7 @@ class SellerAccountType(relay.Node):
         prefetch_related=[ACTIVE_HOLDS],
     )
     balances: Balances | None = balances_field()
+    statement: StatementType | None = statement_field()
     reserve_schedule: Connection[ReserveHoldType] = reserve_schedule_field()
     early_payout: EarlyPayout | None = early_payout_field()
     promotion: PromotionWalletType | None = promotion_field()

@@ -37,7 +37,7 @@ from backoffice.graphql import (
 from backoffice.graphql.actors import actor_name
 from backoffice.money import Currency
 from disputes.selectors import VIEW_PERM as DISPUTE_PERM
-from payouts import selectors
+from payouts import selectors, statements
 from payouts.health import ANNOTATIONS as HEALTH_ANNOTATIONS
 from payouts.health import Health, annotated_health, health_annotations, store_health
 from payouts.ledger import balance as ledger_balance
@@ -719,4 +719,89 @@ __all__ = [
     "escrow_field",
     "refunds_field",
     "reserve_schedule_field",
+    "statement_field",
 ]
+
+
+@strawberry.type(name="StatementLine", description="One movement of a statement.")
+class StatementLineType:
+    at: datetime
+    kind: str = strawberry.field(description="The posting's kind (PostingKind, lower case).")
+    reference: str = strawberry.field(description="The posting's unique reference.")
+    order_number: str | None
+    amount: Money
+    balance: Money = strawberry.field(description="The account's balance after this movement.")
+
+
+@strawberry.type(name="AccountStatement", description="One account in one currency.")
+class AccountStatementType:
+    account: str = strawberry.field(description="escrow, available, reserve, promotion or debt.")
+    currency: str
+    opening: Money
+    closing: Money = strawberry.field(description="opening + the month's movements.")
+    lines: list[StatementLineType]
+
+
+@strawberry.type(
+    name="Statement",
+    description="A store's monthly statement (UTC calendar month): per account and currency, "
+    "the opening balance, each movement in time order and the closing balance.",
+)
+class StatementType:
+    year: int
+    month: int
+    start: datetime
+    end: datetime = strawberry.field(description="Exclusive: the next month's first instant.")
+    accounts: list[AccountStatementType]
+
+    @classmethod
+    def of(cls, report: statements.Statement) -> "StatementType":
+        def account(row: statements.AccountStatement) -> AccountStatementType:
+            def money(amount: Decimal) -> Money:
+                return Money(amount=amount, currency=row.currency)
+
+            lines = [
+                StatementLineType(
+                    at=line.at,
+                    kind=line.kind,
+                    reference=line.reference,
+                    order_number=line.order_number,
+                    amount=money(line.amount),
+                    balance=money(line.balance),
+                )
+                for line in row.lines
+            ]
+            return AccountStatementType(
+                account=row.account,
+                currency=row.currency,
+                opening=money(row.opening),
+                closing=money(row.closing),
+                lines=lines,
+            )
+
+        return cls(
+            year=report.year,
+            month=report.month,
+            start=report.start,
+            end=report.end,
+            accounts=[account(row) for row in report.accounts],
+        )
+
+
+def statement_field() -> Any:
+    """``SellerAccount.statement(year, month)``: three queries for the store asked."""
+
+    def resolve(
+        root: strawberry.Parent[Any], info: Info, year: int, month: int
+    ) -> StatementType | None:
+        if not selectors.may_see(viewer(info), selectors.LEDGER_PERM, root.pk):
+            return None
+        return StatementType.of(statements.statement(store_id=root.pk, year=year, month=month))
+
+    return strawberry_django.field(
+        resolver=resolve,
+        only=["id"],
+        description="The monthly statement (year 2000-2100, month 1-12; `invalid` with the "
+        "field otherwise). Null when you may not see this store's money (staff without "
+        "payouts.view_ledgerentry).",
+    )

@@ -1,0 +1,105 @@
+"""Monthly seller statements: opening and closing balances match the ledger's running totals,
+per account and currency; the admin's CSV/XLSX/PDF downloads; GraphQL as seller and staff."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from payouts import ledger
+from payouts.ledger import Leg
+from payouts.models import Account
+from payouts.statements import statement
+from tests import factories as f
+from tests.gql import gid, gql
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def move(store, reference: str, at: str, account: str, amount: str, currency: str = "USD"):
+    with transaction.atomic():
+        ledger.post(
+            reference=reference,
+            kind="promotion_adjustment",
+            at=datetime.fromisoformat(at).replace(tzinfo=UTC),
+            legs=[
+                Leg(account, D(amount), store.pk, currency=currency),
+                Leg(Account.BUYER_FUNDS, -D(amount), currency=currency),
+            ],
+        )
+
+
+@pytest.fixture
+def store():
+    store = f.store()
+    move(store, "feb-usd", "2026-02-10T09:00:00", Account.AVAILABLE, "100.00")
+    move(store, "feb-cny", "2026-02-28T23:59:59", Account.PROMOTION, "500.00", "CNY")
+    move(store, "mar-usd-1", "2026-03-01T00:00:00", Account.AVAILABLE, "-30.00")
+    move(store, "mar-cny", "2026-03-15T08:00:00", Account.PROMOTION, "-120.50", "CNY")
+    move(store, "mar-usd-2", "2026-03-31T23:59:59", Account.AVAILABLE, "12.25")
+    move(store, "apr-usd", "2026-04-01T00:00:00", Account.AVAILABLE, "7.00")
+    return store
+
+
+def test_opening_and_closing_match_the_ledger_per_account_and_currency(store):
+    with CaptureQueriesContext(connection) as queries:
+        report = statement(store_id=store.pk, year=2026, month=3)
+    assert len(queries) == 3
+    rows = {(a.account, a.currency): a for a in report.accounts}
+    available, promotion = rows[("available", "USD")], rows[("promotion", "CNY")]
+    assert (available.opening, available.closing) == (D("100.00"), D("82.25"))
+    assert [(x.reference, x.balance) for x in available.lines] == [
+        ("mar-usd-1", D("70.00")),
+        ("mar-usd-2", D("82.25")),
+    ]
+    assert (promotion.opening, promotion.closing) == (D("500.00"), D("379.50"))
+    end = datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC)
+    at_end = ledger.balances_at([store.pk], end)[store.pk]
+    assert (at_end["available"], at_end["promotion"]) == (available.closing, promotion.closing)
+    april = statement(store_id=store.pk, year=2026, month=4)
+    assert {(a.account, a.opening) for a in april.accounts} == {
+        ("available", D("82.25")),
+        ("promotion", D("379.50")),
+    }
+
+
+QUERY = """query($id: ID!, $year: Int!, $month: Int!) { node(id: $id) { ... on SellerAccount {
+  statement(year: $year, month: $month) { year month accounts { account currency
+    opening { amount currency } closing { amount }
+    lines { kind reference amount { amount } balance { amount } } } } } } }"""
+
+
+def test_a_seller_reads_its_own_statement_and_not_another_stores(client, store):
+    seller = f.seller(store)
+    body = gql(client, QUERY, {"id": gid(store), "year": 2026, "month": 3}, user=seller)
+    accounts = body["data"]["node"]["statement"]["accounts"]
+    assert [(a["account"], a["opening"], a["closing"]["amount"]) for a in accounts] == [
+        ("available", {"amount": "100.00", "currency": "USD"}, "82.25"),
+        ("promotion", {"amount": "500.00", "currency": "CNY"}, "379.50"),
+    ]
+    assert accounts[0]["lines"][1] == {
+        "kind": "promotion_adjustment",
+        "reference": "mar-usd-2",
+        "amount": {"amount": "12.25"},
+        "balance": {"amount": "82.25"},
+    }
+    other = f.store()
+    body = gql(client, QUERY, {"id": gid(other), "year": 2026, "month": 3}, user=seller)
+    assert body["data"]["node"] is None  # as for any object it may not see: not found
+    assert "errors" not in body
+
+
+@pytest.mark.parametrize(("year", "month", "field"), [(2026, 13, "month"), (1999, 3, "year")])
+def test_a_bad_month_is_invalid(client, store, year, month, field):
+    body = gql(client, QUERY, {"id": gid(store), "year": year, "month": month}, user=f.superuser())
+    assert body["errors"][0]["extensions"]["code"] == "invalid"
+    assert body["errors"][0]["extensions"]["field"] == field
+
+
+def test_staff_without_the_ledger_permission_get_null(client, store):
+    body = gql(client, QUERY, {"id": gid(store), "year": 2026, "month": 3}, user=f.staff("support"))
+    node = body["data"]["node"]
+    assert node is None or node["statement"] is None
