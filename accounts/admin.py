@@ -15,11 +15,13 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from accounts.models import AccountTransition, ApiToken, Notice, SellerAccount, User
 from accounts.selectors import ACTIVE_HOLDS, NOTICE_PERM, HoldInfo, freeze_info
@@ -55,6 +57,7 @@ from payouts.admin import (
     reserve_schedule_table,
     store_money_links,
 )
+from payouts.admin.statement import statement_view
 from payouts.schema_types import STORE_CLOCK_ANNOTATIONS, store_auto_action_of
 
 NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
@@ -206,6 +209,15 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return (*super().get_readonly_fields(request, obj), *self.money_fields, *self.box_fields)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(require_GET(self.statement))
+        name = "accounts_selleraccount_statement"
+        return [path("<path:object_id>/statement/", view, name=name), *super().get_urls()]
+
+    def statement(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The store's monthly statement and its downloads (payouts/admin/statement.py)."""
+        return statement_view(request, object_id, self.admin_site.each_context(request))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # What the clock reads (the wallet and its open arrears), in the page's query.

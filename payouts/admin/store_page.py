@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount
 from backoffice.money import Currency
@@ -24,6 +25,7 @@ from payouts.admin.shared import (
     percent,
     signed,
 )
+from payouts.admin.statement import statement_url
 from payouts.evaluation import decide
 from payouts.health import Health, store_health
 from payouts.ledger import exact, store_balances
@@ -126,6 +128,8 @@ def store_money_links(user: Any, store: SellerAccount) -> SafeString:
         for model, text in lists
         if user.has_perm(f"payouts.view_{model._meta.model_name}")
     ]
+    if user.has_perm(MONEY_VIEW_PERM):
+        links.append(format_html('<a href="{}">{}</a>', statement_url(store.pk), _("statement")))
     return format_html(
         "{}: {}", "The store's", format_html_join(" · ", "{}", ((x,) for x in links))
     )

@@ -1,12 +1,15 @@
 """Monthly seller statements: opening and closing balances match the ledger's running totals,
 per account and currency; the admin's CSV/XLSX/PDF downloads; GraphQL as seller and staff."""
 
+import csv
+import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
 
 from payouts import ledger
 from payouts.ledger import Leg
@@ -103,3 +106,63 @@ def test_staff_without_the_ledger_permission_get_null(client, store):
     body = gql(client, QUERY, {"id": gid(store), "year": 2026, "month": 3}, user=f.staff("support"))
     node = body["data"]["node"]
     assert node is None or node["statement"] is None
+
+
+# --- the admin ----------------------------------------------------------------------------------
+
+
+def admin_statement(client, store, user, **params):
+    client.force_login(user)
+    return client.get(f"/admin/accounts/selleraccount/{store.pk}/statement/", params)
+
+
+def test_the_store_page_links_to_the_statement(client, store):
+    client.force_login(f.staff("finance"))
+    page = client.get(f"/admin/accounts/selleraccount/{store.pk}/change/").content.decode()
+    assert f"/admin/accounts/selleraccount/{store.pk}/statement/" in page
+
+
+def test_the_admin_statement_page_and_csv(client, store):
+    page = admin_statement(client, store, f.staff("finance"), year=2026, month=3)
+    assert page.status_code == 200
+    assert "mar-usd-2" in page.content.decode() and "feb-usd" not in page.content.decode()
+    response = admin_statement(client, store, f.staff("finance"), year=2026, month=3, format="csv")
+    assert response["Content-Disposition"].endswith(f'statement-{store.pk}-2026-03.csv"')
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == [
+        "account",
+        "currency",
+        "at",
+        "kind",
+        "reference",
+        "order",
+        "amount",
+        "balance",
+    ]
+    assert [(r[0], r[3], r[4], r[6], r[7]) for r in rows[1:]] == [
+        ("Available", "opening balance", "", "", "100.00"),
+        ("Available", "Promotion adjustment", "mar-usd-1", "-30.00", "70.00"),
+        ("Available", "Promotion adjustment", "mar-usd-2", "12.25", "82.25"),
+        ("Available", "closing balance", "", "", "82.25"),
+        ("Promotion wallet", "opening balance", "", "", "500.00"),
+        ("Promotion wallet", "Promotion adjustment", "mar-cny", "-120.50", "379.50"),
+        ("Promotion wallet", "closing balance", "", "", "379.50"),
+    ]
+
+
+def test_the_admin_statement_as_xlsx_and_pdf(client, store):
+    finance = f.staff("finance")
+    response = admin_statement(client, store, finance, year=2026, month=3, format="xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[3][4:] == ("mar-usd-2", None, D("12.25"), D("82.25"))
+    assert values[-1][:2] == ("Promotion wallet", "CNY") and values[-1][-1] == D("379.5")
+    pdf = admin_statement(client, store, finance, year=2026, month=3, format="pdf")
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+def test_the_statement_needs_the_ledger_permission_and_a_valid_month(client, store):
+    assert admin_statement(client, store, f.staff("support"), year=2026, month=3).status_code == 403
+    page = admin_statement(client, store, f.staff("finance"), year=2026, month=13)
+    assert page.status_code == 200 and "mar-usd-2" not in page.content.decode()
+    assert admin_statement(client, store, f.superuser(), year="x", month=3).status_code == 200
