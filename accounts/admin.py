@@ -26,19 +26,24 @@ from django.views.decorators.http import require_GET
 from accounts.models import AccountTransition, ApiToken, Notice, SellerAccount, User
 from accounts.selectors import ACTIVE_HOLDS, NOTICE_PERM, HoldInfo, freeze_info
 from accounts.services import (
+    EDITABLE_FIELDS,
     api_token_create,
     api_token_revoke,
+    clean_account_fields,
     seller_account_close,
     seller_account_create,
     seller_account_freeze,
     seller_account_unfreeze,
+    seller_account_update,
 )
 from backoffice import clock
 from backoffice.admin_transitions import (
+    FieldChangeInline,
     HistoryInline,
     ObjectAction,
     TransitionAdminMixin,
     bulk_action,
+    validate_with,
 )
 from backoffice.autoaction import next_action_cell
 from backoffice.fsm import TransitionCheck
@@ -108,6 +113,19 @@ class AccountHistoryInline(HistoryInline):
     model = AccountTransition
 
 
+class SellerAccountChangeForm(forms.ModelForm):
+    """The store's editable fields, checked as the update service checks them."""
+
+    class Meta:
+        model = SellerAccount
+        fields = EDITABLE_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        validate_with(self, clean_account_fields, list(EDITABLE_FIELDS))
+        return cleaned
+
+
 @admin.register(SellerAccount)
 class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     service_id_arg = "account_id"
@@ -174,7 +192,8 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    inlines = (AccountHistoryInline,)
+    inlines = (AccountHistoryInline, FieldChangeInline)
+    form = SellerAccountChangeForm
     money_fields = ("balances", "early_payout_terms", "reserve_schedule")
     box_fields = (
         "holds_history",
@@ -310,6 +329,16 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # stores are closed, never deleted: orders and money refer to them
+
+    def save_model(
+        self, request: HttpRequest, obj: SellerAccount, form: forms.ModelForm, change: bool
+    ) -> None:
+        """A Save of an existing store goes through the audited update service."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        fields = {f: form.cleaned_data[f] for f in form.changed_data if f in EDITABLE_FIELDS}
+        seller_account_update(account_id=obj.pk, actor=request.user, **fields)
+        return None
 
     def create_object(self, request: HttpRequest, data: dict[str, Any]) -> SellerAccount:
         return seller_account_create(actor=request.user, **data)

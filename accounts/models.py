@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -77,6 +78,9 @@ class SellerAccount(FSMModelMixin, models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Field-level history (backoffice.field_history): who changed which field, old and new.
+    field_changes = GenericRelation("backoffice.FieldChange")
 
     class Meta:
         verbose_name = "seller account"

@@ -24,10 +24,12 @@ from backoffice.graphql import (
     AvailableTransition,
     ChoiceFilter,
     Connection,
+    FieldChangeEntry,
     HistoryEntry,
     Money,
     StableOrder,
     aware,
+    changes_field,
     choice,
     enum_from_choices,
     history_field,
@@ -181,6 +183,7 @@ class SellerAccountType(relay.Node):
     frozen_at: datetime | None
     closed_at: datetime | None
     history: list[HistoryEntry] = history_field(AccountTransition)
+    changes: list[FieldChangeEntry] = changes_field()
     available_transitions: list[AvailableTransition] = transitions_field(
         only=["status", "freeze_reason"],
         annotate=PROMOTION_BALANCE,

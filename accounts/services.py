@@ -25,6 +25,7 @@ from accounts.selectors import freeze_info
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import PermissionDenied, invalid, not_found
+from backoffice.field_history import record_field_changes, snapshot
 from backoffice.fsm import run_transition
 from backoffice.money import Currency
 from backoffice.permissions import require_staff_perm
@@ -70,6 +71,51 @@ def seller_account_create(
         opened_at=clock.resolve(opened_at),
         settlement_currency=settlement_currency,
     )
+
+
+# What staff may edit on a store: everything else is state that moves through transitions.
+EDITABLE_FIELDS = ("name", "settlement_currency", "opened_at")
+
+
+def clean_account_fields(**fields: Any) -> dict[str, Any]:
+    """The editable fields given (``None``: not given), validated as the API validates them."""
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable on a store: {sorted(unknown)}")
+    cleaned = {k: v for k, v in fields.items() if v is not None}
+    if "name" in cleaned:
+        length = column_length(SellerAccount, "name")
+        cleaned["name"] = clean_text(cleaned["name"], field="name", max_length=length)
+        if not cleaned["name"]:
+            raise invalid(_("The store name is required."), field="name")
+    currency = cleaned.get("settlement_currency")
+    if currency is not None and currency not in (Currency.USD, Currency.CNY):
+        raise invalid(_("The settlement currency must be USD or CNY."), field="settlementCurrency")
+    if "opened_at" in cleaned:
+        cleaned["opened_at"] = clock.resolve(cleaned["opened_at"])
+    return cleaned
+
+
+@transaction.atomic
+def seller_account_update(
+    *, account_id: int, actor: Any, note: str = "", **fields: Any
+) -> SellerAccount:
+    """Changes a store's editable fields (:data:`EDITABLE_FIELDS`; ``None``: unchanged), saves
+    only those that differ and records each with its old and new value and who
+    (:mod:`backoffice.field_history`). Nothing differs: nothing is written."""
+    require_staff_perm(actor, "accounts.change_selleraccount")
+    cleaned = clean_account_fields(**fields)
+    note = clean_text(note, field="note", multiline=True)
+    account = lock(SellerAccount, account_id)
+    before = snapshot(account, cleaned)
+    changed = [name for name, value in cleaned.items() if getattr(account, name) != value]
+    if not changed:
+        return account
+    for name in changed:
+        setattr(account, name, cleaned[name])
+    account.save(update_fields=[*changed, "updated_at"])
+    record_field_changes(account, before, snapshot(account, cleaned), actor, note=note)
+    return account
 
 
 def _reason(reason: str) -> str:

@@ -22,6 +22,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models
 from django.db.models import QuerySet
@@ -29,6 +30,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_fsm import FSMFieldMixin
 
@@ -36,6 +38,7 @@ from backoffice.audit import TransitionLog
 from backoffice.errors import RACE_LOST, error_text
 from backoffice.forms import DECIMAL_OVERRIDES
 from backoffice.fsm import TransitionCheck, state_field, transition_checks
+from backoffice.models import FieldChange
 
 APPLY = "_apply"  # the submit button of an intermediate form; without it a POST shows the form
 SERVICE_ERRORS = (ValidationError, PermissionDenied)
@@ -371,3 +374,47 @@ class HistoryInline(ReadOnlyInline):
     @admin.display(description="by")
     def by(self, row: TransitionLog) -> str:
         return row.actor.get_username() if row.actor_id else "system"
+
+
+class FieldChangeInline(GenericTabularInline):
+    """The field-level history of an object (:mod:`backoffice.field_history`): which field, old
+    and new value, who and when; read-only, for whoever may see the object."""
+
+    model = FieldChange
+    template = "admin/backoffice/readonly_inline.html"
+    extra = 0
+    can_delete = False
+    fields = ("field", "old_value", "new_value", "by", "at", "note")
+    readonly_fields = fields
+    verbose_name = _("field change")
+    verbose_name_plural = _("field changes")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        parent = self.admin_site.get_model_admin(self.parent_model)
+        return parent.has_view_or_change_permission(request, obj)
+
+    @admin.display(description=_("by"))
+    def by(self, row: FieldChange) -> str:
+        return row.actor.get_username() if row.actor_id else _("system")
+
+
+def validate_with(form: forms.ModelForm, cleaner: Callable[..., Any], fields: list[str]) -> None:
+    """Check the admin's edits of ``fields`` with the service's own validation (``cleaner``)
+    and show a refusal next to the field, so that the Save through the service cannot fail on
+    them."""
+    try:
+        cleaner(**{f: form.cleaned_data.get(f) for f in fields if f in form.cleaned_data})
+    except ValidationError as exc:
+        add_service_error(form, exc)

@@ -8,6 +8,7 @@ can trace any of them to the spreadsheet it came from.
 import uuid
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -355,3 +356,36 @@ class ImportJob(models.Model):
     @property
     def over(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
+
+
+class FieldChange(models.Model):
+    """One field of a store or an order changed by a person (the admin's Save, a service):
+    the old and new values as text, who and when. Written by :func:`backoffice.field_history.
+    record_field_changes`; read as ``changes`` in GraphQL and on the admin change page."""
+
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    field = models.CharField(max_length=64)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty for the system."),
+    )
+    at = models.DateTimeField(db_index=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("at", "id")
+        indexes = [models.Index(fields=["content_type", "object_id", "at"])]
+        verbose_name = _("field change")
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value!r} → {self.new_value!r}"

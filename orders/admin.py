@@ -17,11 +17,13 @@ from accounts.models import SellerAccount
 from backoffice import clock
 from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import (
+    FieldChangeInline,
     HistoryInline,
     ObjectAction,
     ReadOnlyInline,
     TransitionAdminMixin,
     bulk_action,
+    validate_with,
 )
 from backoffice.autoaction import next_action_cell
 from backoffice.exports import ExportAdminMixin
@@ -41,6 +43,8 @@ from orders.models import (
 from orders.resources import OrderResource
 from orders.selectors import auto_action
 from orders.services import (
+    EDITABLE_TEXTS,
+    clean_detail_texts,
     next_reminder_at,
     order_cancel,
     order_confirm_receipt,
@@ -48,6 +52,7 @@ from orders.services import (
     order_mark_paid,
     order_send_payment_reminder,
     order_ship,
+    order_update,
 )
 from payouts.admin import MONEY_VIEW_PERM, PostingInline, RefundInline, changelist_link
 from payouts.ledger import balance
@@ -133,6 +138,11 @@ class OrderChangeForm(forms.ModelForm):
         if product is not None and product.store_id != self.instance.store_id:
             raise forms.ValidationError("Choose a product of this order's store.")
         return product
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        validate_with(self, clean_detail_texts, list(EDITABLE_TEXTS))
+        return cleaned
 
 
 class OrderHistoryInline(HistoryInline):
@@ -237,6 +247,7 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     # payouts.view_refund / view_posting).
     inlines = (
         OrderHistoryInline,
+        FieldChangeInline,
         OrderDisputeInline,
         PaymentReminderInline,
         RefundInline,
@@ -272,6 +283,19 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # orders are cancelled or refunded, never deleted
+
+    def save_model(
+        self, request: HttpRequest, obj: Order, form: forms.ModelForm, change: bool
+    ) -> None:
+        """A Save of an existing order goes through the audited update service."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        texts = {f: data[f] for f in form.changed_data if f in EDITABLE_TEXTS}
+        if "product" in form.changed_data:
+            texts["product_id"] = data["product"].pk if data["product"] else None
+        order_update(order_id=obj.pk, actor=request.user, **texts)
+        return None
 
     @admin.display(description="amount", ordering="amount")
     def amount_usd(self, order: Order) -> str:

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -168,6 +169,9 @@ class Order(FSMModelMixin, ImportedRecord):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Field-level history (backoffice.field_history): who changed which field, old and new.
+    field_changes = GenericRelation("backoffice.FieldChange")
 
     class Meta:
         ordering = ("-placed_at", "-id")

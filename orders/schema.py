@@ -15,11 +15,13 @@ from backoffice.graphql import (
     ChoiceFilter,
     Connection,
     DateTimeRange,
+    FieldChangeEntry,
     HistoryEntry,
     Money,
     StableOrder,
     TextFilter,
     aware,
+    changes_field,
     choice,
     enum_from_choices,
     history_field,
@@ -122,6 +124,7 @@ class OrderType(relay.Node):
     )
     rated_at: datetime | None
     history: list[HistoryEntry] = history_field(OrderTransition)
+    changes: list[FieldChangeEntry] = changes_field()
     # The guards read completed_at (dispute window), the store (seller permission) and its
     # status (a closed store's orders cannot be paid).
     available_transitions: list[AvailableTransition] = transitions_field(

@@ -23,6 +23,7 @@ from accounts.models import SellerAccount
 from backoffice import clock, db
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
+from backoffice.field_history import record_field_changes, snapshot
 from backoffice.fsm import run_transition
 from backoffice.money import clean_amount
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
@@ -221,6 +222,53 @@ def apply_details(order: Order, **details: Any) -> list[str]:
     if {"product_total", "shipping_cost"} & set(changed):
         check_adds_up(order)
     return changed
+
+
+# What staff may edit on an order: its descriptive texts and its product. The state, the
+# money and the dates move through transitions and the ledger.
+EDITABLE_TEXTS = ("buyer_name", "buyer_country", "product_info")
+KEEP: Any = object()  # product_id not given: the product stays
+
+
+def clean_detail_texts(**texts: Any) -> dict[str, str]:
+    """The editable texts given (``None``: not given), validated as the API validates them."""
+    return {name: _detail_text(name, value) for name, value in texts.items() if value is not None}
+
+
+def _product_of(order: Order, product_id: Any) -> Product | None:
+    if product_id is None:
+        return None
+    product = Product.objects.filter(pk=product_id, store_id=order.store_id).first()
+    if product is None:
+        raise invalid(
+            _("No such product in this order's store."), field="productId", code=Code.NOT_FOUND
+        )
+    return product
+
+
+@transaction.atomic
+def order_update(
+    *, order_id: int, actor: Any, note: str = "", product_id: Any = KEEP, **texts: Any
+) -> Order:
+    """Changes an order's descriptive fields (:data:`EDITABLE_TEXTS`; ``None``: unchanged) and
+    its product (``product_id``; ``None`` clears it), saves only those that differ and records
+    each with its old and new value and who (:mod:`backoffice.field_history`)."""
+    require_staff_perm(actor, "orders.change_order")
+    if set(texts) - set(EDITABLE_TEXTS):
+        raise TypeError(f"not editable on an order: {sorted(set(texts) - set(EDITABLE_TEXTS))}")
+    note = clean_text(note, field="note", multiline=True)
+    order = lock(Order, order_id)
+    fields = [*texts, *([] if product_id is KEEP else ["product"])]
+    before = snapshot(order, fields)
+    changed = apply_details(order, **clean_detail_texts(**texts))
+    if product_id is not KEEP and order.product_id != product_id:
+        order.product = _product_of(order, product_id)
+        changed.append("product")
+    if not changed:
+        return order
+    order.save(update_fields=[*changed, "updated_at"])
+    record_field_changes(order, before, snapshot(order, fields), actor, note=note)
+    return order
 
 
 def check_adds_up(order: Order) -> None:

@@ -16,6 +16,7 @@ from backoffice.audit import TransitionLog
 from backoffice.fsm import transition_checks
 from backoffice.graphql.actors import BY, actor_name
 from backoffice.graphql.viewer import viewer
+from backoffice.models import FieldChange
 from backoffice.money import quantize
 
 
@@ -84,6 +85,45 @@ def history_field(log_model: type[TransitionLog]) -> Any:
 
     return strawberry_django.field(
         resolver=resolve, prefetch_related=[prefetch], description="State changes, oldest first."
+    )
+
+
+@strawberry.type(description="One field changed by a person: its old and new value, who and when.")
+class FieldChangeEntry:
+    field: str = strawberry.field(description="The field as the database names it, e.g. `name`.")
+    old: str = strawberry.field(description="The value before, as text (empty: none).")
+    new: str = strawberry.field(description="The value after, as text (empty: none).")
+    by: str | None = strawberry.field(description=BY)
+    at: datetime
+    note: str
+
+    @classmethod
+    def of(cls, row: FieldChange, info: Info) -> "FieldChangeEntry":
+        return cls(
+            field=row.field,
+            old=row.old_value,
+            new=row.new_value,
+            by=actor_name(info, row.actor),
+            at=row.at,
+            note=row.note,
+        )
+
+
+def changes_field() -> Any:
+    """``changes``: the object's field-level history (``field_changes``), oldest first,
+    prefetched once for a whole page."""
+
+    def prefetch(info: Info) -> Prefetch:
+        rows = FieldChange.objects.select_related("actor").order_by("at", "id")
+        return Prefetch("field_changes", queryset=rows)
+
+    def resolve(root: strawberry.Parent[models.Model], info: Info) -> list[FieldChangeEntry]:
+        return [FieldChangeEntry.of(row, info) for row in root.field_changes.all()]
+
+    return strawberry_django.field(
+        resolver=resolve,
+        prefetch_related=[prefetch],
+        description="Changes of its fields by people (old and new value, who), oldest first.",
     )
 
 

@@ -35,11 +35,19 @@ def change_url(order: Order) -> str:
     return reverse("admin:orders_order_change", args=[order.pk])
 
 
+FIELD_CHANGES = "backoffice-fieldchange-content_type-object_id"  # the generic inline's prefix
 # The read-only inlines of the order page (history, disputes, reminders, refunds, ledger
 # postings) post their empty management forms, as the browser does.
 INLINE_MANAGEMENT_FORMS = {
     f"{prefix}-{name}": "0"
-    for prefix in ("history", "disputes", "payment_reminders", "refunds", "postings")
+    for prefix in (
+        "history",
+        FIELD_CHANGES,
+        "disputes",
+        "payment_reminders",
+        "refunds",
+        "postings",
+    )
     for name in ("TOTAL_FORMS", "INITIAL_FORMS")
 }
 
