@@ -39,7 +39,7 @@ def change_url(order: Order) -> str:
 # postings) post their empty management forms, as the browser does.
 INLINE_MANAGEMENT_FORMS = {
     f"{prefix}-{name}": "0"
-    for prefix in ("history", "disputes", "payment_reminders", "refunds", "postings")
+    for prefix in ("lines", "history", "disputes", "payment_reminders", "refunds", "postings")
     for name in ("TOTAL_FORMS", "INITIAL_FORMS")
 }
 
