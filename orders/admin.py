@@ -35,6 +35,7 @@ from orders.models import (
     CANCEL_REASONS,
     EndReason,
     Order,
+    OrderLine,
     OrderTransition,
     PaymentMethod,
     PaymentReminder,
@@ -149,6 +150,17 @@ class OrderHistoryInline(HistoryInline):
     model = OrderTransition
 
 
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ("sku", "quantity", "unit_price")
+    readonly_fields = fields
+    verbose_name_plural = _("lines")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Part of the order: whoever sees the order sees its lines.
+        return request.user.has_perm("orders.view_order")
+
+
 class PaymentReminderInline(ReadOnlyInline):
     model = PaymentReminder
     fields = ("sent_at", "sent_by", "message")
@@ -246,6 +258,7 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     # Disputes, refunds and postings show to those who may view them (disputes.view_dispute,
     # payouts.view_refund / view_posting).
     inlines = (
+        OrderLineInline,
         OrderHistoryInline,
         FieldChangeInline,
         OrderDisputeInline,

@@ -1,6 +1,7 @@
 """Orders, the products they sell, and payment reminders."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
@@ -319,6 +320,36 @@ class Order(FSMModelMixin, ImportedRecord):
         if full_refund:
             self.closed_at = at
             self.end_reason = EndReason.REFUNDED
+
+
+class OrderLine(models.Model):
+    """One product of an order: its SKU, how many and at what unit price (USD; unknown when an
+    export names only the product code). An out-of-stock cancellation delists each line's
+    product (the store's product of that SKU)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField("SKU", max_length=64)
+    quantity = models.PositiveIntegerField(default=1)
+    unit_price = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="In USD."
+    )
+
+    class Meta:
+        ordering = ("order", "id")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_min_1"),
+            fits_column(
+                "unit_price",
+                max_digits=14,
+                decimal_places=2,
+                name="orderline_unit_price_fits",
+                minimum=Decimal(0),
+                nullable=True,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
 
 
 class OrderTransition(TransitionLog):

@@ -36,7 +36,14 @@ from backoffice.graphql import (
 )
 from backoffice.graphql.actors import actor_name
 from orders import selectors, services
-from orders.models import CANCEL_REASONS, EndReason, Order, OrderTransition, PaymentReminder
+from orders.models import (
+    CANCEL_REASONS,
+    EndReason,
+    Order,
+    OrderLine,
+    OrderTransition,
+    PaymentReminder,
+)
 from orders.models import PaymentMethod as PaymentMethodChoices
 from payouts.schema_types import RefundType, escrow_field, refunds_field
 
@@ -98,6 +105,15 @@ class Parcel:
     tracking_number: str
 
 
+@strawberry_django.type(OrderLine, name="OrderLine", description="One product of an order.")
+class OrderLineType:
+    sku: str
+    quantity: int
+    unit_price: Money | None = money_field(
+        "unit_price", "USD", nullable=True, description="Null when the export gave no price."
+    )
+
+
 @strawberry_django.type(Order, name="Order", only=["status"])
 class OrderType(relay.Node):
     order_number: str
@@ -119,6 +135,9 @@ class OrderType(relay.Node):
     )
     protected: bool = strawberry_django.field(description="Covered by after-sales protection.")
     product_info: str
+    lines: list[OrderLineType] = strawberry_django.field(
+        description="The products ordered (an out-of-stock cancellation delists their SKUs)."
+    )
     rating: int | None = strawberry_django.field(
         description="The buyer's rating, 1 to 5 stars (4 and 5 are positive); null when unrated."
     )
@@ -234,6 +253,13 @@ def order_pk(info: Info, global_id: str) -> int:
 
 
 @strawberry.input
+class OrderLineInput:
+    sku: str
+    quantity: int = 1
+    unit_price: Decimal = strawberry.field(description="In USD, at most 2 decimals.")
+
+
+@strawberry.input
 class OrderCreateInput:
     store_id: strawberry.ID
     order_number: str
@@ -245,6 +271,11 @@ class OrderCreateInput:
     protected: bool = False
     product_info: str = ""
     placed_at: datetime | None = strawberry.field(default=None, description="Default: now.")
+    lines: list[OrderLineInput] = strawberry.field(
+        default_factory=list,
+        description="The products ordered; their total is the product total (the amount when "
+        "no product total is given).",
+    )
 
 
 @strawberry.input
@@ -307,6 +338,7 @@ class Mutation:
             shipping_cost=input.shipping_cost,
             protected=input.protected,
             product_info=input.product_info,
+            lines=[services.Line(x.sku, x.quantity, x.unit_price) for x in input.lines],
         )
 
     @mutation

@@ -11,12 +11,14 @@ and batch use.
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount
@@ -28,7 +30,15 @@ from backoffice.fsm import run_transition
 from backoffice.money import clean_amount
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
 from backoffice.text import clean_text, column_length
-from orders.models import CANCEL_REASONS, EndReason, Order, PaymentMethod, PaymentReminder, Product
+from orders.models import (
+    CANCEL_REASONS,
+    EndReason,
+    Order,
+    OrderLine,
+    PaymentMethod,
+    PaymentReminder,
+    Product,
+)
 from payouts import services as money
 
 PAYMENT_METHODS = frozenset(PaymentMethod.values)  # (.values builds a new list each time)
@@ -69,8 +79,9 @@ def order_create(
     protected: bool = False,
     product_id: int | None = None,
     product_info: str = "",
+    lines: Sequence["Line"] = (),
 ) -> Order:
-    """A new unpaid order, as checkout or an integration creates it."""
+    """A new unpaid order, as checkout or an integration creates it, with its lines."""
     store = lock(SellerAccount, store_id, what="Store")
     order = order_build(
         actor=actor,
@@ -86,8 +97,57 @@ def order_create(
         product_id=product_id,
         product_info=product_info,
     )
+    built = order_lines_build(order=order, lines=lines)
     order.save()
+    OrderLine.objects.bulk_create(built)
     return order
+
+
+@dataclass(frozen=True)
+class Line:
+    """An order line as a caller gives it; ``unit_price`` None: unknown (an export that names
+    only the product code)."""
+
+    sku: str
+    quantity: int = 1
+    unit_price: Decimal | str | None = None
+
+
+def order_lines_build(*, order: Order, lines: Sequence[Line]) -> list[OrderLine]:
+    """The order's lines, checked and unsaved (the caller inserts them after the order). When
+    every line has a price, they add up to the product total (the amount when the order has
+    no product total); refused as invalid on ``lines``."""
+    built = [_line(order, line) for line in lines]
+    if built and all(line.unit_price is not None for line in built):
+        _check_lines_add_up(order, built)
+    return built
+
+
+def _line(order: Order, line: Line) -> OrderLine:
+    sku = clean_text(line.sku, field="lines", max_length=column_length(OrderLine, "sku"))
+    if not sku:
+        raise invalid(_("Each line names its SKU."), field="lines")
+    if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity < 1:
+        raise invalid(_("Each line's quantity is a whole number, 1 or more."), field="lines")
+    if line.quantity > 1_000_000:
+        raise invalid(_("A line's quantity is at most 1,000,000."), field="lines")
+    price = _optional_amount(line.unit_price, "lines")
+    line_row = db.build(OrderLine, sku=sku, quantity=line.quantity, unit_price=price)
+    line_row.order = order
+    return line_row
+
+
+def _check_lines_add_up(order: Order, lines: list[OrderLine]) -> None:
+    total = sum((line.unit_price * line.quantity for line in lines), Decimal(0))
+    expected = order.product_total if order.product_total is not None else order.amount
+    if order.original_currency:  # a CNY-priced order: its USD parts are rounded apart
+        return
+    if total != expected:
+        raise invalid(
+            _("The lines add up to USD %(lines)s, not the order's USD %(expected)s.")
+            % {"lines": total, "expected": expected},
+            field="lines",
+        )
 
 
 def order_build(
@@ -473,11 +533,18 @@ def order_cancel(
         )
     apply_cancel(order, actor=actor, at=at, reason=reason, note=note)
     _save(order, "cancel")
-    if delist_product and order.product_id:
-        Product.objects.filter(pk=order.product_id, listed=True).update(
-            listed=False, delisted_at=at
-        )
+    if delist_product:
+        _delist_products(order, at)
     return order
+
+
+def _delist_products(order: Order, at: datetime) -> None:
+    """Delist the order's product and the store's products of each line's SKU."""
+    skus = set(order.lines.values_list("sku", flat=True))
+    products = Q(store_id=order.store_id, sku__in=skus)
+    if order.product_id:
+        products |= Q(pk=order.product_id)
+    Product.objects.filter(products, listed=True).update(listed=False, delisted_at=at)
 
 
 def apply_open_dispute(order: Order, *, actor: Any, at: datetime, note: str = "") -> None:

@@ -25,6 +25,7 @@ after it may depend on it. The other kinds are small files: each row runs in a s
 every row is tried.
 """
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, tzinfo
@@ -43,9 +44,10 @@ from backoffice.models import ImportFile
 from backoffice.money import Currency, Money, cny_to_usd
 from disputes import services as disputes
 from disputes.models import Dispute, Fault
-from orders.models import Order
+from orders.models import Order, OrderLine
 from orders.services import (
     SAVE_FIELDS,
+    Line,
     apply_cancel,
     apply_confirm,
     apply_details,
@@ -53,6 +55,7 @@ from orders.services import (
     apply_pay,
     apply_ship,
     order_build,
+    order_lines_build,
 )
 from payouts import ledger
 from payouts import promotion as wallet
@@ -306,6 +309,7 @@ class OrdersApplier(Applier):
         "buyerName": "buyer_name",
         "buyerCountry": "buyer_country",
         "productInfo": "product_info",
+        "lines": "product_code",
     }
 
     def __init__(self, context: Context) -> None:
@@ -519,9 +523,20 @@ class OrdersApplier(Applier):
             self.new_ids = db.reserve_ids(Order, 100)
         order.pk = self.new_ids.pop()
         self.context.rows.add(order)
+        self.add_lines(order, row)
         self.context.ledger.load_new(order_ids=[order.pk])
         self.orders[row.order_number] = order
         return order
+
+    def add_lines(self, order: Order, row: OrderRow) -> None:
+        """The row's product codes as lines of one each, no price (the export gives none),
+        inserted with the batch after the order."""
+        counts = Counter(row.product_codes)
+        lines = [Line(sku, quantity) for sku, quantity in counts.items()]
+        for line in order_lines_build(order=order, lines=lines):
+            line.order_id = order.pk
+            line.pk = self.context.rows.new_id(OrderLine)
+            self.context.rows.add(line)
 
     def check_known(self, row: OrderRow, order: Order, store: SellerAccount) -> bool:
         """A later export of a known order: same store and amount (as the file writes it: a

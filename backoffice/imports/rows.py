@@ -6,6 +6,7 @@ cell, then applies the cross-field rules of SPEC.md. It returns ``(row, [])`` or
 names it (``labels``; SPEC's English header when the file lacks the column).
 """
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -92,6 +93,7 @@ class OrderRow:
     nearest: bool = False  # the platform's word has no twin here: ``state`` is the nearest
     original: Money | None = None  # the amount as the file gives it, when converted to USD
     rate: Decimal | None = None  # CNY for one USD, when converted
+    product_codes: tuple[str, ...] = ()  # 商品编码: one order line each (a repeat: one more)
 
     @property
     def currency(self) -> str:
@@ -216,7 +218,7 @@ def parse_orders_row(
     product_info = _joined(
         r.get("goods_info", parse_free_text), r.get("product_info", parse_free_text)
     )
-    product_code = r.get("product_code", parse_text)
+    product_code = r.get("product_code", parse_free_text)
     parcels = r.get("carrier_tracking", parse_parcels) or ()
     shipped_at = r.get("shipped_at", parse_timestamp, tz=tz)
     confirmed_at = r.get("confirmed_at", parse_timestamp, tz=tz)
@@ -247,7 +249,9 @@ def parse_orders_row(
         payment_method=payment_method,
         product_total=product_total,
         shipping_cost=shipping_cost,
-        product_info=product_info or product_code,  # the current layout names only the code
+        # the current layout names only the code(s): kept as the product info too
+        product_info=product_info or (product_code and product_code.strip()),
+        product_codes=product_codes(product_code),
         parcels=parcels,
         shipped_at=shipped_at,
         confirmed_at=confirmed_at,
@@ -257,6 +261,18 @@ def parse_orders_row(
         warnings=tuple(r.warnings),
         nearest=bool(status.inexact),
     ), []
+
+
+# What separates the codes of a cell that names several products.
+CODE_SEPARATORS = re.compile(r"[\n\r,;\uff0c\uff1b\u3001]+")
+
+
+def product_codes(cell: str | None) -> tuple[str, ...]:
+    """The product codes of a 商品编码 cell: one a line, or separated by commas or semicolons
+    (ASCII or full-width, or 、); blanks dropped."""
+    if not cell:
+        return ()
+    return tuple(code.strip() for code in CODE_SEPARATORS.split(cell) if code.strip())
 
 
 def _joined(*texts: str | None) -> str | None:

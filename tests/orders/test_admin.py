@@ -41,6 +41,7 @@ FIELD_CHANGES = "backoffice-fieldchange-content_type-object_id"  # the generic i
 INLINE_MANAGEMENT_FORMS = {
     f"{prefix}-{name}": "0"
     for prefix in (
+        "lines",
         "history",
         FIELD_CHANGES,
         "disputes",
