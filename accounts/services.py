@@ -26,7 +26,7 @@ from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import PermissionDenied, invalid, not_found
 from backoffice.fsm import run_transition
-from backoffice.money import Currency
+from backoffice.money import Currency, clean_fraction
 from backoffice.permissions import require_staff_perm
 from backoffice.text import clean_text, column_length
 from orders.services import cancel_unpaid_on_closure
@@ -48,8 +48,11 @@ def seller_account_create(
     name: str,
     opened_at: datetime | None = None,
     settlement_currency: str = Currency.USD,
+    commission_rate: Any = None,
 ) -> SellerAccount:
     require_staff_perm(actor, "accounts.add_selleraccount")
+    if commission_rate is not None:
+        commission_rate = clean_fraction(commission_rate, field="commissionRate")
     platform_store_id = clean_text(
         platform_store_id,
         field="storeId",
@@ -69,6 +72,7 @@ def seller_account_create(
         name=name,
         opened_at=clock.resolve(opened_at),
         settlement_currency=settlement_currency,
+        commission_rate=commission_rate,
     )
 
 
