@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount
 from backoffice.money import Currency
@@ -26,9 +27,10 @@ from payouts.admin.shared import (
 )
 from payouts.evaluation import decide
 from payouts.health import Health, store_health
-from payouts.ledger import exact, store_balances
+from payouts.ledger import balance, exact, store_balances
 from payouts.models import (
     STORE_ACCOUNTS,
+    Account,
     ArrearsEpisode,
     EarlyPayoutDecision,
     EarlyPayoutTerms,
@@ -50,14 +52,24 @@ DECISION_VIEW_PERM = "payouts.view_earlypayoutdecision"
 
 
 def balances_table(store_id: int) -> SafeString:
-    """The five balances of a store (one query)."""
+    """The five balances of a store (one query) and the commission taken (one more)."""
     balances = store_balances(store_id)
     return format_html(
         "<table><tbody>{}</tbody></table>",
         format_html_join(
             "",
             '<tr><th scope="row">{}</th><td class="balance-{}">{}</td></tr>',
-            ((ACCOUNT_LABELS[a], a, money(balances[a], STORE_CURRENCY[a])) for a in STORE_ACCOUNTS),
+            [
+                *(
+                    (ACCOUNT_LABELS[a], a, money(balances[a], STORE_CURRENCY[a]))
+                    for a in STORE_ACCOUNTS
+                ),
+                (
+                    _("Commission taken (platform)"),
+                    Account.COMMISSION,
+                    money(balance(store_id=store_id, account=Account.COMMISSION), Currency.USD),
+                ),
+            ],
         ),
     )
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 
 from accounts.models import SellerAccount
 from backoffice.deadlines import run_all
@@ -167,3 +168,31 @@ def test_a_rate_outside_0_to_1_is_refused(client, rate):
     )
     assert codes(payload) == [("invalid", "commissionRate")]
     assert not SellerAccount.objects.filter(platform_store_id="7000002").exists()
+
+
+def test_the_admin_shows_the_commission_per_order_and_per_store(client):
+    store = f.store(commission_rate="0.05")
+    order = f.order(store, status="completed", amount="89.00")
+    client.force_login(f.superuser())
+
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert page.status_code == 200
+    assert "Platform commission" in page.text and "4.45" in page.text
+    store_page = client.get(reverse("admin:accounts_selleraccount_change", args=[store.pk]))
+    assert store_page.status_code == 200
+    assert 'class="balance-commission">' in store_page.text and "4.45" in store_page.text
+
+
+def test_the_last_refund_returns_whatever_commission_is_left():
+    store = f.store(commission_rate="0.04")
+    order = f.order(store, status="completed", amount="1.00")  # commission 0.04
+    for n in range(3):  # a third of 0.04 is 0.0133 -> 0.01, twice; the last returns 0.02
+        amount = D("0.34") if n < 2 else D("0.32")
+        refund(order, amount=amount, at=f.T0 + timedelta(days=9 + n), reference=f"t{n}")
+    returned = Posting.objects.filter(kind=Posting.Kind.COMMISSION_RETURN)
+    assert sorted(e.amount for p in returned for e in p.entries.filter(account="commission")) == [
+        D("-0.02"),
+        D("-0.01"),
+        D("-0.01"),
+    ]
+    expect(store)
