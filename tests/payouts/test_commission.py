@@ -11,10 +11,13 @@ from django.urls import reverse
 
 from accounts.models import SellerAccount
 from backoffice.deadlines import run_all
+from orders.models import Order
 from payouts.models import Posting
 from payouts.services import refund
 from tests import factories as f
 from tests.gql import codes, gid, gql, mutate
+from tests.imports.helpers import order_row, write_orders
+from tests.imports.test_import_orders import landed, service_twin, trail
 from tests.payouts.helpers import D, expect
 from tests.payouts.test_money_flows import _eligible
 
@@ -196,3 +199,14 @@ def test_the_last_refund_returns_whatever_commission_is_left():
         D("-0.01"),
     ]
     expect(store)
+
+
+@override_settings(COMMISSION_RATE=Decimal("0.05"))
+def test_an_import_takes_the_commission_as_the_services_do(tmp_path):
+    landed(write_orders(tmp_path, [order_row("8000000000000001", "shipped")], name="mon.csv"))
+    report = landed(write_orders(tmp_path, [order_row("8000000000000001", "completed")]))
+
+    order = Order.objects.get(order_number="8000000000000001")
+    assert trail(order) == trail(service_twin(order, until="completed"))
+    assert ("release", "commission", "USD", D("5.00")) in [leg[:4] for leg in trail(order)["legs"]]
+    assert report.money[order.store.platform_store_id]["commission"] == D("5.00")
