@@ -76,6 +76,14 @@ class SellerAccount(FSMModelMixin, models.Model):
     )
     close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    commission_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Platform commission taken when escrow is released (0 to below 1); empty: "
+        "the COMMISSION_RATE setting.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -103,10 +111,22 @@ class SellerAccount(FSMModelMixin, models.Model):
                 condition=~Q(status="closed") | Q(closed_at__isnull=False),
                 name="selleraccount_closed_has_time",
             ),
+            models.CheckConstraint(
+                condition=Q(commission_rate__isnull=True)
+                | (Q(commission_rate__gte=0) & Q(commission_rate__lt=1)),
+                name="selleraccount_commission_rate_fraction",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.platform_store_id})"
+
+    @property
+    def effective_commission_rate(self) -> Decimal:
+        """The store's commission rate, or the platform's default (``COMMISSION_RATE``)."""
+        if self.commission_rate is not None:
+            return self.commission_rate
+        return Decimal(str(settings.COMMISSION_RATE))
 
     @property
     def owner_store_id(self) -> int:

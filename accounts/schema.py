@@ -1,6 +1,7 @@
 """GraphQL for seller accounts, the viewer and personal API tokens. Thin: services decide."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -56,6 +57,8 @@ from payouts.schema_types import (
     StoreHealthType,
     arrears_history_field,
     balances_field,
+    commission_rate_field,
+    commission_taken_field,
     early_payout_field,
     health_field,
     promotion_field,
@@ -191,6 +194,8 @@ class SellerAccountType(relay.Node):
     )
     balances: Balances | None = balances_field()
     statement: StatementType | None = statement_field()
+    commission_rate: Decimal = commission_rate_field()
+    commission_taken: Money | None = commission_taken_field()
     reserve_schedule: Connection[ReserveHoldType] = reserve_schedule_field()
     early_payout: EarlyPayout | None = early_payout_field()
     promotion: PromotionWalletType | None = promotion_field()
@@ -340,6 +345,11 @@ class SellerAccountCreateInput:
     name: str
     settlement_currency: SettlementCurrency = SettlementCurrency("USD")  # type: ignore[assignment]
     opened_at: datetime | None = None
+    commission_rate: Decimal | None = strawberry.field(
+        default=None,
+        description="The store's commission rate (0 to below 1, 4 decimals); by default the "
+        "platform's COMMISSION_RATE.",
+    )
 
 
 @strawberry.input
@@ -414,6 +424,7 @@ class Mutation:
             name=input.name,
             settlement_currency=input.settlement_currency,
             opened_at=aware(input.opened_at, field="openedAt"),
+            commission_rate=input.commission_rate,
         )
 
     @mutation

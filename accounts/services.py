@@ -27,7 +27,7 @@ from backoffice.db import lock
 from backoffice.errors import PermissionDenied, invalid, not_found
 from backoffice.field_history import record_field_changes, snapshot
 from backoffice.fsm import run_transition
-from backoffice.money import Currency
+from backoffice.money import Currency, clean_fraction
 from backoffice.permissions import require_staff_perm
 from backoffice.text import clean_text, column_length
 from orders.services import cancel_unpaid_on_closure
@@ -49,8 +49,11 @@ def seller_account_create(
     name: str,
     opened_at: datetime | None = None,
     settlement_currency: str = Currency.USD,
+    commission_rate: Any = None,
 ) -> SellerAccount:
     require_staff_perm(actor, "accounts.add_selleraccount")
+    if commission_rate is not None:
+        commission_rate = clean_fraction(commission_rate, field="commissionRate")
     platform_store_id = clean_text(
         platform_store_id,
         field="storeId",
@@ -70,6 +73,7 @@ def seller_account_create(
         name=name,
         opened_at=clock.resolve(opened_at),
         settlement_currency=settlement_currency,
+        commission_rate=commission_rate,
     )
 
 

@@ -232,7 +232,14 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     list_select_related = ("store",)
     form = OrderChangeForm
     autocomplete_fields = ("product",)
-    money_fields = ("amount_paid", "product_total", "shipping_cost", "payment_method", "escrow")
+    money_fields = (
+        "amount_paid",
+        "product_total",
+        "shipping_cost",
+        "payment_method",
+        "escrow",
+        "commission",
+    )
     fieldsets = (
         (None, {"fields": ("order_number", "store", "status", "protected")}),
         ("Money", {"fields": money_fields}),
@@ -273,7 +280,8 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
             link = changelist_link(LedgerEntry, "ledger entries", order__id__exact=obj.pk)
             money = {"description": format_html("The order's {}.", link)}
         else:
-            money = {"fields": tuple(f for f in self.money_fields if f != "escrow")}
+            hidden = {"escrow", "commission"}
+            money = {"fields": tuple(f for f in self.money_fields if f not in hidden)}
         return tuple(
             (name, {**options, **money} if name == "Money" else options)
             for name, options in super().get_fieldsets(request, obj)
@@ -286,6 +294,10 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     @admin.display(description="held in escrow")
     def escrow(self, order: Order) -> str:
         return str(Money(balance(order_id=order.pk, account=Account.ESCROW), "USD"))
+
+    @admin.display(description=_("platform commission"))
+    def commission(self, order: Order) -> str:
+        return str(Money(balance(order_id=order.pk, account=Account.COMMISSION), "USD"))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         """Everything but the descriptive fields: state, money and dates move via services."""

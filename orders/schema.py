@@ -45,7 +45,7 @@ from orders.models import (
     PaymentReminder,
 )
 from orders.models import PaymentMethod as PaymentMethodChoices
-from payouts.schema_types import RefundType, escrow_field, refunds_field
+from payouts.schema_types import RefundType, commission_field, escrow_field, refunds_field
 
 if TYPE_CHECKING:
     from disputes.schema import DisputeType
@@ -154,6 +154,7 @@ class OrderType(relay.Node):
         ordering=None, max_results=max_page_size(), description="Newest first."
     )
     escrow: Money | None = escrow_field()
+    commission: Money | None = commission_field()
     refunds: list[RefundType] = refunds_field()
     disputes: Connection[Annotated["DisputeType", strawberry.lazy("disputes.schema")]] = (
         strawberry_django.connection(

@@ -192,7 +192,8 @@ def store_balances(store_id: int) -> dict[str, Decimal]:
     rows = latest(DailyBalance.objects.filter(store_id=store_id)).values_list("account", "balance")
     balances = {account.value: ZERO for account in STORE_ACCOUNTS}
     for account, total in rows:
-        balances[account] += exact(total)
+        if account in balances:  # not the platform's commission, tagged with the store
+            balances[account] += exact(total)
     return balances
 
 
@@ -390,6 +391,15 @@ def reserve_by_order(store_id: int) -> dict[int, Decimal]:
     )
     totals = {row["order_id"]: exact(row["total"]) for row in rows}
     return {order_id: total for order_id, total in totals.items() if total > 0}
+
+
+def commission_charged(order_id: int) -> Decimal:
+    """The commission the platform took on an order's releases (before any was returned)."""
+    _settle()
+    total = LedgerEntry.objects.filter(
+        order_id=order_id, account=Account.COMMISSION, amount__gt=0
+    ).aggregate(total=Sum("amount"))["total"]
+    return exact(total or ZERO)
 
 
 # --- batch mode ---------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ class Account(models.TextChoices):
     FX = "fx", "Currency exchange (platform)"
     PROMOTION_FUNDING = "promotion_funding", "Promotion top-ups received (platform)"
     PROMOTION_REVENUE = "promotion_revenue", "Promotion revenue (platform)"
+    COMMISSION = "commission", "Commission revenue (platform)"
 
 
 STORE_ACCOUNTS = (
@@ -69,6 +70,7 @@ class Posting(models.Model):
         PROMOTION_ADJUSTMENT = "promotion_adjustment", "Promotion adjustment"
         PROMOTION_SET_OFF = "promotion_set_off", "Promotion arrears set off against available"
         PROMOTION_RETURN = "promotion_return", "Prepaid promotion returned to available"
+        COMMISSION_RETURN = "commission_return", "Commission returned on a refund"
         REVERSAL = "reversal", "Reversal"
 
     reference = models.CharField(max_length=120, unique=True)

@@ -700,6 +700,47 @@ def escrow_field() -> Any:
     )
 
 
+def commission_field() -> Any:
+    def resolve(root: strawberry.Parent[Any], info: Info) -> Money | None:
+        if not selectors.may_see(viewer(info), selectors.LEDGER_PERM, root.store_id):
+            return None
+        taken = ledger_balance(order_id=root.pk, account=Account.COMMISSION)
+        return Money(amount=taken, currency=Currency.USD)
+
+    return strawberry_django.field(
+        resolver=resolve,
+        only=["store"],
+        description="The platform's commission on this order (USD): taken when its escrow was "
+        "released, less what refunds returned; null when you may not see this store's money.",
+    )
+
+
+def commission_taken_field() -> Any:
+    def resolve(root: strawberry.Parent[Any], info: Info) -> Money | None:
+        if not selectors.may_see(viewer(info), selectors.LEDGER_PERM, root.pk):
+            return None
+        taken = ledger_balance(store_id=root.pk, account=Account.COMMISSION)
+        return Money(amount=taken, currency=Currency.USD)
+
+    return strawberry_django.field(
+        resolver=resolve,
+        description="The platform's commission on this store's released orders (USD), less what "
+        "refunds returned; null when you may not see this store's money.",
+    )
+
+
+def commission_rate_field() -> Any:
+    def resolve(root: strawberry.Parent[Any]) -> Decimal:
+        return root.effective_commission_rate
+
+    return strawberry_django.field(
+        resolver=resolve,
+        only=["commission_rate"],
+        description="The commission rate taken when escrow is released (the store's own, or the "
+        "platform's default COMMISSION_RATE), e.g. 0.0500.",
+    )
+
+
 def refunds_field() -> Any:
     return strawberry_django.field(
         field_name="refunds",

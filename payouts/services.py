@@ -26,6 +26,7 @@ from backoffice.money import (
     clean_fraction,
     clean_rate,
     quantize,
+    round_conversion,
     to_decimal,
     usd_to_cny,
 )
@@ -33,7 +34,15 @@ from backoffice.permissions import require_staff_or_owner, require_staff_perm
 from backoffice.text import clean_text, column_length
 from orders.models import Order
 from payouts.idempotency import idempotent
-from payouts.ledger import ZERO, Leg, balance, current_batch, post, reserve_by_order
+from payouts.ledger import (
+    ZERO,
+    Leg,
+    balance,
+    commission_charged,
+    current_batch,
+    post,
+    reserve_by_order,
+)
 from payouts.models import (
     Account,
     EarlyPayoutDecision,
@@ -81,11 +90,20 @@ def record_payment(order: Order, *, at: datetime, actor: Any = None) -> None:
     )
 
 
+def commission_on(store: SellerAccount, released: Decimal) -> Decimal:
+    """The platform's commission on escrow released to the store: the store's rate (or
+    ``COMMISSION_RATE``) of it, to the cent, half up (4.45 on 89.00 at 5 %)."""
+    if released <= 0:
+        return ZERO
+    return round_conversion(released * store.effective_commission_rate)
+
+
 def release_escrow(order: Order, *, at: datetime, actor: Any = None) -> None:
     """When the order ends (confirmed, or refunded after the protection fund paid part of it):
-    what it still holds in escrow becomes the store's."""
-    lock(SellerAccount, order.store_id)
+    what it still holds in escrow becomes the store's, less the platform's commission."""
+    store = lock(SellerAccount, order.store_id)
     held = balance(order_id=order.pk, account=A.ESCROW)
+    commission = commission_on(store, held)
     post(
         reference=f"order:{order.pk}:release",
         kind=Posting.Kind.RELEASE,
@@ -96,17 +114,20 @@ def release_escrow(order: Order, *, at: datetime, actor: Any = None) -> None:
         memo=f"Order {order.order_number} confirmed",
         legs=[
             Leg(A.ESCROW, -held, order.store_id, order.pk),
-            *_to_store_legs(order.store_id, order.pk, held),
+            Leg(A.COMMISSION, commission, order.store_id, order.pk),
+            *_to_store_legs(order.store_id, order.pk, held - commission),
         ],
     )
 
 
 def release_early(order: Order, terms: EarlyPayoutTerms, *, at: datetime) -> Decimal:
-    """Early payout of a shipped order: escrow to the store minus the reserve share, which is
-    held per order. Returns the reserve held."""
+    """Early payout of a shipped order: escrow to the store minus the platform's commission
+    and the reserve share (of what the store gets), which is held per order. Returns the
+    reserve held."""
     store = lock(SellerAccount, order.store_id)
     held = balance(order_id=order.pk, account=A.ESCROW)
-    reserve = quantize(held * terms.reserve_rate)
+    commission = commission_on(store, held)
+    reserve = quantize((held - commission) * terms.reserve_rate)
     posting = post(
         reference=f"order:{order.pk}:early_release",
         kind=Posting.Kind.EARLY_RELEASE,
@@ -116,8 +137,9 @@ def release_early(order: Order, terms: EarlyPayoutTerms, *, at: datetime) -> Dec
         memo=f"Early payout of order {order.order_number}, reserve {terms.reserve_rate:%}",
         legs=[
             Leg(A.ESCROW, -held, order.store_id, order.pk),
+            Leg(A.COMMISSION, commission, order.store_id, order.pk),
             Leg(A.RESERVE, reserve, order.store_id, order.pk),
-            *_to_store_legs(order.store_id, order.pk, held - reserve),
+            *_to_store_legs(order.store_id, order.pk, held - commission - reserve),
         ],
     )
     if posting is not None and reserve > 0:
@@ -221,7 +243,40 @@ def _refund(
         + (f": {reason}" if reason else ""),
         legs=[*legs, Leg(A.BUYER_FUNDS, amount)],
     )
+    if not protected:
+        _return_commission(order, record, at=at, actor=actor)
     return record
+
+
+def _return_commission(order: Order, record: Refund, *, at: datetime, actor: Any) -> None:
+    """A refund the store pays after its escrow was released gives the store back the
+    platform's share: the refund's share of the order times the commission taken on it, to
+    the cent, half up, at most what the order's commission still holds; the refund that
+    leaves nothing refundable returns all that is left."""
+    taken = balance(order_id=order.pk, account=A.COMMISSION)
+    if taken <= 0 or order.amount <= 0:
+        return
+    if refundable(order) <= 0:  # the order's last refund: the platform keeps nothing
+        share = taken
+    else:
+        charged = commission_charged(order.pk)
+        share = min(round_conversion(record.amount / order.amount * charged), taken)
+    if share <= 0:
+        return
+    post(
+        reference=f"refund:{record.pk}:commission",
+        kind=Posting.Kind.COMMISSION_RETURN,
+        at=at,
+        actor=actor,
+        store_id=order.store_id,
+        order=order,
+        refund=record,
+        memo=f"Commission of USD {share} returned with the refund on order {order.order_number}",
+        legs=[
+            Leg(A.COMMISSION, -share, order.store_id, order.pk),
+            *_to_store_legs(order.store_id, order.pk, share),
+        ],
+    )
 
 
 def _waterfall(order: Order, amount: Decimal) -> tuple[dict[str, Decimal], list[Leg]]:

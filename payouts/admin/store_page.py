@@ -28,9 +28,10 @@ from payouts.admin.shared import (
 from payouts.admin.statement import statement_url
 from payouts.evaluation import decide
 from payouts.health import Health, store_health
-from payouts.ledger import exact, store_balances
+from payouts.ledger import balance, exact, store_balances
 from payouts.models import (
     STORE_ACCOUNTS,
+    Account,
     ArrearsEpisode,
     EarlyPayoutDecision,
     EarlyPayoutTerms,
@@ -52,14 +53,24 @@ DECISION_VIEW_PERM = "payouts.view_earlypayoutdecision"
 
 
 def balances_table(store_id: int) -> SafeString:
-    """The five balances of a store (one query)."""
+    """The five balances of a store (one query) and the commission taken (one more)."""
     balances = store_balances(store_id)
     return format_html(
         "<table><tbody>{}</tbody></table>",
         format_html_join(
             "",
             '<tr><th scope="row">{}</th><td class="balance-{}">{}</td></tr>',
-            ((ACCOUNT_LABELS[a], a, money(balances[a], STORE_CURRENCY[a])) for a in STORE_ACCOUNTS),
+            [
+                *(
+                    (ACCOUNT_LABELS[a], a, money(balances[a], STORE_CURRENCY[a]))
+                    for a in STORE_ACCOUNTS
+                ),
+                (
+                    _("Commission taken (platform)"),
+                    Account.COMMISSION,
+                    money(balance(store_id=store_id, account=Account.COMMISSION), Currency.USD),
+                ),
+            ],
         ),
     )
 

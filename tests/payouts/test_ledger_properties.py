@@ -92,7 +92,9 @@ class Ledger(RuleBasedStateMachine):
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
         self.now = f.T0
-        self.stores = [f.store(), f.store()]
+        # Both stores pay a commission on every release (5 % and 8 %, so ties and the
+        # proportional returns of refunds after a release are exercised).
+        self.stores = [f.store(commission_rate="0.05"), f.store(commission_rate="0.08")]
         self.orders: list[Order] = []
         self.paid_in = ZERO  # what buyers paid, tracked outside the ledger
         self.n = 0
@@ -279,6 +281,16 @@ class Ledger(RuleBasedStateMachine):
         assert all(at_now[s.pk] == store_balances(s.pk) for s in self.stores), at_now
 
     @invariant()
+    def commission_is_never_returned_beyond_what_was_taken(self):
+        net = _sums("order_id", account=Account.COMMISSION)
+        taken = _sums("order_id", account=Account.COMMISSION, amount__gt=0)
+        assert all(0 <= net[pk] <= taken.get(pk, ZERO) for pk in net), (net, taken)
+        kept = Order.objects.filter(pk__in=[pk for pk, total in net.items() if total])
+        for order in kept.exclude(refunds__from_protection_fund__gt=0):
+            refunded = exact(order.refunds.aggregate(t=Sum("amount"))["t"] or ZERO)
+            assert refunded < order.amount, "an order the store fully refunded keeps no commission"
+
+    @invariant()
     def finished_orders_hold_no_escrow(self):
         finished = ["unpaid", "completed", "cancelled", "refunded"]
         held = _sums("order_id", account=Account.ESCROW, order__status__in=finished)
@@ -325,6 +337,7 @@ class Ledger(RuleBasedStateMachine):
             balance(account=Account.PAID_OUT, currency="USD")
             + balance(account=Account.FX, currency="USD")
             + balance(account=Account.PAYOUT_CLEARING)
+            + balance(account=Account.COMMISSION)
         )
         assert self.paid_in == held + by_stores + out
         assert balance(currency="USD") == 0 and balance(currency="CNY") == 0
