@@ -233,7 +233,8 @@ class SellerAccountType(relay.Node):
         only=["status"],
         annotate=STORE_CLOCK_ANNOTATIONS,
         description="What the arrears policy does to the store next if nobody acts first: "
-        '"freeze the store (arrears unpaid for more than 3 days)", "close the store (...)"; '
+        '"freeze the store (arrears unpaid for more than 3 days)", "add the arrears hold (...)" '
+        '(a store frozen for another reason), "close the store (...)"; '
         "null when nothing is pending (no arrears, or closed; an unfreeze is never automatic).",
     )
     def auto_action(self, root: strawberry.Parent[SellerAccount]) -> str | None:

@@ -21,6 +21,7 @@ from strawberry import Info, relay
 from strawberry.scalars import JSON
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
+from accounts.models import SellerAccount
 from backoffice.autoaction import AutoAction
 from backoffice.errors import invalid
 from backoffice.graphql import (
@@ -485,24 +486,30 @@ def _promotion_of(root: Any) -> PromotionWalletType:
     )
 
 
+ARREARS_HELD_ATTR = "arrears_held"
 # What a store's clock (selectors.store_auto_action) reads, loaded with the page.
 STORE_CLOCK_ANNOTATIONS = {
     PROMOTION_ATTR: lambda info: selectors.balance_annotation(Account.PROMOTION),
     OPEN_ARREARS_ATTR: lambda info: selectors.open_arrears_since(),
+    ARREARS_HELD_ATTR: lambda info: selectors.arrears_held(),
 }
 
 
 def store_auto_action_of(root: Any) -> AutoAction | None:
-    """The store's clock, from the page's annotations (a store returned by a mutation: two
+    """The store's clock, from the page's annotations (a store returned by a mutation: three
     queries)."""
-    if hasattr(root, PROMOTION_ATTR) and hasattr(root, OPEN_ARREARS_ATTR):
+    if all(hasattr(root, attr) for attr in STORE_CLOCK_ANNOTATIONS):
         total = exact(getattr(root, PROMOTION_ATTR))
         since = getattr(root, OPEN_ARREARS_ATTR)
+        held = getattr(root, ARREARS_HELD_ATTR)
     else:
         total = ledger_balance(store_id=root.pk, account=Account.PROMOTION, currency=Currency.CNY)
         episode = ArrearsEpisode.objects.filter(store_id=root.pk, cleared_at__isnull=True).first()
         since = episode.started_at if episode else None
-    return selectors.store_auto_action(root.status, in_arrears_since=since, promotion_balance=total)
+        held = SellerAccount.FreezeReason.ARREARS in root.active_reasons()
+    return selectors.store_auto_action(
+        root.status, in_arrears_since=since, promotion_balance=total, arrears_held=held
+    )
 
 
 def promotion_field() -> Any:

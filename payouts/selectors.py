@@ -19,7 +19,7 @@ from typing import Any, Final, TypeVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import DecimalField, OuterRef, Subquery, Sum
+from django.db.models import DecimalField, Exists, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -230,6 +230,15 @@ def hold_remaining() -> Coalesce:
 # --- the promotion wallet of a page of stores ---
 
 
+def arrears_held() -> Exists:
+    """Annotation on a SellerAccount queryset: whether it has an active arrears hold."""
+    return Exists(
+        StoreHold.objects.filter(
+            store=OuterRef("pk"), reason=SellerAccount.FreezeReason.ARREARS, lifted_at__isnull=True
+        )
+    )
+
+
 def open_arrears_since() -> Subquery:
     """Annotation on a SellerAccount queryset: when its open arrears episode began (null when
     the wallet is not in arrears)."""
@@ -289,14 +298,19 @@ def arrears_close_period() -> timedelta:
 
 
 def store_auto_action(
-    status: str, *, in_arrears_since: datetime | None, promotion_balance: Decimal
+    status: str,
+    *,
+    in_arrears_since: datetime | None,
+    promotion_balance: Decimal,
+    arrears_held: bool | None = None,
 ) -> AutoAction | None:
     """What the arrears policy does to a store next: close it once its arrears are above
     ``ARREARS_CLOSE_AMOUNT`` (due at once: the next run) or older than ``ARREARS_CLOSE_DAYS``;
-    freeze an active one whose arrears are older than ``ARREARS_GRACE_DAYS``. Both rules act
-    once *more than* the period has passed: the moment shown is the first whole second after
-    it. Nothing is automatic for a store without arrears, or a closed one (an unfreeze never
-    is)."""
+    freeze an active one whose arrears are older than ``ARREARS_GRACE_DAYS``, or add the
+    arrears hold to a store frozen for another reason only (holds stack; ``arrears_held``:
+    whether it has that hold, by default as a frozen store would). Both rules act once *more
+    than* the period has passed: the moment shown is the first whole second after it. Nothing
+    is automatic for a store without arrears, or a closed one (an unfreeze never is)."""
     if status == "closed" or in_arrears_since is None:
         return None
     if -promotion_balance > settings.ARREARS_CLOSE_AMOUNT:
@@ -310,12 +324,17 @@ def store_auto_action(
         _("close the store (arrears unpaid for more than %(days)d days)")
         % {"days": settings.ARREARS_CLOSE_DAYS},
     )
-    if status != "active":
+    if arrears_held is None:
+        arrears_held = status != "active"
+    if arrears_held:
         return close
+    if status == "active":
+        text = _("freeze the store (arrears unpaid for more than %(days)d days)")
+    else:
+        text = _("add the arrears hold (arrears unpaid for more than %(days)d days)")
     freeze = AutoAction(
         first_second_after(in_arrears_since + arrears_grace()),
-        _("freeze the store (arrears unpaid for more than %(days)d days)")
-        % {"days": settings.ARREARS_GRACE_DAYS},
+        text % {"days": settings.ARREARS_GRACE_DAYS},
     )
     return freeze if freeze.at < close.at else close  # the close job runs first on a tie
 

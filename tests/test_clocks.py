@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.services import seller_account_freeze
 from backoffice.deadlines import run_job
 from payouts.models import ReserveHold
 from payouts.promotion import promotion_charge
@@ -107,6 +108,28 @@ def test_a_store_in_arrears_is_frozen_then_closed_at_its_clocks(client):
     assert clock_of(client, store) == (None, None)
 
 
+def test_a_store_frozen_for_a_risk_review_gains_the_arrears_hold_at_its_clock(client):
+    """Holds stack: a store already frozen for a risk reason whose arrears are overdue shows
+    (and gets) the arrears hold, not "close" straight away."""
+    store = in_arrears()
+    seller_account_freeze(account_id=store.pk, actor=None, reason="risk", at=f.T0 + DAY)
+
+    action, at = clock_of(client, store)
+
+    assert action == "add the arrears hold (arrears unpaid for more than 3 days)"
+    assert at == f.T0 + 3 * DAY + SECOND
+    client.force_login(f.superuser())
+    page = client.get(reverse("admin:accounts_selleraccount_changelist"))
+    assert "add the arrears hold (arrears unpaid for more than 3 days)" in page.text
+    acts_exactly_at("payouts.arrears_freeze", at)
+    store.refresh_from_db()
+    assert store.active_reasons() == ["risk", "arrears"]
+    assert clock_of(client, store) == (
+        "close the store (arrears unpaid for more than 90 days)",
+        f.T0 + 90 * DAY + SECOND,
+    )
+
+
 def test_arrears_above_the_close_amount_close_the_store_at_the_next_run(client):
     store = in_arrears("10000.01")
 
@@ -157,6 +180,8 @@ LISTS = {
 def some_objects(n: int) -> None:
     for i in range(n):
         store = in_arrears() if i % 2 else f.store()
+        if i % 3 == 1:  # frozen for a risk review, with or without arrears
+            seller_account_freeze(account_id=store.pk, actor=None, reason="risk", at=f.T0)
         f.order(store, status="shipped" if i % 3 else "unpaid")
         f.dispute(f.order(store, status="shipped"))
 
