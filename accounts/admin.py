@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import AccountTransition, ApiToken, Notice, SellerAccount, User
 from accounts.selectors import ACTIVE_HOLDS, NOTICE_PERM, HoldInfo, freeze_info
 from accounts.services import (
+    DEFAULT_RATE,
     EDITABLE_FIELDS,
     api_token_create,
     api_token_revoke,
@@ -46,6 +47,7 @@ from backoffice.admin_transitions import (
     validate_with,
 )
 from backoffice.autoaction import next_action_cell
+from backoffice.forms import StrictDecimalField
 from backoffice.fsm import TransitionCheck
 from backoffice.money import Currency
 from payouts.admin import (
@@ -116,6 +118,16 @@ class AccountHistoryInline(HistoryInline):
 class SellerAccountChangeForm(forms.ModelForm):
     """The store's editable fields, checked as the update service checks them."""
 
+    commission_rate = StrictDecimalField(
+        label=_("Commission rate"),
+        required=False,
+        decimal_places=4,
+        help_text=_(
+            "Platform commission taken when escrow is released (0 to below 1, e.g. 0.0500); "
+            "empty: the platform's default. A change applies to releases from now on."
+        ),
+    )
+
     class Meta:
         model = SellerAccount
         fields = EDITABLE_FIELDS
@@ -163,7 +175,18 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "=platform_store_id")
     date_hierarchy = "opened_at"
     fieldsets = (
-        (None, {"fields": ("name", "platform_store_id", "status", "settlement_currency")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "platform_store_id",
+                    "status",
+                    "settlement_currency",
+                    "commission_rate",
+                )
+            },
+        ),
         ("Operating time", {"fields": ("opened_at",)}),
         (
             "Freeze and closure",
@@ -337,6 +360,8 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         if not change:
             return super().save_model(request, obj, form, change)
         fields = {f: form.cleaned_data[f] for f in form.changed_data if f in EDITABLE_FIELDS}
+        if "commission_rate" in fields and fields["commission_rate"] is None:
+            fields["commission_rate"] = DEFAULT_RATE  # emptied: back to the platform's rate
         seller_account_update(account_id=obj.pk, actor=request.user, **fields)
         return None
 

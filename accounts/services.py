@@ -4,6 +4,7 @@ import hashlib
 import secrets
 import unicodedata
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from axes.helpers import get_cool_off
@@ -78,7 +79,18 @@ def seller_account_create(
 
 
 # What staff may edit on a store: everything else is state that moves through transitions.
-EDITABLE_FIELDS = ("name", "settlement_currency", "opened_at")
+EDITABLE_FIELDS = ("name", "settlement_currency", "opened_at", "commission_rate")
+# ``commission_rate=DEFAULT_RATE``: the store pays the platform's COMMISSION_RATE again.
+DEFAULT_RATE = ""
+RATE_PLACES = Decimal("0.0001")
+
+
+def _clean_commission_rate(value: Any) -> Decimal | None:
+    """A store's own commission rate (0 to below 1, 4 decimals), or ``None`` for the platform
+    default when ``DEFAULT_RATE`` is given. A new rate applies to releases from then on."""
+    if value == DEFAULT_RATE:
+        return None
+    return clean_fraction(value, field="commissionRate").quantize(RATE_PLACES)
 
 
 def clean_account_fields(**fields: Any) -> dict[str, Any]:
@@ -87,6 +99,8 @@ def clean_account_fields(**fields: Any) -> dict[str, Any]:
     if unknown:
         raise TypeError(f"not editable on a store: {sorted(unknown)}")
     cleaned = {k: v for k, v in fields.items() if v is not None}
+    if "commission_rate" in cleaned:
+        cleaned["commission_rate"] = _clean_commission_rate(cleaned["commission_rate"])
     if "name" in cleaned:
         length = column_length(SellerAccount, "name")
         cleaned["name"] = clean_text(cleaned["name"], field="name", max_length=length)
@@ -106,7 +120,11 @@ def seller_account_update(
 ) -> SellerAccount:
     """Changes a store's editable fields (:data:`EDITABLE_FIELDS`; ``None``: unchanged), saves
     only those that differ and records each with its old and new value and who
-    (:mod:`backoffice.field_history`). Nothing differs: nothing is written."""
+    (:mod:`backoffice.field_history`). Nothing differs: nothing is written.
+
+    A new ``commission_rate`` is taken by every release of escrow from then on (the rate in
+    force at the release); what earlier releases took stays, and their refunds return a share
+    of what was actually taken (:func:`payouts.services.refund`)."""
     require_staff_perm(actor, "accounts.change_selleraccount")
     cleaned = clean_account_fields(**fields)
     note = clean_text(note, field="note", multiline=True)

@@ -25,6 +25,7 @@ def store_form(account: SellerAccount, **data: str) -> dict[str, str]:
         "settlement_currency": account.settlement_currency,
         "opened_at_0": account.opened_at.strftime("%Y-%m-%d"),
         "opened_at_1": account.opened_at.strftime("%H:%M:%S"),
+        "commission_rate": "" if account.commission_rate is None else str(account.commission_rate),
         **STORE_INLINES,
         **data,
     }

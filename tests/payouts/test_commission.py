@@ -11,15 +11,18 @@ from django.urls import reverse
 
 from accounts.models import SellerAccount
 from backoffice.deadlines import run_all
+from backoffice.models import FieldChange
 from orders.models import Order
 from payouts.models import Posting
 from payouts.services import refund
 from tests import factories as f
+from tests.accounts.test_admin import post
 from tests.gql import codes, gid, gql, mutate
 from tests.imports.helpers import order_row, write_orders
 from tests.imports.test_import_orders import landed, service_twin, trail
 from tests.payouts.helpers import D, expect
 from tests.payouts.test_money_flows import _eligible
+from tests.test_field_history import store_form, store_url
 
 STORE = """query($id: ID!) { node(id: $id) { ... on SellerAccount {
   commissionRate commissionTaken { amount currency } balances { available { amount } } } } }"""
@@ -210,3 +213,78 @@ def test_an_import_takes_the_commission_as_the_services_do(tmp_path):
     assert trail(order) == trail(service_twin(order, until="completed"))
     assert ("release", "commission", "USD", D("5.00")) in [leg[:4] for leg in trail(order)["legs"]]
     assert report.money[order.store.platform_store_id]["commission"] == D("5.00")
+
+
+# --- a store's rate changes: the rate in force at each release applies ---
+
+
+def test_a_rate_changed_in_the_admin_applies_to_later_releases_only(client):
+    store = f.store(commission_rate="0.05")
+    before = confirmed(client, store)  # 5 % of 89.00 = 4.45, taken
+    after = f.order(store, status="shipped", amount="89.00")
+    officer = f.staff("risk", username="rita")
+    client.force_login(officer)
+
+    response = post(client, store_url(store), store_form(store, commission_rate="0.08"))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    change = FieldChange.objects.get(field="commission_rate")
+    assert (change.old_value, change.new_value, change.actor) == ("0.0500", "0.0800", officer)
+    assert store_view(client, store)["commissionRate"] == "0.0800"
+    expect(store, available="84.55", escrow="89.00")  # nothing released moved
+    mutate(client, "orderConfirmReceipt", {"id": gid(after)}, user=f.superuser())
+    assert legs(f"order:{after.pk}:release") == [  # 8 % of 89.00 = 7.12
+        ("available", D("81.88")),
+        ("commission", D("7.12")),
+        ("escrow", D("-89.00")),
+    ]
+    assert (order_commission(client, before), order_commission(client, after)) == ("4.45", "7.12")
+    # a refund of the earlier order returns half of the 4.45 it took, not of 8 %
+    first = refund(before, amount=D("44.50"), at=f.T0 + timedelta(days=9), reference="r1")
+    assert legs(f"refund:{first.pk}:commission") == [
+        ("available", D("2.23")),
+        ("commission", D("-2.23")),
+    ]
+    expect(store, available="124.16")  # 84.55 + 81.88 - 44.50 + 2.23
+    assert store_view(client, store)["commissionTaken"]["amount"] == "9.34"  # 2.22 + 7.12
+
+
+def test_emptying_the_rate_in_the_admin_returns_the_store_to_the_platform_rate(client):
+    store = f.store(commission_rate="0.08")
+    client.force_login(f.staff("risk"))
+
+    with override_settings(COMMISSION_RATE=Decimal("0.05")):
+        response = post(client, store_url(store), store_form(store, commission_rate=""))
+        store.refresh_from_db()
+        order = confirmed(client, store, amount="100.00")
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert store.commission_rate is None
+    assert order_commission(client, order) == "5.00"
+    change = FieldChange.objects.get(field="commission_rate")
+    assert (change.old_value, change.new_value) == ("0.0800", "")
+
+
+@pytest.mark.parametrize("rate", ["1", "-0.01", "0.12345", "1e-2", "abc"])
+def test_the_admin_refuses_a_rate_outside_0_to_1_and_changes_nothing(client, rate):
+    store = f.store(commission_rate="0.05")
+    client.force_login(f.staff("risk"))
+
+    response = post(client, store_url(store), store_form(store, commission_rate=rate))
+
+    assert response.status_code == 200
+    assert "commission_rate" in response.context["adminform"].form.errors
+    store.refresh_from_db()
+    assert store.commission_rate == D("0.0500")
+    assert not FieldChange.objects.exists()
+
+
+def test_support_cannot_change_a_rate(client):
+    store = f.store(commission_rate="0.05")
+    client.force_login(f.staff("support"))
+
+    response = post(client, store_url(store), store_form(store, commission_rate="0.01"))
+
+    assert response.status_code == 403
+    store.refresh_from_db()
+    assert store.commission_rate == D("0.0500")
