@@ -353,6 +353,24 @@ class SellerAccountCreateInput:
     )
 
 
+@strawberry.input(
+    description="A store's editable fields; a field left out stays as it is. Each change is "
+    "recorded with its old and new value and who (`SellerAccount.changes`)."
+)
+class StoreUpdateInput:
+    id: strawberry.ID
+    name: str | None = None
+    settlement_currency: SettlementCurrency | None = None  # type: ignore[valid-type]
+    opened_at: datetime | None = None
+    commission_rate: Decimal | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="0 to below 1, 4 decimals; taken by releases from now on (orders released "
+        "before keep what was taken). `null`: the platform's COMMISSION_RATE again; left out: "
+        "unchanged.",
+    )
+    note: str = strawberry.field(default="", description="Why; kept with each change.")
+
+
 @strawberry.input
 class SellerAccountFreezeInput:
     id: strawberry.ID
@@ -426,6 +444,29 @@ class Mutation:
             settlement_currency=input.settlement_currency,
             opened_at=aware(input.opened_at, field="openedAt"),
             commission_rate=input.commission_rate,
+        )
+
+    @mutation(
+        description="Changes a store's name, settlement currency, opening date or commission "
+        "rate through the audited update service: staff with accounts.change_selleraccount "
+        "(risk), as in the admin; a store's own sellers may not (these are the platform's "
+        "records of the store)."
+    )
+    def store_update(self, info: Info, input: StoreUpdateInput) -> SellerAccountType:
+        actor = require_user(info)
+        rate = input.commission_rate
+        if rate is None:
+            rate = services.DEFAULT_RATE
+        elif rate is strawberry.UNSET:
+            rate = None
+        return services.seller_account_update(
+            account_id=account_pk(info, input.id),
+            actor=actor,
+            note=input.note,
+            name=input.name,
+            settlement_currency=input.settlement_currency,
+            opened_at=aware(input.opened_at, field="openedAt"),
+            commission_rate=rate,
         )
 
     @mutation

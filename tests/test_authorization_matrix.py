@@ -49,6 +49,9 @@ MUTATIONS: dict[str, set[str]] = {
     "sellerAccountFreeze": {"risk"},
     "sellerAccountUnfreeze": {"risk"},
     "sellerAccountClose": {"risk"},
+    # the store's and the order's plain fields, as the admin's change pages (sellers never)
+    "storeUpdate": {"risk"},
+    "orderUpdate": set(),  # orders.change_order: no role holds it (superusers)
     "apiTokenCreate": {SELLER, *STAFF},  # every signed-in user, for itself
     "apiTokenRevoke": {SELLER},  # the token's own user (the seller's token here)
     "orderCreate": {SELLER, "importer"},
@@ -336,6 +339,8 @@ INPUTS: dict[str, Input] = {
     "sellerAccountFreeze": _with_id("store", reason="RISK", note="x"),
     "sellerAccountUnfreeze": _with_id("frozen", note="x"),
     "sellerAccountClose": _with_id("store", reason="RISK", note="x"),
+    "storeUpdate": _with_id("store", name="Renamed", commissionRate="0.0600", note="x"),
+    "orderUpdate": _with_id("unpaid", buyerName="Renamed", note="x"),
     "apiTokenCreate": lambda side: {"name": "matrix"},
     "apiTokenRevoke": _with_id("token"),
     "orderCreate": lambda side: {
