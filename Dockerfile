@@ -11,6 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8000
 
 RUN useradd --system --create-home --home-dir /home/app --uid 10001 app
+# The statement PDF's Chinese font (payouts/statements.py).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 
 # The dependencies first (a layer rebuilt only when pyproject.toml changes), then the code.

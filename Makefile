@@ -16,7 +16,7 @@ PYTEST := $(PY) -m pytest -n 2 -ra
 test schema bench: export DJANGO_SECRET_KEY ?= make-checks-only-insecure-key-not-for-any-server-0123456789
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run worker stack test test-sqlite test-postgres lint fmt schema bench clean
+.PHONY: help venv fonts run worker stack test test-sqlite test-postgres lint fmt schema bench clean
 
 help:
 	@echo "make run            demo server on http://127.0.0.1:8000 (admin/admin), GraphiQL at /graphql/"
@@ -29,6 +29,7 @@ help:
 	@echo "make schema         write schema.graphql (export_schema)"
 	@echo "make bench          benchmarks/run.py"
 	@echo "make venv | clean   create .venv | remove .venv and caches"
+	@echo "make fonts          the statement PDF's Chinese font (apt-get, as root)"
 
 venv: $(STAMP)
 
@@ -63,11 +64,22 @@ test: venv
 # pytest exits 5 when it collected no tests: that fails the target like any other failure.
 NO_TESTS = || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests (exit 5): failing"; exit $$rc; }
 
-test-sqlite: venv
+# The statement PDF's Chinese font (payouts/statements.py looks for it): Debian's
+# fonts-wqy-microhei, installed with apt-get as root when missing, as .ci/with-postgres
+# installs PostgreSQL. Without it (not root, no apt-get) the PDF test fails and says why.
+CJK_FONT = /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+fonts:
+	@if [ ! -f $(CJK_FONT) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "fonts: installing fonts-wqy-microhei for the statement PDF" >&2; \
+	  apt-get update -qq >&2; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >&2; \
+	fi
+
+test-sqlite: venv fonts
 	@echo "== pytest on SQLite =="
 	env -u DATABASE_URL $(PYTEST) -m "not postgres" $(NO_TESTS)
 
-test-postgres: venv
+test-postgres: venv fonts
 	@echo "== pytest on PostgreSQL =="
 	bash .ci/with-postgres $(PYTEST) $(NO_TESTS)
 

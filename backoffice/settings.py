@@ -254,6 +254,9 @@ EARLY_PAYOUT_MAX_DISPUTE_RATE = Decimal(os.environ.get("EARLY_PAYOUT_MAX_DISPUTE
 EARLY_PAYOUT_MAX_REFUND_RATE = Decimal(os.environ.get("EARLY_PAYOUT_MAX_REFUND_RATE", "0.10"))
 EARLY_PAYOUT_MIN_POSITIVE_RATE = Decimal(os.environ.get("EARLY_PAYOUT_MIN_POSITIVE_RATE", "0.90"))
 EARLY_PAYOUT_MIN_SERVICE_POINTS = env_int("EARLY_PAYOUT_MIN_SERVICE_POINTS", 90)
+# The monthly statement PDF's font for Chinese text: a TrueType file (.ttf/.ttc). Empty: the
+# first usual Debian path found (fonts-wqy-microhei, which make and the image install).
+STATEMENT_PDF_FONT = os.environ.get("STATEMENT_PDF_FONT", "")
 # Platform commission taken when escrow is released to a store (a store's own rate wins).
 COMMISSION_RATE = Decimal(os.environ.get("COMMISSION_RATE", "0.05"))
 RESERVE_RATE = Decimal(os.environ.get("RESERVE_RATE", "0.10"))

@@ -12,11 +12,14 @@ admin (:func:`as_rows`, :func:`to_csv`, :func:`to_xlsx`, :func:`to_pdf`) and as
 
 import csv
 import io
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backoffice.errors import invalid
@@ -24,6 +27,7 @@ from payouts.ledger import ZERO, exact, latest
 from payouts.models import STORE_ACCOUNTS, Account, DailyBalance, LedgerEntry, Posting
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,24 +180,56 @@ def to_xlsx(report: Statement) -> bytes:
     return out.getvalue()
 
 
+# TrueType fonts with Chinese glyphs where Debian puts them: fonts-wqy-microhei (which `make`
+# and the Docker image install), then other common packages' files.
+CJK_FONTS = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+)
+
+
+def pdf_font() -> Path | None:
+    """The statement PDF's font file: ``STATEMENT_PDF_FONT`` when it names a file, else the
+    first of :data:`CJK_FONTS` found; ``None`` when there is none (Latin-1 core font)."""
+    configured = settings.STATEMENT_PDF_FONT
+    if configured and not Path(configured).is_file():
+        logger.warning("STATEMENT_PDF_FONT %s is not a file: looking for a CJK font", configured)
+    candidates = (configured, *CJK_FONTS) if configured else CJK_FONTS
+    return next((Path(name) for name in candidates if Path(name).is_file()), None)
+
+
+def _latin1(value: str) -> str:
+    return value.encode("latin-1", "replace").decode("latin-1")
+
+
 def to_pdf(report: Statement, store_name: str) -> bytes:
-    """A plain table on A4 landscape (core fonts: Latin-1 only, so other characters become
-    ``?``)."""
-    from fpdf import FPDF
+    """A plain table on A4 landscape, in a CJK-capable TrueType font (:func:`pdf_font`, subset
+    into the file) so that Chinese store names and references print; without one, in the
+    Latin-1 core font (other characters become ``?``, and a warning is logged)."""
+    from fpdf import FPDF, FontFace
 
     pdf = FPDF(orientation="L", format="A4")
     pdf.add_page()
-    pdf.set_font("Helvetica", size=8)
-
-    def text(value: str) -> str:
-        return value.encode("latin-1", "replace").decode("latin-1")
+    font = pdf_font()
+    text, headings = str, FontFace(emphasis="BOLD")
+    if font is None:
+        logger.warning("no CJK font found: the statement PDF prints other scripts as '?'")
+        pdf.set_font("Helvetica", size=8)
+        text = _latin1
+    else:
+        pdf.add_font("statement", fname=str(font))
+        pdf.set_font("statement", size=8)
+        headings = FontFace(emphasis="NONE")  # the font file has no bold face
 
     title = _("Statement of %(store)s for %(month)s") % {
         "store": store_name,
         "month": f"{report.year:04d}-{report.month:02d}",
     }
     pdf.cell(text=text(title), new_x="LMARGIN", new_y="NEXT")
-    with pdf.table(col_widths=(28, 12, 42, 40, 60, 30, 22, 22), text_align="LEFT") as table:
+    widths = (28, 12, 42, 40, 60, 30, 22, 22)
+    with pdf.table(col_widths=widths, text_align="LEFT", headings_style=headings) as table:
         table.row([text(_(name)) for name in HEADER])
         for row in as_rows(report):
             table.row([text(value) for value in row])

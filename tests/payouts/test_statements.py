@@ -10,11 +10,12 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from payouts import ledger
 from payouts.ledger import Leg
 from payouts.models import Account
-from payouts.statements import statement
+from payouts.statements import pdf_font, statement
 from tests import factories as f
 from tests.gql import gid, gql
 
@@ -159,6 +160,23 @@ def test_the_admin_statement_as_xlsx_and_pdf(client, store):
     assert values[-1][:2] == ("Promotion wallet", "CNY") and values[-1][-1] == D("379.5")
     pdf = admin_statement(client, store, finance, year=2026, month=3, format="pdf")
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+def pdf_text(content: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_the_pdf_prints_a_chinese_store_name_and_reference(client):
+    store = f.store(name="深圳莲花灯具旗舰店")
+    move(store, "三月促销调整", "2026-03-05T10:00:00", Account.AVAILABLE, "88.00")
+
+    pdf = admin_statement(client, store, f.staff("finance"), year=2026, month=3, format="pdf")
+
+    assert pdf_font() is not None, "no CJK font: `make fonts` installs fonts-wqy-microhei"
+    text = pdf_text(pdf.content)
+    assert "深圳莲花灯具旗舰店" in text and "三月促销调整" in text
+    assert "?" not in text
+    assert "88.00" in text and "2026-03" in text
 
 
 def test_the_statement_needs_the_ledger_permission_and_a_valid_month(client, store):
