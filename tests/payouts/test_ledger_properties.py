@@ -1,6 +1,9 @@
 """Random sequences of orders, shipments, confirmations, refunds, disputes, payouts,
-eligibility changes and clock jumps, driven through the services; the ledger's invariants are
-checked after every step. Each example runs in its own rolled-back transaction."""
+eligibility changes, promotion top-ups and charges (arrears), store holds for several reasons
+at once, closures (with the set-off of a closed store's arrears against its available balance)
+and clock jumps (which run the deadlines: auto-confirmation, early payout, the return timeout,
+the arrears policy, reserve releases), driven through the services; the ledger's invariants
+are checked after every step. Each example runs in its own rolled-back transaction."""
 
 from contextlib import suppress
 from datetime import timedelta
@@ -10,7 +13,7 @@ from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -20,7 +23,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from accounts.services import seller_account_close
+from accounts.models import SellerAccount, StoreHold
+from accounts.services import seller_account_close, seller_account_freeze, seller_account_unfreeze
 from backoffice.deadlines import run_all
 from disputes.models import Dispute
 from disputes.services import (
@@ -42,7 +46,17 @@ from orders.services import (
 )
 from payouts.checks import check_ledger
 from payouts.ledger import ZERO, balance, balances_at, exact, store_balances
-from payouts.models import Account, LedgerEntry, Payout, Posting, Refund
+from payouts.models import (
+    Account,
+    ArrearsEpisode,
+    ExchangeRate,
+    LedgerEntry,
+    Payout,
+    Posting,
+    PromotionMovement,
+    Refund,
+)
+from payouts.promotion import promotion_charge, promotion_top_up
 from payouts.services import (
     early_payout_set,
     exchange_rate_set,
@@ -76,6 +90,7 @@ DISPUTE_STEPS = {
         dispute_id=pk, actor=None, at=at
     ),
 }
+HOLD_REASONS = ["risk", "compliance", "arrears"]
 cents = st.integers(min_value=1, max_value=50_000).map(lambda c: Decimal(c) / 100)
 pick = st.integers(min_value=0, max_value=10_000)
 
@@ -84,6 +99,22 @@ def _sums(key: str, **filters) -> dict:
     """Exact ledger sums grouped by ``key``, in one query."""
     rows = LedgerEntry.objects.filter(**filters).values(key).annotate(total=Sum("amount"))
     return {row[key]: exact(row["total"]) for row in rows}
+
+
+def _active_reasons(store_id: int) -> set[str]:
+    holds = StoreHold.objects.filter(store_id=store_id, lifted_at__isnull=True)
+    return set(holds.values_list("reason", flat=True))
+
+
+def _payout_held(store_id: int) -> bool:
+    """Whether a store's payouts must be held, worked out here from the ledger and the holds:
+    it owes promotion arrears or refund debt, or is held for a risk reason."""
+    owes = (
+        balance(store_id=store_id, account=Account.PROMOTION, currency="CNY") < 0
+        or balance(store_id=store_id, account=Account.DEBT) < 0
+    )
+    risk = _active_reasons(store_id) & set(django_settings.PAYOUT_HOLD_FREEZE_REASONS)
+    return owes or bool(risk)
 
 
 class Ledger(RuleBasedStateMachine):
@@ -98,8 +129,13 @@ class Ledger(RuleBasedStateMachine):
         self.orders: list[Order] = []
         self.paid_in = ZERO  # what buyers paid, tracked outside the ledger
         self.n = 0
+        self.seen: set[str] = set()  # what this example exercised (hypothesis statistics)
 
     def teardown(self) -> None:
+        kinds = set(PromotionMovement.objects.values_list("kind", flat=True))
+        self.seen |= {f"promotion {kind}" for kind in kinds}
+        for what in sorted(self.seen):
+            event(what)
         transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
 
@@ -209,10 +245,23 @@ class Ledger(RuleBasedStateMachine):
         if not open_:
             return
         p = open_[i % len(open_)]
-        if paid:
-            payout_mark_paid(payout_id=p.pk, actor=None, at=self.now)
-        else:
+        if not paid:  # always possible: the money returns (paying debt first)
             payout_mark_failed(payout_id=p.pk, actor=None, reason="bank refused", at=self.now)
+            return
+        if not _payout_held(p.store_id):
+            payout_mark_paid(payout_id=p.pk, actor=None, at=self.now)
+            return
+        # Held while the store owes or is held for a risk reason: refused, nothing moves.
+        postings = Posting.objects.count()
+        try:
+            payout_mark_paid(payout_id=p.pk, actor=None, at=self.now)
+        except ValidationError as refused:
+            assert refused.code == "invalid_transition", refused
+        else:
+            raise AssertionError("a held payout was paid")
+        p.refresh_from_db()
+        assert p.status == "requested" and Posting.objects.count() == postings
+        self.seen.add("held payout refused")
 
     @rule(store=pick, eligible=st.booleans(), rate=st.sampled_from(["0", "0.05", "0.10", "0.25"]))
     def set_terms(self, store, eligible, rate):
@@ -223,6 +272,37 @@ class Ledger(RuleBasedStateMachine):
             reserve_rate=rate,
             at=self.now,
         )
+
+    @rule(store=pick, amount=cents, top_up=st.booleans())
+    def promotion(self, store, amount, top_up):
+        s = self.stores[store % 2]
+        with suppress(REFUSED):  # charges of a frozen or closed store, top-ups of a closed one
+            if top_up:
+                promotion_top_up(
+                    store_id=s.pk, actor=None, amount=amount, method="alipay", at=self.now
+                )
+            else:  # the ad system's daily spend, often more than the wallet holds (arrears)
+                promotion_charge(store_id=s.pk, actor=None, amount=amount, at=self.now)
+        if top_up and balance(store_id=s.pk, account=Account.PROMOTION, currency="CNY") >= 0:
+            assert "arrears" not in _active_reasons(s.pk), "paid arrears keep no hold"
+
+    @rule(store=pick, reason=st.sampled_from(HOLD_REASONS), lift=st.booleans())
+    def hold(self, store, reason, lift):
+        """Holds stack: placing one adds exactly it, lifting one leaves the others."""
+        s = self.stores[store % 2]
+        before = _active_reasons(s.pk)
+        move = seller_account_unfreeze if lift else seller_account_freeze
+        try:
+            move(account_id=s.pk, actor=None, reason=reason, note="review", at=self.now)
+        except REFUSED:  # the same reason twice, not held for it, arrears still owed, closed
+            assert _active_reasons(s.pk) == before
+            return
+        after = _active_reasons(s.pk)
+        assert after == (before - {reason} if lift else before | {reason}), (before, after)
+        if len(after) > 1:
+            self.seen.add("several holds at once")
+        if lift and after:
+            self.seen.add("a hold lifted, others left")
 
     @rule(store=pick)
     def close_store(self, store):
@@ -236,9 +316,37 @@ class Ledger(RuleBasedStateMachine):
         self.now += timedelta(hours=hours)
         if rate:
             exchange_rate_set(actor=None, day=self.now.date(), rate="7.1234")
+        returns = Dispute.objects.filter(status="awaiting_return").count()
         run_all(self.now)
+        if Dispute.objects.filter(status="awaiting_return").count() < returns:
+            self.seen.add("return timeout")
+        if ExchangeRate.objects.filter(date=self.now.date()).exists():
+            self._closed_stores_are_settled()
+
+    def _closed_stores_are_settled(self) -> None:
+        """On a day with a rate the runner leaves no closed store with arrears beside available
+        money (set off), nor prepaid promotion money worth a cent (returned)."""
+        for s in SellerAccount.objects.filter(pk__in=[s.pk for s in self.stores], status="closed"):
+            wallet = balance(store_id=s.pk, account=Account.PROMOTION, currency="CNY")
+            available = balance(store_id=s.pk, account=Account.AVAILABLE)
+            assert not (wallet < 0 and available > 0), (wallet, available)
+            assert wallet < Decimal("0.04"), wallet  # less than half a cent's worth may stay
 
     # --- invariants ---
+
+    @invariant()
+    def holds_agree_with_the_store(self):
+        grace = self.now - timedelta(days=django_settings.ARREARS_GRACE_DAYS)
+        for s in SellerAccount.objects.filter(pk__in=[s.pk for s in self.stores]):
+            holds = list(s.holds.filter(lifted_at__isnull=True).order_by("placed_at", "id"))
+            assert (s.status == "frozen") == bool(holds), (s.status, holds)
+            if holds:
+                assert s.freeze_reason == holds[0].reason  # the oldest hold is the headline
+            overdue = ArrearsEpisode.objects.filter(
+                store=s, cleared_at__isnull=True, started_at__lt=grace
+            )
+            if s.status != "closed" and overdue.exists():
+                assert "arrears" in {h.reason for h in holds}, "overdue arrears freeze the store"
 
     @invariant()
     def every_posting_sums_to_zero(self):
