@@ -9,13 +9,14 @@ from backoffice.graphql.filters import (
     store_pk,
 )
 from backoffice.graphql.inputs import aware
-from backoffice.graphql.mutations import mutation
+from backoffice.graphql.mutations import GlobalId, mutation, service_mutation
 from backoffice.graphql.relay import Connection, filter_pk, max_page_size, node_pk, pk_from_node_id
 from backoffice.graphql.types import (
     AvailableTransition,
     FieldChangeEntry,
     HistoryEntry,
     Money,
+    Scoped,
     changes_field,
     choice,
     enum_from_choices,
@@ -32,8 +33,10 @@ __all__ = [
     "DateRange",
     "DateTimeRange",
     "FieldChangeEntry",
+    "GlobalId",
     "HistoryEntry",
     "Money",
+    "Scoped",
     "StableOrder",
     "TextFilter",
     "aware",
@@ -50,6 +53,7 @@ __all__ = [
     "pk_from_node_id",
     "request_now",
     "require_user",
+    "service_mutation",
     "store_pk",
     "transitions_field",
     "viewer",
