@@ -31,6 +31,7 @@ from backoffice.graphql import (
     HistoryEntry,
     Money,
     Scoped,
+    SettlementCurrency,
     StableOrder,
     aware,
     changes_field,
@@ -74,7 +75,6 @@ from payouts.selectors import balance_annotation
 SellerAccountStatus = enum_from_choices("SellerAccountStatus", SellerAccount.Status.choices)
 FreezeReason = enum_from_choices("FreezeReason", SellerAccount.FreezeReason.choices)
 CloseReason = enum_from_choices("CloseReason", SellerAccount.CloseReason.choices)
-SettlementCurrency = enum_from_choices("Currency", Currency.CHOICES)
 NoticeKind = enum_from_choices("NoticeKind", Notice.Kind.choices)
 
 # What the unfreeze guard reads (the freeze reason and, for arrears, the promotion balance),

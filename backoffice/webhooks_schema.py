@@ -11,7 +11,6 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from strawberry import relay
 
-from accounts.schema import SellerAccountType
 from backoffice import webhooks
 from backoffice.graphql import (
     Connection,
@@ -174,7 +173,7 @@ class Mutation:
         webhooks.endpoint_create,
         WebhookEndpointCreateInput,
         WebhookEndpointCreated,
-        ids={"store_id": GlobalId(SellerAccountType, "store_id")},
+        ids={"store_id": GlobalId("accounts.schema.SellerAccountType", "store_id")},
         result=_created,
     )
     webhook_endpoint_update = service_mutation(

@@ -9,14 +9,13 @@ arbitrates. A dispute is looked up through the viewer's queryset, so another sto
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 import strawberry_django
 from django.db.models import Prefetch, Q
 from strawberry import UNSET, Info, relay
 
-from accounts.schema import SellerAccountType
 from backoffice.graphql import (
     AvailableTransition,
     ChoiceFilter,
@@ -41,9 +40,12 @@ from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
 from disputes import selectors, services
 from disputes.models import Dispute, DisputeTransition, Fault, Reason
-from orders.schema import OrderType
 from payouts.schema_types import RefundType
 from payouts.selectors import REFUND_PERM, may_see
+
+if TYPE_CHECKING:
+    from accounts.schema import SellerAccountType
+    from orders.schema import OrderType
 
 DisputeStatus = enum_from_choices("DisputeStatus", Dispute.Status.choices)
 DisputeReason = enum_from_choices("DisputeReason", Reason.choices)
@@ -151,8 +153,8 @@ class DisputeType(Scoped, relay.Node):
     scope = staticmethod(selectors.disputes_visible_to)
 
     platform_dispute_id: str | None
-    order: OrderType
-    store: SellerAccountType
+    order: Annotated["OrderType", strawberry.lazy("orders.schema")]
+    store: Annotated["SellerAccountType", strawberry.lazy("accounts.schema")]
     reason: DisputeReason
     description: str
     requested_refund: Money = money_field(
@@ -375,7 +377,7 @@ class Mutation:
         services.dispute_open,
         DisputeOpenInput,
         DisputeType,
-        ids={"id": GlobalId(OrderType, "order_id")},
+        ids={"id": GlobalId("orders.schema.OrderType", "order_id")},
         result=reloaded,
         description="Record a buyer's dispute on an order (support, integrations).",
     )

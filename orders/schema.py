@@ -10,7 +10,6 @@ import strawberry_django
 from django.db.models import F, Q
 from strawberry import UNSET, Info, relay
 
-from accounts.schema import SellerAccountType
 from backoffice.graphql import (
     AvailableTransition,
     ChoiceFilter,
@@ -48,6 +47,7 @@ from orders.models import PaymentMethod as PaymentMethodChoices
 from payouts.schema_types import RefundType, commission_field, escrow_field, refunds_field
 
 if TYPE_CHECKING:
+    from accounts.schema import SellerAccountType
     from disputes.schema import DisputeType
 
 RATE_PLACES = Decimal("0.000001")  # exchange rates are shown with 6 decimals, as payouts show them
@@ -117,7 +117,7 @@ class OrderType(Scoped, relay.Node):
     scope = staticmethod(selectors.orders_visible_to)
 
     order_number: str
-    store: SellerAccountType
+    store: Annotated["SellerAccountType", strawberry.lazy("accounts.schema")]
     buyer_name: str
     buyer_country: str
     amount: Money = money_field("amount", "USD", description="What the buyer pays.")
@@ -327,7 +327,7 @@ class Mutation:
         services.order_create,
         OrderCreateInput,
         OrderType,
-        ids={"store_id": GlobalId(SellerAccountType, "store_id")},
+        ids={"store_id": GlobalId("accounts.schema.SellerAccountType", "store_id")},
         convert={
             "placed_at": partial(aware, field="placedAt"),
             "lines": lambda lines: [services.Line(x.sku, x.quantity, x.unit_price) for x in lines],

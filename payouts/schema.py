@@ -8,6 +8,7 @@ refunds) are in :mod:`payouts.schema_types`.
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
@@ -15,7 +16,6 @@ from django.db.models import Q
 from strawberry import UNSET, Info, relay
 
 from accounts.models import SellerAccount
-from accounts.schema import SellerAccountType, SettlementCurrency
 from backoffice.graphql import (
     AvailableTransition,
     ChoiceFilter,
@@ -26,6 +26,7 @@ from backoffice.graphql import (
     HistoryEntry,
     Money,
     Scoped,
+    SettlementCurrency,
     StableOrder,
     enum_from_choices,
     filter_pk,
@@ -38,7 +39,6 @@ from backoffice.graphql import (
 )
 from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
-from orders.schema import OrderType
 from payouts import promotion, selectors, services
 from payouts.ledger import exact
 from payouts.models import (
@@ -54,6 +54,13 @@ from payouts.models import (
 )
 from payouts.schema_types import PromotionMovementType, PromotionTopUpMethod, RefundType
 
+if TYPE_CHECKING:
+    from accounts.schema import SellerAccountType
+    from orders.schema import OrderType
+
+# Other apps' types, resolved when the schema is built (this module imports neither).
+StoreRef = Annotated["SellerAccountType", strawberry.lazy("accounts.schema")]
+OrderRef = Annotated["OrderType", strawberry.lazy("orders.schema")]
 LedgerAccount = enum_from_choices(
     "LedgerAccount",
     Account.choices,
@@ -119,7 +126,7 @@ PAYOUT_HOLD = {
 class PayoutType(Scoped, relay.Node):
     scope = staticmethod(selectors.payouts_visible_to)
 
-    store: SellerAccountType
+    store: StoreRef
     amount: Money = money_field("amount", Currency.USD, description="Taken from available.")
     status: PayoutStatus
     requested_at: datetime
@@ -241,10 +248,8 @@ class LedgerEntryType(Scoped, relay.Node):
     account: LedgerAccount
     at: datetime
     posting: PostingType
-    store: SellerAccountType | None = strawberry_django.field(
-        description="Null for the platform's legs."
-    )
-    order: OrderType | None = strawberry_django.field(
+    store: StoreRef | None = strawberry_django.field(description="Null for the platform's legs.")
+    order: OrderRef | None = strawberry_django.field(
         field_name="posting__order",
         description="The order the movement is about (payment, release, early payout, refund, "
         "reserve release); null for payouts.",
@@ -491,7 +496,7 @@ class PromotionSetThresholdInput:
     )
 
 
-STORE = {"id": GlobalId(SellerAccountType, "store_id")}
+STORE = {"id": GlobalId("accounts.schema.SellerAccountType", "store_id")}
 PAYOUT = {"id": GlobalId(PayoutType, "payout_id")}
 
 
@@ -504,7 +509,7 @@ class Mutation:
     early_payout_set = service_mutation(
         services.early_payout_set,
         EarlyPayoutSetInput,
-        SellerAccountType,
+        StoreRef,
         ids=STORE,
         result=lambda terms: terms.store,
         description="Staff override of a store's early-payout eligibility and reserve.",
@@ -561,7 +566,7 @@ class Mutation:
     promotion_set_threshold = service_mutation(
         promotion.promotion_set_threshold,
         PromotionSetThresholdInput,
-        SellerAccountType,
+        StoreRef,
         ids=STORE,
         result=_store_of_wallet,
         description="The store's low-balance threshold (the seller or finance).",

@@ -2,10 +2,10 @@
 early-payout terms and decisions, promotion wallet and movements, arrears history and health,
 an order's escrow and refunds.
 
-They live apart from :mod:`payouts.schema` (which imports the accounts and orders schemas for
-its own types) so that ``accounts.schema`` and ``orders.schema`` can import them without a
-cycle. Each ``*_field()`` builds a field with its optimizer hints, so that a page of stores or
-orders costs the same number of queries whatever its size.
+They are the part of the payouts GraphQL that ``accounts.schema`` and ``orders.schema`` import;
+no app's schema imports another's (other apps' types are ``strawberry.lazy`` references, see
+tests/test_schema_imports.py). Each ``*_field()`` builds a field with its optimizer hints, so
+that a page of stores or orders costs the same number of queries whatever its size.
 """
 
 import dataclasses

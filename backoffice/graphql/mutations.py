@@ -22,6 +22,7 @@ import strawberry_django
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError, OperationalError
+from django.utils.module_loading import import_string
 from strawberry import Info
 from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo, OperationMessage
@@ -107,10 +108,16 @@ def mutation(resolver: F | None = None, *, description: str | None = None) -> An
 @dataclass(frozen=True)
 class GlobalId:
     """An input field that names an object by its global ID: decoded through ``type``'s scope
-    (``Scoped.pk_of``: another store's object is ``not_found``) into the service's ``arg``."""
+    (``Scoped.pk_of``: another store's object is ``not_found``) into the service's ``arg``.
+    ``type`` is a ``Scoped`` type, or another app's as a dotted path (``"orders.schema.OrderType"``)
+    imported on first use, so that no app's schema imports another's."""
 
-    type: Any  # a backoffice.graphql.types.Scoped type
+    type: Any
     arg: str
+
+    def pk(self, info: Info, global_id: str, *, field: str) -> int:
+        scoped = import_string(self.type) if isinstance(self.type, str) else self.type
+        return scoped.pk_of(info, global_id, field=field)
 
 
 def service_mutation(
@@ -138,9 +145,7 @@ def service_mutation(
             value = getattr(input, name)
             if name in ids:
                 ref, field = ids[name], to_camel_case(name)
-                kwargs[ref.arg] = (
-                    None if value is None else ref.type.pk_of(info, value, field=field)
-                )
+                kwargs[ref.arg] = None if value is None else ref.pk(info, value, field=field)
                 continue
             if name in convert:
                 value = convert[name](value)

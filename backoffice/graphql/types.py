@@ -19,7 +19,7 @@ from backoffice.graphql.actors import BY, actor_name
 from backoffice.graphql.relay import node_pk
 from backoffice.graphql.viewer import viewer
 from backoffice.models import FieldChange
-from backoffice.money import quantize
+from backoffice.money import Currency, quantize
 
 
 class Scoped:
@@ -92,6 +92,10 @@ def enum_from_choices(
     members are ``str`` equal to the stored value, so they go to services unchanged."""
     members = {str(value).upper(): str(value) for value, _label in choices}
     return strawberry.enum(StrEnum(name, members), description=description)
+
+
+# The currencies of money the API takes (payouts, settlement, rates): USD and CNY.
+SettlementCurrency = enum_from_choices("Currency", Currency.CHOICES)
 
 
 def choice(enum: type[StrEnum], value: str) -> StrEnum | None:
