@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -26,8 +27,11 @@ from backoffice.graphql import (
     ChoiceFilter,
     Connection,
     FieldChangeEntry,
+    GlobalId,
     HistoryEntry,
     Money,
+    Scoped,
+    SettlementCurrency,
     StableOrder,
     aware,
     changes_field,
@@ -37,8 +41,8 @@ from backoffice.graphql import (
     http_request,
     max_page_size,
     mutation,
-    node_pk,
     require_user,
+    service_mutation,
     transitions_field,
     viewer,
 )
@@ -72,7 +76,6 @@ from payouts.selectors import balance_annotation
 SellerAccountStatus = enum_from_choices("SellerAccountStatus", SellerAccount.Status.choices)
 FreezeReason = enum_from_choices("FreezeReason", SellerAccount.FreezeReason.choices)
 CloseReason = enum_from_choices("CloseReason", SellerAccount.CloseReason.choices)
-SettlementCurrency = enum_from_choices("Currency", Currency.CHOICES)
 NoticeKind = enum_from_choices("NoticeKind", Notice.Kind.choices)
 
 # What the unfreeze guard reads (the freeze reason and, for arrears, the promotion balance),
@@ -133,13 +136,19 @@ def _holds_view(info: Info, holds: list[HoldInfo]) -> list[StoreHoldInfo]:
     ]
 
 
+def _notices(viewer: Any, queryset: QuerySet) -> QuerySet:
+    return notices_visible_to(viewer, queryset).order_by("-created_at", "-pk")
+
+
 @strawberry_django.type(
     Notice,
     name="Notice",
     description="A message to the store (freeze, close, low promotion balance, early payout, "
     "dispute deadlines), also e-mailed to the store's users.",
 )
-class NoticeType(relay.Node):
+class NoticeType(Scoped, relay.Node):
+    scope = staticmethod(_notices)
+
     title: str
     body: str
     created_at: datetime
@@ -154,10 +163,6 @@ class NoticeType(relay.Node):
     )
     def emailed_to(self, root: strawberry.Parent[Notice], info: Info) -> list[str] | None:
         return list(root.emailed_to) if sees_all_notices(viewer(info)) else None
-
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return notices_visible_to(viewer(info), queryset).order_by("-created_at", "-pk")
 
 
 @strawberry_django.filter_type(SellerAccount, name="SellerAccountFilter")
@@ -178,7 +183,9 @@ class SellerAccountSort(StableOrder):
 
 
 @strawberry_django.type(SellerAccount, name="SellerAccount", only=["status"])
-class SellerAccountType(relay.Node):
+class SellerAccountType(Scoped, relay.Node):
+    scope = staticmethod(seller_accounts_visible_to)
+
     platform_store_id: str
     name: str
     opened_at: datetime
@@ -264,23 +271,17 @@ class SellerAccountType(relay.Node):
     def close_reason(self, root: strawberry.Parent[SellerAccount]) -> CloseReason | None:
         return choice(CloseReason, root.close_reason)
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return seller_accounts_visible_to(viewer(info), queryset)
-
 
 @strawberry_django.type(ApiToken, name="ApiToken")
-class ApiTokenType(relay.Node):
+class ApiTokenType(Scoped, relay.Node):
+    scope = staticmethod(api_tokens_visible_to)
+
     name: str
     prefix: str = strawberry_django.field(description="The token's first characters.")
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
     is_active: bool = strawberry_django.field(only=["revoked_at"])
-
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return api_tokens_visible_to(viewer(info), queryset)
 
 
 @strawberry.type(name="User", description="The signed-in user.")
@@ -336,8 +337,8 @@ class Query:
 
 
 def account_pk(info: Info, global_id: str, *, field: str = "id") -> int:
-    queryset = seller_accounts_visible_to(viewer(info))
-    return node_pk(global_id, queryset, type_name="SellerAccount", field=field)
+    """For a hand-written resolver: the store ``global_id`` names, if the viewer sees it."""
+    return SellerAccountType.pk_of(info, global_id, field=field)
 
 
 @strawberry.input
@@ -431,20 +432,41 @@ class PasswordResetConfirmInput:
     new_password: str
 
 
+STORE = {"id": GlobalId(SellerAccountType, "account_id")}
+
+
+def _created_token(created: tuple[ApiToken, str]) -> ApiTokenCreated:
+    token, plaintext = created
+    return ApiTokenCreated(token=plaintext, api_token=token)  # type: ignore[arg-type]
+
+
 @strawberry.type(name="Mutation")
 class Mutation:
-    @mutation
-    def seller_account_create(
-        self, info: Info, input: SellerAccountCreateInput
-    ) -> SellerAccountType:
-        return services.seller_account_create(
-            actor=require_user(info),
-            platform_store_id=input.store_id,
-            name=input.name,
-            settlement_currency=input.settlement_currency,
-            opened_at=aware(input.opened_at, field="openedAt"),
-            commission_rate=input.commission_rate,
-        )
+    seller_account_create = service_mutation(
+        services.seller_account_create,
+        SellerAccountCreateInput,
+        SellerAccountType,
+        rename={"store_id": "platform_store_id"},
+        convert={"opened_at": partial(aware, field="openedAt")},
+    )
+    seller_account_freeze = service_mutation(
+        services.seller_account_freeze, SellerAccountFreezeInput, SellerAccountType, ids=STORE
+    )
+    seller_account_unfreeze = service_mutation(
+        services.seller_account_unfreeze, SellerAccountUnfreezeInput, SellerAccountType, ids=STORE
+    )
+    seller_account_close = service_mutation(
+        services.seller_account_close, SellerAccountCloseInput, SellerAccountType, ids=STORE
+    )
+    api_token_create = service_mutation(
+        services.api_token_create, ApiTokenCreateInput, ApiTokenCreated, result=_created_token
+    )
+    api_token_revoke = service_mutation(
+        services.api_token_revoke,
+        ApiTokenRevokeInput,
+        ApiTokenType,
+        ids={"id": GlobalId(ApiTokenType, "token_id")},
+    )
 
     @mutation(
         description="Changes a store's name, settlement currency, opening date or commission "
@@ -468,46 +490,6 @@ class Mutation:
             opened_at=aware(input.opened_at, field="openedAt"),
             commission_rate=rate,
         )
-
-    @mutation
-    def seller_account_freeze(
-        self, info: Info, input: SellerAccountFreezeInput
-    ) -> SellerAccountType:
-        actor = require_user(info)
-        return services.seller_account_freeze(
-            account_id=account_pk(info, input.id), actor=actor, reason=input.reason, note=input.note
-        )
-
-    @mutation
-    def seller_account_unfreeze(
-        self, info: Info, input: SellerAccountUnfreezeInput
-    ) -> SellerAccountType:
-        actor = require_user(info)
-        return services.seller_account_unfreeze(
-            account_id=account_pk(info, input.id),
-            actor=actor,
-            reason=input.reason,
-            note=input.note,
-        )
-
-    @mutation
-    def seller_account_close(self, info: Info, input: SellerAccountCloseInput) -> SellerAccountType:
-        actor = require_user(info)
-        return services.seller_account_close(
-            account_id=account_pk(info, input.id), actor=actor, reason=input.reason, note=input.note
-        )
-
-    @mutation
-    def api_token_create(self, info: Info, input: ApiTokenCreateInput) -> ApiTokenCreated:
-        token, plaintext = services.api_token_create(actor=require_user(info), name=input.name)
-        return ApiTokenCreated(token=plaintext, api_token=token)  # type: ignore[arg-type]
-
-    @mutation
-    def api_token_revoke(self, info: Info, input: ApiTokenRevokeInput) -> ApiTokenType:
-        actor = require_user(info)
-        queryset = api_tokens_visible_to(actor)
-        token_id = node_pk(input.id, queryset, type_name="ApiToken")
-        return services.api_token_revoke(actor=actor, token_id=token_id)
 
     # --- signing in and out on the session (not with an API token), passwords ---
 

@@ -9,18 +9,16 @@ import strawberry
 import strawberry_django
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from strawberry import Info, relay
+from strawberry import relay
 
-from accounts.selectors import seller_accounts_visible_to
 from backoffice import webhooks
 from backoffice.graphql import (
     Connection,
+    GlobalId,
+    Scoped,
     enum_from_choices,
     max_page_size,
-    mutation,
-    node_pk,
-    require_user,
-    viewer,
+    service_mutation,
 )
 from backoffice.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from backoffice.permissions import staff_with
@@ -29,25 +27,25 @@ VIEW_PERM = "backoffice.view_webhookendpoint"
 DeliveryStatus = enum_from_choices("WebhookDeliveryStatus", WebhookDelivery.Status.choices)
 
 
-def visible(queryset: QuerySet, info: Info) -> QuerySet:
+def visible(queryset: QuerySet, user: Any) -> QuerySet:
     """Everything for staff who may view endpoints; nothing for anyone else."""
-    return queryset if staff_with(viewer(info), VIEW_PERM) else queryset.none()
+    return queryset if staff_with(user, VIEW_PERM) else queryset.none()
 
 
 @strawberry_django.type(WebhookAttempt, name="WebhookAttempt")
-class WebhookAttemptType(relay.Node):
+class WebhookAttemptType(Scoped, relay.Node):
     at: datetime
     status_code: int | None
     duration_ms: int
     error: str
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return visible(queryset, info).order_by("at", "pk")
+    @staticmethod
+    def scope(user: Any, queryset: QuerySet) -> QuerySet:
+        return visible(queryset, user).order_by("at", "pk")
 
 
 @strawberry_django.type(WebhookDelivery, name="WebhookDelivery")
-class WebhookDeliveryType(relay.Node):
+class WebhookDeliveryType(Scoped, relay.Node):
     attempts: int = strawberry_django.field(description="Attempts in its current schedule.")
     next_attempt_at: datetime | None
     last_status_code: int | None
@@ -72,13 +70,13 @@ class WebhookDeliveryType(relay.Node):
     def event_type(self, root: strawberry.Parent[WebhookDelivery]) -> str:
         return root.event.type
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return visible(queryset, info).order_by("-pk")
+    @staticmethod
+    def scope(user: Any, queryset: QuerySet) -> QuerySet:
+        return visible(queryset, user).order_by("-pk")
 
 
 @strawberry_django.type(WebhookEndpoint, name="WebhookEndpoint")
-class WebhookEndpointType(relay.Node):
+class WebhookEndpointType(Scoped, relay.Node):
     url: str
     description: str
     event_types: list[str] = strawberry_django.field(description="Empty: every event type.")
@@ -102,9 +100,9 @@ class WebhookEndpointType(relay.Node):
             None if root.store_id is None else relay.GlobalID("SellerAccount", str(root.store_id))
         )
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return visible(queryset, info).order_by("pk")
+    @staticmethod
+    def scope(user: Any, queryset: QuerySet) -> QuerySet:
+        return visible(queryset, user).order_by("pk")
 
 
 @strawberry.type(name="Query")
@@ -158,58 +156,40 @@ class WebhookDeliveryRetryInput:
     id: strawberry.ID
 
 
-def endpoint_pk(info: Info, global_id: str) -> int:
-    queryset = visible(WebhookEndpoint.objects.all(), info)
-    return node_pk(global_id, queryset, type_name="WebhookEndpoint")
+ENDPOINT = {"id": GlobalId(WebhookEndpointType, "endpoint_id")}
+
+
+def _created(endpoint: WebhookEndpoint) -> WebhookEndpointCreated:
+    return WebhookEndpointCreated(secret=endpoint.secret, webhook_endpoint=endpoint)  # type: ignore[arg-type]
+
+
+def _deleted(_nothing: None) -> WebhookEndpointDeleted:
+    return WebhookEndpointDeleted(message=_("The webhook endpoint was deleted."))
 
 
 @strawberry.type(name="Mutation")
 class Mutation:
-    @mutation
-    def webhook_endpoint_create(
-        self, info: Info, input: WebhookEndpointCreateInput
-    ) -> WebhookEndpointCreated:
-        actor = require_user(info)
-        store_id = None
-        if input.store_id is not None:
-            stores = seller_accounts_visible_to(actor)
-            store_id = node_pk(input.store_id, stores, type_name="SellerAccount", field="storeId")
-        endpoint = webhooks.endpoint_create(
-            actor=actor,
-            url=input.url,
-            event_types=input.event_types,
-            store_id=store_id,
-            description=input.description,
-        )
-        return WebhookEndpointCreated(secret=endpoint.secret, webhook_endpoint=endpoint)  # type: ignore[arg-type]
-
-    @mutation
-    def webhook_endpoint_update(
-        self, info: Info, input: WebhookEndpointUpdateInput
-    ) -> WebhookEndpointType:
-        actor = require_user(info)
-        return webhooks.endpoint_update(  # type: ignore[return-value]
-            actor=actor,
-            endpoint_id=endpoint_pk(info, input.id),
-            url=input.url,
-            event_types=input.event_types,
-            description=input.description,
-            active=input.active,
-        )
-
-    @mutation
-    def webhook_endpoint_delete(
-        self, info: Info, input: WebhookEndpointDeleteInput
-    ) -> WebhookEndpointDeleted:
-        actor = require_user(info)
-        webhooks.endpoint_delete(actor=actor, endpoint_id=endpoint_pk(info, input.id))
-        return WebhookEndpointDeleted(message=_("The webhook endpoint was deleted."))
-
-    @mutation(description="Send a delivery again now, with a fresh retry schedule.")
-    def webhook_delivery_retry(
-        self, info: Info, input: WebhookDeliveryRetryInput
-    ) -> WebhookDeliveryType:
-        actor = require_user(info)
-        queryset = visible(WebhookDelivery.objects.all(), info)
-        delivery_id = node_pk(input.id, queryset, type_name="WebhookDelivery")
-        return webhooks.delivery_retry(actor=actor, delivery_id=delivery_id)  # type: ignore[return-value]
+    webhook_endpoint_create = service_mutation(
+        webhooks.endpoint_create,
+        WebhookEndpointCreateInput,
+        WebhookEndpointCreated,
+        ids={"store_id": GlobalId("accounts.schema.SellerAccountType", "store_id")},
+        result=_created,
+    )
+    webhook_endpoint_update = service_mutation(
+        webhooks.endpoint_update, WebhookEndpointUpdateInput, WebhookEndpointType, ids=ENDPOINT
+    )
+    webhook_endpoint_delete = service_mutation(
+        webhooks.endpoint_delete,
+        WebhookEndpointDeleteInput,
+        WebhookEndpointDeleted,
+        ids=ENDPOINT,
+        result=_deleted,
+    )
+    webhook_delivery_retry = service_mutation(
+        webhooks.delivery_retry,
+        WebhookDeliveryRetryInput,
+        WebhookDeliveryType,
+        ids={"id": GlobalId(WebhookDeliveryType, "delivery_id")},
+        description="Send a delivery again now, with a fresh retry schedule.",
+    )

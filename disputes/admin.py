@@ -9,7 +9,6 @@ shown as a message with nothing changed.
 """
 
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django import forms
@@ -37,12 +36,14 @@ from disputes.models import Dispute, DisputeTransition, Fault, Reason
 from disputes.resources import DisputeResource
 from disputes.selectors import arbitration_overdue, auto_action, due, next_automatic_at
 from disputes.services import (
+    dispute_accept,
     dispute_accept_proposal,
     dispute_confirm_return,
     dispute_escalate,
     dispute_open,
+    dispute_propose,
+    dispute_reject,
     dispute_resolve,
-    dispute_respond,
     dispute_withdraw,
 )
 from orders.models import Order
@@ -177,19 +178,17 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
     service_id_arg = "dispute_id"
     resource_classes = [DisputeResource]  # export only (backoffice/exports.py)
     object_actions = {
-        "accept": ObjectAction(
-            "Accept", partial(dispute_respond, action="accept"), RESPOND_PERM, form=AcceptForm
-        ),
+        "accept": ObjectAction("Accept", dispute_accept, RESPOND_PERM, form=AcceptForm),
         "reject": ObjectAction(
             "Reject",
-            partial(dispute_respond, action="reject"),
+            dispute_reject,
             RESPOND_PERM,
             form=RejectForm,
             check=transition_check("respond"),
         ),
         "propose": ObjectAction(
             "Propose",
-            partial(dispute_respond, action="propose"),
+            dispute_propose,
             RESPOND_PERM,
             form=ProposeForm,
             check=transition_check("respond"),

@@ -9,31 +9,29 @@ arbitrates. A dispute is looked up through the viewer's queryset, so another sto
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 import strawberry_django
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q
 from strawberry import UNSET, Info, relay
 
-from accounts.schema import SellerAccountType
-from backoffice.errors import invalid
 from backoffice.graphql import (
     AvailableTransition,
     ChoiceFilter,
     Connection,
     DateTimeRange,
+    GlobalId,
     HistoryEntry,
     Money,
+    Scoped,
     StableOrder,
     choice,
     enum_from_choices,
     filter_pk,
     max_page_size,
     money_field,
-    mutation,
-    node_pk,
-    require_user,
+    service_mutation,
     store_pk,
     transitions_field,
     viewer,
@@ -42,9 +40,12 @@ from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
 from disputes import selectors, services
 from disputes.models import Dispute, DisputeTransition, Fault, Reason
-from orders.schema import OrderType, order_pk
 from payouts.schema_types import RefundType
 from payouts.selectors import REFUND_PERM, may_see
+
+if TYPE_CHECKING:
+    from accounts.schema import SellerAccountType
+    from orders.schema import OrderType
 
 DisputeStatus = enum_from_choices("DisputeStatus", Dispute.Status.choices)
 DisputeReason = enum_from_choices("DisputeReason", Reason.choices)
@@ -148,10 +149,12 @@ def _timeline_rows(info: Info) -> Prefetch:
     description="A buyer's dispute on an order: the requested refund, the seller's response, "
     "the platform's arbitration, and the refund paid.",
 )
-class DisputeType(relay.Node):
+class DisputeType(Scoped, relay.Node):
+    scope = staticmethod(selectors.disputes_visible_to)
+
     platform_dispute_id: str | None
-    order: OrderType
-    store: SellerAccountType
+    order: Annotated["OrderType", strawberry.lazy("orders.schema")]
+    store: Annotated["SellerAccountType", strawberry.lazy("accounts.schema")]
     reason: DisputeReason
     description: str
     requested_refund: Money = money_field(
@@ -266,10 +269,6 @@ class DisputeType(relay.Node):
     def timeline(self, root: strawberry.Parent[Dispute], info: Info) -> list[DisputeTimelineEntry]:
         return [DisputeTimelineEntry.of(row, info) for row in root.history.all()]
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return selectors.disputes_visible_to(viewer(info), queryset)
-
 
 @strawberry.type(name="Query")
 class Query:
@@ -284,11 +283,6 @@ class Query:
 
 
 # --- mutations: resolve the object through the viewer's queryset, then call the service ---
-
-
-def dispute_pk(info: Info, global_id: str) -> int:
-    queryset = selectors.disputes_visible_to(viewer(info))
-    return node_pk(global_id, queryset, type_name="Dispute")
 
 
 def reloaded(dispute: Dispute) -> Dispute:
@@ -368,93 +362,52 @@ class DisputeConfirmReturnInput:
     note: str = ""
 
 
-def _check_response(input: DisputeRespondInput) -> None:
-    """What the input types cannot say: the amount goes with PROPOSE, a return with ACCEPT."""
-    propose = input.action == DisputeResponseAction("propose")
-    if propose and input.amount is None:
-        raise invalid("Give the amount you propose.", field="amount")
-    if not propose and input.amount is not None:
-        raise invalid(
-            "Only PROPOSE takes an amount (ACCEPT refunds what was asked).", field="amount"
-        )
-    if input.return_required and input.action != DisputeResponseAction("accept"):
-        raise invalid("Only ACCEPT can ask for the goods back.", field="returnRequired")
+DISPUTE = {"id": GlobalId(DisputeType, "dispute_id")}
+
+
+def _dispute_mutation(service: Any, input_type: type, description: str) -> Any:
+    return service_mutation(
+        service, input_type, DisputeType, ids=DISPUTE, result=reloaded, description=description
+    )
 
 
 @strawberry.type(name="Mutation")
 class Mutation:
-    @mutation(description="Record a buyer's dispute on an order (support, integrations).")
-    def dispute_open(self, info: Info, input: DisputeOpenInput) -> DisputeType:
-        actor = require_user(info)
-        dispute = services.dispute_open(
-            order_id=order_pk(info, input.id),
-            actor=actor,
-            reason=input.reason,
-            requested_refund=input.requested_refund,
-            description=input.description,
-            platform_dispute_id=input.platform_dispute_id,
-        )
-        return reloaded(dispute)  # type: ignore[return-value]
-
-    @mutation(description="The seller's response, before `respondBy`.")
-    def dispute_respond(self, info: Info, input: DisputeRespondInput) -> DisputeType:
-        actor = require_user(info)
-        dispute_id = dispute_pk(info, input.id)
-        _check_response(input)
-        dispute = services.dispute_respond(
-            dispute_id=dispute_id,
-            actor=actor,
-            action=input.action,
-            amount=input.amount,
-            note=input.note,
-            return_required=input.return_required,
-        )
-        return reloaded(dispute)  # type: ignore[return-value]
-
-    @mutation(description="The buyer accepts the seller's proposal (support for the buyer).")
-    def dispute_accept_proposal(self, info: Info, input: DisputeAcceptProposalInput) -> DisputeType:
-        actor = require_user(info)
-        dispute = services.dispute_accept_proposal(
-            dispute_id=dispute_pk(info, input.id),
-            actor=actor,
-            note=input.note,
-            return_required=input.return_required,
-        )
-        return reloaded(dispute)  # type: ignore[return-value]
-
-    @mutation(description="Either side takes a responded dispute to platform arbitration.")
-    def dispute_escalate(self, info: Info, input: DisputeEscalateInput) -> DisputeType:
-        actor = require_user(info)
-        dispute = services.dispute_escalate(
-            dispute_id=dispute_pk(info, input.id), actor=actor, note=input.note
-        )
-        return reloaded(dispute)  # type: ignore[return-value]
-
-    @mutation(description="Platform arbitration (risk staff): the refund and who is at fault.")
-    def dispute_resolve(self, info: Info, input: DisputeResolveInput) -> DisputeType:
-        actor = require_user(info)
-        dispute = services.dispute_resolve(
-            dispute_id=dispute_pk(info, input.id),
-            actor=actor,
-            amount=input.amount,
-            fault=input.fault,
-            note=input.note,
-            return_required=input.return_required,
-        )
-        return reloaded(dispute)  # type: ignore[return-value]
-
-    @mutation(description="The buyer withdraws the dispute (support for the buyer).")
-    def dispute_withdraw(self, info: Info, input: DisputeWithdrawInput) -> DisputeType:
-        actor = require_user(info)
-        dispute = services.dispute_withdraw(
-            dispute_id=dispute_pk(info, input.id), actor=actor, note=input.note
-        )
-        return reloaded(dispute)  # type: ignore[return-value]
-
-    @mutation(description="The seller confirms the returned goods: the agreed refund is paid.")
-    def dispute_confirm_return(self, info: Info, input: DisputeConfirmReturnInput) -> DisputeType:
-        actor = require_user(info)
-        dispute = services.dispute_confirm_return(
-            dispute_id=dispute_pk(info, input.id), actor=actor, note=input.note
-        )
-        return reloaded(dispute)  # type: ignore[return-value]
+    dispute_open = service_mutation(
+        services.dispute_open,
+        DisputeOpenInput,
+        DisputeType,
+        ids={"id": GlobalId("orders.schema.OrderType", "order_id")},
+        result=reloaded,
+        description="Record a buyer's dispute on an order (support, integrations).",
+    )
+    dispute_respond = _dispute_mutation(
+        services.dispute_respond,
+        DisputeRespondInput,
+        "The seller's response, before `respondBy`.",
+    )
+    dispute_accept_proposal = _dispute_mutation(
+        services.dispute_accept_proposal,
+        DisputeAcceptProposalInput,
+        "The buyer accepts the seller's proposal (support for the buyer).",
+    )
+    dispute_escalate = _dispute_mutation(
+        services.dispute_escalate,
+        DisputeEscalateInput,
+        "Either side takes a responded dispute to platform arbitration.",
+    )
+    dispute_resolve = _dispute_mutation(
+        services.dispute_resolve,
+        DisputeResolveInput,
+        "Platform arbitration (risk staff): the refund and who is at fault.",
+    )
+    dispute_withdraw = _dispute_mutation(
+        services.dispute_withdraw,
+        DisputeWithdrawInput,
+        "The buyer withdraws the dispute (support for the buyer).",
+    )
+    dispute_confirm_return = _dispute_mutation(
+        services.dispute_confirm_return,
+        DisputeConfirmReturnInput,
+        "The seller confirms the returned goods: the agreed refund is paid.",
+    )

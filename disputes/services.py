@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Notice
 from accounts.notices import notify
@@ -197,6 +198,68 @@ def _settle(dispute: Dispute, order: Order, *, actor: Any, at: datetime) -> None
 
 
 @transaction.atomic
+def dispute_accept(
+    *,
+    dispute_id: int,
+    actor: Any,
+    note: str = "",
+    return_required: bool = False,
+    seller_return: bool | None = None,
+    at: datetime | None = None,
+) -> Dispute:
+    """The seller's response before the deadline: refund what the buyer asked.
+
+    With ``return_required`` the seller asks for the goods back on its own account (DOMAIN.md:
+    "for personal reasons or no reason"): the dispute goes to the return flow without the
+    after-sales protection, and the refund is the store's (the waterfall), never the protection
+    fund's. ``seller_return=False`` is for a caller that knows a return is under way but not
+    that the seller asked for it (an import of the platform's export)."""
+    dispute = lock(Dispute, dispute_id)
+    return _move(
+        dispute,
+        "accept",
+        actor=actor,
+        at=clock.resolve(at),
+        note=note,
+        amount=dispute.requested_refund,
+        return_required=_return_required(dispute, return_required),
+        seller_return=return_required if seller_return is None else seller_return,
+    )
+
+
+@transaction.atomic
+def dispute_reject(
+    *, dispute_id: int, actor: Any, note: str = "", at: datetime | None = None
+) -> Dispute:
+    """The seller's response before the deadline: refund nothing (a proposal of 0.00)."""
+    dispute = lock(Dispute, dispute_id)
+    return _propose(dispute, Decimal("0.00"), actor=actor, at=clock.resolve(at), note=note)
+
+
+@transaction.atomic
+def dispute_propose(
+    *, dispute_id: int, actor: Any, amount: Any, note: str = "", at: datetime | None = None
+) -> Dispute:
+    """The seller's response before the deadline: offer ``amount``, below what was asked."""
+    dispute = lock(Dispute, dispute_id)
+    proposed = clean_amount(amount, field="amount", allow_zero=True)
+    if proposed >= dispute.requested_refund:
+        raise invalid(
+            f"A proposal is below the requested USD {dispute.requested_refund}; "
+            "to refund all of it, accept.",
+            field="amount",
+        )
+    return _propose(dispute, proposed, actor=actor, at=clock.resolve(at), note=note)
+
+
+def _propose(
+    dispute: Dispute, proposed: Decimal, *, actor: Any, at: datetime, note: str
+) -> Dispute:
+    return _move(
+        dispute, "respond", actor=actor, at=at, note=note, amount=proposed, proposed_refund=proposed
+    )
+
+
 def dispute_respond(
     *,
     dispute_id: int,
@@ -208,42 +271,28 @@ def dispute_respond(
     seller_return: bool | None = None,
     at: datetime | None = None,
 ) -> Dispute:
-    """The seller's response before the deadline: ``accept`` (refund what was asked),
-    ``reject`` (propose nothing) or ``propose`` an amount below what was asked.
-
-    Accepting with ``return_required`` is the seller asking for the goods back on its own
-    account (DOMAIN.md: "for personal reasons or no reason"): the dispute goes to the return
-    flow without the after-sales protection, and the refund is the store's (the waterfall),
-    never the protection fund's. ``seller_return=False`` is for a caller that knows a return is
-    under way but not that the seller asked for it (an import of the platform's export)."""
-    at = clock.resolve(at)
-    dispute = lock(Dispute, dispute_id)
+    """The response as one call with an ``action`` (``accept``, ``reject`` or ``propose``), for
+    callers whose input names it (GraphQL's ``disputeRespond``, import rows): checks that the
+    arguments go with the action, then calls :func:`dispute_accept`, :func:`dispute_reject` or
+    :func:`dispute_propose`."""
+    if action not in ("accept", "reject", "propose"):
+        raise invalid(_("The action is accept, reject or propose."), field="action")
+    if action == "propose" and amount is None:
+        raise invalid(_("Give the amount you propose."), field="amount")
+    if action != "propose" and amount is not None:
+        raise invalid(
+            _("Only PROPOSE takes an amount (ACCEPT refunds what was asked)."), field="amount"
+        )
+    if return_required and action != "accept":
+        raise invalid(_("Only ACCEPT can ask for the goods back."), field="returnRequired")
+    common = {"dispute_id": dispute_id, "actor": actor, "note": note, "at": at}
     if action == "accept":
-        return _move(
-            dispute,
-            "accept",
-            actor=actor,
-            at=at,
-            note=note,
-            amount=dispute.requested_refund,
-            return_required=_return_required(dispute, return_required),
-            seller_return=return_required if seller_return is None else seller_return,
+        return dispute_accept(
+            **common, return_required=return_required, seller_return=seller_return
         )
     if action == "reject":
-        proposed = Decimal("0.00")
-    elif action == "propose":
-        proposed = clean_amount(amount, field="amount", allow_zero=True)
-        if proposed >= dispute.requested_refund:
-            raise invalid(
-                f"A proposal is below the requested USD {dispute.requested_refund}; "
-                "to refund all of it, accept.",
-                field="amount",
-            )
-    else:
-        raise invalid("The action is accept, reject or propose.", field="action")
-    return _move(
-        dispute, "respond", actor=actor, at=at, note=note, amount=proposed, proposed_refund=proposed
-    )
+        return dispute_reject(**common)
+    return dispute_propose(**common, amount=amount)
 
 
 @transaction.atomic

@@ -2,22 +2,24 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from functools import partial
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 from strawberry import UNSET, Info, relay
 
-from accounts.schema import SellerAccountType, account_pk
 from backoffice.graphql import (
     AvailableTransition,
     ChoiceFilter,
     Connection,
     DateTimeRange,
     FieldChangeEntry,
+    GlobalId,
     HistoryEntry,
     Money,
+    Scoped,
     StableOrder,
     TextFilter,
     aware,
@@ -28,11 +30,10 @@ from backoffice.graphql import (
     max_page_size,
     money_field,
     mutation,
-    node_pk,
     require_user,
+    service_mutation,
     store_pk,
     transitions_field,
-    viewer,
 )
 from backoffice.graphql.actors import actor_name
 from orders import selectors, services
@@ -48,6 +49,7 @@ from orders.models import PaymentMethod as PaymentMethodChoices
 from payouts.schema_types import RefundType, commission_field, escrow_field, refunds_field
 
 if TYPE_CHECKING:
+    from accounts.schema import SellerAccountType
     from disputes.schema import DisputeType
 
 RATE_PLACES = Decimal("0.000001")  # exchange rates are shown with 6 decimals, as payouts show them
@@ -83,7 +85,9 @@ class OrderSort(StableOrder):
 
 
 @strawberry_django.type(PaymentReminder, name="PaymentReminder")
-class PaymentReminderType(relay.Node):
+class PaymentReminderType(Scoped, relay.Node):
+    scope = staticmethod(selectors.payment_reminders_visible_to)
+
     sent_at: datetime
     message: str
     order: "OrderType"
@@ -93,10 +97,6 @@ class PaymentReminderType(relay.Node):
         """The sender (a staff member's role for a seller, see `HistoryEntry.by`); null for
         the system."""
         return actor_name(info, root.sent_by)
-
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return selectors.payment_reminders_visible_to(viewer(info), queryset)
 
 
 @strawberry.type(name="Parcel", description="One parcel of an order's shipment.")
@@ -115,9 +115,11 @@ class OrderLineType:
 
 
 @strawberry_django.type(Order, name="Order", only=["status"])
-class OrderType(relay.Node):
+class OrderType(Scoped, relay.Node):
+    scope = staticmethod(selectors.orders_visible_to)
+
     order_number: str
-    store: SellerAccountType
+    store: Annotated["SellerAccountType", strawberry.lazy("accounts.schema")]
     buyer_name: str
     buyer_country: str
     amount: Money = money_field("amount", "USD", description="What the buyer pays.")
@@ -233,10 +235,6 @@ class OrderType(relay.Node):
             root.last_reminder_at = root.payment_reminders.values_list("sent_at", flat=True).first()
         return selectors.next_reminder_at(status=root.status, last_sent_at=root.last_reminder_at)
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return selectors.orders_visible_to(viewer(info), queryset)
-
 
 @strawberry.type(name="Query")
 class Query:
@@ -249,8 +247,8 @@ class Query:
 
 
 def order_pk(info: Info, global_id: str) -> int:
-    queryset = selectors.orders_visible_to(viewer(info))
-    return node_pk(global_id, queryset, type_name="Order")
+    """For a hand-written resolver: the order ``global_id`` names, if the viewer sees it."""
+    return OrderType.pk_of(info, global_id)
 
 
 @strawberry.input
@@ -334,25 +332,49 @@ class OrderRecordRatingInput:
     rating: int = strawberry.field(description="The buyer's stars, 1 to 5 (4 and 5 are positive).")
 
 
+ORDER = {"id": GlobalId(OrderType, "order_id")}
+
+
 @strawberry.type(name="Mutation")
 class Mutation:
-    @mutation
-    def order_create(self, info: Info, input: OrderCreateInput) -> OrderType:
-        actor = require_user(info)
-        return services.order_create(
-            actor=actor,
-            store_id=account_pk(info, input.store_id, field="storeId"),
-            order_number=input.order_number,
-            amount=input.amount,
-            buyer_name=input.buyer_name,
-            buyer_country=input.buyer_country,
-            placed_at=aware(input.placed_at, field="placedAt"),
-            product_total=input.product_total,
-            shipping_cost=input.shipping_cost,
-            protected=input.protected,
-            product_info=input.product_info,
-            lines=[services.Line(x.sku, x.quantity, x.unit_price) for x in input.lines],
-        )
+    order_create = service_mutation(
+        services.order_create,
+        OrderCreateInput,
+        OrderType,
+        ids={"store_id": GlobalId("accounts.schema.SellerAccountType", "store_id")},
+        convert={
+            "placed_at": partial(aware, field="placedAt"),
+            "lines": lambda lines: [services.Line(x.sku, x.quantity, x.unit_price) for x in lines],
+        },
+    )
+    order_mark_paid = service_mutation(
+        services.order_mark_paid,
+        OrderMarkPaidInput,
+        OrderType,
+        ids=ORDER,
+        convert={"payment_method": lambda method: method or ""},
+    )
+    order_ship = service_mutation(services.order_ship, OrderShipInput, OrderType, ids=ORDER)
+    order_confirm_receipt = service_mutation(
+        services.order_confirm_receipt, OrderConfirmReceiptInput, OrderType, ids=ORDER
+    )
+    order_cancel = service_mutation(services.order_cancel, OrderCancelInput, OrderType, ids=ORDER)
+    order_send_payment_reminder = service_mutation(
+        services.order_send_payment_reminder,
+        OrderSendPaymentReminderInput,
+        PaymentReminderType,
+        ids=ORDER,
+        description="Returns the reminder sent; its `order` gives the next allowed time.",
+    )
+    order_record_rating = service_mutation(
+        services.order_record_rating,
+        OrderRecordRatingInput,
+        OrderType,
+        ids=ORDER,
+        description="The buyer's rating of a completed order, from the platform's feedback "
+        "feed (the `integration` role: orders.record_rating); it counts in the store's "
+        "health. A new rating replaces the previous one.",
+    )
 
     @mutation(
         description="Changes an order's buyer name, buyer country or product info through the "
@@ -368,63 +390,4 @@ class Mutation:
             buyer_name=input.buyer_name,
             buyer_country=input.buyer_country,
             product_info=input.product_info,
-        )
-
-    @mutation
-    def order_mark_paid(self, info: Info, input: OrderMarkPaidInput) -> OrderType:
-        actor = require_user(info)
-        return services.order_mark_paid(
-            order_id=order_pk(info, input.id),
-            actor=actor,
-            payment_method=input.payment_method or "",
-            note=input.note,
-        )
-
-    @mutation
-    def order_ship(self, info: Info, input: OrderShipInput) -> OrderType:
-        actor = require_user(info)
-        return services.order_ship(
-            order_id=order_pk(info, input.id),
-            actor=actor,
-            carrier=input.carrier,
-            tracking_number=input.tracking_number,
-            note=input.note,
-        )
-
-    @mutation
-    def order_confirm_receipt(self, info: Info, input: OrderConfirmReceiptInput) -> OrderType:
-        actor = require_user(info)
-        return services.order_confirm_receipt(
-            order_id=order_pk(info, input.id), actor=actor, note=input.note
-        )
-
-    @mutation
-    def order_cancel(self, info: Info, input: OrderCancelInput) -> OrderType:
-        actor = require_user(info)
-        return services.order_cancel(
-            order_id=order_pk(info, input.id),
-            actor=actor,
-            reason=input.reason,
-            note=input.note,
-            delist_product=input.delist_product,
-        )
-
-    @mutation(description="Returns the reminder sent; its `order` gives the next allowed time.")
-    def order_send_payment_reminder(
-        self, info: Info, input: OrderSendPaymentReminderInput
-    ) -> PaymentReminderType:
-        actor = require_user(info)
-        return services.order_send_payment_reminder(
-            order_id=order_pk(info, input.id), actor=actor, message=input.message
-        )
-
-    @mutation(
-        description="The buyer's rating of a completed order, from the platform's feedback "
-        "feed (the `integration` role: orders.record_rating); it counts in the store's "
-        "health. A new rating replaces the previous one."
-    )
-    def order_record_rating(self, info: Info, input: OrderRecordRatingInput) -> OrderType:
-        actor = require_user(info)
-        return services.order_record_rating(
-            order_id=order_pk(info, input.id), actor=actor, rating=input.rating
         )

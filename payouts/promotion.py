@@ -7,11 +7,12 @@ top-up pays arrears first simply because it lands on a negative balance). The de
 runner freezes and closes stores on the episode's age and size (:mod:`payouts.deadlines`).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Notice, SellerAccount
 from accounts.notices import notify
@@ -151,6 +152,39 @@ def _low_balance_notice(store: SellerAccount, now_balance: Decimal, *, at: datet
         wallet.save(update_fields=["low_balance_noticed"])
 
 
+def _reference(value: str | None) -> str | None:
+    """A statement line or payment id as given (stripped); ``None`` when blank."""
+    value = (value or "").strip()
+    if len(value) > 100:
+        raise invalid(_("The reference is at most 100 characters."), field="reference")
+    return value or None
+
+
+def _charge_reference(
+    store_id: int, reference: str | None, day: date | None, *, today: date
+) -> str | None:
+    """A charge's reference; for a day of spend without one, made from the store and the day
+    (one charge per store and day)."""
+    reference = _reference(reference)
+    if day is None:
+        return reference
+    if day > today:
+        raise invalid(_("The day of spend cannot be after today."), field="day")
+    return reference or f"ads:{store_id}:{day.isoformat()}"
+
+
+def _top_up_payload(
+    *, store_id: int, amount: Any, method: str, reference: str | None = None, **_other: Any
+) -> dict[str, Any]:
+    return {
+        "store_id": store_id,
+        "amount": str(amount),
+        "method": method,
+        "reference": _reference(reference),
+    }
+
+
+@idempotent(model=PromotionMovement, payload=_top_up_payload)
 def promotion_top_up(
     *,
     store_id: int,
@@ -158,36 +192,10 @@ def promotion_top_up(
     amount: Any,
     method: str,
     reference: str | None = None,
-    idempotency_key: str | None = None,
     at: datetime | None = None,
 ) -> PromotionMovement:
     """Money into the wallet: Alipay or credit card (the seller or finance), or an offline bank
     transfer that finance records. It pays arrears first."""
-    return idempotent(
-        key=idempotency_key,
-        operation="promotion_top_up",
-        user=actor,
-        model=PromotionMovement,
-        payload={
-            "store_id": store_id,
-            "amount": str(amount),
-            "method": method,
-            "reference": reference,
-        },
-        run=lambda: _top_up(
-            store_id=store_id,
-            actor=actor,
-            amount=amount,
-            method=method,
-            reference=reference,
-            at=clock.resolve(at),
-        ),
-    )
-
-
-def _top_up(
-    *, store_id: int, actor: Any, amount: Any, method: str, reference: str | None, at: datetime
-) -> PromotionMovement:
     store = lock(SellerAccount, store_id, what="Store")
     if method not in PromotionMovement.Method.values:
         raise invalid(f"Unknown top-up method {method!r}.", field="method")
@@ -202,38 +210,44 @@ def _top_up(
         PromotionMovement.Kind.TOP_UP,
         clean_amount(amount),
         actor=actor,
-        at=at,
-        reference=reference,
+        at=clock.resolve(at),
+        reference=_reference(reference),
         method=method,
     )
 
 
+def _charge_payload(
+    *,
+    store_id: int,
+    amount: Any,
+    reference: str | None = None,
+    day: date | None = None,
+    at: datetime | None = None,
+    **_other: Any,
+) -> dict[str, Any]:
+    today = clock.resolve(at).date()
+    return {
+        "store_id": store_id,
+        "amount": str(amount),
+        "reference": _charge_reference(store_id, reference, day, today=today),
+    }
+
+
+@idempotent(model=PromotionMovement, payload=_charge_payload)
 def promotion_charge(
     *,
     store_id: int,
     actor: Any,
     amount: Any,
     reference: str | None = None,
-    idempotency_key: str | None = None,
+    day: date | None = None,
     at: datetime | None = None,
 ) -> PromotionMovement:
-    """The ad system's daily spend. It may take the wallet below zero (arrears); a frozen or
-    closed store runs no promotions, so it is refused."""
-    return idempotent(
-        key=idempotency_key,
-        operation="promotion_charge",
-        user=actor,
-        model=PromotionMovement,
-        payload={"store_id": store_id, "amount": str(amount), "reference": reference},
-        run=lambda: _charge(
-            store_id=store_id, actor=actor, amount=amount, reference=reference, at=clock.resolve(at)
-        ),
-    )
-
-
-def _charge(
-    *, store_id: int, actor: Any, amount: Any, reference: str | None, at: datetime
-) -> PromotionMovement:
+    """The ad system's daily spend (of ``day``, when given: not after today). It may take the
+    wallet below zero (arrears); a frozen or closed store runs no promotions, so it is
+    refused."""
+    at = clock.resolve(at)
+    reference = _charge_reference(store_id, reference, day, today=at.date())
     require_staff_perm(actor, "payouts.charge_promotion")
     store = lock(SellerAccount, store_id, what="Store")
     if store.status != SellerAccount.Status.ACTIVE:
@@ -251,6 +265,18 @@ def _charge(
     )
 
 
+def _adjust_payload(
+    *, store_id: int, amount: Any, note: str, reference: str | None = None, **_other: Any
+) -> dict[str, Any]:
+    return {
+        "store_id": store_id,
+        "amount": str(amount),
+        "note": note,
+        "reference": _reference(reference),
+    }
+
+
+@idempotent(model=PromotionMovement, payload=_adjust_payload)
 def promotion_adjust(
     *,
     store_id: int,
@@ -258,35 +284,9 @@ def promotion_adjust(
     amount: Any,
     note: str,
     reference: str | None = None,
-    idempotency_key: str | None = None,
     at: datetime | None = None,
 ) -> PromotionMovement:
     """A correction by finance, positive or negative, with the reason in ``note``."""
-    return idempotent(
-        key=idempotency_key,
-        operation="promotion_adjust",
-        user=actor,
-        model=PromotionMovement,
-        payload={
-            "store_id": store_id,
-            "amount": str(amount),
-            "note": note,
-            "reference": reference,
-        },
-        run=lambda: _adjust(
-            store_id=store_id,
-            actor=actor,
-            amount=amount,
-            note=note,
-            reference=reference,
-            at=clock.resolve(at),
-        ),
-    )
-
-
-def _adjust(
-    *, store_id: int, actor: Any, amount: Any, note: str, reference: str | None, at: datetime
-) -> PromotionMovement:
     require_staff_perm(actor, "payouts.adjust_promotion")
     if not (note or "").strip():
         raise invalid("Say why the wallet is adjusted.", field="note")
@@ -296,8 +296,8 @@ def _adjust(
         PromotionMovement.Kind.ADJUSTMENT,
         clean_amount(amount, allow_negative=True),
         actor=actor,
-        at=at,
-        reference=reference,
+        at=clock.resolve(at),
+        reference=_reference(reference),
         note=note,
     )
 

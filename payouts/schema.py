@@ -8,41 +8,37 @@ refunds) are in :mod:`payouts.schema_types`.
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from strawberry import UNSET, Info, relay
 
 from accounts.models import SellerAccount
-from accounts.schema import SellerAccountType, SettlementCurrency, account_pk
-from backoffice import clock
-from backoffice.errors import invalid
 from backoffice.graphql import (
     AvailableTransition,
     ChoiceFilter,
     Connection,
     DateRange,
     DateTimeRange,
+    GlobalId,
     HistoryEntry,
     Money,
+    Scoped,
+    SettlementCurrency,
     StableOrder,
     enum_from_choices,
     filter_pk,
     history_field,
     max_page_size,
     money_field,
-    mutation,
-    node_pk,
-    require_user,
+    service_mutation,
     store_pk,
     transitions_field,
-    viewer,
 )
 from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
-from orders.schema import OrderType
 from payouts import promotion, selectors, services
 from payouts.ledger import exact
 from payouts.models import (
@@ -53,10 +49,18 @@ from payouts.models import (
     Payout,
     PayoutTransition,
     Posting,
+    PromotionWallet,
     Receivable,
 )
 from payouts.schema_types import PromotionMovementType, PromotionTopUpMethod, RefundType
 
+if TYPE_CHECKING:
+    from accounts.schema import SellerAccountType
+    from orders.schema import OrderType
+
+# Other apps' types, resolved when the schema is built (this module imports neither).
+StoreRef = Annotated["SellerAccountType", strawberry.lazy("accounts.schema")]
+OrderRef = Annotated["OrderType", strawberry.lazy("orders.schema")]
 LedgerAccount = enum_from_choices(
     "LedgerAccount",
     Account.choices,
@@ -119,8 +123,10 @@ PAYOUT_HOLD = {
     description="A withdrawal of the store's available balance (USD), paid in USD or in CNY "
     "at the request day's rate.",
 )
-class PayoutType(relay.Node):
-    store: SellerAccountType
+class PayoutType(Scoped, relay.Node):
+    scope = staticmethod(selectors.payouts_visible_to)
+
+    store: StoreRef
     amount: Money = money_field("amount", Currency.USD, description="Taken from available.")
     status: PayoutStatus
     requested_at: datetime
@@ -170,10 +176,6 @@ class PayoutType(relay.Node):
     )
     def requested_by(self, root: strawberry.Parent[Payout], info: Info) -> str | None:
         return actor_name(info, root.requested_by)
-
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return selectors.payouts_visible_to(viewer(info), queryset)
 
 
 # --- the ledger ---
@@ -240,14 +242,14 @@ class LedgerEntrySort(StableOrder):
     description="One leg of a posting: a signed amount on one account. Positive on a store "
     "account means more owed to the store; the legs of one posting sum to zero.",
 )
-class LedgerEntryType(relay.Node):
+class LedgerEntryType(Scoped, relay.Node):
+    scope = staticmethod(selectors.ledger_entries_visible_to)
+
     account: LedgerAccount
     at: datetime
     posting: PostingType
-    store: SellerAccountType | None = strawberry_django.field(
-        description="Null for the platform's legs."
-    )
-    order: OrderType | None = strawberry_django.field(
+    store: StoreRef | None = strawberry_django.field(description="Null for the platform's legs.")
+    order: OrderRef | None = strawberry_django.field(
         field_name="posting__order",
         description="The order the movement is about (payment, release, early payout, refund, "
         "reserve release); null for payouts.",
@@ -271,10 +273,6 @@ class LedgerEntryType(relay.Node):
     def amount(self, root: strawberry.Parent[LedgerEntry]) -> Money:
         return Money(amount=root.amount, currency=root.currency)
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return selectors.ledger_entries_visible_to(viewer(info), queryset)
-
 
 # --- exchange rates ---
 
@@ -296,7 +294,9 @@ class ExchangeRateSort(StableOrder):
     name="ExchangeRate",
     description="CNY for one unit of `currency` on `date`.",
 )
-class ExchangeRateType(relay.Node):
+class ExchangeRateType(Scoped, relay.Node):
+    scope = staticmethod(selectors.exchange_rates_visible_to)
+
     date: date
     updated_at: datetime
 
@@ -319,17 +319,15 @@ class ExchangeRateType(relay.Node):
     def set_by(self, root: strawberry.Parent[ExchangeRate], info: Info) -> str | None:
         return actor_name(info, root.set_by)
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return selectors.exchange_rates_visible_to(viewer(info), queryset)
-
 
 @strawberry_django.type(
     Receivable,
     name="Receivable",
     description="A closed store's debt to the platform that the set-off could not collect.",
 )
-class ReceivableType(relay.Node):
+class ReceivableType(Scoped, relay.Node):
+    scope = staticmethod(selectors.receivables)
+
     name: str
     platform_store_id: str
     closed_at: datetime | None
@@ -341,10 +339,6 @@ class ReceivableType(relay.Node):
     @strawberry_django.field(description="Refunds the store could not cover, still owed (USD).")
     def debt(self, root: strawberry.Parent[Receivable]) -> Money:
         return Money(amount=exact(max(root.owed_usd, 0)), currency=Currency.USD)
-
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return selectors.receivables(viewer(info), queryset)
 
 
 @strawberry.type(name="Query")
@@ -383,11 +377,6 @@ class Query:
 
 
 # --- mutations: resolve the object through the viewer's queryset, then call the service ---
-
-
-def payout_pk(info: Info, global_id: str) -> int:
-    queryset = selectors.payouts_visible_to(viewer(info))
-    return node_pk(global_id, queryset, type_name="Payout")
 
 
 @strawberry.input
@@ -507,121 +496,78 @@ class PromotionSetThresholdInput:
     )
 
 
-def _reference(value: str | None) -> str | None:
-    value = (value or "").strip()
-    if len(value) > 100:
-        raise invalid("The reference is at most 100 characters.", field="reference")
-    return value or None
+STORE = {"id": GlobalId("accounts.schema.SellerAccountType", "store_id")}
+PAYOUT = {"id": GlobalId(PayoutType, "payout_id")}
 
 
-def _charge_reference(store_id: int, input: PromotionChargeInput) -> str | None:
-    reference = _reference(input.reference)
-    if input.day is None:
-        return reference
-    if input.day > clock.now().date():
-        raise invalid("The day of spend cannot be after today.", field="day")
-    return reference or f"ads:{store_id}:{input.day.isoformat()}"
+def _store_of_wallet(wallet: PromotionWallet) -> SellerAccount:
+    return SellerAccount.objects.get(pk=wallet.store_id)
 
 
 @strawberry.type(name="Mutation")
 class Mutation:
-    @mutation(description="Staff override of a store's early-payout eligibility and reserve.")
-    def early_payout_set(self, info: Info, input: EarlyPayoutSetInput) -> SellerAccountType:
-        actor = require_user(info)
-        terms = services.early_payout_set(
-            store_id=account_pk(info, input.id),
-            actor=actor,
-            eligible=input.eligible,
-            reserve_rate=input.reserve_rate,
-            reason=input.reason,
-        )
-        return terms.store  # type: ignore[return-value]
-
-    @mutation(description="Withdraw from the store's available balance.")
-    def payout_request(self, info: Info, input: PayoutRequestInput) -> PayoutType:
-        actor = require_user(info)
-        return services.payout_request(  # type: ignore[return-value]
-            store_id=account_pk(info, input.id),
-            actor=actor,
-            amount=input.amount,
-            currency=input.currency,
-            idempotency_key=input.idempotency_key,
-        )
-
-    @mutation
-    def payout_mark_paid(self, info: Info, input: PayoutMarkPaidInput) -> PayoutType:
-        return services.payout_mark_paid(  # type: ignore[return-value]
-            payout_id=payout_pk(info, input.id),
-            actor=require_user(info),
-            note=input.note,
-            idempotency_key=input.idempotency_key,
-        )
-
-    @mutation(description="The payout failed: its money returns to the available balance.")
-    def payout_mark_failed(self, info: Info, input: PayoutMarkFailedInput) -> PayoutType:
-        return services.payout_mark_failed(  # type: ignore[return-value]
-            payout_id=payout_pk(info, input.id),
-            actor=require_user(info),
-            reason=input.reason,
-            idempotency_key=input.idempotency_key,
-        )
-
-    @mutation(description="Set the USD/CNY rate of a day (replaces that day's rate).")
-    def exchange_rate_set(self, info: Info, input: ExchangeRateSetInput) -> ExchangeRateType:
-        return services.exchange_rate_set(  # type: ignore[return-value]
-            actor=require_user(info), day=input.date, rate=input.rate, currency=input.currency
-        )
-
-    @mutation(
+    early_payout_set = service_mutation(
+        services.early_payout_set,
+        EarlyPayoutSetInput,
+        StoreRef,
+        ids=STORE,
+        result=lambda terms: terms.store,
+        description="Staff override of a store's early-payout eligibility and reserve.",
+    )
+    payout_request = service_mutation(
+        services.payout_request,
+        PayoutRequestInput,
+        PayoutType,
+        ids=STORE,
+        description="Withdraw from the store's available balance.",
+    )
+    payout_mark_paid = service_mutation(
+        services.payout_mark_paid, PayoutMarkPaidInput, PayoutType, ids=PAYOUT
+    )
+    payout_mark_failed = service_mutation(
+        services.payout_mark_failed,
+        PayoutMarkFailedInput,
+        PayoutType,
+        ids=PAYOUT,
+        description="The payout failed: its money returns to the available balance.",
+    )
+    exchange_rate_set = service_mutation(
+        services.exchange_rate_set,
+        ExchangeRateSetInput,
+        ExchangeRateType,
+        rename={"date": "day"},
+        description="Set the USD/CNY rate of a day (replaces that day's rate).",
+    )
+    promotion_top_up = service_mutation(
+        promotion.promotion_top_up,
+        PromotionTopUpInput,
+        PromotionMovementType,
+        ids=STORE,
         description="Money into the store's promotion wallet (CNY): Alipay or credit card by "
         "the seller or finance, an offline bank transfer recorded by finance. It pays arrears "
-        "first; a closed store takes none (`invalid_transition`)."
+        "first; a closed store takes none (`invalid_transition`).",
     )
-    def promotion_top_up(self, info: Info, input: PromotionTopUpInput) -> PromotionMovementType:
-        actor = require_user(info)
-        return promotion.promotion_top_up(  # type: ignore[return-value]
-            store_id=account_pk(info, input.id),
-            actor=actor,
-            amount=input.amount,
-            method=input.method,
-            reference=_reference(input.reference),
-            idempotency_key=input.idempotency_key,
-        )
-
-    @mutation(
+    promotion_charge = service_mutation(
+        promotion.promotion_charge,
+        PromotionChargeInput,
+        PromotionMovementType,
+        ids=STORE,
         description="The ad system's daily spend (finance, integrations): it may take the "
         "wallet below zero (arrears). A frozen or closed store runs no promotions: "
-        "`invalid_transition`."
+        "`invalid_transition`.",
     )
-    def promotion_charge(self, info: Info, input: PromotionChargeInput) -> PromotionMovementType:
-        actor = require_user(info)
-        store_id = account_pk(info, input.id)
-        return promotion.promotion_charge(  # type: ignore[return-value]
-            store_id=store_id,
-            actor=actor,
-            amount=input.amount,
-            reference=_charge_reference(store_id, input),
-            idempotency_key=input.idempotency_key,
-        )
-
-    @mutation(description="A finance correction of the wallet, positive or negative, with a note.")
-    def promotion_adjust(self, info: Info, input: PromotionAdjustInput) -> PromotionMovementType:
-        actor = require_user(info)
-        return promotion.promotion_adjust(  # type: ignore[return-value]
-            store_id=account_pk(info, input.id),
-            actor=actor,
-            amount=input.amount,
-            note=input.note,
-            reference=_reference(input.reference),
-            idempotency_key=input.idempotency_key,
-        )
-
-    @mutation(description="The store's low-balance threshold (the seller or finance).")
-    def promotion_set_threshold(
-        self, info: Info, input: PromotionSetThresholdInput
-    ) -> SellerAccountType:
-        actor = require_user(info)
-        wallet = promotion.promotion_set_threshold(
-            store_id=account_pk(info, input.id), actor=actor, threshold=input.threshold
-        )
-        return SellerAccount.objects.get(pk=wallet.store_id)  # type: ignore[return-value]
+    promotion_adjust = service_mutation(
+        promotion.promotion_adjust,
+        PromotionAdjustInput,
+        PromotionMovementType,
+        ids=STORE,
+        description="A finance correction of the wallet, positive or negative, with a note.",
+    )
+    promotion_set_threshold = service_mutation(
+        promotion.promotion_set_threshold,
+        PromotionSetThresholdInput,
+        StoreRef,
+        ids=STORE,
+        result=_store_of_wallet,
+        description="The store's low-balance threshold (the seller or finance).",
+    )

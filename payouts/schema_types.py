@@ -2,10 +2,10 @@
 early-payout terms and decisions, promotion wallet and movements, arrears history and health,
 an order's escrow and refunds.
 
-They live apart from :mod:`payouts.schema` (which imports the accounts and orders schemas for
-its own types) so that ``accounts.schema`` and ``orders.schema`` can import them without a
-cycle. Each ``*_field()`` builds a field with its optimizer hints, so that a page of stores or
-orders costs the same number of queries whatever its size.
+They are the part of the payouts GraphQL that ``accounts.schema`` and ``orders.schema`` import;
+no app's schema imports another's (other apps' types are ``strawberry.lazy`` references, see
+tests/test_schema_imports.py). Each ``*_field()`` builds a field with its optimizer hints, so
+that a page of stores or orders costs the same number of queries whatever its size.
 """
 
 import dataclasses
@@ -27,6 +27,7 @@ from backoffice.errors import invalid
 from backoffice.graphql import (
     DateTimeRange,
     Money,
+    Scoped,
     aware,
     choice,
     enum_from_choices,
@@ -225,7 +226,7 @@ NOT_EVALUATED = "not evaluated yet"
     "then the store's available balance, then its reserve; what remains became store debt. "
     "Refunds covered by after-sales protection are paid by the protection fund.",
 )
-class RefundType(relay.Node):
+class RefundType(Scoped, relay.Node):
     amount: Money = money_field("amount", Currency.USD)
     from_escrow: Money = money_field("from_escrow", Currency.USD)
     from_available: Money = money_field("from_available", Currency.USD)
@@ -253,9 +254,9 @@ class RefundType(relay.Node):
             return None
         return dispute  # type: ignore[return-value]
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return selectors.refunds_visible_to(viewer(info), queryset)
+    @staticmethod
+    def scope(user: Any, queryset: QuerySet) -> QuerySet:
+        return selectors.refunds_visible_to(user, queryset)
 
 
 @strawberry_django.filter_type(ReserveHold, name="ReserveHoldFilter")
@@ -270,7 +271,7 @@ class ReserveHoldFilter:
     name="ReserveHold",
     description="The reserve held back from one order's early payout, and when it is released.",
 )
-class ReserveHoldType(relay.Node):
+class ReserveHoldType(Scoped, relay.Node):
     order: Annotated["OrderType", strawberry.lazy("orders.schema")]
     held: Money = money_field(
         "held", Currency.USD, description="Held back at the order's early payout."
@@ -316,10 +317,10 @@ class ReserveHoldType(relay.Node):
             left = ledger_balance(order_id=root.order_id, account=Account.RESERVE)
         return Money(amount=left, currency=Currency.USD)
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+    @staticmethod
+    def scope(user: Any, queryset: QuerySet) -> QuerySet:
         # Upcoming releases first by date (no date yet: after them), then released holds.
-        return selectors.reserve_holds_visible_to(viewer(info), queryset).order_by(
+        return selectors.reserve_holds_visible_to(user, queryset).order_by(
             F("released_at").asc(nulls_first=True),
             F("release_at").asc(nulls_last=True),
             "held_at",
@@ -549,7 +550,7 @@ class PromotionMovementFilter:
     description="A movement of a store's promotion wallet (CNY): a top-up, the ad system's "
     "daily charge, or a finance adjustment. Each is one posting on the ledger.",
 )
-class PromotionMovementType(relay.Node):
+class PromotionMovementType(Scoped, relay.Node):
     store: Annotated["SellerAccountType", strawberry.lazy("accounts.schema")]
     amount: Money = money_field(
         "amount", Currency.CNY, description="Signed as it moves the wallet: charges are negative."
@@ -577,11 +578,9 @@ class PromotionMovementType(relay.Node):
     def recorded_by(self, root: strawberry.Parent[PromotionMovement], info: Info) -> str | None:
         return actor_name(info, root.actor)
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return selectors.promotion_movements_visible_to(viewer(info), queryset).order_by(
-            "-at", "-pk"
-        )
+    @staticmethod
+    def scope(user: Any, queryset: QuerySet) -> QuerySet:
+        return selectors.promotion_movements_visible_to(user, queryset).order_by("-at", "-pk")
 
 
 def promotion_movements_field() -> Any:
@@ -600,18 +599,16 @@ def promotion_movements_field() -> Any:
     name="ArrearsEpisode",
     description="A stretch of time the promotion wallet spent below zero.",
 )
-class ArrearsEpisodeType(relay.Node):
+class ArrearsEpisodeType(Scoped, relay.Node):
     started_at: datetime
     cleared_at: datetime | None = strawberry_django.field(
         description="When a top-up brought the wallet back to zero or more; null while open."
     )
     peak: Money = money_field("peak", Currency.CNY, description="The most owed (CNY).")
 
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
-        return selectors.arrears_episodes_visible_to(viewer(info), queryset).order_by(
-            "-started_at", "-pk"
-        )
+    @staticmethod
+    def scope(user: Any, queryset: QuerySet) -> QuerySet:
+        return selectors.arrears_episodes_visible_to(user, queryset).order_by("-started_at", "-pk")
 
 
 def arrears_history_field() -> Any:

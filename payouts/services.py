@@ -471,31 +471,6 @@ def rate_for(day: date, currency: str = Currency.USD) -> Decimal:
     return rate
 
 
-def payout_request(
-    *,
-    store_id: int,
-    actor: Any,
-    amount: Any,
-    currency: str | None = None,
-    idempotency_key: str | None = None,
-    at: datetime | None = None,
-) -> Payout:
-    """Withdraw from the available balance, in ``currency`` (default: the store's settlement
-    currency). The same idempotency key with the same input returns the first payout and moves
-    nothing."""
-    payload = {"store_id": store_id, "amount": _canonical(amount), "currency": currency}
-    return idempotent(
-        key=idempotency_key,
-        operation="payout_request",
-        user=actor,
-        payload=payload,
-        model=Payout,
-        run=lambda: _payout_request(
-            store_id=store_id, actor=actor, amount=amount, currency=currency, at=clock.resolve(at)
-        ),
-    )
-
-
 def _canonical(amount: Any) -> str:
     """The amount as the idempotency hash sees it: "10", "10.0" and "10.00" are one request."""
     try:
@@ -526,9 +501,25 @@ def _payout_currency(store: SellerAccount, currency: str | None) -> str:
     return currency
 
 
-def _payout_request(
-    *, store_id: int, actor: Any, amount: Any, currency: str | None, at: datetime
+def _request_payload(
+    *, store_id: int, amount: Any, currency: str | None = None, **_other: Any
+) -> dict[str, Any]:
+    return {"store_id": store_id, "amount": _canonical(amount), "currency": currency}
+
+
+@idempotent(model=Payout, payload=_request_payload)
+def payout_request(
+    *,
+    store_id: int,
+    actor: Any,
+    amount: Any,
+    currency: str | None = None,
+    at: datetime | None = None,
 ) -> Payout:
+    """Withdraw from the available balance, in ``currency`` (default: the store's settlement
+    currency). The same idempotency key with the same input returns the first payout and moves
+    nothing."""
+    at = clock.resolve(at)
     store = lock(SellerAccount, store_id, what="Store")
     require_staff_or_owner(actor, "payouts.request_payout", store)
     amount = clean_amount(amount)
@@ -567,28 +558,15 @@ def _payout_request(
     return payout
 
 
+@idempotent(
+    model=Payout,
+    payload=lambda *, payout_id, note="", **_other: {"payout_id": payout_id, "note": note},
+)
 def payout_mark_paid(
-    *,
-    payout_id: int,
-    actor: Any,
-    note: str = "",
-    idempotency_key: str | None = None,
-    at: datetime | None = None,
+    *, payout_id: int, actor: Any, note: str = "", at: datetime | None = None
 ) -> Payout:
     """The payout reached the store. With an idempotency key a repeat returns the payout."""
-    return idempotent(
-        key=idempotency_key,
-        operation="payout_mark_paid",
-        user=actor,
-        model=Payout,
-        payload={"payout_id": payout_id, "note": note},
-        run=lambda: _payout_mark_paid(
-            payout_id=payout_id, actor=actor, note=note, at=clock.resolve(at)
-        ),
-    )
-
-
-def _payout_mark_paid(*, payout_id: int, actor: Any, note: str, at: datetime) -> Payout:
+    at = clock.resolve(at)
     payout = lock(Payout, payout_id)
     run_transition(payout, "mark_paid", actor=actor, at=at, note=note)
     payout.save(update_fields=["status", "paid_at"])
@@ -614,28 +592,15 @@ def _payout_mark_paid(*, payout_id: int, actor: Any, note: str, at: datetime) ->
     return payout
 
 
+@idempotent(
+    model=Payout,
+    payload=lambda *, payout_id, reason, **_other: {"payout_id": payout_id, "reason": reason},
+)
 def payout_mark_failed(
-    *,
-    payout_id: int,
-    actor: Any,
-    reason: str,
-    idempotency_key: str | None = None,
-    at: datetime | None = None,
+    *, payout_id: int, actor: Any, reason: str, at: datetime | None = None
 ) -> Payout:
     """The payout bounced: its money returns to the store (paying its debt first)."""
-    return idempotent(
-        key=idempotency_key,
-        operation="payout_mark_failed",
-        user=actor,
-        model=Payout,
-        payload={"payout_id": payout_id, "reason": reason},
-        run=lambda: _payout_mark_failed(
-            payout_id=payout_id, actor=actor, reason=reason, at=clock.resolve(at)
-        ),
-    )
-
-
-def _payout_mark_failed(*, payout_id: int, actor: Any, reason: str, at: datetime) -> Payout:
+    at = clock.resolve(at)
     payout = lock(Payout, payout_id)
     reason = (reason or "").strip()
     run_transition(payout, "mark_failed", actor=actor, at=at, note=reason, reason=reason)

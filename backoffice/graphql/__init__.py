@@ -9,13 +9,15 @@ from backoffice.graphql.filters import (
     store_pk,
 )
 from backoffice.graphql.inputs import aware
-from backoffice.graphql.mutations import mutation
+from backoffice.graphql.mutations import GlobalId, mutation, service_mutation
 from backoffice.graphql.relay import Connection, filter_pk, max_page_size, node_pk, pk_from_node_id
 from backoffice.graphql.types import (
     AvailableTransition,
     FieldChangeEntry,
     HistoryEntry,
     Money,
+    Scoped,
+    SettlementCurrency,
     changes_field,
     choice,
     enum_from_choices,
@@ -32,8 +34,11 @@ __all__ = [
     "DateRange",
     "DateTimeRange",
     "FieldChangeEntry",
+    "GlobalId",
     "HistoryEntry",
     "Money",
+    "Scoped",
+    "SettlementCurrency",
     "StableOrder",
     "TextFilter",
     "aware",
@@ -50,6 +55,7 @@ __all__ = [
     "pk_from_node_id",
     "request_now",
     "require_user",
+    "service_mutation",
     "store_pk",
     "transitions_field",
     "viewer",

@@ -1,4 +1,5 @@
 """Mutations: thin calls to a service whose refusals become ``OperationInfo`` with a code.
+:func:`service_mutation` builds the usual one (global IDs in, service call, object out).
 
 strawberry-django's ``handle_django_errors`` builds the ``<Name>Payload`` union, but it leaves
 ``code`` empty for a plain ``PermissionDenied``, ``ObjectDoesNotExist`` or a ``ValidationError``
@@ -10,19 +11,24 @@ transaction was rolled back, and the client gets ``invalid``, never an uncoded e
 not granted within ``INTERACTIVE_LOCK_TIMEOUT_MS`` (an import holds the store) is ``busy``.
 """
 
+import dataclasses
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import strawberry_django
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError, OperationalError
+from django.utils.module_loading import import_string
+from strawberry import Info
 from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo, OperationMessage
 
 from backoffice.errors import RACE_LOST, Code
+from backoffice.graphql.viewer import require_user
 from backoffice.lock_timeout import BUSY_MESSAGE, is_lock_timeout
 
 logger = logging.getLogger(__name__)
@@ -97,3 +103,61 @@ def mutation(resolver: F | None = None, *, description: str | None = None) -> An
         return field(with_error_codes(func))
 
     return decorate(resolver) if resolver is not None else decorate
+
+
+@dataclass(frozen=True)
+class GlobalId:
+    """An input field that names an object by its global ID: decoded through ``type``'s scope
+    (``Scoped.pk_of``: another store's object is ``not_found``) into the service's ``arg``.
+    ``type`` is a ``Scoped`` type, or another app's as a dotted path (``"orders.schema.OrderType"``)
+    imported on first use, so that no app's schema imports another's."""
+
+    type: Any
+    arg: str
+
+    def pk(self, info: Info, global_id: str, *, field: str) -> int:
+        scoped = import_string(self.type) if isinstance(self.type, str) else self.type
+        return scoped.pk_of(info, global_id, field=field)
+
+
+def service_mutation(
+    service: Callable[..., Any],
+    input_type: type,
+    returns: Any,
+    *,
+    ids: Mapping[str, GlobalId] | None = None,
+    rename: Mapping[str, str] | None = None,
+    convert: Mapping[str, Callable[[Any], Any]] | None = None,
+    result: Callable[[Any], Any] | None = None,
+    description: str | None = None,
+) -> Any:
+    """A mutation that only translates: the signed-in user becomes the service's ``actor``,
+    every field of ``input`` becomes the keyword argument of the same name (``ids`` decoded to
+    primary keys, ``rename``d, ``convert``ed), and the service's return value, through
+    ``result``, is the payload (``returns | OperationInfo``, named ``<Mutation>Payload``).
+    The rules (permissions, states, amounts) are the service's."""
+    ids, rename, convert = ids or {}, rename or {}, convert or {}
+    names = [f.name for f in dataclasses.fields(input_type)]
+
+    def arguments(info: Info, input: Any) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        for name in names:
+            value = getattr(input, name)
+            if name in ids:
+                ref, field = ids[name], to_camel_case(name)
+                kwargs[ref.arg] = None if value is None else ref.pk(info, value, field=field)
+                continue
+            if name in convert:
+                value = convert[name](value)
+            kwargs[rename.get(name, name)] = value
+        return kwargs
+
+    def resolve(self: Any, info: Info, input: Any) -> Any:
+        actor = require_user(info)
+        value = service(actor=actor, **arguments(info, input))
+        return value if result is None else result(value)
+
+    resolve.__name__ = service.__name__
+    resolve.__qualname__ = service.__name__
+    resolve.__annotations__ = {"info": Info, "input": input_type, "return": returns}
+    return mutation(resolve, description=description)

@@ -1,4 +1,5 @@
-"""GraphQL types shared by every app: money, audit history, available transitions, enums."""
+"""GraphQL types shared by every app: money, audit history, available transitions, enums, and
+:class:`Scoped`, the base of every type whose rows depend on who asks."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -9,15 +10,40 @@ from typing import Any
 import strawberry
 import strawberry_django
 from django.db import models
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from strawberry import Info
 
 from backoffice.audit import TransitionLog
 from backoffice.fsm import transition_checks
 from backoffice.graphql.actors import BY, actor_name
+from backoffice.graphql.relay import node_pk
 from backoffice.graphql.viewer import viewer
 from backoffice.models import FieldChange
-from backoffice.money import quantize
+from backoffice.money import Currency, quantize
+
+
+class Scoped:
+    """Row permissions in one place: every type whose rows depend on the viewer inherits
+    this ``get_queryset`` and names its one scoping function, ``scope = staticmethod(f)`` with
+    ``f(viewer, queryset) -> queryset`` (the app's ``*_visible_to`` selector). Lists, nested
+    relations, ``node(id:)`` and the mutations' global IDs (:meth:`pk_of`) all go through it."""
+
+    @staticmethod
+    def scope(viewer: Any, queryset: QuerySet) -> QuerySet:
+        raise NotImplementedError("a Scoped type names its scoping function")
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return cls.scope(viewer(info), queryset)
+
+    @classmethod
+    def pk_of(cls, info: Info, global_id: str, *, field: str = "id") -> int:
+        """The pk behind ``global_id`` if it names one of this type's rows the viewer sees;
+        else ``not_found`` (another store's object looks like one that does not exist)."""
+        model = cls.__strawberry_django_definition__.model  # type: ignore[attr-defined]
+        queryset = cls.scope(viewer(info), model._default_manager.all())
+        name = cls.__strawberry_definition__.name  # type: ignore[attr-defined]
+        return node_pk(global_id, queryset, type_name=name, field=field)
 
 
 @strawberry.type(description="An amount of money: a decimal string with exactly 2 decimals.")
@@ -66,6 +92,10 @@ def enum_from_choices(
     members are ``str`` equal to the stored value, so they go to services unchanged."""
     members = {str(value).upper(): str(value) for value, _label in choices}
     return strawberry.enum(StrEnum(name, members), description=description)
+
+
+# The currencies of money the API takes (payouts, settlement, rates): USD and CNY.
+SettlementCurrency = enum_from_choices("Currency", Currency.CHOICES)
 
 
 def choice(enum: type[StrEnum], value: str) -> StrEnum | None:

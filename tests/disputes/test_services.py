@@ -11,10 +11,13 @@ from backoffice.errors import error_code
 from disputes.models import Dispute
 from disputes.selectors import auto_action, service_points
 from disputes.services import (
+    dispute_accept,
     dispute_accept_proposal,
     dispute_confirm_return,
     dispute_escalate,
     dispute_open,
+    dispute_propose,
+    dispute_reject,
     dispute_resolve,
     dispute_respond,
     dispute_withdraw,
@@ -352,3 +355,38 @@ def test_timeline_keeps_who_did_what_with_which_amount():
     timeline = list(d.history.values_list("transition", "actor", "note", "amount"))
     assert timeline[-1] == ("respond", seller.pk, "partial refund offered", Decimal("15.00"))
     assert timeline[0][0] == "open"
+
+
+def test_accept_reject_and_propose_are_services_of_their_own():
+    accepted, rejected, proposed = (f.dispute(requested="40.00") for _ in range(3))
+    dispute_accept(dispute_id=accepted.pk, actor=None, note="sorry", at=_at(accepted))
+    dispute_reject(dispute_id=rejected.pk, actor=None, note="it arrived", at=_at(rejected))
+    dispute_propose(dispute_id=proposed.pk, actor=None, amount="15.00", at=_at(proposed))
+    for d in (accepted, rejected, proposed):
+        d.refresh_from_db()
+    assert (accepted.status, accepted.final_refund) == (Dispute.Status.RESOLVED, D("40.00"))
+    assert (rejected.status, rejected.proposed_refund) == (Dispute.Status.RESPONDED, D("0.00"))
+    assert (proposed.status, proposed.proposed_refund) == (Dispute.Status.RESPONDED, D("15.00"))
+
+
+@pytest.mark.parametrize(
+    ("action", "arguments", "field"),
+    [
+        ("propose", {}, "amount"),
+        ("accept", {"amount": "10.00"}, "amount"),
+        ("reject", {"amount": "10.00"}, "amount"),
+        ("reject", {"return_required": True}, "returnRequired"),
+        ("propose", {"amount": "10.00", "return_required": True}, "returnRequired"),
+        ("refund", {}, "action"),
+    ],
+)
+def test_a_response_whose_arguments_do_not_go_with_its_action_changes_nothing(
+    action, arguments, field
+):
+    d = f.dispute(requested="40.00")
+    with pytest.raises(ValidationError) as exc:
+        dispute_respond(dispute_id=d.pk, actor=None, action=action, at=_at(d), **arguments)
+    assert error_code(exc.value) == "invalid"
+    assert list(exc.value.error_dict) == [field]
+    d.refresh_from_db()
+    assert (d.status, d.proposed_refund) == (Dispute.Status.OPEN, None)

@@ -198,3 +198,26 @@ def test_frozen_store_keeps_orders_moving_but_cannot_withdraw():
     with pytest.raises(ValidationError) as exc:
         payout_request(store_id=o.store_id, actor=None, amount="1")
     assert error_code(exc.value) == "invalid_transition"
+
+
+def test_a_charge_for_a_day_of_spend_is_one_per_store_and_day_and_never_for_tomorrow():
+    s = f.store()
+    day = f.T0.date()
+    first = charge(s, "12.00", day=day)
+    again = charge(s, "12.00", day=day)
+    assert again.pk == first.pk
+    assert first.reference == f"ads:{s.pk}:{day.isoformat()}"
+    with pytest.raises(ValidationError) as exc:
+        charge(s, "5.00", day=day + DAY)
+    assert error_code(exc.value) == "invalid"
+    assert list(exc.value.error_dict) == ["day"]
+    assert wallet_balance(s.pk) == D("-12.00")
+
+
+def test_a_wallet_reference_is_stripped_and_at_most_100_characters():
+    s = f.store()
+    assert top_up(s, "5.00", reference="  BANK-1  ").reference == "BANK-1"
+    with pytest.raises(ValidationError) as exc:
+        top_up(s, "5.00", reference="r" * 101)
+    assert list(exc.value.error_dict) == ["reference"]
+    assert wallet_balance(s.pk) == D("5.00")
