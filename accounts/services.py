@@ -369,7 +369,7 @@ def api_token_authenticate(plaintext: str) -> User | None:
 
 
 def is_bearer_request(request: HttpRequest) -> bool:
-    """Whether the request's user comes from an API token (backoffice.auth.BearerTokenMiddleware):
+    """Whether the request's user comes from an API token (accounts.auth.BearerTokenMiddleware):
     no session and no cookies, so nothing to sign in or out of."""
     return getattr(request, "bearer_token", False)
 
@@ -424,7 +424,7 @@ def session_login(*, request: HttpRequest, username: str, password: str) -> User
         raise invalid(_("Enter the password."), field="password")
     user = auth.authenticate(request, username=username, password=password)
     if getattr(request, "axes_locked_out", False):
-        request.lockout_answered = True  # backoffice.auth.lockout_response: keep our answer
+        request.lockout_answered = True  # accounts.auth.lockout_response: keep our answer
         raise PermissionDenied(lockout_message(request))
     if user is None:
         raise PermissionDenied(_("Wrong username or password."))

@@ -15,6 +15,14 @@ registers their model admins. The store and order pages (accounts/admin.py, orde
 show money through ``store_page`` and the inlines, imported from this package.
 """
 
+from backoffice.admin_helpers import (
+    ReadOnlyAdmin,
+    admin_link,
+    autocomplete,
+    changelist_link,
+    money,
+    signed,
+)
 from payouts.admin import (  # noqa: F401  (registers)
     early_payout,
     ledger,
@@ -23,18 +31,9 @@ from payouts.admin import (  # noqa: F401  (registers)
     rates,
     receivables,
 )
+from payouts.admin.labels import ACCOUNT_LABELS, STORE_CURRENCY
 from payouts.admin.ledger import PostingInline
 from payouts.admin.payouts import RefundInline
-from payouts.admin.shared import (
-    ACCOUNT_LABELS,
-    STORE_CURRENCY,
-    ReadOnlyAdmin,
-    admin_link,
-    autocomplete,
-    changelist_link,
-    money,
-    signed,
-)
 from payouts.admin.store_page import (
     DECISION_VIEW_PERM,
     MONEY_VIEW_PERM,

@@ -13,6 +13,14 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SellerAccount
+from backoffice.admin_helpers import (
+    NOTE_WIDGET,
+    ReadOnlyAdmin,
+    admin_link,
+    autocomplete,
+    money,
+    usd_column,
+)
 from backoffice.admin_transitions import (
     HistoryInline,
     ObjectAction,
@@ -25,14 +33,6 @@ from backoffice.exports import ExportAdminMixin
 from backoffice.forms import StrictDecimalField
 from backoffice.money import Currency
 from payouts.admin.ledger import PostingInline
-from payouts.admin.shared import (
-    NOTE_WIDGET,
-    ReadOnlyAdmin,
-    admin_link,
-    autocomplete,
-    money,
-    usd_column,
-)
 from payouts.ledger import exact
 from payouts.models import Account, LedgerEntry, Payout, PayoutTransition, Refund, ReserveHold
 from payouts.resources import PayoutResource

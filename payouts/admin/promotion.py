@@ -12,12 +12,12 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts.models import SellerAccount
 from backoffice import clock
+from backoffice.admin_helpers import NOTE_WIDGET, ReadOnlyAdmin, always, autocomplete, money, signed
 from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import ObjectAction, TransitionAdminMixin
 from backoffice.forms import StrictDecimalField
 from backoffice.money import Currency
 from payouts.admin.ledger import PostingInline
-from payouts.admin.shared import NOTE_WIDGET, ReadOnlyAdmin, always, autocomplete, money, signed
 from payouts.ledger import exact
 from payouts.models import (
     Account,

@@ -5,8 +5,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.admin_helpers import ReadOnlyAdmin, money
 from backoffice.money import Currency
-from payouts.admin.shared import ReadOnlyAdmin, money
 from payouts.ledger import exact
 from payouts.models import Receivable
 from payouts.selectors import receivables

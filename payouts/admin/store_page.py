@@ -12,19 +12,18 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount
-from backoffice.money import Currency
-from payouts.admin.early_payout import decisions_table
-from payouts.admin.payouts import holds_with_remaining
-from payouts.admin.promotion import cny
-from payouts.admin.shared import (
-    ACCOUNT_LABELS,
-    STORE_CURRENCY,
+from backoffice.admin_helpers import (
     admin_link,
     changelist_link,
     money,
     percent,
     signed,
 )
+from backoffice.money import Currency
+from payouts.admin.early_payout import decisions_table
+from payouts.admin.labels import ACCOUNT_LABELS, STORE_CURRENCY
+from payouts.admin.payouts import holds_with_remaining
+from payouts.admin.promotion import cny
 from payouts.admin.statement import statement_url
 from payouts.evaluation import decide
 from payouts.health import Health, store_health

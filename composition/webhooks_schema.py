@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from strawberry import Info, relay
 
 from accounts.selectors import seller_accounts_visible_to
-from backoffice import webhooks
 from backoffice.graphql import (
     Connection,
     enum_from_choices,
@@ -24,6 +23,7 @@ from backoffice.graphql import (
 )
 from backoffice.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from backoffice.permissions import staff_with
+from composition import webhooks
 
 VIEW_PERM = "backoffice.view_webhookendpoint"
 DeliveryStatus = enum_from_choices("WebhookDeliveryStatus", WebhookDelivery.Status.choices)

@@ -1,5 +1,5 @@
-"""Shared by the payouts admin modules and the other apps' admin pages: display helpers,
-account labels and :class:`ReadOnlyAdmin`."""
+"""Admin helpers every app's admin pages may use (the kernel's): display helpers and
+:class:`ReadOnlyAdmin`."""
 
 from decimal import Decimal
 from typing import Any
@@ -15,13 +15,8 @@ from django.utils.safestring import SafeString
 
 from backoffice.fsm import TransitionCheck
 from backoffice.money import Currency, Money
-from payouts.models import STORE_ACCOUNTS, Account
 
 NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
-ACCOUNT_LABELS = dict(Account.choices)
-STORE_CURRENCY = {account: Currency.USD for account in STORE_ACCOUNTS} | {
-    Account.PROMOTION: Currency.CNY
-}
 
 
 # --- shared display helpers ---

@@ -11,9 +11,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from backoffice import events, webhooks
+from backoffice import events
 from backoffice.errors import error_text
 from backoffice.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from composition import webhooks
 
 RETRY_PERM = "backoffice.change_webhookendpoint"
 
