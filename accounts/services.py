@@ -231,21 +231,6 @@ def seller_account_unfreeze(
     return account
 
 
-def lift_arrears_hold(*, account_id: int, at: datetime) -> SellerAccount | None:
-    """The arrears are paid (a top-up or an adjustment cleared them): the system lifts the
-    arrears hold, leaving any other; nothing to do without one. In the caller's transaction."""
-    account = lock(SellerAccount, account_id)
-    if SellerAccount.FreezeReason.ARREARS not in account.active_reasons():
-        return None
-    return seller_account_unfreeze(
-        account_id=account_id,
-        actor=None,
-        reason=SellerAccount.FreezeReason.ARREARS,
-        note="automatic: promotion arrears paid",
-        at=at,
-    )
-
-
 def _lift_all_holds(account: SellerAccount, *, actor: Any, at: datetime) -> None:
     """A closed store is not frozen any more: its holds end with the closure."""
     account.holds.filter(lifted_at__isnull=True).update(

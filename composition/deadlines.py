@@ -34,6 +34,7 @@ def install() -> None:
     from composition import webhooks  # noqa: F401
     from disputes import deadlines as dispute_jobs  # noqa: F401
     from orders import deadlines as order_jobs  # noqa: F401
+    from payouts import arrears  # noqa: F401
     from payouts import deadlines as money_jobs  # noqa: F401
 
     deadlines.set_order(DEADLINE_JOBS)

@@ -37,7 +37,7 @@ from backoffice.graphql import (
 from backoffice.graphql.actors import actor_name
 from backoffice.money import Currency
 from disputes.selectors import VIEW_PERM as DISPUTE_PERM
-from payouts import selectors, statements
+from payouts import arrears, selectors, statements
 from payouts.health import ANNOTATIONS as HEALTH_ANNOTATIONS
 from payouts.health import Health, annotated_health, health_annotations, store_health
 from payouts.ledger import balance as ledger_balance
@@ -479,16 +479,16 @@ def _promotion_of(root: Any) -> PromotionWalletType:
         threshold = wallet.low_balance_threshold if wallet else Decimal("0")
     return PromotionWalletType(
         balance=Money(amount=total, currency=Currency.CNY),
-        arrears_owed=Money(amount=max(-total, Decimal("0.00")), currency=Currency.CNY),
+        arrears_owed=Money(amount=arrears.owed(total), currency=Currency.CNY),
         in_arrears_since=since,
         low_balance_threshold=Money.of(threshold, Currency.CNY),  # type: ignore[arg-type]
     )
 
 
-# What a store's clock (selectors.store_auto_action) reads, loaded with the page.
+# What a store's clock (arrears.store_auto_action) reads, loaded with the page.
 STORE_CLOCK_ANNOTATIONS = {
     PROMOTION_ATTR: lambda info: selectors.balance_annotation(Account.PROMOTION),
-    OPEN_ARREARS_ATTR: lambda info: selectors.open_arrears_since(),
+    OPEN_ARREARS_ATTR: lambda info: arrears.open_arrears_since(),
 }
 
 
@@ -502,7 +502,7 @@ def store_auto_action_of(root: Any) -> AutoAction | None:
         total = ledger_balance(store_id=root.pk, account=Account.PROMOTION, currency=Currency.CNY)
         episode = ArrearsEpisode.objects.filter(store_id=root.pk, cleared_at__isnull=True).first()
         since = episode.started_at if episode else None
-    return selectors.store_auto_action(root.status, in_arrears_since=since, promotion_balance=total)
+    return arrears.store_auto_action(root.status, in_arrears_since=since, promotion_balance=total)
 
 
 def promotion_field() -> Any:
@@ -517,7 +517,7 @@ def promotion_field() -> Any:
         resolver=resolve,
         annotate={
             PROMOTION_ATTR: lambda info: selectors.balance_annotation(Account.PROMOTION),
-            OPEN_ARREARS_ATTR: lambda info: selectors.open_arrears_since(),
+            OPEN_ARREARS_ATTR: lambda info: arrears.open_arrears_since(),
             THRESHOLD_ATTR: lambda info: selectors.low_balance_threshold(),
         },
         description="The promotion wallet; null when you may not see it (staff without "

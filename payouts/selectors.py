@@ -13,7 +13,7 @@ Platform-side ledger entries (no store) are for staff only. Exchange rates are n
 secret: every seller user and staff with ``payouts.view_exchangerate`` may read them.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount, StoreHold
-from backoffice.autoaction import AutoAction, first_second_after
+from backoffice.autoaction import AutoAction
 from payouts.ledger import balance_at_annotation, exact
 from payouts.models import (
     STORE_ACCOUNTS,
@@ -230,13 +230,6 @@ def hold_remaining() -> Coalesce:
 # --- the promotion wallet of a page of stores ---
 
 
-def open_arrears_since() -> Subquery:
-    """Annotation on a SellerAccount queryset: when its open arrears episode began (null when
-    the wallet is not in arrears)."""
-    episode = ArrearsEpisode.objects.filter(store=OuterRef("pk"), cleared_at__isnull=True)
-    return Subquery(episode.order_by().values("started_at")[:1])
-
-
 def low_balance_threshold() -> Coalesce:
     """Annotation on a SellerAccount queryset: the wallet's low-balance threshold (0: none)."""
     wallet = PromotionWallet.objects.filter(store=OuterRef("pk")).values("low_balance_threshold")
@@ -274,50 +267,7 @@ def receivables(
     )
 
 
-# --- the clocks of stores (the arrears policy) and reserve holds ---
-#
-# payouts.deadlines picks its due rows with the same periods, so the moment shown is the moment
-# the job acts.
-
-
-def arrears_grace() -> timedelta:
-    return timedelta(days=settings.ARREARS_GRACE_DAYS)
-
-
-def arrears_close_period() -> timedelta:
-    return timedelta(days=settings.ARREARS_CLOSE_DAYS)
-
-
-def store_auto_action(
-    status: str, *, in_arrears_since: datetime | None, promotion_balance: Decimal
-) -> AutoAction | None:
-    """What the arrears policy does to a store next: close it once its arrears are above
-    ``ARREARS_CLOSE_AMOUNT`` (due at once: the next run) or older than ``ARREARS_CLOSE_DAYS``;
-    freeze an active one whose arrears are older than ``ARREARS_GRACE_DAYS``. Both rules act
-    once *more than* the period has passed: the moment shown is the first whole second after
-    it. Nothing is automatic for a store without arrears, or a closed one (an unfreeze never
-    is)."""
-    if status == "closed" or in_arrears_since is None:
-        return None
-    if -promotion_balance > settings.ARREARS_CLOSE_AMOUNT:
-        return AutoAction(
-            in_arrears_since,
-            _("close the store (arrears above CNY %(limit)s)")
-            % {"limit": f"{settings.ARREARS_CLOSE_AMOUNT:,}"},
-        )
-    close = AutoAction(
-        first_second_after(in_arrears_since + arrears_close_period()),
-        _("close the store (arrears unpaid for more than %(days)d days)")
-        % {"days": settings.ARREARS_CLOSE_DAYS},
-    )
-    if status != "active":
-        return close
-    freeze = AutoAction(
-        first_second_after(in_arrears_since + arrears_grace()),
-        _("freeze the store (arrears unpaid for more than %(days)d days)")
-        % {"days": settings.ARREARS_GRACE_DAYS},
-    )
-    return freeze if freeze.at < close.at else close  # the close job runs first on a tie
+# --- the clock of reserve holds (the store's arrears clock is payouts.arrears) ---
 
 
 def hold_auto_action(hold: ReserveHold) -> AutoAction | None:
