@@ -24,7 +24,7 @@ from accounts.notices import notify
 from accounts.selectors import freeze_info
 from backoffice import clock
 from backoffice.db import lock
-from backoffice.errors import PermissionDenied, invalid, not_found
+from backoffice.errors import Code, PermissionDenied, invalid, not_found
 from backoffice.field_history import record_field_changes, snapshot
 from backoffice.fsm import run_transition
 from backoffice.money import Currency, clean_fraction
@@ -67,7 +67,11 @@ def seller_account_create(
     if settlement_currency not in (Currency.USD, Currency.CNY):
         raise invalid("The settlement currency must be USD or CNY.", field="settlementCurrency")
     if SellerAccount.objects.filter(platform_store_id=platform_store_id).exists():
-        raise invalid(f"A store with id {platform_store_id} exists already.", field="storeId")
+        raise invalid(
+            f"A store with id {platform_store_id} exists already.",
+            field="storeId",
+            code=Code.ALREADY_EXISTS,
+        )
     return SellerAccount.objects.create(
         platform_store_id=platform_store_id,
         name=name,

@@ -50,7 +50,11 @@ def _check_platform_dispute_id(platform_dispute_id: str) -> None:
         strip=False,
     )
     if Dispute.objects.filter(platform_dispute_id=platform_dispute_id).exists():
-        raise invalid(f"Dispute {platform_dispute_id} exists already.", field="platformDisputeId")
+        raise invalid(
+            f"Dispute {platform_dispute_id} exists already.",
+            field="platformDisputeId",
+            code=Code.ALREADY_EXISTS,
+        )
 
 
 @transaction.atomic

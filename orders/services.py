@@ -12,7 +12,7 @@ and batch use.
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ from orders.models import (
     PaymentReminder,
     Product,
 )
+from orders.selectors import reminder_too_soon
 from payouts import services as money
 
 PAYMENT_METHODS = frozenset(PaymentMethod.values)  # (.values builds a new list each time)
@@ -181,7 +182,9 @@ def order_build(
     if not ORDER_NUMBER.fullmatch(order_number):
         raise invalid("The order number is a string of up to 20 digits.", field="orderNumber")
     if check_unique and Order.objects.filter(order_number=order_number).exists():
-        raise invalid(f"Order {order_number} exists already.", field="orderNumber")
+        raise invalid(
+            f"Order {order_number} exists already.", field="orderNumber", code=Code.ALREADY_EXISTS
+        )
     product = None
     if product_id is not None:
         product = Product.objects.filter(pk=product_id, store=store).first()
@@ -588,13 +591,6 @@ def order_record_rating(
     return order
 
 
-def next_reminder_at(order: Order) -> datetime | None:
-    last = order.payment_reminders.order_by("-sent_at").values_list("sent_at", flat=True).first()
-    if last is None:
-        return None
-    return last + timedelta(hours=settings.PAYMENT_REMINDER_INTERVAL_HOURS)
-
-
 @transaction.atomic
 def order_send_payment_reminder(
     *, order_id: int, actor: Any, message: str = "", at: datetime | None = None
@@ -608,12 +604,9 @@ def order_send_payment_reminder(
             f"Only unpaid orders get payment reminders; this one is {order.status}.",
             code=Code.INVALID_TRANSITION,
         )
-    allowed_at = next_reminder_at(order)
-    if allowed_at is not None and at < allowed_at:
-        raise invalid(
-            f"A reminder was sent less than {settings.PAYMENT_REMINDER_INTERVAL_HOURS} hours ago; "
-            f"the next one can go at {allowed_at:%Y-%m-%d %H:%M} UTC.",
-        )
+    too_soon = reminder_too_soon(order, at)
+    if too_soon:
+        raise invalid(too_soon, code=Code.TOO_SOON)
     text = clean_text(
         message, field="message", multiline=True
     ) or settings.PAYMENT_REMINDER_TEXT.format(
