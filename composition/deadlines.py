@@ -3,10 +3,9 @@ explicit list rather than the order in which the apps happen to register them. E
 registers its own jobs (its ``deadlines.py``, ``accounts/notices.py``, ``composition/webhooks.py``);
 a job registered but not listed here, or listed but not registered, stops the start-up.
 
-Why this order: an unpaid order is cancelled and a shipped one confirmed before the money jobs
-read them; arrears episodes are closed (the wallet was topped up) before the freeze job looks
-for stores still in arrears; the early-payout evaluation reads the day's releases; disputes
-come last, after the orders they belong to have moved."""
+The order is the one the jobs ran in before it was written down; the one constraint it
+states on purpose: ``payouts.arrears_close`` runs before ``payouts.arrears_freeze``, so a store
+past both limits is closed, not frozen first (the store's clock shows the close on a tie)."""
 
 from backoffice import deadlines
 
