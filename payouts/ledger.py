@@ -157,11 +157,6 @@ def _posted(posting: Posting, legs: list[dict[str, Any]]) -> None:
     )
 
 
-def is_posted(reference: str) -> bool:
-    _settle()
-    return Posting.objects.filter(reference=reference).exists()
-
-
 def exact(total: Decimal | float | None) -> Decimal:
     """A database SUM of cent amounts, made exact. SQLite keeps decimals as REAL, so its SUM
     carries float residue (``-4.4e-16`` for a zero balance); the error stays far below half a
