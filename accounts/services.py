@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ from backoffice.permissions import require_staff_perm
 from backoffice.text import clean_text, column_length
 from orders.services import cancel_unpaid_on_closure
 from payouts import collection
-from payouts import services as money
+from payouts import services as payouts_services
 
 TOKEN_PREFIX = "bo"
 
@@ -256,7 +257,7 @@ def seller_account_close(
     run_transition(account, "close", actor=actor, at=at, note=note, reason=reason)
     _save_state(account, "close_reason", "closed_at")
     _lift_all_holds(account, actor=actor, at=at)
-    money.schedule_release_on_closure(account)
+    payouts_services.schedule_release_on_closure(account)
     cancelled = cancel_unpaid_on_closure(account, actor=actor, at=at)
     collection.settle_closed_store(account, at=at)
     notify(
@@ -281,6 +282,47 @@ def seller_user_create(*, actor: Any, account_id: int, username: str, password: 
     if User.objects.filter(username=username).exists():
         raise invalid(f"The username {username!r} is taken.", field="username")
     return User.objects.create_user(username=username, password=password, store=account)
+
+
+# What the user admin's Save records (the password never: only that it was set, by Django).
+USER_AUDITED_FIELDS = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "store",
+)
+USER_AUDITED_RELATIONS = ("groups", "user_permissions")
+
+
+def _user_snapshot(user: User) -> dict[str, str]:
+    return snapshot(user, USER_AUDITED_FIELDS) | {
+        "groups": ", ".join(sorted(user.groups.values_list("name", flat=True))),
+        "user_permissions": ", ".join(
+            sorted(user.user_permissions.values_list("codename", flat=True))
+        ),
+    }
+
+
+@transaction.atomic
+def user_save(*, actor: Any, user: User, save_relations: Callable[[], None] = lambda: None) -> User:
+    """The user admin's Save (a new user or changes to one, its roles and permissions
+    included): the add or change permission, the row locked, each changed field recorded with
+    its old and new value and who (:mod:`backoffice.field_history`; a new user's fields against
+    empty ones). ``save_relations`` writes the many-to-many fields (the admin form's
+    ``save_m2m``) once the user has its id. The database refuses a seller user that is staff."""
+    adding = user.pk is None
+    require_staff_perm(actor, "accounts.add_user" if adding else "accounts.change_user")
+    fields = (*USER_AUDITED_FIELDS, *USER_AUDITED_RELATIONS)
+    before = dict.fromkeys(fields, "") if adding else _user_snapshot(lock(User, user.pk))
+    user.save()
+    save_relations()
+    note = "created" if adding else ""
+    record_field_changes(user, before, _user_snapshot(user), actor, note=note)
+    return user
 
 
 def _hash(token: str) -> str:
