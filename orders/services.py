@@ -40,7 +40,7 @@ from orders.models import (
     Product,
 )
 from orders.selectors import reminder_too_soon
-from payouts import services as money
+from payouts import services as payouts_services
 
 PAYMENT_METHODS = frozenset(PaymentMethod.values)  # (.values builds a new list each time)
 
@@ -379,7 +379,7 @@ def apply_pay(
     if payment_method and payment_method not in PAYMENT_METHODS:
         raise invalid(f"Unknown payment method {payment_method!r}.", field="paymentMethod")
     run_transition(order, "pay", actor=actor, at=at, note=note, payment_method=payment_method)
-    money.record_payment(order, at=at, actor=actor)
+    payouts_services.record_payment(order, at=at, actor=actor)
 
 
 MAX_PARCELS = 20
@@ -425,7 +425,7 @@ def _parcel(carrier: str, tracking_number: str) -> dict[str, str]:
 
 def apply_confirm(order: Order, *, actor: Any, at: datetime, note: str = "") -> None:
     run_transition(order, "confirm", actor=actor, at=at, note=note)
-    money.release_escrow(order, at=at, actor=actor)
+    payouts_services.release_escrow(order, at=at, actor=actor)
 
 
 def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: str = "") -> None:
@@ -437,8 +437,10 @@ def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: s
         raise invalid(f"Unknown cancel reason {reason!r}; use one of {choices}.", field="reason")
     run_transition(order, "cancel", actor=actor, at=at, note=note or reason, reason=reason)
     if order.status == Order.Status.REFUNDED:
-        money.refund_on_cancel(order, at=at, actor=actor)
-        money.release_escrow(order, at=at, actor=actor)  # what the protection fund covered
+        payouts_services.refund_on_cancel(order, at=at, actor=actor)
+        payouts_services.release_escrow(
+            order, at=at, actor=actor
+        )  # what the protection fund covered
 
 
 def cancel_unpaid_on_closure(store: SellerAccount, *, actor: Any, at: datetime) -> int:
@@ -458,7 +460,7 @@ def cancel_unpaid_on_closure(store: SellerAccount, *, actor: Any, at: datetime) 
             actor=actor,
             at=at,
             note="store closed",
-            authorized=True,
+            permission_checked=True,
             reason=EndReason.STORE_CLOSED,
         )
         _save(order, "cancel")
@@ -552,7 +554,7 @@ def _delist_products(order: Order, at: datetime) -> None:
 
 def apply_open_dispute(order: Order, *, actor: Any, at: datetime, note: str = "") -> None:
     """The order side of opening a dispute; the disputes service checked the actor."""
-    run_transition(order, "open_dispute", actor=actor, at=at, note=note, authorized=True)
+    run_transition(order, "open_dispute", actor=actor, at=at, note=note, permission_checked=True)
     _save(order, "open_dispute")
 
 
@@ -568,7 +570,7 @@ def apply_resolve_dispute(
         at=at,
         note=note,
         full_refund=full_refund,
-        authorized=True,
+        permission_checked=True,
     )
     _save(order, "resolve_dispute")
 

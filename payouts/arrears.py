@@ -19,7 +19,7 @@ from accounts.services import seller_account_close, seller_account_freeze, selle
 from backoffice.autoaction import AutoAction, first_second_after
 from backoffice.db import lock
 from backoffice.deadlines import process_batches, register
-from payouts.ledger import exact
+from payouts.ledger import to_cents
 from payouts.models import Account, ArrearsEpisode, LedgerEntry
 
 
@@ -51,6 +51,12 @@ def record_balance(store: SellerAccount, now_balance: Decimal, *, at: datetime) 
         lifted = lift_arrears_hold(account_id=store.pk, at=at)
         if lifted is not None and lifted is not store:  # (in a batch: the same instance)
             store.refresh_from_db(fields=["status", "freeze_reason", "frozen_at"])
+
+
+def clear_episode(store: SellerAccount, *, at: datetime) -> None:
+    """A closed store's arrears were set off in full (payouts.collection): its open episode ends
+    (a closed store has no hold left to lift)."""
+    ArrearsEpisode.objects.filter(store=store, cleared_at__isnull=True).update(cleared_at=at)
 
 
 def lift_arrears_hold(*, account_id: int, at: datetime) -> SellerAccount | None:
@@ -132,7 +138,7 @@ def arrears_close(now: datetime) -> int:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    # Half a cent of slack: SQLite sums decimals as floats (see payouts.ledger.exact).
+    # Half a cent of slack: SQLite sums decimals as floats (see payouts.ledger.to_cents).
     limit = -(settings.ARREARS_CLOSE_AMOUNT + Decimal("0.005"))
     due = (
         SellerAccount.objects.filter(
@@ -151,7 +157,7 @@ def arrears_close(now: datetime) -> int:
                 actor=None,
                 reason="arrears",
                 at=now,
-                note=f"automatic: arrears of CNY {-exact(store.wallet):,.2f}",
+                note=f"automatic: arrears of CNY {-to_cents(store.wallet):,.2f}",
             )
 
     return process_batches(due, handle)

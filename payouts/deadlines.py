@@ -57,7 +57,7 @@ def closed_store_settlement(now: datetime) -> int:
     """Closed stores whose promotion arrears can be set off against money that reached their
     available balance, or whose prepaid promotion money is still in the wallet (see
     payouts.collection; nothing moves on a day without a USD/CNY rate)."""
-    cent = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.exact)
+    cent = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.to_cents)
     due = (
         SellerAccount.objects.filter(status=SellerAccount.Status.CLOSED)
         .annotate(

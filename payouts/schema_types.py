@@ -41,7 +41,7 @@ from payouts import arrears, selectors, statements
 from payouts.health import ANNOTATIONS as HEALTH_ANNOTATIONS
 from payouts.health import Health, annotated_health, health_annotations, store_health
 from payouts.ledger import balance as ledger_balance
-from payouts.ledger import balances_at, exact, store_balances
+from payouts.ledger import balances_at, store_balances, to_cents
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
@@ -310,7 +310,7 @@ class ReserveHoldType(relay.Node):
     )
     def remaining(self, root: strawberry.Parent[ReserveHold]) -> Money:
         if hasattr(root, "reserve_left"):
-            left = exact(root.reserve_left)
+            left = to_cents(root.reserve_left)
         else:  # a hold loaded without the annotation
             left = ledger_balance(order_id=root.order_id, account=Account.RESERVE)
         return Money(amount=left, currency=Currency.USD)
@@ -468,9 +468,9 @@ class PromotionWalletType:
 
 def _promotion_of(root: Any) -> PromotionWalletType:
     if hasattr(root, PROMOTION_ATTR):
-        total = exact(getattr(root, PROMOTION_ATTR))
+        total = to_cents(getattr(root, PROMOTION_ATTR))
         since = getattr(root, OPEN_ARREARS_ATTR)
-        threshold = exact(getattr(root, THRESHOLD_ATTR))
+        threshold = to_cents(getattr(root, THRESHOLD_ATTR))
     else:  # a store returned by a mutation
         total = ledger_balance(store_id=root.pk, account=Account.PROMOTION, currency=Currency.CNY)
         episode = ArrearsEpisode.objects.filter(store_id=root.pk, cleared_at__isnull=True).first()
@@ -496,7 +496,7 @@ def store_auto_action_of(root: Any) -> AutoAction | None:
     """The store's clock, from the page's annotations (a store returned by a mutation: two
     queries)."""
     if hasattr(root, PROMOTION_ATTR) and hasattr(root, OPEN_ARREARS_ATTR):
-        total = exact(getattr(root, PROMOTION_ATTR))
+        total = to_cents(getattr(root, PROMOTION_ATTR))
         since = getattr(root, OPEN_ARREARS_ATTR)
     else:
         total = ledger_balance(store_id=root.pk, account=Account.PROMOTION, currency=Currency.CNY)
@@ -686,7 +686,7 @@ def escrow_field() -> Any:
         if not selectors.may_see(viewer(info), selectors.LEDGER_PERM, root.store_id):
             return None
         if hasattr(root, "escrow_held"):
-            held = exact(root.escrow_held)
+            held = to_cents(root.escrow_held)
         else:  # an order returned by a mutation
             held = ledger_balance(order_id=root.pk, account=Account.ESCROW)
         return Money(amount=held, currency=Currency.USD)

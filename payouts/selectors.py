@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount, StoreHold
 from backoffice.autoaction import AutoAction
-from payouts.ledger import balance_at_annotation, exact
+from payouts.ledger import balance_at_annotation, to_cents
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
@@ -214,7 +214,7 @@ def annotated_balances(store: Any) -> dict[str, Decimal] | None:
     when the store was loaded without them."""
     if not hasattr(store, balance_attr(Account.ESCROW)):
         return None
-    return {a.value: exact(getattr(store, balance_attr(a))) for a in STORE_ACCOUNTS}
+    return {a.value: to_cents(getattr(store, balance_attr(a))) for a in STORE_ACCOUNTS}
 
 
 def order_escrow() -> Coalesce:
@@ -238,7 +238,7 @@ def low_balance_threshold() -> Coalesce:
 
 
 RECEIVABLE_PERM = "payouts.view_receivable"
-HALF_CENT = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.exact)
+HALF_CENT = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.to_cents)
 
 
 def receivables(

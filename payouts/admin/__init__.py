@@ -7,7 +7,7 @@ by bank transfer, adjustments and low-balance thresholds. Ledger postings and en
 holds, refunds, decisions, promotion movements and arrears episodes are records of what
 happened: nobody changes or deletes them here (the database refuses updates and deletes of
 ledger rows anyway). Sums of ledger amounts are
-always read through :func:`payouts.ledger.exact` (SQLite sums decimals as floats).
+always read through :func:`payouts.ledger.to_cents` (SQLite sums decimals as floats).
 
 One module per area: ``ledger``, ``payouts`` (payouts, reserve holds, refunds), ``rates``,
 ``early_payout``, ``promotion``; ``shared`` holds the display helpers. Importing them here

@@ -27,7 +27,7 @@ from payouts.admin.promotion import cny
 from payouts.admin.statement import statement_url
 from payouts.evaluation import decide
 from payouts.health import Health, store_health
-from payouts.ledger import balance, exact, store_balances
+from payouts.ledger import balance, store_balances, to_cents
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
@@ -93,7 +93,7 @@ def reserve_schedule_table(store_id: int) -> SafeString:
             (
                 admin_link(hold.order),
                 money(hold.held),
-                money(exact(hold.remaining)),
+                money(to_cents(hold.remaining)),
                 f"{hold.release_at:%Y-%m-%d}"
                 if hold.release_at
                 else "not scheduled (while the store stays eligible and open)",
