@@ -69,10 +69,11 @@ def percent(value: Decimal | None) -> str:
     return f"{value * 100:.2f} %" if value is not None else "—"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of what happened: viewed, never added, changed or deleted here."""
+class ReadOnlyMixin:
+    """Records of what happened: viewed, never added, changed or deleted here (on an admin or
+    an inline)."""
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -80,3 +81,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Records of what happened: viewed, never added, changed or deleted here."""
