@@ -1,6 +1,7 @@
 """The order of the deadline jobs (``run_deadlines``, ``backoffice.deadlines.run_all``): an
 explicit list rather than the order in which the apps happen to register them. Each app
-registers its own jobs (its ``deadlines.py``, ``accounts/notices.py``, ``composition/webhooks.py``);
+registers its own jobs (its ``deadlines.py``, ``payouts/arrears.py``, ``accounts/notices.py``,
+``composition/webhooks.py``);
 a job registered but not listed here, or listed but not registered, stops the start-up.
 
 The order is the one the jobs ran in before it was written down; the one constraint it
