@@ -36,6 +36,7 @@ from accounts.services import (
     seller_account_freeze,
     seller_account_unfreeze,
     seller_account_update,
+    user_save,
 )
 from backoffice import clock
 from backoffice.admin_transitions import (
@@ -434,6 +435,7 @@ class BackofficeUserAdmin(UserAdmin):
     )
     list_select_related = ("store",)
     autocomplete_fields = ("store",)
+    inlines = (FieldChangeInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("groups")
@@ -441,6 +443,14 @@ class BackofficeUserAdmin(UserAdmin):
     @admin.display(description="roles")
     def roles(self, user: User) -> str:
         return ", ".join(sorted(g.name for g in user.groups.all()))
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Saved with its roles in :meth:`save_related`, through the audited service."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        user_save(actor=request.user, user=form.instance, save_relations=form.save_m2m)
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
 
 def token_revocable(token: ApiToken, user: Any) -> TransitionCheck | None:

@@ -9,7 +9,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import notices  # noqa: F401  (registers the notices.send_emails job)
-        from accounts.roles import sync_roles_after_migrate
+        from accounts.roles import ROLES, sync_roles_after_migrate
+        from backoffice.graphql.actors import set_roles
+
+        set_roles(ROLES)
 
         # Runs after each app's migrations; the last run sees every permission.
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")

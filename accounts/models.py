@@ -148,7 +148,9 @@ class SellerAccount(FSMModelMixin, models.Model):
 
     @property
     def arrears_owed(self) -> Decimal:
-        return max(-self.promotion_balance, Decimal("0.00"))
+        from payouts.arrears import owed  # the arrears rules' one home (payouts imports us)
+
+        return owed(self.promotion_balance)
 
     # --- transitions: guards and own fields only; services add locking, audit, money ---
 

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,7 +26,7 @@ from accounts.notices import notify
 from accounts.selectors import freeze_info
 from backoffice import clock
 from backoffice.db import lock
-from backoffice.errors import PermissionDenied, invalid, not_found
+from backoffice.errors import Code, PermissionDenied, invalid, not_found
 from backoffice.field_history import record_field_changes, snapshot
 from backoffice.fsm import run_transition
 from backoffice.money import Currency, clean_fraction
@@ -33,7 +34,7 @@ from backoffice.permissions import require_staff_perm
 from backoffice.text import clean_text, column_length
 from orders.services import cancel_unpaid_on_closure
 from payouts import collection
-from payouts import services as money
+from payouts import services as payouts_services
 
 TOKEN_PREFIX = "bo"
 
@@ -68,7 +69,11 @@ def seller_account_create(
     if settlement_currency not in (Currency.USD, Currency.CNY):
         raise invalid("The settlement currency must be USD or CNY.", field="settlementCurrency")
     if SellerAccount.objects.filter(platform_store_id=platform_store_id).exists():
-        raise invalid(f"A store with id {platform_store_id} exists already.", field="storeId")
+        raise invalid(
+            f"A store with id {platform_store_id} exists already.",
+            field="storeId",
+            code=Code.ALREADY_EXISTS,
+        )
     return SellerAccount.objects.create(
         platform_store_id=platform_store_id,
         name=name,
@@ -249,21 +254,6 @@ def seller_account_unfreeze(
     return account
 
 
-def lift_arrears_hold(*, account_id: int, at: datetime) -> SellerAccount | None:
-    """The arrears are paid (a top-up or an adjustment cleared them): the system lifts the
-    arrears hold, leaving any other; nothing to do without one. In the caller's transaction."""
-    account = lock(SellerAccount, account_id)
-    if SellerAccount.FreezeReason.ARREARS not in account.active_reasons():
-        return None
-    return seller_account_unfreeze(
-        account_id=account_id,
-        actor=None,
-        reason=SellerAccount.FreezeReason.ARREARS,
-        note="automatic: promotion arrears paid",
-        at=at,
-    )
-
-
 def _lift_all_holds(account: SellerAccount, *, actor: Any, at: datetime) -> None:
     """A closed store is not frozen any more: its holds end with the closure."""
     account.holds.filter(lifted_at__isnull=True).update(
@@ -285,7 +275,7 @@ def seller_account_close(
     run_transition(account, "close", actor=actor, at=at, note=note, reason=reason)
     _save_state(account, "close_reason", "closed_at")
     _lift_all_holds(account, actor=actor, at=at)
-    money.schedule_release_on_closure(account)
+    payouts_services.schedule_release_on_closure(account)
     cancelled = cancel_unpaid_on_closure(account, actor=actor, at=at)
     collection.settle_closed_store(account, at=at)
     notify(
@@ -310,6 +300,47 @@ def seller_user_create(*, actor: Any, account_id: int, username: str, password: 
     if User.objects.filter(username=username).exists():
         raise invalid(f"The username {username!r} is taken.", field="username")
     return User.objects.create_user(username=username, password=password, store=account)
+
+
+# What the user admin's Save records (the password never: only that it was set, by Django).
+USER_AUDITED_FIELDS = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "store",
+)
+USER_AUDITED_RELATIONS = ("groups", "user_permissions")
+
+
+def _user_snapshot(user: User) -> dict[str, str]:
+    return snapshot(user, USER_AUDITED_FIELDS) | {
+        "groups": ", ".join(sorted(user.groups.values_list("name", flat=True))),
+        "user_permissions": ", ".join(
+            sorted(user.user_permissions.values_list("codename", flat=True))
+        ),
+    }
+
+
+@transaction.atomic
+def user_save(*, actor: Any, user: User, save_relations: Callable[[], None] = lambda: None) -> User:
+    """The user admin's Save (a new user or changes to one, its roles and permissions
+    included): the add or change permission, the row locked, each changed field recorded with
+    its old and new value and who (:mod:`backoffice.field_history`; a new user's fields against
+    empty ones). ``save_relations`` writes the many-to-many fields (the admin form's
+    ``save_m2m``) once the user has its id. The database refuses a seller user that is staff."""
+    adding = user.pk is None
+    require_staff_perm(actor, "accounts.add_user" if adding else "accounts.change_user")
+    fields = (*USER_AUDITED_FIELDS, *USER_AUDITED_RELATIONS)
+    before = dict.fromkeys(fields, "") if adding else _user_snapshot(lock(User, user.pk))
+    user.save()
+    save_relations()
+    note = "created" if adding else ""
+    record_field_changes(user, before, _user_snapshot(user), actor, note=note)
+    return user
 
 
 def _hash(token: str) -> str:
@@ -387,7 +418,7 @@ def api_token_authenticate(plaintext: str) -> User | None:
 
 
 def is_bearer_request(request: HttpRequest) -> bool:
-    """Whether the request's user comes from an API token (backoffice.auth.BearerTokenMiddleware):
+    """Whether the request's user comes from an API token (accounts.auth.BearerTokenMiddleware):
     no session and no cookies, so nothing to sign in or out of."""
     return getattr(request, "bearer_token", False)
 
@@ -442,7 +473,7 @@ def session_login(*, request: HttpRequest, username: str, password: str) -> User
         raise invalid(_("Enter the password."), field="password")
     user = auth.authenticate(request, username=username, password=password)
     if getattr(request, "axes_locked_out", False):
-        request.lockout_answered = True  # backoffice.auth.lockout_response: keep our answer
+        request.lockout_answered = True  # accounts.auth.lockout_response: keep our answer
         raise PermissionDenied(lockout_message(request))
     if user is None:
         raise PermissionDenied(_("Wrong username or password."))

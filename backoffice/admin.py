@@ -1,9 +1,5 @@
-"""Admin of the back-office's own models: the imported platform exports and the import page
-(backoffice/admin_imports.py), the deadline jobs' heartbeats and failed rows
-(backoffice/admin_deadlines.py), outbound events and webhooks (backoffice/admin_webhooks.py)."""
+"""Admin of the kernel's own models: the deadline jobs' heartbeats and failed rows
+(backoffice/admin_deadlines.py). The imports' and webhooks' admins are the composition root's
+(composition/admin.py)."""
 
-from backoffice import (  # noqa: F401  (they register their admins)
-    admin_deadlines,
-    admin_imports,
-    admin_webhooks,
-)
+from backoffice import admin_deadlines  # noqa: F401  (it registers its admins)

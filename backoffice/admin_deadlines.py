@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from backoffice import jobs
+from backoffice.admin_helpers import ReadOnlyAdmin
 from backoffice.models import FailedDeadlineItem, JobHeartbeat
-from payouts.admin.shared import ReadOnlyAdmin
 
 
 @admin.register(JobHeartbeat)

@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_fsm import FSMFieldMixin
 
+from backoffice.admin_helpers import ReadOnlyMixin
 from backoffice.audit import TransitionLog
 from backoffice.errors import RACE_LOST, error_text
 from backoffice.forms import DECIMAL_OVERRIDES
@@ -333,21 +334,12 @@ class TransitionAdminMixin:
         return None
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
     """Rows shown as a plain table on the parent's page: nobody adds, edits or deletes them."""
 
     template = "admin/backoffice/readonly_inline.html"
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class HistoryInline(ReadOnlyInline):
@@ -376,7 +368,7 @@ class HistoryInline(ReadOnlyInline):
         return row.actor.get_username() if row.actor_id else "system"
 
 
-class FieldChangeInline(GenericTabularInline):
+class FieldChangeInline(ReadOnlyMixin, GenericTabularInline):
     """The field-level history of an object (:mod:`backoffice.field_history`): which field, old
     and new value, who and when; read-only, for whoever may see the object."""
 
@@ -391,15 +383,6 @@ class FieldChangeInline(GenericTabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         parent = self.admin_site.get_model_admin(self.parent_model)

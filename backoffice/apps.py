@@ -4,6 +4,3 @@ from django.apps import AppConfig
 class BackofficeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "backoffice"
-
-    def ready(self) -> None:
-        from backoffice import webhooks  # noqa: F401  (registers the webhooks.deliver job)

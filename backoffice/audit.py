@@ -47,10 +47,6 @@ class TransitionLog(models.Model):
         return f"{self.source} → {self.target} by {who} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
-def log_model_for(instance: models.Model) -> type[TransitionLog]:
-    return _log_of(type(instance))[0]
-
-
 @functools.cache
 def _log_of(model: type[models.Model]) -> tuple[type[TransitionLog], str]:
     """The log model of ``model`` and the name of its foreign key to it."""

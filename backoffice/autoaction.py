@@ -1,7 +1,7 @@
 """One clock per object: the next thing that happens to it by itself, and when.
 
 Each model computes its clock in one place (``orders.selectors.auto_action``,
-``disputes.selectors.auto_action``, ``payouts.selectors.store_auto_action`` and
+``disputes.selectors.auto_action``, ``payouts.arrears.store_auto_action`` and
 ``hold_auto_action``), from the object and the settings only, and the deadline jobs pick their
 rows with the same moments, so the time shown is the time the job acts: one second before it
 nothing happens, from it on the job does it.

@@ -1,4 +1,5 @@
-"""The deadlines runner: every app registers the jobs that apply what is due at a given time.
+"""The deadlines runner: every app registers the jobs that apply what is due at a given time;
+the composition root says in which order they run (composition/deadlines.py, DEADLINE_JOBS).
 
 A job takes ``now`` and returns how many objects it acted on. Jobs must be idempotent and safe
 on several workers at once: they pick due rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` in
@@ -14,13 +15,14 @@ runs and parked after ``DEADLINES_MAX_ATTEMPTS``. Each run leaves a
 
 import logging
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 
 from backoffice import clock
@@ -33,6 +35,7 @@ Job = Callable[[datetime], int]
 M = TypeVar("M", bound=models.Model)
 
 _jobs: dict[str, Job] = {}
+_order: list[str] = []
 
 
 def register(name: str) -> Callable[[Job], Job]:
@@ -43,9 +46,22 @@ def register(name: str) -> Callable[[Job], Job]:
     return decorate
 
 
+def set_order(names: Sequence[str]) -> None:
+    """The order the jobs run in: every registered job named once, nothing else."""
+    missing, unknown = set(_jobs) - set(names), set(names) - set(_jobs)
+    if missing or unknown or len(set(names)) != len(names):
+        raise ImproperlyConfigured(
+            f"DEADLINE_JOBS must name every registered deadline job once: missing "
+            f"{sorted(missing)}, unknown {sorted(unknown)}."
+        )
+    _order[:] = names
+
+
 def jobs() -> dict[str, Job]:
-    """Every registered job, in the order they run (the apps' order in INSTALLED_APPS)."""
-    return dict(_jobs)
+    """Every registered job, in the order :func:`set_order` gave; a job registered after it
+    (a test's) runs last."""
+    later = [name for name in _jobs if name not in _order]
+    return {name: _jobs[name] for name in [*_order, *later]}
 
 
 @dataclass
@@ -149,7 +165,7 @@ def run_job(name: str, now: datetime) -> JobResult:
 
 def run_all(now: datetime) -> dict[str, int]:
     """Every job once, in order (``run_deadlines``); how many rows each changed."""
-    return {name: run_job(name, now).done for name in _jobs}
+    return {name: run_job(name, now).done for name in jobs()}
 
 
 def process_batches(due: models.QuerySet[M], handle: Callable[[list[M]], None]) -> int:

@@ -19,6 +19,8 @@ class Code(StrEnum):
     NO_EXCHANGE_RATE = "no_exchange_rate"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     DEADLINE_PASSED = "deadline_passed"
+    TOO_SOON = "too_soon"  # done again before its interval (a payment reminder)
+    ALREADY_EXISTS = "already_exists"  # a record with this unique id exists (store, order...)
     BUSY = "busy"  # a row lock not granted in time (an import holds it): try again later
 
 

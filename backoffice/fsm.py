@@ -173,17 +173,17 @@ def run_transition(
     at: datetime,
     note: str = "",
     audit: dict[str, Any] | None = None,
-    authorized: bool = False,
+    permission_checked: bool = False,
     **kwargs: Any,
 ) -> TransitionLog:
     """Check ``name`` for ``actor``, run it on the loaded (and locked) instance, record the audit
     row (``audit`` adds fields of the log model). The caller saves the instance; both happen in
     the caller's transaction.
 
-    ``authorized=True`` skips only the permission check, for a move that follows from another
-    one whose permission the caller has checked (an order moved by its dispute)."""
+    ``permission_checked=True`` skips only the permission check, for a move that follows from
+    another one whose permission the caller has checked (an order moved by its dispute)."""
     check = check_transition(instance, name, actor, at=at)
-    if not (authorized and check.code == Code.PERMISSION_DENIED):
+    if not (permission_checked and check.code == Code.PERMISSION_DENIED):
         check.raise_if_refused()
     note = clean_text(note, field="note", multiline=True)
     source = state_field(instance).get_state(instance)

@@ -44,7 +44,8 @@ class ProcrastinateOnPostgresOnly:
 
 
 def on_app_ready(app: App) -> None:
-    """PROCRASTINATE_ON_APP_READY: queue in memory without PostgreSQL, register the deadlines."""
+    """Queue in memory without PostgreSQL, register the deadlines (called by
+    PROCRASTINATE_ON_APP_READY, composition.apps.on_queue_ready)."""
     if not on_postgres():
         connector = testing.InMemoryConnector()
         app.connector = connector
@@ -52,9 +53,6 @@ def on_app_ready(app: App) -> None:
         if admin.site.is_registered(ProcrastinateJob):  # its table exists on PostgreSQL only
             admin.site.unregister(ProcrastinateJob)
     register_deadline_tasks(app)
-    from backoffice.import_jobs import register_import_tasks  # it needs the apps' models
-
-    register_import_tasks(app)
 
 
 def uses_queue() -> bool:

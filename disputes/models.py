@@ -224,7 +224,7 @@ class Dispute(FSMModelMixin, ImportedRecord):
         self.responded_at = at
         if seller_return:  # the seller's own request: out of the protection (DOMAIN.md)
             self.seller_return, self.protected = True, False
-        self._settle(at, self.requested_refund, return_required or seller_return)
+        self._record_outcome(at, self.requested_refund, return_required or seller_return)
 
     @transition(
         field=status,
@@ -244,7 +244,7 @@ class Dispute(FSMModelMixin, ImportedRecord):
         permission=allow("disputes.act_for_buyer"),
     )
     def accept_proposal(self, *, at, return_required: bool = False) -> None:
-        self._settle(at, self.proposed_refund, return_required)
+        self._record_outcome(at, self.proposed_refund, return_required)
 
     @transition(
         field=status,
@@ -273,7 +273,7 @@ class Dispute(FSMModelMixin, ImportedRecord):
     )
     def decide(self, *, at, refund: Decimal, fault: str, return_required: bool = False) -> None:
         self.fault = fault
-        self._settle(at, refund, return_required)
+        self._record_outcome(at, refund, return_required)
 
     @transition(
         field=status,
@@ -283,7 +283,7 @@ class Dispute(FSMModelMixin, ImportedRecord):
         permission=system_only,
     )
     def auto_resolve(self, *, at) -> None:
-        self._settle(at, self.requested_refund, False)
+        self._record_outcome(at, self.requested_refund, False)
 
     @transition(
         field=status,
@@ -313,7 +313,7 @@ class Dispute(FSMModelMixin, ImportedRecord):
     def return_timeout(self, *, at) -> None:
         self.resolved_at = at
 
-    def _settle(self, at, refund: Decimal, return_required: bool) -> None:
+    def _record_outcome(self, at, refund: Decimal, return_required: bool) -> None:
         self.final_refund = refund
         self.return_required = return_required
         if return_required:

@@ -22,7 +22,7 @@ from backoffice.text import clean_text, column_length
 from disputes.models import PROTECTED_REASONS, Dispute, Fault, Reason
 from orders.models import Order
 from orders.services import apply_open_dispute, apply_resolve_dispute
-from payouts import services as money
+from payouts import services as payouts_services
 
 # Dispute fields each transition may change, for save(update_fields=...) and bulk_update.
 SAVE_FIELDS = [
@@ -51,7 +51,11 @@ def _check_platform_dispute_id(platform_dispute_id: str) -> None:
         strip=False,
     )
     if Dispute.objects.filter(platform_dispute_id=platform_dispute_id).exists():
-        raise invalid(f"Dispute {platform_dispute_id} exists already.", field="platformDisputeId")
+        raise invalid(
+            f"Dispute {platform_dispute_id} exists already.",
+            field="platformDisputeId",
+            code=Code.ALREADY_EXISTS,
+        )
 
 
 @transaction.atomic
@@ -78,7 +82,7 @@ def dispute_open(
         _check_platform_dispute_id(platform_dispute_id)
     order = lock(Order, order_id)
     amount = clean_amount(requested_refund, field="requestedRefund")
-    refundable = money.refundable(order)
+    refundable = payouts_services.refundable(order)
     if amount > refundable:
         raise invalid(
             f"At most USD {refundable} of this order can be refunded.", field="requestedRefund"
@@ -163,7 +167,7 @@ def _move(
     order = lock(Order, dispute.order_id)
     dispute.order = order  # callers see the order as this move left it
     if dispute.status == Dispute.Status.RESOLVED:
-        _settle(dispute, order, actor=actor, at=at)
+        _refund_and_resolve_order(dispute, order, actor=actor, at=at)
     elif dispute.status == Dispute.Status.CANCELLED:
         apply_resolve_dispute(
             order, actor=actor, at=at, full_refund=False, note=f"dispute {dispute.pk} withdrawn"
@@ -172,11 +176,11 @@ def _move(
     return dispute
 
 
-def _settle(dispute: Dispute, order: Order, *, actor: Any, at: datetime) -> None:
+def _refund_and_resolve_order(dispute: Dispute, order: Order, *, actor: Any, at: datetime) -> None:
     # Never more than is still refundable: another refund may have reached the order meanwhile.
-    dispute.final_refund = min(dispute.final_refund or 0, money.refundable(order))
+    dispute.final_refund = min(dispute.final_refund or 0, payouts_services.refundable(order))
     if dispute.final_refund:
-        dispute.refund = money.refund(
+        dispute.refund = payouts_services.refund(
             order,
             amount=dispute.final_refund,
             at=at,
@@ -185,7 +189,7 @@ def _settle(dispute: Dispute, order: Order, *, actor: Any, at: datetime) -> None
             protected=dispute.protected,
             actor=actor,
         )
-    full = money.refundable(order) == 0
+    full = payouts_services.refundable(order) == 0
     apply_resolve_dispute(
         order,
         actor=actor,
@@ -194,7 +198,7 @@ def _settle(dispute: Dispute, order: Order, *, actor: Any, at: datetime) -> None
         note=f"dispute {dispute.pk} resolved, refund USD {dispute.final_refund or 0}",
     )
     if full:  # the order ends: escrow the protection fund covered goes to the store
-        money.release_escrow(order, at=at, actor=actor)
+        payouts_services.release_escrow(order, at=at, actor=actor)
 
 
 @transaction.atomic

@@ -42,11 +42,10 @@ from orders.models import (
     Product,
 )
 from orders.resources import OrderResource
-from orders.selectors import auto_action
+from orders.selectors import auto_action, reminder_too_soon
 from orders.services import (
     EDITABLE_TEXTS,
     clean_detail_texts,
-    next_reminder_at,
     order_cancel,
     order_confirm_receipt,
     order_create,
@@ -96,12 +95,9 @@ def reminder_check(order: Order, user: Any) -> TransitionCheck | None:
     """Offered on unpaid orders only; refused while the last reminder is too recent."""
     if order.status != Order.Status.UNPAID:
         return None
-    allowed_at = next_reminder_at(order)
-    if allowed_at is not None and clock.now() < allowed_at:
-        reason = (
-            f"A reminder was sent recently; the next one can go at {allowed_at:%Y-%m-%d %H:%M} UTC."
-        )
-        return TransitionCheck("send_payment_reminder", False, reason)
+    too_soon = reminder_too_soon(order, clock.now())
+    if too_soon:
+        return TransitionCheck("send_payment_reminder", False, too_soon)
     return TransitionCheck("send_payment_reminder", True)
 
 

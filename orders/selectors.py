@@ -35,11 +35,24 @@ def last_reminder_at() -> Subquery:
 
 
 def next_reminder_at(*, status: str, last_sent_at: datetime | None) -> datetime | None:
-    """When the next reminder may go: ``None`` if the order is not unpaid or none was sent yet
-    (same interval rule as :func:`orders.services.order_send_payment_reminder`)."""
+    """When the next reminder may go: ``None`` if the order is not unpaid or none was sent yet.
+    The one home of the interval rule (``PAYMENT_REMINDER_INTERVAL_HOURS``): the service, the
+    admin's button and GraphQL's ``nextReminderAt`` all ask here."""
     if status != Order.Status.UNPAID or last_sent_at is None:
         return None
     return last_sent_at + timedelta(hours=settings.PAYMENT_REMINDER_INTERVAL_HOURS)
+
+
+def reminder_too_soon(order: Order, at: datetime) -> str:
+    """Why a payment reminder for ``order`` may not go at ``at`` (the last one is too recent),
+    or ``""`` when it may."""
+    last = order.payment_reminders.order_by("-sent_at").values_list("sent_at", flat=True).first()
+    allowed_at = next_reminder_at(status=order.status, last_sent_at=last)
+    if allowed_at is None or at >= allowed_at:
+        return ""
+    return _(
+        "A reminder was sent less than %(hours)s hours ago; the next one can go at %(at)s UTC."
+    ) % {"hours": settings.PAYMENT_REMINDER_INTERVAL_HOURS, "at": f"{allowed_at:%Y-%m-%d %H:%M}"}
 
 
 # --- the order's clock: what the deadlines runner does to it next, and when ---

@@ -12,7 +12,7 @@ and batch use.
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,8 @@ from orders.models import (
     PaymentReminder,
     Product,
 )
-from payouts import services as money
+from orders.selectors import reminder_too_soon
+from payouts import services as payouts_services
 
 PAYMENT_METHODS = frozenset(PaymentMethod.values)  # (.values builds a new list each time)
 
@@ -181,7 +182,9 @@ def order_build(
     if not ORDER_NUMBER.fullmatch(order_number):
         raise invalid("The order number is a string of up to 20 digits.", field="orderNumber")
     if check_unique and Order.objects.filter(order_number=order_number).exists():
-        raise invalid(f"Order {order_number} exists already.", field="orderNumber")
+        raise invalid(
+            f"Order {order_number} exists already.", field="orderNumber", code=Code.ALREADY_EXISTS
+        )
     product = None
     if product_id is not None:
         product = Product.objects.filter(pk=product_id, store=store).first()
@@ -376,7 +379,7 @@ def apply_pay(
     if payment_method and payment_method not in PAYMENT_METHODS:
         raise invalid(f"Unknown payment method {payment_method!r}.", field="paymentMethod")
     run_transition(order, "pay", actor=actor, at=at, note=note, payment_method=payment_method)
-    money.record_payment(order, at=at, actor=actor)
+    payouts_services.record_payment(order, at=at, actor=actor)
 
 
 MAX_PARCELS = 20
@@ -422,7 +425,7 @@ def _parcel(carrier: str, tracking_number: str) -> dict[str, str]:
 
 def apply_confirm(order: Order, *, actor: Any, at: datetime, note: str = "") -> None:
     run_transition(order, "confirm", actor=actor, at=at, note=note)
-    money.release_escrow(order, at=at, actor=actor)
+    payouts_services.release_escrow(order, at=at, actor=actor)
 
 
 def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: str = "") -> None:
@@ -434,8 +437,10 @@ def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: s
         raise invalid(f"Unknown cancel reason {reason!r}; use one of {choices}.", field="reason")
     run_transition(order, "cancel", actor=actor, at=at, note=note or reason, reason=reason)
     if order.status == Order.Status.REFUNDED:
-        money.refund_on_cancel(order, at=at, actor=actor)
-        money.release_escrow(order, at=at, actor=actor)  # what the protection fund covered
+        payouts_services.refund_on_cancel(order, at=at, actor=actor)
+        payouts_services.release_escrow(
+            order, at=at, actor=actor
+        )  # what the protection fund covered
 
 
 def cancel_unpaid_on_closure(store: SellerAccount, *, actor: Any, at: datetime) -> int:
@@ -455,7 +460,7 @@ def cancel_unpaid_on_closure(store: SellerAccount, *, actor: Any, at: datetime) 
             actor=actor,
             at=at,
             note="store closed",
-            authorized=True,
+            permission_checked=True,
             reason=EndReason.STORE_CLOSED,
         )
         _save(order, "cancel")
@@ -549,7 +554,7 @@ def _delist_products(order: Order, at: datetime) -> None:
 
 def apply_open_dispute(order: Order, *, actor: Any, at: datetime, note: str = "") -> None:
     """The order side of opening a dispute; the disputes service checked the actor."""
-    run_transition(order, "open_dispute", actor=actor, at=at, note=note, authorized=True)
+    run_transition(order, "open_dispute", actor=actor, at=at, note=note, permission_checked=True)
     _save(order, "open_dispute")
 
 
@@ -565,7 +570,7 @@ def apply_resolve_dispute(
         at=at,
         note=note,
         full_refund=full_refund,
-        authorized=True,
+        permission_checked=True,
     )
     _save(order, "resolve_dispute")
 
@@ -588,13 +593,6 @@ def order_record_rating(
     return order
 
 
-def next_reminder_at(order: Order) -> datetime | None:
-    last = order.payment_reminders.order_by("-sent_at").values_list("sent_at", flat=True).first()
-    if last is None:
-        return None
-    return last + timedelta(hours=settings.PAYMENT_REMINDER_INTERVAL_HOURS)
-
-
 @transaction.atomic
 def order_send_payment_reminder(
     *, order_id: int, actor: Any, message: str = "", at: datetime | None = None
@@ -608,12 +606,9 @@ def order_send_payment_reminder(
             f"Only unpaid orders get payment reminders; this one is {order.status}.",
             code=Code.INVALID_TRANSITION,
         )
-    allowed_at = next_reminder_at(order)
-    if allowed_at is not None and at < allowed_at:
-        raise invalid(
-            f"A reminder was sent less than {settings.PAYMENT_REMINDER_INTERVAL_HOURS} hours ago; "
-            f"the next one can go at {allowed_at:%Y-%m-%d %H:%M} UTC.",
-        )
+    too_soon = reminder_too_soon(order, at)
+    if too_soon:
+        raise invalid(too_soon, code=Code.TOO_SOON)
     text = clean_text(
         message, field="message", multiline=True
     ) or settings.PAYMENT_REMINDER_TEXT.format(

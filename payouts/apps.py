@@ -7,5 +7,5 @@ class PayoutsConfig(AppConfig):
     verbose_name = "Money"
 
     def ready(self) -> None:
-        from payouts import checks, deadlines  # noqa: F401  (registers the money deadlines and
-        # the ledger's periodic check)
+        from payouts import arrears, checks, deadlines  # noqa: F401  (registers the money
+        # deadlines, the arrears jobs and the ledger's periodic check)

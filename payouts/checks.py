@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from backoffice import clock
 from backoffice.jobs import periodic
 from orders.models import Order
-from payouts.ledger import ZERO, exact
+from payouts.ledger import ZERO, to_cents
 from payouts.models import (
     Account,
     DailyBalance,
@@ -37,7 +37,7 @@ from payouts.models import (
     PromotionMovement,
 )
 
-HALF_CENT = Decimal("0.005")  # SQLite sums decimals as floats (payouts.ledger.exact)
+HALF_CENT = Decimal("0.005")  # SQLite sums decimals as floats (payouts.ledger.to_cents)
 FINISHED = (
     Order.Status.UNPAID,
     Order.Status.COMPLETED,
@@ -67,7 +67,7 @@ def unbalanced_postings() -> list[str]:
     )
     return [
         _("posting %(id)s (%(ref)s): its %(currency)s legs sum to %(total)s, not 0")
-        % {"id": pk, "ref": ref, "currency": currency, "total": exact(total)}
+        % {"id": pk, "ref": ref, "currency": currency, "total": to_cents(total)}
         for pk, ref, currency, total in rows
     ]
 
@@ -84,12 +84,12 @@ def wrong_running_totals() -> list[str]:
         .order_by()
     )
     for store_id, account, currency, day, total in days.iterator():
-        sums[(store_id, account, currency)][day] = exact(total)
+        sums[(store_id, account, currency)][day] = to_cents(total)
     rows: dict[Key, dict[date, Decimal]] = defaultdict(dict)
     for store_id, account, currency, day, balance in DailyBalance.objects.values_list(
         "store_id", "account", "currency", "day", "balance"
     ).iterator():
-        rows[(store_id, account, currency)][day] = exact(balance)
+        rows[(store_id, account, currency)][day] = to_cents(balance)
     problems = []
     for key in sorted(set(sums) | set(rows)):
         problems += _compare(key, sums.get(key, {}), rows.get(key, {}))
@@ -137,7 +137,7 @@ def finished_orders_holding_escrow() -> list[str]:
     )
     return [
         _("order %(id)s (%(number)s) is %(status)s but holds %(total)s in escrow")
-        % {"id": pk, "number": number, "status": status, "total": exact(total)}
+        % {"id": pk, "number": number, "status": status, "total": to_cents(total)}
         for pk, number, status, total in rows
     ]
 
@@ -154,7 +154,7 @@ def negative_reserves() -> list[str]:
         )
         problems += [
             _("%(what)s %(id)s: reserve %(total)s is negative")
-            % {"what": label, "id": pk, "total": exact(total)}
+            % {"what": label, "id": pk, "total": to_cents(total)}
             for pk, total in rows
         ]
     return problems

@@ -18,8 +18,9 @@ from decimal import Decimal
 from accounts.models import SellerAccount
 from backoffice.db import lock
 from backoffice.money import Currency, cny_to_usd, usd_to_cny
+from payouts import arrears
 from payouts.ledger import ZERO, Leg, balance, post
-from payouts.models import Account, ArrearsEpisode, ExchangeRate, Posting, PromotionMovement
+from payouts.models import Account, ExchangeRate, Posting, PromotionMovement
 from payouts.services import to_store_legs
 
 A = Account
@@ -84,7 +85,7 @@ def _set_off(
         ],
     )
     if cny == owed:
-        ArrearsEpisode.objects.filter(store=store, cleared_at__isnull=True).update(cleared_at=at)
+        arrears.clear_episode(store, at=at)
     return movement
 
 

@@ -1,29 +1,27 @@
-"""Money deadlines: early-payout releases of shipped orders, due reserve releases, the arrears
-policy (freeze, close) and the daily early-payout evaluation. The arrears and reserve jobs act
-when ``payouts.selectors.store_auto_action`` and ``hold_auto_action`` say (same periods)."""
+"""Money deadlines: early-payout releases of shipped orders, due reserve releases, the closed
+stores' settlement and the daily early-payout evaluation. The reserve job acts when
+``payouts.selectors.hold_auto_action`` says. The arrears jobs (freeze, close) are in
+:mod:`payouts.arrears` with the rest of the arrears rules."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, OuterRef, Q
 
-from accounts.models import SellerAccount, StoreHold
-from accounts.services import seller_account_close, seller_account_freeze
+from accounts.models import SellerAccount
 from backoffice.deadlines import process_batches, register
 from orders.models import Order
 from payouts.collection import settle_closed_store
 from payouts.evaluation import due_for_evaluation, evaluate_store
-from payouts.ledger import exact
 from payouts.models import (
     Account,
     EarlyPayoutTerms,
     ExchangeRate,
-    LedgerEntry,
     Posting,
     ReserveHold,
 )
-from payouts.selectors import arrears_close_period, arrears_grace, balance_annotation
+from payouts.selectors import balance_annotation
 from payouts.services import release_early, release_reserve
 
 
@@ -54,71 +52,12 @@ def reserve_release(now: datetime) -> int:
     return process_batches(due, handle)
 
 
-@register("payouts.arrears_close")
-def arrears_close(now: datetime) -> int:
-    """Close stores whose arrears are too large or too old (this runs before the freeze: a
-    store past both limits is closed, not frozen first)."""
-    too_old = now - arrears_close_period()
-    wallet = (
-        LedgerEntry.objects.filter(store=OuterRef("pk"), account=Account.PROMOTION, at__lte=now)
-        .values("store")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    # Half a cent of slack: SQLite sums decimals as floats (see payouts.ledger.exact).
-    limit = -(settings.ARREARS_CLOSE_AMOUNT + Decimal("0.005"))
-    due = (
-        SellerAccount.objects.filter(
-            status__in=[SellerAccount.Status.ACTIVE, SellerAccount.Status.FROZEN],
-            arrears_episodes__cleared_at__isnull=True,
-            arrears_episodes__started_at__lte=now,
-        )
-        .annotate(wallet=Subquery(wallet))
-        .filter(Q(arrears_episodes__started_at__lt=too_old) | Q(wallet__lt=limit))
-    )
-
-    def handle(batch: list[SellerAccount]) -> None:
-        for store in batch:
-            seller_account_close(
-                account_id=store.pk,
-                actor=None,
-                reason="arrears",
-                at=now,
-                note=f"automatic: arrears of CNY {-exact(store.wallet):,.2f}",
-            )
-
-    return process_batches(due, handle)
-
-
-@register("payouts.arrears_freeze")
-def arrears_freeze(now: datetime) -> int:
-    cutoff = now - arrears_grace()
-    # A store frozen for another reason (a risk review) gains the arrears hold as well.
-    held = StoreHold.objects.filter(
-        store=OuterRef("pk"), reason=SellerAccount.FreezeReason.ARREARS, lifted_at__isnull=True
-    )
-    due = SellerAccount.objects.filter(
-        status__in=[SellerAccount.Status.ACTIVE, SellerAccount.Status.FROZEN],
-        arrears_episodes__cleared_at__isnull=True,
-        arrears_episodes__started_at__lt=cutoff,
-    ).exclude(Exists(held))
-    note = f"automatic: promotion arrears unpaid for more than {settings.ARREARS_GRACE_DAYS} days"
-
-    def handle(batch: list[SellerAccount]) -> None:
-        for store in batch:
-            seller_account_freeze(
-                account_id=store.pk, actor=None, reason="arrears", at=now, note=note
-            )
-
-    return process_batches(due, handle)
-
-
 @register("payouts.closed_store_settlement")
 def closed_store_settlement(now: datetime) -> int:
     """Closed stores whose promotion arrears can be set off against money that reached their
     available balance, or whose prepaid promotion money is still in the wallet (see
     payouts.collection; nothing moves on a day without a USD/CNY rate)."""
-    cent = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.exact)
+    cent = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.to_cents)
     due = (
         SellerAccount.objects.filter(status=SellerAccount.Status.CLOSED)
         .annotate(

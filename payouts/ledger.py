@@ -157,12 +157,7 @@ def _posted(posting: Posting, legs: list[dict[str, Any]]) -> None:
     )
 
 
-def is_posted(reference: str) -> bool:
-    _settle()
-    return Posting.objects.filter(reference=reference).exists()
-
-
-def exact(total: Decimal | float | None) -> Decimal:
+def to_cents(total: Decimal | float | None) -> Decimal:
     """A database SUM of cent amounts, made exact. SQLite keeps decimals as REAL, so its SUM
     carries float residue (``-4.4e-16`` for a zero balance); the error stays far below half a
     cent for any realistic total, so rounding to the cent restores the exact value. PostgreSQL
@@ -181,8 +176,8 @@ def balance(**filters: Any) -> Decimal:
         return current_balance(filters["store_id"], filters["account"], filters["currency"])
     if set(filters) == {"store_id", "account"}:
         rows = latest(DailyBalance.objects.filter(**filters)).values_list("balance", flat=True)
-        return sum((exact(total) for total in rows), ZERO)
-    return exact(LedgerEntry.objects.filter(**filters).aggregate(s=Sum("amount"))["s"])
+        return sum((to_cents(total) for total in rows), ZERO)
+    return to_cents(LedgerEntry.objects.filter(**filters).aggregate(s=Sum("amount"))["s"])
 
 
 def store_balances(store_id: int) -> dict[str, Decimal]:
@@ -193,7 +188,7 @@ def store_balances(store_id: int) -> dict[str, Decimal]:
     balances = {account.value: ZERO for account in STORE_ACCOUNTS}
     for account, total in rows:
         if account in balances:  # not the platform's commission, tagged with the store
-            balances[account] += exact(total)
+            balances[account] += to_cents(total)
     return balances
 
 
@@ -217,7 +212,7 @@ def balances_at(store_ids: Iterable[int], at: datetime) -> dict[int, dict[str, D
     result = {pk: {account.value: ZERO for account in STORE_ACCOUNTS} for pk in ids}
     for store_id, account, total in closing.union(intraday, all=True):
         if account in result[store_id]:
-            result[store_id][account] += exact(total)
+            result[store_id][account] += to_cents(total)
     return result
 
 
@@ -299,7 +294,7 @@ def apply_deltas(deltas: Deltas) -> None:
         for pk, store_id, account, currency, row_day, total in cursor.fetchall():
             if isinstance(row_day, str):  # SQLite without converters
                 row_day = date.fromisoformat(row_day)
-            rows[(store_id, account, currency)].append((pk, row_day, exact(total)))
+            rows[(store_id, account, currency)].append((pk, row_day, to_cents(total)))
     created: list[dict[str, Any]] = []
     changed: list[list[Any]] = []
     for key, days in deltas.items():
@@ -371,7 +366,7 @@ def current_balance(store_id: int, account: str, currency: str) -> Decimal:
     with connection.cursor() as cursor:
         cursor.execute(_CURRENT_SQL, [store_id, account, currency])
         row = cursor.fetchone()
-    return exact(row[0]) if row else ZERO
+    return to_cents(row[0]) if row else ZERO
 
 
 def reserve_by_order(store_id: int) -> dict[int, Decimal]:
@@ -389,7 +384,7 @@ def reserve_by_order(store_id: int) -> dict[int, Decimal]:
         .annotate(total=Sum("amount"))
         .order_by("order_id")
     )
-    totals = {row["order_id"]: exact(row["total"]) for row in rows}
+    totals = {row["order_id"]: to_cents(row["total"]) for row in rows}
     return {order_id: total for order_id, total in totals.items() if total > 0}
 
 
@@ -399,7 +394,7 @@ def commission_charged(order_id: int) -> Decimal:
     total = LedgerEntry.objects.filter(
         order_id=order_id, account=Account.COMMISSION, amount__gt=0
     ).aggregate(total=Sum("amount"))["total"]
-    return exact(total or ZERO)
+    return to_cents(total or ZERO)
 
 
 # --- batch mode ---------------------------------------------------------------------------------
@@ -442,7 +437,7 @@ class LedgerBatch:
                 "store_id", "account", "currency", "balance"
             )
             for pk, account, currency, total in rows:
-                self.totals[("store_id", pk)][(account, currency)] = exact(total)
+                self.totals[("store_id", pk)][(account, currency)] = to_cents(total)
         for pk in orders:
             self.totals[("order_id", pk)] = {}
         if orders:
@@ -453,7 +448,7 @@ class LedgerBatch:
                 .order_by()
             )
             for pk, account, currency, total in rows:
-                self.totals[("order_id", pk)][(account, currency)] = exact(total)
+                self.totals[("order_id", pk)][(account, currency)] = to_cents(total)
         if orders:
             self.references.update(
                 Posting.objects.filter(order_id__in=orders).values_list("reference", flat=True)

@@ -4,7 +4,7 @@ finance adjustments, and the arrears they leave behind.
 A charge may take the wallet below zero: that is arrears, tracked as an :class:`ArrearsEpisode`
 from the moment the balance went negative until a top-up brings it back to zero or more (a
 top-up pays arrears first simply because it lands on a negative balance). The deadlines
-runner freezes and closes stores on the episode's age and size (:mod:`payouts.deadlines`).
+runner freezes and closes stores on the episode's age and size (:mod:`payouts.arrears`).
 """
 
 from datetime import date, datetime
@@ -16,16 +16,16 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Notice, SellerAccount
 from accounts.notices import notify
-from accounts.services import lift_arrears_hold
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
 from backoffice.money import Currency, clean_amount
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
 from backoffice.text import clean_text, column_length
+from payouts import arrears
 from payouts.idempotency import idempotent
 from payouts.ledger import Leg, balance, post
-from payouts.models import Account, ArrearsEpisode, Posting, PromotionMovement, PromotionWallet
+from payouts.models import Account, Posting, PromotionMovement, PromotionWallet
 
 CNY = Currency.CNY
 # A store's low-balance threshold: finance (and the store's sellers); not the importer role.
@@ -116,21 +116,7 @@ def _record(
 
 def _after_movement(store: SellerAccount, *, at: datetime) -> None:
     now_balance = wallet_balance(store.pk)
-    episode = ArrearsEpisode.objects.filter(store=store, cleared_at__isnull=True).first()
-    if now_balance < 0:
-        if episode is None:
-            ArrearsEpisode.objects.create(store=store, started_at=at, peak=-now_balance)
-        elif -now_balance > episode.peak:
-            episode.peak = -now_balance
-            episode.save(update_fields=["peak"])
-    elif episode is not None:
-        episode.cleared_at = at
-        episode.save(update_fields=["cleared_at"])
-    if now_balance >= 0:
-        # Arrears paid: the arrears hold goes; any other hold (a risk review) stays.
-        lifted = lift_arrears_hold(account_id=store.pk, at=at)
-        if lifted is not None and lifted is not store:  # (in a batch: the same instance)
-            store.refresh_from_db(fields=["status", "freeze_reason", "frozen_at"])
+    arrears.record_balance(store, now_balance, at=at)
     _low_balance_notice(store, now_balance, at=at)
 
 

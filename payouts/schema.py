@@ -40,7 +40,7 @@ from backoffice.graphql import (
 from backoffice.graphql.actors import BY, actor_name
 from backoffice.money import Currency
 from payouts import promotion, selectors, services
-from payouts.ledger import exact
+from payouts.ledger import to_cents
 from payouts.models import (
     HELD_ATTRS,
     Account,
@@ -334,11 +334,11 @@ class ReceivableType(Scoped, relay.Node):
 
     @strawberry_django.field(description="Promotion arrears still owed (CNY).")
     def promotion_arrears(self, root: strawberry.Parent[Receivable]) -> Money:
-        return Money(amount=exact(max(root.owed_cny, 0)), currency=Currency.CNY)
+        return Money(amount=to_cents(max(root.owed_cny, 0)), currency=Currency.CNY)
 
     @strawberry_django.field(description="Refunds the store could not cover, still owed (USD).")
     def debt(self, root: strawberry.Parent[Receivable]) -> Money:
-        return Money(amount=exact(max(root.owed_usd, 0)), currency=Currency.USD)
+        return Money(amount=to_cents(max(root.owed_usd, 0)), currency=Currency.USD)
 
 
 @strawberry.type(name="Query")

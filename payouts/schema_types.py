@@ -39,11 +39,11 @@ from backoffice.graphql import (
 from backoffice.graphql.actors import actor_name
 from backoffice.money import Currency
 from disputes.selectors import VIEW_PERM as DISPUTE_PERM
-from payouts import selectors, statements
+from payouts import arrears, selectors, statements
 from payouts.health import ANNOTATIONS as HEALTH_ANNOTATIONS
 from payouts.health import Health, annotated_health, health_annotations, store_health
 from payouts.ledger import balance as ledger_balance
-from payouts.ledger import balances_at, exact, store_balances
+from payouts.ledger import balances_at, store_balances, to_cents
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
@@ -312,7 +312,7 @@ class ReserveHoldType(Scoped, relay.Node):
     )
     def remaining(self, root: strawberry.Parent[ReserveHold]) -> Money:
         if hasattr(root, "reserve_left"):
-            left = exact(root.reserve_left)
+            left = to_cents(root.reserve_left)
         else:  # a hold loaded without the annotation
             left = ledger_balance(order_id=root.order_id, account=Account.RESERVE)
         return Money(amount=left, currency=Currency.USD)
@@ -470,9 +470,9 @@ class PromotionWalletType:
 
 def _promotion_of(root: Any) -> PromotionWalletType:
     if hasattr(root, PROMOTION_ATTR):
-        total = exact(getattr(root, PROMOTION_ATTR))
+        total = to_cents(getattr(root, PROMOTION_ATTR))
         since = getattr(root, OPEN_ARREARS_ATTR)
-        threshold = exact(getattr(root, THRESHOLD_ATTR))
+        threshold = to_cents(getattr(root, THRESHOLD_ATTR))
     else:  # a store returned by a mutation
         total = ledger_balance(store_id=root.pk, account=Account.PROMOTION, currency=Currency.CNY)
         episode = ArrearsEpisode.objects.filter(store_id=root.pk, cleared_at__isnull=True).first()
@@ -481,18 +481,18 @@ def _promotion_of(root: Any) -> PromotionWalletType:
         threshold = wallet.low_balance_threshold if wallet else Decimal("0")
     return PromotionWalletType(
         balance=Money(amount=total, currency=Currency.CNY),
-        arrears_owed=Money(amount=max(-total, Decimal("0.00")), currency=Currency.CNY),
+        arrears_owed=Money(amount=arrears.owed(total), currency=Currency.CNY),
         in_arrears_since=since,
         low_balance_threshold=Money.of(threshold, Currency.CNY),  # type: ignore[arg-type]
     )
 
 
 ARREARS_HELD_ATTR = "arrears_held"
-# What a store's clock (selectors.store_auto_action) reads, loaded with the page.
+# What a store's clock (arrears.store_auto_action) reads, loaded with the page.
 STORE_CLOCK_ANNOTATIONS = {
     PROMOTION_ATTR: lambda info: selectors.balance_annotation(Account.PROMOTION),
-    OPEN_ARREARS_ATTR: lambda info: selectors.open_arrears_since(),
-    ARREARS_HELD_ATTR: lambda info: selectors.arrears_held(),
+    OPEN_ARREARS_ATTR: lambda info: arrears.open_arrears_since(),
+    ARREARS_HELD_ATTR: lambda info: arrears.arrears_held(),
 }
 
 
@@ -500,7 +500,7 @@ def store_auto_action_of(root: Any) -> AutoAction | None:
     """The store's clock, from the page's annotations (a store returned by a mutation: three
     queries)."""
     if all(hasattr(root, attr) for attr in STORE_CLOCK_ANNOTATIONS):
-        total = exact(getattr(root, PROMOTION_ATTR))
+        total = to_cents(getattr(root, PROMOTION_ATTR))
         since = getattr(root, OPEN_ARREARS_ATTR)
         held = getattr(root, ARREARS_HELD_ATTR)
     else:
@@ -508,7 +508,7 @@ def store_auto_action_of(root: Any) -> AutoAction | None:
         episode = ArrearsEpisode.objects.filter(store_id=root.pk, cleared_at__isnull=True).first()
         since = episode.started_at if episode else None
         held = SellerAccount.FreezeReason.ARREARS in root.active_reasons()
-    return selectors.store_auto_action(
+    return arrears.store_auto_action(
         root.status, in_arrears_since=since, promotion_balance=total, arrears_held=held
     )
 
@@ -525,7 +525,7 @@ def promotion_field() -> Any:
         resolver=resolve,
         annotate={
             PROMOTION_ATTR: lambda info: selectors.balance_annotation(Account.PROMOTION),
-            OPEN_ARREARS_ATTR: lambda info: selectors.open_arrears_since(),
+            OPEN_ARREARS_ATTR: lambda info: arrears.open_arrears_since(),
             THRESHOLD_ATTR: lambda info: selectors.low_balance_threshold(),
         },
         description="The promotion wallet; null when you may not see it (staff without "
@@ -690,7 +690,7 @@ def escrow_field() -> Any:
         if not selectors.may_see(viewer(info), selectors.LEDGER_PERM, root.store_id):
             return None
         if hasattr(root, "escrow_held"):
-            held = exact(root.escrow_held)
+            held = to_cents(root.escrow_held)
         else:  # an order returned by a mutation
             held = ledger_balance(order_id=root.pk, account=Account.ESCROW)
         return Money(amount=held, currency=Currency.USD)

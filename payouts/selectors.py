@@ -13,19 +13,19 @@ Platform-side ledger entries (no store) are for staff only. Exchange rates are n
 secret: every seller user and staff with ``payouts.view_exchangerate`` may read them.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import DecimalField, Exists, OuterRef, Subquery, Sum
+from django.db.models import DecimalField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount, StoreHold
-from backoffice.autoaction import AutoAction, first_second_after
-from payouts.ledger import balance_at_annotation, exact
+from backoffice.autoaction import AutoAction
+from payouts.ledger import balance_at_annotation, to_cents
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
@@ -214,7 +214,7 @@ def annotated_balances(store: Any) -> dict[str, Decimal] | None:
     when the store was loaded without them."""
     if not hasattr(store, balance_attr(Account.ESCROW)):
         return None
-    return {a.value: exact(getattr(store, balance_attr(a))) for a in STORE_ACCOUNTS}
+    return {a.value: to_cents(getattr(store, balance_attr(a))) for a in STORE_ACCOUNTS}
 
 
 def order_escrow() -> Coalesce:
@@ -230,22 +230,6 @@ def hold_remaining() -> Coalesce:
 # --- the promotion wallet of a page of stores ---
 
 
-def arrears_held() -> Exists:
-    """Annotation on a SellerAccount queryset: whether it has an active arrears hold."""
-    return Exists(
-        StoreHold.objects.filter(
-            store=OuterRef("pk"), reason=SellerAccount.FreezeReason.ARREARS, lifted_at__isnull=True
-        )
-    )
-
-
-def open_arrears_since() -> Subquery:
-    """Annotation on a SellerAccount queryset: when its open arrears episode began (null when
-    the wallet is not in arrears)."""
-    episode = ArrearsEpisode.objects.filter(store=OuterRef("pk"), cleared_at__isnull=True)
-    return Subquery(episode.order_by().values("started_at")[:1])
-
-
 def low_balance_threshold() -> Coalesce:
     """Annotation on a SellerAccount queryset: the wallet's low-balance threshold (0: none)."""
     wallet = PromotionWallet.objects.filter(store=OuterRef("pk")).values("low_balance_threshold")
@@ -254,7 +238,7 @@ def low_balance_threshold() -> Coalesce:
 
 
 RECEIVABLE_PERM = "payouts.view_receivable"
-HALF_CENT = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.exact)
+HALF_CENT = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.to_cents)
 
 
 def receivables(
@@ -283,60 +267,7 @@ def receivables(
     )
 
 
-# --- the clocks of stores (the arrears policy) and reserve holds ---
-#
-# payouts.deadlines picks its due rows with the same periods, so the moment shown is the moment
-# the job acts.
-
-
-def arrears_grace() -> timedelta:
-    return timedelta(days=settings.ARREARS_GRACE_DAYS)
-
-
-def arrears_close_period() -> timedelta:
-    return timedelta(days=settings.ARREARS_CLOSE_DAYS)
-
-
-def store_auto_action(
-    status: str,
-    *,
-    in_arrears_since: datetime | None,
-    promotion_balance: Decimal,
-    arrears_held: bool | None = None,
-) -> AutoAction | None:
-    """What the arrears policy does to a store next: close it once its arrears are above
-    ``ARREARS_CLOSE_AMOUNT`` (due at once: the next run) or older than ``ARREARS_CLOSE_DAYS``;
-    freeze an active one whose arrears are older than ``ARREARS_GRACE_DAYS``, or add the
-    arrears hold to a store frozen for another reason only (holds stack; ``arrears_held``:
-    whether it has that hold, by default as a frozen store would). Both rules act once *more
-    than* the period has passed: the moment shown is the first whole second after it. Nothing
-    is automatic for a store without arrears, or a closed one (an unfreeze never is)."""
-    if status == "closed" or in_arrears_since is None:
-        return None
-    if -promotion_balance > settings.ARREARS_CLOSE_AMOUNT:
-        return AutoAction(
-            in_arrears_since,
-            _("close the store (arrears above CNY %(limit)s)")
-            % {"limit": f"{settings.ARREARS_CLOSE_AMOUNT:,}"},
-        )
-    close = AutoAction(
-        first_second_after(in_arrears_since + arrears_close_period()),
-        _("close the store (arrears unpaid for more than %(days)d days)")
-        % {"days": settings.ARREARS_CLOSE_DAYS},
-    )
-    if arrears_held is None:
-        arrears_held = status != "active"
-    if arrears_held:
-        return close
-    if status == "active":
-        text = _("freeze the store (arrears unpaid for more than %(days)d days)")
-    else:
-        text = _("add the arrears hold (arrears unpaid for more than %(days)d days)")
-    freeze = AutoAction(
-        first_second_after(in_arrears_since + arrears_grace()),
-        text % {"days": settings.ARREARS_GRACE_DAYS},
-    )
-    return freeze if freeze.at < close.at else close  # the close job runs first on a tie
+# --- the clock of reserve holds (the store's arrears clock is payouts.arrears) ---
 
 
 def hold_auto_action(hold: ReserveHold) -> AutoAction | None:

@@ -18,7 +18,7 @@ from accounts.models import Notice, SellerAccount
 from accounts.notices import notify
 from backoffice import clock, db
 from backoffice.db import lock
-from backoffice.errors import Code, PermissionDenied, invalid
+from backoffice.errors import Code, invalid
 from backoffice.fsm import run_transition
 from backoffice.money import (
     Currency,
@@ -644,11 +644,3 @@ def exchange_rate_set(
         defaults={"rate_to_cny": value, "set_by": actor if getattr(actor, "pk", None) else None},
     )
     return row
-
-
-def require_money_viewer(actor: Any, store: SellerAccount) -> None:
-    """Finance staff see every store's money; sellers their own."""
-    if actor is None:
-        return
-    if not (actor.has_perm("payouts.view_ledgerentry") or actor.store_id == store.pk):
-        raise PermissionDenied("You cannot see this store's money.")

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backoffice.errors import invalid
-from payouts.ledger import ZERO, exact, latest
+from payouts.ledger import ZERO, latest, to_cents
 from payouts.models import STORE_ACCOUNTS, Account, DailyBalance, LedgerEntry, Posting
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -79,7 +79,7 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
 def _running_totals(store_id: int, before: date) -> dict[tuple[str, str], Decimal]:
     rows = latest(DailyBalance.objects.filter(store_id=store_id), before=before)
     return {
-        (account, currency): exact(total)
+        (account, currency): to_cents(total)
         for account, currency, total in rows.values_list("account", "currency", "balance")
     }
 
@@ -108,7 +108,7 @@ def statement(*, store_id: int, year: int, month: int) -> Statement:
         row = accounts.setdefault(
             (account, currency), AccountStatement(account, currency, opening=ZERO)
         )
-        amount = exact(amount)
+        amount = to_cents(amount)
         row.lines.append(
             StatementLine(at, kind, reference, order_number, amount, row.closing + amount)
         )

@@ -1,10 +1,10 @@
-"""GET /health/: database, cache, queue and deadline heartbeats (backoffice/health.py)."""
+"""GET /health/: database, cache, queue and deadline heartbeats (composition/health.py)."""
 
 from datetime import datetime, timedelta
 
 import pytest
 
-from backoffice.health import stale_jobs
+from composition.health import stale_jobs
 
 URL = "/health/"
 CHECKS = {

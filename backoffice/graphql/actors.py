@@ -5,13 +5,13 @@ Staff read usernames. A seller reads a staff actor as its role (``support``, ``f
 seller user of the same store keeps its username; the system is ``None``.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from strawberry import Info
 
-from accounts.models import User
-from accounts.roles import ROLES
 from backoffice.graphql.viewer import http_request, viewer
 
 PLATFORM = "platform"
@@ -20,11 +20,18 @@ BY = (
     "`finance`, ..., `platform`) and never a username; null for the system."
 )
 _CACHE = "_backoffice_staff_roles"
+_roles: list[str] = []
+
+
+def set_roles(names: Iterable[str]) -> None:
+    """The staff roles (group names), first wins; the accounts app gives them when it starts
+    (accounts.roles.ROLES): the kernel knows no app."""
+    _roles[:] = names
 
 
 def role_label(group_names: set[str]) -> str:
-    """The first role of :data:`ROLES` among ``group_names``, else ``platform``."""
-    return next((role for role in ROLES if role in group_names), PLATFORM)
+    """The first role of :func:`set_roles` among ``group_names``, else ``platform``."""
+    return next((role for role in _roles if role in group_names), PLATFORM)
 
 
 def _staff_labels(info: Info) -> dict[int, str]:
@@ -33,7 +40,7 @@ def _staff_labels(info: Info) -> dict[int, str]:
     labels = getattr(request, _CACHE, None)
     if labels is None:
         groups: dict[int, set[str]] = {}
-        staff = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True))
+        staff = get_user_model().objects.filter(Q(is_staff=True) | Q(is_superuser=True))
         for pk, group in staff.values_list("pk", "groups__name"):
             groups.setdefault(pk, set()).update([group] if group else [])
         labels = {pk: role_label(names) for pk, names in groups.items()}

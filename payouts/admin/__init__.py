@@ -7,7 +7,7 @@ by bank transfer, adjustments and low-balance thresholds. Ledger postings and en
 holds, refunds, decisions, promotion movements and arrears episodes are records of what
 happened: nobody changes or deletes them here (the database refuses updates and deletes of
 ledger rows anyway). Sums of ledger amounts are
-always read through :func:`payouts.ledger.exact` (SQLite sums decimals as floats).
+always read through :func:`payouts.ledger.to_cents` (SQLite sums decimals as floats).
 
 One module per area: ``ledger``, ``payouts`` (payouts, reserve holds, refunds), ``rates``,
 ``early_payout``, ``promotion``; ``shared`` holds the display helpers. Importing them here
@@ -15,6 +15,14 @@ registers their model admins. The store and order pages (accounts/admin.py, orde
 show money through ``store_page`` and the inlines, imported from this package.
 """
 
+from backoffice.admin_helpers import (
+    ReadOnlyAdmin,
+    admin_link,
+    autocomplete,
+    changelist_link,
+    money,
+    signed,
+)
 from payouts.admin import (  # noqa: F401  (registers)
     early_payout,
     ledger,
@@ -23,18 +31,9 @@ from payouts.admin import (  # noqa: F401  (registers)
     rates,
     receivables,
 )
+from payouts.admin.labels import ACCOUNT_LABELS, STORE_CURRENCY
 from payouts.admin.ledger import PostingInline
 from payouts.admin.payouts import RefundInline
-from payouts.admin.shared import (
-    ACCOUNT_LABELS,
-    STORE_CURRENCY,
-    ReadOnlyAdmin,
-    admin_link,
-    autocomplete,
-    changelist_link,
-    money,
-    signed,
-)
 from payouts.admin.store_page import (
     DECISION_VIEW_PERM,
     MONEY_VIEW_PERM,

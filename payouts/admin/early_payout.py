@@ -11,9 +11,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import SellerAccount
+from backoffice.admin_helpers import NOTE_WIDGET, ReadOnlyAdmin, always, autocomplete, percent
 from backoffice.admin_transitions import ObjectAction, TransitionAdminMixin
 from backoffice.forms import StrictDecimalField
-from payouts.admin.shared import NOTE_WIDGET, ReadOnlyAdmin, always, autocomplete, percent
 from payouts.models import EarlyPayoutDecision, EarlyPayoutTerms
 from payouts.services import early_payout_set
 

@@ -7,9 +7,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from backoffice.admin_helpers import ReadOnlyAdmin, admin_link, signed
 from backoffice.admin_transitions import ReadOnlyInline
 from backoffice.exports import ExportAdminMixin
-from payouts.admin.shared import ACCOUNT_LABELS, ReadOnlyAdmin, admin_link, signed
+from payouts.admin.labels import ACCOUNT_LABELS
 from payouts.models import LedgerEntry, Posting
 from payouts.resources import LedgerEntryResource
 

@@ -13,6 +13,14 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SellerAccount
+from backoffice.admin_helpers import (
+    NOTE_WIDGET,
+    ReadOnlyAdmin,
+    admin_link,
+    autocomplete,
+    money,
+    usd_column,
+)
 from backoffice.admin_transitions import (
     HistoryInline,
     ObjectAction,
@@ -25,15 +33,7 @@ from backoffice.exports import ExportAdminMixin
 from backoffice.forms import StrictDecimalField
 from backoffice.money import Currency
 from payouts.admin.ledger import PostingInline
-from payouts.admin.shared import (
-    NOTE_WIDGET,
-    ReadOnlyAdmin,
-    admin_link,
-    autocomplete,
-    money,
-    usd_column,
-)
-from payouts.ledger import exact
+from payouts.ledger import to_cents
 from payouts.models import Account, LedgerEntry, Payout, PayoutTransition, Refund, ReserveHold
 from payouts.resources import PayoutResource
 from payouts.selectors import hold_auto_action, payout_hold_annotations
@@ -184,7 +184,7 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
 
 def reserve_left() -> Subquery:
     """What is left of the reserve of the hold's order: one correlated SUM per row inside the
-    same query (no query per row). Read it through :func:`exact`."""
+    same query (no query per row). Read it through :func:`to_cents`."""
     entries = (
         LedgerEntry.objects.filter(order_id=OuterRef("order_id"), account=Account.RESERVE)
         .order_by()
@@ -262,7 +262,7 @@ class ReserveHoldAdmin(ReadOnlyAdmin):
 
     @admin.display(description="remaining", ordering="remaining")
     def remaining_usd(self, hold: ReserveHold) -> str:
-        return money(exact(hold.remaining))
+        return money(to_cents(hold.remaining))
 
 
 # --- refunds ---

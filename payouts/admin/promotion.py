@@ -12,13 +12,13 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts.models import SellerAccount
 from backoffice import clock
+from backoffice.admin_helpers import NOTE_WIDGET, ReadOnlyAdmin, always, autocomplete, money, signed
 from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import ObjectAction, TransitionAdminMixin
 from backoffice.forms import StrictDecimalField
 from backoffice.money import Currency
 from payouts.admin.ledger import PostingInline
-from payouts.admin.shared import NOTE_WIDGET, ReadOnlyAdmin, always, autocomplete, money, signed
-from payouts.ledger import exact
+from payouts.ledger import to_cents
 from payouts.models import (
     Account,
     ArrearsEpisode,
@@ -44,7 +44,7 @@ def cny(amount: Decimal | None) -> str:
 
 def wallet_sum() -> Subquery:
     """The promotion balance of the row's store, inside the same query. Read it through
-    :func:`exact`."""
+    :func:`to_cents`."""
     latest = DailyBalance.objects.filter(
         store_id=OuterRef("store_id"), account=Account.PROMOTION
     ).order_by("-day")
@@ -291,7 +291,7 @@ class PromotionWalletAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="balance", ordering="balance")
     def balance_cny(self, wallet: PromotionWallet) -> str:
-        return cny(exact(wallet.balance))
+        return cny(to_cents(wallet.balance))
 
     @admin.display(description="low-balance threshold", ordering="low_balance_threshold")
     def threshold_cny(self, wallet: PromotionWallet) -> str:

@@ -8,10 +8,10 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AdminDateWidget
 from django.http import HttpRequest
 
+from backoffice.admin_helpers import always
 from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import ObjectAction, TransitionAdminMixin
 from backoffice.forms import StrictDecimalField
-from payouts.admin.shared import always
 from payouts.models import ExchangeRate
 from payouts.services import exchange_rate_set
 

@@ -5,9 +5,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.admin_helpers import ReadOnlyAdmin, money
 from backoffice.money import Currency
-from payouts.admin.shared import ReadOnlyAdmin, money
-from payouts.ledger import exact
+from payouts.ledger import to_cents
 from payouts.models import Receivable
 from payouts.selectors import receivables
 
@@ -26,8 +26,8 @@ class ReceivableAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("promotion arrears"))
     def arrears_cny(self, store: Receivable) -> str:
-        return money(exact(store.owed_cny), Currency.CNY) if store.owed_cny > 0 else "-"
+        return money(to_cents(store.owed_cny), Currency.CNY) if store.owed_cny > 0 else "-"
 
     @admin.display(description=_("refund debt"))
     def debt_usd(self, store: Receivable) -> str:
-        return money(exact(store.owed_usd)) if store.owed_usd > 0 else "-"
+        return money(to_cents(store.owed_usd)) if store.owed_usd > 0 else "-"

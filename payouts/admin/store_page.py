@@ -12,23 +12,22 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount
-from backoffice.money import Currency
-from payouts.admin.early_payout import decisions_table
-from payouts.admin.payouts import holds_with_remaining
-from payouts.admin.promotion import cny
-from payouts.admin.shared import (
-    ACCOUNT_LABELS,
-    STORE_CURRENCY,
+from backoffice.admin_helpers import (
     admin_link,
     changelist_link,
     money,
     percent,
     signed,
 )
+from backoffice.money import Currency
+from payouts.admin.early_payout import decisions_table
+from payouts.admin.labels import ACCOUNT_LABELS, STORE_CURRENCY
+from payouts.admin.payouts import holds_with_remaining
+from payouts.admin.promotion import cny
 from payouts.admin.statement import statement_url
 from payouts.evaluation import decide
 from payouts.health import Health, store_health
-from payouts.ledger import balance, exact, store_balances
+from payouts.ledger import balance, store_balances, to_cents
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
@@ -94,7 +93,7 @@ def reserve_schedule_table(store_id: int) -> SafeString:
             (
                 admin_link(hold.order),
                 money(hold.held),
-                money(exact(hold.remaining)),
+                money(to_cents(hold.remaining)),
                 f"{hold.release_at:%Y-%m-%d}"
                 if hold.release_at
                 else "not scheduled (while the store stays eligible and open)",

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts.models import ApiToken, SellerAccount
 from accounts.services import api_token_authenticate, api_token_create
+from backoffice.models import FieldChange
 from tests import factories as f
 
 
@@ -591,3 +592,64 @@ def test_store_page_query_count_does_not_grow_with_notices(client):
 
     assert Notice.objects.filter(store=account).count() == 5
     assert one == five
+
+
+USER_INLINE = {
+    f"backoffice-fieldchange-content_type-object_id-{name}": "0"
+    for name in ("TOTAL_FORMS", "INITIAL_FORMS")
+}
+
+
+def test_the_user_admins_save_goes_through_the_audited_service(client):
+    admin_user = f.superuser()
+    client.force_login(admin_user)
+    staff = f.staff("support", username="sam")
+    url = reverse("admin:accounts_user_change", args=[staff.pk])
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if name not in {"password", "groups", "user_permissions", "store", "last_login"}
+        and value is not None
+    }
+    data["date_joined_0"], data["date_joined_1"] = staff.date_joined.strftime(
+        "%Y-%m-%d %H:%M:%S"
+    ).split(" ")
+    risk = staff.groups.model.objects.get(name="risk")
+
+    saved = post(
+        client, url, {**data, "email": "sam@example.com", "groups": [risk.pk], **USER_INLINE}
+    )
+
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    staff.refresh_from_db()
+    assert staff.email == "sam@example.com"
+    assert [g.name for g in staff.groups.all()] == ["risk"]
+    changes = {c.field: (c.old_value, c.new_value, c.actor) for c in FieldChange.objects.all()}
+    assert changes == {
+        "email": ("", "sam@example.com", admin_user),
+        "groups": ("support", "risk", admin_user),
+    }
+    page = client.get(url)
+    assert "sam@example.com" in page.text and "field changes" in page.text.lower()
+
+
+def test_a_user_admin_save_that_changes_nothing_records_nothing(client):
+    client.force_login(f.superuser())
+    seller = f.seller(f.store())
+    url = reverse("admin:accounts_user_change", args=[seller.pk])
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if name not in {"password", "groups", "user_permissions", "last_login"}
+        and value is not None
+    }
+    data["date_joined_0"], data["date_joined_1"] = seller.date_joined.strftime(
+        "%Y-%m-%d %H:%M:%S"
+    ).split(" ")
+
+    saved = post(client, url, {**data, **USER_INLINE})
+
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    assert not FieldChange.objects.exists()

@@ -106,7 +106,7 @@ def test_seller_account_create(client):
 
     assert payload["__typename"] == "SellerAccount"
     assert SellerAccount.objects.get(platform_store_id="3000001").settlement_currency == "CNY"
-    assert codes(duplicate) == [("invalid", "storeId")]
+    assert codes(duplicate) == [("already_exists", "storeId")]
 
 
 # --- scoping ---

@@ -495,8 +495,10 @@ def test_an_order_without_money_in_play_cannot_be_disputed(client, status, code)
     assert Order.objects.get(pk=order.pk).status == status
 
 
-@pytest.mark.parametrize("platform_id", ["taken", "x" * 33])
-def test_the_platform_dispute_id_is_unique_and_short(client, platform_id):
+@pytest.mark.parametrize(
+    ("platform_id", "code"), [("taken", "already_exists"), ("x" * 33, "invalid")]
+)
+def test_the_platform_dispute_id_is_unique_and_short(client, platform_id, code):
     dispute_open(
         order_id=f.order(status="shipped").pk,
         actor=None,
@@ -513,7 +515,7 @@ def test_the_platform_dispute_id_is_unique_and_short(client, platform_id):
         user=f.superuser(),
     )
 
-    assert codes(payload) == [("invalid", "platformDisputeId")]
+    assert codes(payload) == [(code, "platformDisputeId")]
     assert Dispute.objects.count() == 1
     assert Order.objects.get(pk=order.pk).status == "shipped"
 

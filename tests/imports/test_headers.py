@@ -2,9 +2,9 @@ import re
 
 import pytest
 
-from backoffice.imports.errors import FileError
-from backoffice.imports.headers import COLUMNS, Kind, guess_kind, map_headers, normalize_header
-from backoffice.imports.reading import open_table
+from composition.imports.errors import FileError
+from composition.imports.headers import COLUMNS, Kind, guess_kind, map_headers, normalize_header
+from composition.imports.reading import open_table
 
 from .helpers import SAMPLES
 

@@ -4,11 +4,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backoffice.imports.choices import DisputeReason, DisputeState, OrderState, PromotionType
-from backoffice.imports.errors import FileError, RowError
-from backoffice.imports.headers import Kind
-from backoffice.imports.parse import open_export
-from backoffice.imports.rows import (
+from backoffice.money import Money
+from composition.imports.choices import DisputeReason, DisputeState, OrderState, PromotionType
+from composition.imports.errors import FileError, RowError
+from composition.imports.headers import Kind
+from composition.imports.parse import open_export
+from composition.imports.rows import (
     ExchangeRateRow,
     OrderRow,
     parse_disputes_row,
@@ -16,7 +17,6 @@ from backoffice.imports.rows import (
     parse_orders_row,
     parse_promotion_row,
 )
-from backoffice.money import Money
 
 from .helpers import SAMPLES, StoredNumber, expected, write_csv, write_xlsx
 

@@ -4,7 +4,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backoffice.imports.choices import (
+from backoffice.money import Money
+from composition.imports.choices import (
     AS_SHOWN,
     CLOSED,
     FINISHED,
@@ -23,8 +24,8 @@ from backoffice.imports.choices import (
     parse_payment_method,
     parse_promotion_type,
 )
-from backoffice.imports.errors import CellError
-from backoffice.imports.values import (
+from composition.imports.errors import CellError
+from composition.imports.values import (
     cell_text,
     parse_amount,
     parse_currency,
@@ -39,7 +40,6 @@ from backoffice.imports.values import (
     parse_timestamp,
     timezone_named,
 )
-from backoffice.money import Money
 from disputes.models import Dispute, Reason
 from orders.models import EndReason as ModelEndReason
 from orders.models import Order

@@ -35,6 +35,6 @@ def test_two_checkouts_of_one_number_take_turns_on_the_store_and_the_second_is_r
     )
 
     # then it sees the first order and is refused as a duplicate; the first order stands alone
-    assert codes(payload) == [("invalid", "orderNumber")]
+    assert codes(payload) == [("already_exists", "orderNumber")]
     assert payload["messages"][0]["message"] == f"Order {NUMBER} exists already."
     assert list(Order.objects.values_list("order_number", "amount")) == [(NUMBER, 10)]

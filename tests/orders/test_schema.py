@@ -130,7 +130,7 @@ def test_payment_reminder_is_sent_once_per_interval(client):
     assert first["__typename"] == "PaymentReminder"
     assert first["sentBy"] == support.username
     assert first["order"]["nextReminderAt"] is not None
-    assert codes(again) == [("invalid", None)]
+    assert codes(again) == [("too_soon", None)]
     assert PaymentReminder.objects.filter(order=order).count() == 1
 
 

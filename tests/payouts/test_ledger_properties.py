@@ -45,7 +45,7 @@ from orders.services import (
     order_ship,
 )
 from payouts.checks import check_ledger
-from payouts.ledger import ZERO, balance, balances_at, exact, store_balances
+from payouts.ledger import ZERO, balance, balances_at, store_balances, to_cents
 from payouts.models import (
     Account,
     ArrearsEpisode,
@@ -98,7 +98,7 @@ pick = st.integers(min_value=0, max_value=10_000)
 def _sums(key: str, **filters) -> dict:
     """Exact ledger sums grouped by ``key``, in one query."""
     rows = LedgerEntry.objects.filter(**filters).values(key).annotate(total=Sum("amount"))
-    return {row[key]: exact(row["total"]) for row in rows}
+    return {row[key]: to_cents(row["total"]) for row in rows}
 
 
 def _active_reasons(store_id: int) -> set[str]:
@@ -355,7 +355,7 @@ class Ledger(RuleBasedStateMachine):
             .annotate(total=Sum("amount"))
             .values_list("total", flat=True)
         )
-        assert all(exact(total) == 0 for total in totals)
+        assert all(to_cents(total) == 0 for total in totals)
 
     @invariant()
     def balances_are_sums_of_entries_and_never_negative(self):
@@ -395,7 +395,7 @@ class Ledger(RuleBasedStateMachine):
         assert all(0 <= net[pk] <= taken.get(pk, ZERO) for pk in net), (net, taken)
         kept = Order.objects.filter(pk__in=[pk for pk, total in net.items() if total])
         for order in kept.exclude(refunds__from_protection_fund__gt=0):
-            refunded = exact(order.refunds.aggregate(t=Sum("amount"))["t"] or ZERO)
+            refunded = to_cents(order.refunds.aggregate(t=Sum("amount"))["t"] or ZERO)
             assert refunded < order.amount, "an order the store fully refunded keeps no commission"
 
     @invariant()
@@ -407,7 +407,7 @@ class Ledger(RuleBasedStateMachine):
     @invariant()
     def nothing_is_refunded_or_paid_twice(self):
         refunded = Refund.objects.values("order_id", "order__amount").annotate(total=Sum("amount"))
-        assert all(exact(r["total"]) <= r["order__amount"] for r in refunded)
+        assert all(to_cents(r["total"]) <= r["order__amount"] for r in refunded)
         kinds = Posting.objects.filter(payout__isnull=False).values_list("payout_id", "kind")
         assert len(set(kinds)) == len(kinds), "a payout posted the same step twice"
         per_payout: dict[int, set[str]] = {}
@@ -440,7 +440,7 @@ class Ledger(RuleBasedStateMachine):
         held = sum((sum(store_balances(s.pk).values(), ZERO) for s in self.stores), ZERO)
         held -= sum((store_balances(s.pk)["promotion"] for s in self.stores), ZERO)
         sums = Refund.objects.aggregate(all=Sum("amount"), fund=Sum("from_protection_fund"))
-        by_stores = exact(sums["all"]) - exact(sums["fund"])
+        by_stores = to_cents(sums["all"]) - to_cents(sums["fund"])
         out = (
             balance(account=Account.PAID_OUT, currency="USD")
             + balance(account=Account.FX, currency="USD")

@@ -68,7 +68,8 @@ from orders.services import (
     order_record_rating,
     order_ship,
 )
-from payouts.deadlines import arrears_freeze, early_release, evaluate_early_payout
+from payouts.arrears import arrears_freeze
+from payouts.deadlines import early_release, evaluate_early_payout
 from payouts.models import (
     ArrearsEpisode,
     EarlyPayoutDecision,

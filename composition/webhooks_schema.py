@@ -11,7 +11,6 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from strawberry import relay
 
-from backoffice import webhooks
 from backoffice.graphql import (
     Connection,
     GlobalId,
@@ -22,6 +21,7 @@ from backoffice.graphql import (
 )
 from backoffice.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from backoffice.permissions import staff_with
+from composition import webhooks
 
 VIEW_PERM = "backoffice.view_webhookendpoint"
 DeliveryStatus = enum_from_choices("WebhookDeliveryStatus", WebhookDelivery.Status.choices)

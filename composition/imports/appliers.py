@@ -318,7 +318,7 @@ class OrdersApplier(Applier):
         self.orders: dict[str, Order] = {}  # order number -> order, for one batch
         self.new_ids: list[int] = []
         self.paths: dict[tuple[str, str, frozenset[str]], Path | None] = {}
-        self.phase = "store_id"
+        self.refused_column = "store_id"
         # platform id -> (name, settlement currency) of each store seen, new ones as they
         # will be created (the first row's name and currency)
         self.seen: dict[str, tuple[str | None, str]] = {}
@@ -342,7 +342,7 @@ class OrdersApplier(Applier):
             try:
                 self.apply_row(row)
             except (*REFUSED, RowProblem) as exc:
-                self.context.refused(row.line, exc, self.SERVICE_FIELDS, self.phase)
+                self.context.refused(row.line, exc, self.SERVICE_FIELDS, self.refused_column)
                 self.context.stop(row.line)
                 return
         if refused_at is not None:
@@ -452,9 +452,9 @@ class OrdersApplier(Applier):
         self.context.rows.forget(Order)
 
     def apply_row(self, row: OrderRow) -> None:
-        self.phase = "store_id"
+        self.refused_column = "store_id"
         store = self.store(row)
-        self.phase = "order_number"
+        self.refused_column = "order_number"
         order = self.orders.get(row.order_number)
         changed = False
         if order is None:
@@ -465,7 +465,7 @@ class OrdersApplier(Applier):
             changed = self.check_known(row, order, store)
             if order.store_id == store.pk:  # what the pay guard reads: no query per order
                 Order.store.field.set_cached_value(order, store)
-        self.phase = "status"
+        self.refused_column = "status"
         path = self.way(order.status, row)
         if path is KEPT:
             # 资金处理中 after 交易完成: the platform's word is only the nearest state here,

@@ -11,24 +11,13 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from backoffice import events, webhooks
+from backoffice import events
+from backoffice.admin_helpers import ReadOnlyMixin
 from backoffice.errors import error_text
 from backoffice.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from composition import webhooks
 
 RETRY_PERM = "backoffice.change_webhookendpoint"
-
-
-class ReadOnly:
-    """Records of what happened: viewed, never added, changed or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -112,7 +101,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             self.delete_model(request, endpoint)
 
 
-class WebhookAttemptInline(ReadOnly, admin.TabularInline):
+class WebhookAttemptInline(ReadOnlyMixin, admin.TabularInline):
     model = WebhookAttempt
     fields = ("at", "status_code", "duration_ms", "error")
     readonly_fields = fields
@@ -120,7 +109,7 @@ class WebhookAttemptInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("id", "event", "endpoint", "status", "attempts", "last_status_code")
     list_display += ("next_attempt_at", "delivered_at")
     list_filter = ("status", ("endpoint", admin.RelatedOnlyFieldListFilter))
@@ -154,7 +143,7 @@ class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnly, admin.ModelAdmin):
+class EventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("id", "type", "object_type", "object_id", "store", "occurred_at")
     list_filter = ("type",)
     search_fields = ("=store__platform_store_id", "type")

@@ -16,8 +16,8 @@ from backoffice.graphql.errors import ErrorCodes
 from backoffice.graphql.introspection import IntrospectionPolicy
 from backoffice.graphql.relay import StrictNodeId, max_page_size
 from backoffice.graphql.scalars import SCALAR_OVERRIDES
-from backoffice.webhooks_schema import Mutation as WebhooksMutation
-from backoffice.webhooks_schema import Query as WebhooksQuery
+from composition.webhooks_schema import Mutation as WebhooksMutation
+from composition.webhooks_schema import Query as WebhooksQuery
 from disputes.schema import Mutation as DisputesMutation
 from disputes.schema import Query as DisputesQuery
 from orders.schema import Mutation as OrdersMutation

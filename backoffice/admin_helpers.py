@@ -1,5 +1,5 @@
-"""Shared by the payouts admin modules and the other apps' admin pages: display helpers,
-account labels and :class:`ReadOnlyAdmin`."""
+"""Admin helpers every app's admin pages may use (the kernel's): display helpers and
+:class:`ReadOnlyAdmin`."""
 
 from decimal import Decimal
 from typing import Any
@@ -15,13 +15,8 @@ from django.utils.safestring import SafeString
 
 from backoffice.fsm import TransitionCheck
 from backoffice.money import Currency, Money
-from payouts.models import STORE_ACCOUNTS, Account
 
 NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
-ACCOUNT_LABELS = dict(Account.choices)
-STORE_CURRENCY = {account: Currency.USD for account in STORE_ACCOUNTS} | {
-    Account.PROMOTION: Currency.CNY
-}
 
 
 # --- shared display helpers ---
@@ -74,10 +69,11 @@ def percent(value: Decimal | None) -> str:
     return f"{value * 100:.2f} %" if value is not None else "—"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of what happened: viewed, never added, changed or deleted here."""
+class ReadOnlyMixin:
+    """Records of what happened: viewed, never added, changed or deleted here (on an admin or
+    an inline)."""
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -85,3 +81,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Records of what happened: viewed, never added, changed or deleted here."""

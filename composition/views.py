@@ -29,7 +29,7 @@ from strawberry.django.views import GraphQLView as BaseGraphQLView
 from strawberry.http import GraphQLRequestData
 
 from backoffice.errors import Code
-from backoffice.schema import schema
+from composition.schema import schema
 
 
 def error_response(message: str, *, status: int = 400) -> JsonResponse:
@@ -115,7 +115,7 @@ class RawBodyRequestAdapter(DjangoHTTPRequestAdapter):
 @method_decorator(ensure_csrf_cookie, name="dispatch")
 class GraphQLView(BaseGraphQLView):
     """The GraphQL endpoint. CSRF stays on for session users; bearer-token requests are exempted
-    by :class:`backoffice.auth.BearerTokenMiddleware`. Every answer sets the ``csrftoken``
+    by :class:`accounts.auth.BearerTokenMiddleware`. Every answer sets the ``csrftoken``
     cookie when the client has none (GET /graphql/ hands it out)."""
 
     request_adapter_class = RawBodyRequestAdapter
