@@ -81,7 +81,8 @@ ROLES: dict[str, list[str]] = {
         "orders.export_order",
         "payouts.export_payout",
         "payouts.export_ledgerentry",
-        # "Import a platform export" (composition/admin_imports.py) and the imported files
+        # "Import a platform export" (backoffice/composition/admin_imports.py) and the imported
+        # files
         "backoffice.add_importfile",
         "backoffice.view_importfile",
         "backoffice.view_importjob",

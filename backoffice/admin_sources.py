@@ -3,7 +3,7 @@
 Orders, disputes, promotion movements and exchange rates remember the platform export and the
 line that last created or moved them (:class:`backoffice.models.ImportedRecord`). Their admins
 show it with :class:`ImportedFromMixin` (one read-only field, ``imported_from``); the imported
-file's page (composition/admin_imports.py) links back to the records.
+file's page (backoffice/composition/admin_imports.py) links back to the records.
 
 Only Django and the back-office's own models are imported here: the apps' admins import this
 module (payouts.admin among them, so its ``admin_link`` cannot be imported back).

@@ -1,5 +1,6 @@
 """The deadlines runner: every app registers the jobs that apply what is due at a given time;
-the composition root says in which order they run (composition/deadlines.py, DEADLINE_JOBS).
+the composition root says in which order they run (backoffice/composition/deadlines.py,
+DEADLINE_JOBS).
 
 A job takes ``now`` and returns how many objects it acted on. Jobs must be idempotent and safe
 on several workers at once: they pick due rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` in

@@ -9,7 +9,8 @@ a few statements per batch, not one per row.
 
 When an event is written it is also fanned out, in the same transaction, to the active webhook
 endpoints that want it (one :class:`~backoffice.models.WebhookDelivery` each); the delivery job
-(:mod:`composition.webhooks`) sends those. Fanning out at write time, rather than from a cursor
+(:mod:`backoffice.composition.webhooks`) sends those. Fanning out at write time, rather than from a
+cursor
 over new events, cannot miss an event whose transaction commits after a later one's.
 Events are never updated or deleted.
 """

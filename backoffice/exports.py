@@ -28,7 +28,8 @@ filters (the date hierarchy, a store), never silently cut short. The cap also ke
 "Export selected" form, which carries the selected ids, within SQLite's parameter limit.
 
 The resources are export-only: :meth:`ExportResource.import_data` refuses. Imports of platform
-files go through ``composition.imports`` (see ``composition/admin_imports.py``).
+files go through ``backoffice.composition.imports`` (see
+``backoffice/composition/admin_imports.py``).
 """
 
 from datetime import UTC, datetime
@@ -150,7 +151,7 @@ class ExportResource(resources.Resource):
     def import_data(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
             f"{type(self).__name__} is export-only: platform files are imported through "
-            "composition.imports."
+            "backoffice.composition.imports."
         )
 
 

@@ -45,7 +45,7 @@ class ProcrastinateOnPostgresOnly:
 
 def on_app_ready(app: App) -> None:
     """Queue in memory without PostgreSQL, register the deadlines (called by
-    PROCRASTINATE_ON_APP_READY, composition.apps.on_queue_ready)."""
+    PROCRASTINATE_ON_APP_READY, backoffice.composition.apps.on_queue_ready)."""
     if not on_postgres():
         connector = testing.InMemoryConnector()
         app.connector = connector

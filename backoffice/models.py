@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 class ImportFile(models.Model):
     """One platform export that landed (a rejected file or a dry run leaves no row)."""
 
-    class Kind(models.TextChoices):  # composition.imports.headers.Kind
+    class Kind(models.TextChoices):  # backoffice.composition.imports.headers.Kind
         ORDERS = "orders", "Orders"
         DISPUTES = "disputes", "Disputes"
         PROMOTION = "promotion", "Promotion statement"
@@ -127,7 +127,8 @@ class JobHeartbeat(models.Model):
         return self.job
 
 
-# --- outbound events and webhooks (backoffice/events.py, composition/webhooks.py) ---------------
+# --- outbound events and webhooks (backoffice/events.py, backoffice/composition/webhooks.py)
+# ---------------
 
 
 class Event(models.Model):
@@ -267,7 +268,8 @@ def import_upload_path(job: "ImportJob", filename: str) -> str:
 
 
 class ImportJob(models.Model):
-    """An admin import of a platform export, run off the request (composition/import_jobs.py).
+    """An admin import of a platform export, run off the request
+    (backoffice/composition/import_jobs.py).
 
     The upload waits in the default storage; a worker previews it (a dry run), the uploader
     confirms, a worker imports it in one transaction, which also marks the job done. The bytes

@@ -80,9 +80,10 @@ X_FRAME_OPTIONS = os.environ.get("DJANGO_X_FRAME_OPTIONS", "DENY")
 SECURE_PROXY_SSL_HEADER = env_header_pair("DJANGO_SECURE_PROXY_SSL_HEADER")
 
 INSTALLED_APPS = [
-    # The composition root (composition/: root schema, urls, imports, seed_demo...), first: its
+    # The composition root (backoffice/composition/: root schema, urls, imports, seed_demo...),
+    # first: its
     # export_schema command wins over strawberry_django's.
-    "composition",
+    "backoffice.composition",
     "backoffice",  # the kernel every app may use (README "Layout")
     "django.contrib.admin",
     "django.contrib.auth",
@@ -114,7 +115,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "composition.urls"
+ROOT_URLCONF = "backoffice.composition.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
 
 TEMPLATES = [
@@ -164,7 +165,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/graphql/"
 LOGOUT_REDIRECT_URL = "login"
 # A request to /graphql/ refused by CSRF gets a JSON error with a code, not an HTML page.
-CSRF_FAILURE_VIEW = "composition.views.csrf_failure"
+CSRF_FAILURE_VIEW = "backoffice.composition.views.csrf_failure"
 
 # --- Brute-force protection (django-axes): failed sign-ins are counted per username *and*
 # client address; at AXES_FAILURE_LIMIT that pair is locked out for AXES_COOLOFF_MINUTES
@@ -201,7 +202,7 @@ STRAWBERRY_DJANGO = {
     "PAGINATION_MAX_LIMIT": 100,
 }
 
-# GraphQL cost limits (see composition/schema.py).
+# GraphQL cost limits (see backoffice/composition/schema.py).
 GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
 GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 15)
 GRAPHQL_MAX_TOKENS = env_int("GRAPHQL_MAX_TOKENS", 2000)
@@ -216,7 +217,7 @@ if GRAPHQL_INTROSPECTION not in {"always", "authenticated", "never"}:
 # GraphiQL on GET /graphql/ (from backoffice/static/graphiql/, no CDN): on with DEBUG.
 GRAPHIQL_ENABLED = env_bool("GRAPHIQL_ENABLED", DEBUG)
 
-# --- Hostile requests (composition/views.py): bounds on what one request may carry. ---
+# --- Hostile requests (backoffice/composition/views.py): bounds on what one request may carry. ---
 # JSON nested deeper than this in `variables` or `extensions` is refused before GraphQL reads it.
 GRAPHQL_MAX_VARIABLE_DEPTH = env_int("GRAPHQL_MAX_VARIABLE_DEPTH", 32)
 # A request body (outside file uploads) larger than this is refused (413 on /graphql/).
@@ -296,12 +297,14 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 # No admin imports through import-export resources: should one appear, it needs an explicit
 # import_<model> permission instead of being open to any staff user (STYLE.md).
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
-# The admin's "Import a platform export" (composition/admin_imports.py) runs as an import job
+# The admin's "Import a platform export" (backoffice/composition/admin_imports.py) runs as an
+# import job
 # (see "Import jobs" below): a preview may be confirmed for IMPORT_CONFIRM_MAX_AGE seconds;
 # bigger files than IMPORT_MAX_UPLOAD_BYTES go through the command.
 IMPORT_CONFIRM_MAX_AGE = env_int("IMPORT_CONFIRM_MAX_AGE", 3600)
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 50 << 20)
-# Limits on what an import reads (composition/imports/reading.py, docs/imports.md "Limits and
+# Limits on what an import reads (backoffice/composition/imports/reading.py, docs/imports.md
+# "Limits and
 # hostile files"): a file past one is refused as a whole, naming the limit, before it costs
 # unbounded time or memory. Rows count every row after the header, empty ones too.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
@@ -346,7 +349,8 @@ if SERVE_STATIC:
 # that even a redirect to HTTPS carries it.
 MIDDLEWARE.insert(0, "backoffice.request_id.RequestIdMiddleware")
 
-# GET /health/ (composition/health.py): database, cache, queue and deadline heartbeats; 200 when
+# GET /health/ (backoffice/composition/health.py): database, cache, queue and deadline heartbeats;
+# 200 when
 # all pass, 500 naming the failing ones. JSON for `Accept: application/json` or ?format=json.
 INSTALLED_APPS += ["health_check"]
 # A deadline job whose last run finished longer ago than this makes /health/ unhealthy. Set
@@ -367,7 +371,8 @@ if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 
 
-# --- Outbound events, webhooks and notice e-mails (composition/webhooks.py, accounts/notices.py,
+# --- Outbound events, webhooks and notice e-mails (backoffice/composition/webhooks.py,
+# accounts/notices.py,
 # docs/operations.md "Events and webhooks") ---------------------------------------------------
 # A webhook POST waits this long for an answer; a failed delivery is tried again after
 # base, 2 x base, 4 x base... seconds, at most WEBHOOK_MAX_ATTEMPTS times in all; an endpoint
@@ -409,10 +414,10 @@ LOGGING = {
 # (backoffice.jobs.ProcrastinateOnPostgresOnly) and it queues in memory: deferred jobs run
 # in-process after commit, and `manage.py procrastinate worker` runs the periodic jobs itself.
 # Last in INSTALLED_APPS: its ready() registers one periodic task per deadline job, which the
-# apps before it have registered (composition.apps.on_queue_ready).
+# apps before it have registered (backoffice.composition.apps.on_queue_ready).
 INSTALLED_APPS += ["procrastinate.contrib.django"]
 DATABASE_ROUTERS = ["backoffice.jobs.ProcrastinateOnPostgresOnly"]
-PROCRASTINATE_ON_APP_READY = "composition.apps.on_queue_ready"
+PROCRASTINATE_ON_APP_READY = "backoffice.composition.apps.on_queue_ready"
 # Every deadline job is a periodic task on this cron schedule (5 fields, or 6 with seconds
 # last); DEADLINES_CRON_<JOB> (e.g. DEADLINES_CRON_PAYOUTS_EVALUATE_EARLY_PAYOUT) overrides one.
 DEADLINES_CRON = os.environ.get("DEADLINES_CRON", "* * * * *")
@@ -429,7 +434,7 @@ QUEUE_KEEP_HOURS = env_int("QUEUE_KEEP_HOURS", 7 * 24)
 QUEUE_CLEANUP_CRON = os.environ.get("QUEUE_CLEANUP_CRON", "17 4 * * *")
 
 # --- Import jobs (issue 12; docs/operations.md "Import jobs"): the admin's imports run off the
-# request, on the queue (composition/import_jobs.py). ---
+# request, on the queue (backoffice/composition/import_jobs.py). ---
 # Uploads wait in the default storage (FileSystemStorage under MEDIA_ROOT unless STORAGES says
 # otherwise) under this prefix until their job is over. Web processes and workers must share it.
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))

@@ -8,8 +8,8 @@ migrated once for the run), with ``DATABASE_URL`` set before ``django.setup()``:
 
 - parse only: the shared parsing layer (``open_export``) over the file, no database: the floor
   under every case, since all three parse the same file with it;
-- ours: ``composition.imports.runner.import_export`` on the whole file; the report must say
-  created == rows, no errors, landed;
+- ours: ``backoffice.composition.imports.runner.import_export`` on the whole file; the report
+  must say created == rows, no errors, landed;
 - baseline A: the same parsing, stores by dict, ``Order.objects.bulk_create`` in batches of
   1,000 in one transaction; no rules, no ledger, no audit: the fastest honest write;
 - baseline B: django-import-export's row-by-row import (a ``ModelResource`` for ``Order`` with a
@@ -61,8 +61,9 @@ BATCH = 1_000
 SEED = 1
 STORES = 50
 RESULT = "BENCH-RESULT "
-RUNNER = "composition.imports.runner"  # --runner: another module with the same import_export()
-NOT_AVAILABLE = "importer not available yet (composition/imports/runner.py is missing)"
+# --runner: another module with the same import_export()
+RUNNER = "backoffice.composition.imports.runner"
+NOT_AVAILABLE = "importer not available yet (backoffice/composition/imports/runner.py is missing)"
 
 # The goals (informational: the benchmark never fails the build).
 MAX_SLOWER_THAN_A = 5.0
@@ -102,7 +103,7 @@ def _max_rss_bytes() -> int:
 
 
 def case_parse(path: Path, rows: int, *, store: str | None = None) -> dict:
-    from composition.imports.parse import open_export
+    from backoffice.composition.imports.parse import open_export
 
     parsed = errors = 0
     with open_export(path, kind="orders", store=store) as export:
@@ -158,7 +159,7 @@ def case_bulk_create(path: Path, rows: int) -> dict:
     from django.db import transaction
 
     from accounts.models import SellerAccount
-    from composition.imports.parse import open_export
+    from backoffice.composition.imports.parse import open_export
     from orders.models import Order
 
     errors = 0
@@ -208,7 +209,7 @@ def case_import_export(path: Path, rows: int) -> dict:
     from import_export.widgets import ForeignKeyWidget
 
     from accounts.models import SellerAccount
-    from composition.imports.parse import open_export
+    from backoffice.composition.imports.parse import open_export
     from orders.models import Order
 
     class OrderResource(resources.ModelResource):

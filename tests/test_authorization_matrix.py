@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from accounts.models import SellerAccount
 from accounts.services import api_token_create
-from composition.schema import schema
-from composition.webhooks import endpoint_create
+from backoffice.composition.schema import schema
+from backoffice.composition.webhooks import endpoint_create
 from disputes.services import dispute_accept_proposal, dispute_escalate, dispute_respond
 from orders.services import order_record_rating
 from payouts.promotion import promotion_top_up

@@ -1,10 +1,11 @@
-"""GET /health/: database, cache, queue and deadline heartbeats (composition/health.py)."""
+"""GET /health/: database, cache, queue and deadline heartbeats
+(backoffice/composition/health.py)."""
 
 from datetime import datetime, timedelta
 
 import pytest
 
-from composition.health import stale_jobs
+from backoffice.composition.health import stale_jobs
 
 URL = "/health/"
 CHECKS = {

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.test import Client, RequestFactory
 
-from composition.views import server_error
+from backoffice.composition.views import server_error
 from tests.gql import URL, csrf_pair
 
 ME = "{ me { username } }"

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from graphql import get_introspection_query
 
 from accounts.services import api_token_create
-from composition.schema import schema
+from backoffice.composition.schema import schema
 from tests import factories as f
 from tests.gql import error_codes, gql
 

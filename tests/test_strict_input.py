@@ -18,7 +18,7 @@ from graphql import GraphQLObjectType, get_named_type, is_leaf_type, is_required
 
 from accounts.models import SellerAccount
 from backoffice import clock
-from composition.schema import schema
+from backoffice.composition.schema import schema
 from disputes.models import Dispute
 from disputes.services import dispute_respond
 from orders.models import Order

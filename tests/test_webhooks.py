@@ -17,10 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.services import seller_account_freeze, seller_account_unfreeze
+from backoffice.composition import webhooks
+from backoffice.composition.imports.runner import import_export
 from backoffice.errors import error_code
 from backoffice.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from composition import webhooks
-from composition.imports.runner import import_export
 from tests import factories as f
 from tests.imports.helpers import order_row, write_orders
 

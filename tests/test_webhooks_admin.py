@@ -6,8 +6,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.services import seller_account_freeze
+from backoffice.composition import webhooks
 from backoffice.models import Event, WebhookDelivery, WebhookEndpoint
-from composition import webhooks
 from tests import factories as f
 from tests.accounts.test_admin import post
 

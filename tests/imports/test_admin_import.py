@@ -1,5 +1,7 @@
-"""The admin page "Import a platform export" (composition/admin_imports.py) and its import jobs
-(composition/import_jobs.py): an upload becomes a job, whose page shows the preview (a dry run
+"""The admin page "Import a platform export" (backoffice/composition/admin_imports.py) and its
+import jobs
+(backoffice/composition/import_jobs.py): an upload becomes a job, whose page shows the preview (a
+dry run
 that writes nothing), then a confirm imports exactly the previewed bytes.
 
 The stages run in-process after each request commits, as on SQLite (``make run``); on
@@ -22,11 +24,11 @@ from procrastinate import testing
 from procrastinate.contrib.django import app as queue_app
 
 from accounts.models import SellerAccount
+from backoffice.composition.admin_imports import warning_count
+from backoffice.composition.import_jobs import run_apply, run_preview
+from backoffice.composition.imports.errors import RowError
+from backoffice.composition.imports.runner import MAX_ROW_WARNINGS
 from backoffice.models import ImportFile, ImportJob
-from composition.admin_imports import warning_count
-from composition.import_jobs import run_apply, run_preview
-from composition.imports.errors import RowError
-from composition.imports.runner import MAX_ROW_WARNINGS
 from disputes.models import Dispute
 from orders.models import Order
 from payouts.models import ExchangeRate, LedgerEntry, Posting

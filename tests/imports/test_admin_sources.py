@@ -11,8 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from backoffice.composition.imports.runner import import_export
 from backoffice.models import ImportFile
-from composition.imports.runner import import_export
 from disputes.models import Dispute
 from orders.models import Order
 from payouts.models import ExchangeRate, PromotionMovement

@@ -10,16 +10,16 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import SellerAccount
+from backoffice.composition.imports.choices import OrderState
+from backoffice.composition.imports.headers import Kind
+from backoffice.composition.imports.parse import open_export
+from backoffice.composition.imports.runner import import_export
 from benchmarks.generate import (
     SELLER_CENTER_HEADERS,
     SELLER_CENTER_STORE,
     generate,
     seller_center_days,
 )
-from composition.imports.choices import OrderState
-from composition.imports.headers import Kind
-from composition.imports.parse import open_export
-from composition.imports.runner import import_export
 from orders.models import Order
 from payouts.services import exchange_rate_set
 

@@ -2,9 +2,15 @@ import re
 
 import pytest
 
-from composition.imports.errors import FileError
-from composition.imports.headers import COLUMNS, Kind, guess_kind, map_headers, normalize_header
-from composition.imports.reading import open_table
+from backoffice.composition.imports.errors import FileError
+from backoffice.composition.imports.headers import (
+    COLUMNS,
+    Kind,
+    guess_kind,
+    map_headers,
+    normalize_header,
+)
+from backoffice.composition.imports.reading import open_table
 
 from .helpers import SAMPLES
 

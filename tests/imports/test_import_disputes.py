@@ -3,7 +3,7 @@ wallet and rate services, row by row."""
 
 from decimal import Decimal
 
-from composition.imports.runner import import_export
+from backoffice.composition.imports.runner import import_export
 from disputes.models import Dispute
 from orders.models import Order
 from payouts.models import PromotionMovement, Refund

@@ -25,8 +25,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import SellerAccount
+from backoffice.composition.import_jobs import import_job_confirm, import_job_create
 from backoffice.models import ImportFile, ImportJob
-from composition.import_jobs import import_job_confirm, import_job_create
 from orders.models import Order, OrderTransition
 from tests import factories as f
 from tests.gql import codes, gid, mutate

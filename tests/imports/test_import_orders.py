@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts.services import seller_account_close
-from composition.imports import runner
-from composition.imports.runner import import_export
+from backoffice.composition.imports import runner
+from backoffice.composition.imports.runner import import_export
 from orders.models import Order
 from orders.services import order_confirm_receipt, order_create, order_mark_paid, order_ship
 from payouts.ledger import store_balances

@@ -1,6 +1,6 @@
 """Imports run the services as the uploader: the importer role holds what the rows need."""
 
-from composition.imports.runner import import_export
+from backoffice.composition.imports.runner import import_export
 from orders.models import Order
 from tests import factories as f
 

@@ -8,8 +8,8 @@ import pytest
 from django.db.models import Sum
 
 from accounts.models import AccountTransition, SellerAccount
+from backoffice.composition.imports.runner import import_export
 from backoffice.models import ImportFile
-from composition.imports.runner import import_export
 from disputes.models import Dispute, DisputeTransition
 from orders.models import Order, OrderTransition
 from payouts.models import ExchangeRate, LedgerEntry, Posting, PromotionMovement, Refund

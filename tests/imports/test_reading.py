@@ -8,9 +8,9 @@ import pytest
 import xlwt
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from composition.imports.errors import FileError
-from composition.imports.reading import detect_encoding, open_table
-from composition.imports.runner import import_export
+from backoffice.composition.imports.errors import FileError
+from backoffice.composition.imports.reading import detect_encoding, open_table
+from backoffice.composition.imports.runner import import_export
 from orders.models import Order
 
 from .helpers import ORDER_HEADERS, SAMPLES, StoredNumber, order_row, write_csv, write_xlsx

@@ -4,12 +4,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backoffice.money import Money
-from composition.imports.choices import DisputeReason, DisputeState, OrderState, PromotionType
-from composition.imports.errors import FileError, RowError
-from composition.imports.headers import Kind
-from composition.imports.parse import open_export
-from composition.imports.rows import (
+from backoffice.composition.imports.choices import (
+    DisputeReason,
+    DisputeState,
+    OrderState,
+    PromotionType,
+)
+from backoffice.composition.imports.errors import FileError, RowError
+from backoffice.composition.imports.headers import Kind
+from backoffice.composition.imports.parse import open_export
+from backoffice.composition.imports.rows import (
     ExchangeRateRow,
     OrderRow,
     parse_disputes_row,
@@ -17,6 +21,7 @@ from composition.imports.rows import (
     parse_orders_row,
     parse_promotion_row,
 )
+from backoffice.money import Money
 
 from .helpers import SAMPLES, StoredNumber, expected, write_csv, write_xlsx
 

@@ -4,8 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backoffice.money import Money
-from composition.imports.choices import (
+from backoffice.composition.imports.choices import (
     AS_SHOWN,
     CLOSED,
     FINISHED,
@@ -24,8 +23,8 @@ from composition.imports.choices import (
     parse_payment_method,
     parse_promotion_type,
 )
-from composition.imports.errors import CellError
-from composition.imports.values import (
+from backoffice.composition.imports.errors import CellError
+from backoffice.composition.imports.values import (
     cell_text,
     parse_amount,
     parse_currency,
@@ -40,6 +39,7 @@ from composition.imports.values import (
     parse_timestamp,
     timezone_named,
 )
+from backoffice.money import Money
 from disputes.models import Dispute, Reason
 from orders.models import EndReason as ModelEndReason
 from orders.models import Order

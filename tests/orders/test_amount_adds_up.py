@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.urls import reverse
 
-from composition.imports.runner import import_export
+from backoffice.composition.imports.runner import import_export
 from orders.models import Order
 from payouts.services import exchange_rate_set
 from tests import factories as f

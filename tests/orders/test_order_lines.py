@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.urls import reverse
 
-from composition.imports.runner import import_export
+from backoffice.composition.imports.runner import import_export
 from orders.models import Order, OrderLine, Product
 from tests import factories as f
 from tests.gql import codes, gid, gql, mutate

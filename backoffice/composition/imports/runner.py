@@ -12,7 +12,8 @@ and forgets its rows: memory holds one batch, never the file. Any error, in a ce
 rules, means nothing is written: the transaction is rolled back at the end, as it is for a dry
 run, which therefore reports exactly what the import would do.
 
-Raises :class:`~composition.imports.errors.FileError` when the file cannot be read at all (not a
+Raises :class:`~backoffice.composition.imports.errors.FileError` when the file cannot be read at
+all (not a
 CSV/XLSX, headers that fit no kind), its subclass ``ImportConflict`` when the database refuses
 the writes (a record created meanwhile by someone else), and ``ValueError`` for an unknown
 ``tz``. Imports run one at a time (``db.serialize``).

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from composition.health import HealthView
-from composition.views import GraphQLView, csrf_token
+from backoffice.composition.health import HealthView
+from backoffice.composition.views import GraphQLView, csrf_token
 
 admin.site.site_header = "Seller back-office"
 admin.site.site_title = "Seller back-office"
@@ -18,10 +18,10 @@ urlpatterns = [
     path("auth/csrf/", csrf_token, name="csrf"),
     # GraphiQL (GET with Accept: text/html) only when GRAPHIQL_ENABLED: see the view.
     path("graphql/", GraphQLView.as_view(graphql_ide="graphiql"), name="graphql"),
-    # Database, cache, queue and deadline heartbeats (composition/health.py).
+    # Database, cache, queue and deadline heartbeats (backoffice/composition/health.py).
     path("health/", HealthView.as_view(), name="health"),
 ]
 
-# On /graphql/ even Django's own refusals answer JSON (composition/views.py).
-handler400 = "composition.views.bad_request"
-handler500 = "composition.views.server_error"
+# On /graphql/ even Django's own refusals answer JSON (backoffice/composition/views.py).
+handler400 = "backoffice.composition.views.bad_request"
+handler500 = "backoffice.composition.views.server_error"

@@ -28,8 +28,8 @@ from django.views.decorators.http import require_GET
 from strawberry.django.views import GraphQLView as BaseGraphQLView
 from strawberry.http import GraphQLRequestData
 
+from backoffice.composition.schema import schema
 from backoffice.errors import Code
-from composition.schema import schema
 
 
 def error_response(message: str, *, status: int = 400) -> JsonResponse:

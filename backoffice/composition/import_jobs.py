@@ -10,7 +10,8 @@ commit). The stages are procrastinate tasks, ``imports:preview`` and ``imports:a
 with a lock and a queueing lock per job (``import-job:<id>``): one stage of a job at a time,
 across all workers.
 
-The apply stage runs :func:`~composition.imports.runner.import_export` in one transaction that
+The apply stage runs :func:`~backoffice.composition.imports.runner.import_export` in one
+transaction that
 also marks the job done: a worker that dies mid-import leaves nothing written and the job
 ``applying``. Its queue job then stays ``doing`` on a worker without heartbeats; the periodic
 ``queue:retry_stalled_jobs`` puts it back in the queue and another worker imports the file
@@ -39,10 +40,10 @@ from procrastinate import App, JobContext, exceptions
 from procrastinate.contrib.django import app as queue_app
 
 from backoffice import clock, db, jobs
+from backoffice.composition.imports.errors import FileError, RowError
+from backoffice.composition.imports.runner import ImportReport, import_export
 from backoffice.errors import error_text, invalid
 from backoffice.models import ImportFile, ImportJob
-from composition.imports.errors import FileError, RowError
-from composition.imports.runner import ImportReport, import_export
 
 logger = logging.getLogger(__name__)
 

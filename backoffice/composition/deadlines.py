@@ -1,7 +1,7 @@
 """The order of the deadline jobs (``run_deadlines``, ``backoffice.deadlines.run_all``): an
 explicit list rather than the order in which the apps happen to register them. Each app
 registers its own jobs (its ``deadlines.py``, ``payouts/arrears.py``, ``accounts/notices.py``,
-``composition/webhooks.py``);
+``backoffice/composition/webhooks.py``);
 a job registered but not listed here, or listed but not registered, stops the start-up.
 
 The order is the one the jobs ran in before it was written down; the one constraint it
@@ -31,7 +31,7 @@ DEADLINE_JOBS: tuple[str, ...] = (
 def install() -> None:
     """Import every module that registers a job, then fix their order."""
     from accounts import notices  # noqa: F401
-    from composition import webhooks  # noqa: F401
+    from backoffice.composition import webhooks  # noqa: F401
     from disputes import deadlines as dispute_jobs  # noqa: F401
     from orders import deadlines as order_jobs  # noqa: F401
     from payouts import arrears  # noqa: F401

@@ -10,9 +10,9 @@ what adds one, so "Add" on the admin index and the list leads here, for whoever 
    store column), the store's platform id and, when the back-office does not know it yet, the new
    store's name. The request only keeps the bytes in the storage as an
    :class:`~backoffice.models.ImportJob` and queues its preview
-   (:mod:`composition.import_jobs`), then redirects to the job's page.
+   (:mod:`backoffice.composition.import_jobs`), then redirects to the job's page.
 2. **The job's page** refreshes itself while a worker previews the file (a dry run of
-   :func:`composition.imports.runner.import_export`), then shows what would change:
+   :func:`backoffice.composition.imports.runner.import_export`), then shows what would change:
    created/updated/unchanged, the state moves, the money per store, the warnings, and every error
    as ``line L: column: message``, or why the whole file was refused. A file with errors lands
    whole or not at all (SPEC.md), so it gets no confirm button.
@@ -52,10 +52,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import SellerAccount
-from backoffice.errors import error_text
-from backoffice.models import ImportFile, ImportJob
-from backoffice.money import Currency
-from composition.import_jobs import (
+from backoffice.composition.import_jobs import (
     CANCELLABLE,
     MANAGE_OTHERS_PERM,
     import_job_cancel,
@@ -64,10 +61,13 @@ from composition.import_jobs import (
     may_manage,
     report_from_json,
 )
-from composition.imports.errors import CellError
-from composition.imports.headers import Kind
-from composition.imports.runner import MAX_ROW_WARNINGS, ImportReport
-from composition.imports.values import PLATFORM_TZ, parse_platform_id
+from backoffice.composition.imports.errors import CellError
+from backoffice.composition.imports.headers import Kind
+from backoffice.composition.imports.runner import MAX_ROW_WARNINGS, ImportReport
+from backoffice.composition.imports.values import PLATFORM_TZ, parse_platform_id
+from backoffice.errors import error_text
+from backoffice.models import ImportFile, ImportJob
+from backoffice.money import Currency
 from payouts.admin import (
     ACCOUNT_LABELS,
     STORE_CURRENCY,

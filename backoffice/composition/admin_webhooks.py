@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice import events
 from backoffice.admin_helpers import ReadOnlyMixin
+from backoffice.composition import webhooks
 from backoffice.errors import error_text
 from backoffice.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from composition import webhooks
 
 RETRY_PERM = "backoffice.change_webhookendpoint"
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from composition.state_graph import FORMATS, export
+from backoffice.composition.state_graph import FORMATS, export
 
 BEGIN = "<!-- state-graph:begin (manage.py export_state_graph --readme) -->"
 END = "<!-- state-graph:end -->"

@@ -12,12 +12,12 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from accounts.schema import Mutation as AccountsMutation
 from accounts.schema import Query as AccountsQuery
+from backoffice.composition.webhooks_schema import Mutation as WebhooksMutation
+from backoffice.composition.webhooks_schema import Query as WebhooksQuery
 from backoffice.graphql.errors import ErrorCodes
 from backoffice.graphql.introspection import IntrospectionPolicy
 from backoffice.graphql.relay import StrictNodeId, max_page_size
 from backoffice.graphql.scalars import SCALAR_OVERRIDES
-from composition.webhooks_schema import Mutation as WebhooksMutation
-from composition.webhooks_schema import Query as WebhooksQuery
 from disputes.schema import Mutation as DisputesMutation
 from disputes.schema import Query as DisputesQuery
 from orders.schema import Mutation as OrdersMutation

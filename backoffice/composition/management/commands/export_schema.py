@@ -2,7 +2,8 @@
 to ``schema.graphql`` at the repository root, or with ``--check`` fail when that file is stale.
 
 It replaces strawberry-django's command of the same name (``backoffice`` comes first in
-INSTALLED_APPS) and accepts its arguments, so ``export_schema composition.schema`` still works.
+INSTALLED_APPS) and accepts its arguments, so ``export_schema backoffice.composition.schema`` still
+works.
 """
 
 import difflib
@@ -15,7 +16,7 @@ from strawberry import Schema
 from strawberry.printer import print_schema
 from strawberry.utils.importer import import_module_symbol
 
-DEFAULT_SCHEMA = "composition.schema"
+DEFAULT_SCHEMA = "backoffice.composition.schema"
 
 
 def default_path() -> Path:

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from strawberry import relay
 
+from backoffice.composition import webhooks
 from backoffice.graphql import (
     Connection,
     GlobalId,
@@ -21,7 +22,6 @@ from backoffice.graphql import (
 )
 from backoffice.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from backoffice.permissions import staff_with
-from composition import webhooks
 
 VIEW_PERM = "backoffice.view_webhookendpoint"
 DeliveryStatus = enum_from_choices("WebhookDeliveryStatus", WebhookDelivery.Status.choices)

@@ -6,10 +6,10 @@ class CompositionConfig(AppConfig):
     """The composition root: the one package that imports the apps and wires them together
     (root schema and urls, imports, webhooks, seed_demo, the deadline jobs' order)."""
 
-    name = "composition"
+    name = "backoffice.composition"
 
     def ready(self) -> None:
-        from composition import deadlines
+        from backoffice.composition import deadlines
 
         deadlines.install()
 
@@ -17,8 +17,8 @@ class CompositionConfig(AppConfig):
 def on_queue_ready(app: App) -> None:
     """PROCRASTINATE_ON_APP_READY: the kernel's queue set-up and the deadline jobs, then the
     import jobs (they need the apps' models)."""
+    from backoffice.composition.import_jobs import register_import_tasks
     from backoffice.jobs import on_app_ready
-    from composition.import_jobs import register_import_tasks
 
     on_app_ready(app)
     register_import_tasks(app)
