@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SellerAccount
@@ -90,6 +91,33 @@ class CancelForm(forms.Form):
         help_text="Only with “out of stock”. A paid order is refunded in full.",
     )
     note = NOTE
+
+
+def escrow_of(order: Order) -> Money:
+    return Money(balance(order_id=order.pk, account=Account.ESCROW), "USD")
+
+
+def confirm_effect(order: Order, data: dict[str, Any]) -> str:
+    return gettext("%(money)s escrow -> available of %(store)s") % {
+        "money": escrow_of(order),
+        "store": order.store.name,
+    }
+
+
+def pay_effect(order: Order, data: dict[str, Any]) -> str:
+    return gettext("%(money)s buyer funds -> escrow of %(store)s") % {
+        "money": Money(order.amount, "USD"),
+        "store": order.store.name,
+    }
+
+
+def cancel_effect(order: Order, data: dict[str, Any]) -> str:
+    if order.status == Order.Status.UNPAID:
+        return gettext("No money moves: the order was not paid.")
+    return gettext("%(money)s escrow of %(store)s -> refunded to the buyer") % {
+        "money": escrow_of(order),
+        "store": order.store.name,
+    }
 
 
 def reminder_check(order: Order, user: Any) -> TransitionCheck | None:
@@ -182,10 +210,25 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
             TRANSITION_PERM,
             form=PayForm,
             initial=lambda order: {"payment_method": order.payment_method},
+            effect=pay_effect,
         ),
         "ship": ObjectAction("Ship", order_ship, TRANSITION_PERM, form=ShipForm),
-        "confirm": ObjectAction("Confirm receipt", order_confirm_receipt, TRANSITION_PERM),
-        "cancel": ObjectAction("Cancel", order_cancel, TRANSITION_PERM, form=CancelForm),
+        # Staff confirm receipt and cancel for the buyer or the seller: a note says why.
+        "confirm": ObjectAction(
+            "Confirm receipt",
+            order_confirm_receipt,
+            TRANSITION_PERM,
+            effect=confirm_effect,
+            note_required=True,
+        ),
+        "cancel": ObjectAction(
+            "Cancel",
+            order_cancel,
+            TRANSITION_PERM,
+            form=CancelForm,
+            effect=cancel_effect,
+            note_required=True,
+        ),
         "send_payment_reminder": ObjectAction(
             "Send payment reminder",
             order_send_payment_reminder,

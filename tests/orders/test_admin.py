@@ -249,10 +249,17 @@ def test_no_reminder_button_for_paid_orders(client):
 
 
 def changelist_action(client: Client, action: str, orders: list[Order]) -> HttpResponse:
+    """Run a bulk action; one that moves money is posted as confirmed, with a note."""
     return post(
         client,
         reverse("admin:orders_order_changelist"),
-        {"action": action, "_selected_action": [o.pk for o in orders], "index": "0"},
+        {
+            "action": action,
+            "_selected_action": [o.pk for o in orders],
+            "index": "0",
+            "_confirm": "1",
+            "note": "the buyer asked by e-mail",
+        },
     )
 
 
