@@ -24,4 +24,6 @@ urlpatterns = [
 
 # On /graphql/ even Django's own refusals answer JSON (backoffice/views.py).
 handler400 = "backoffice.views.bad_request"
+# The admin-styled refusal naming the roles that may (backoffice/admin_refusal.py).
+handler403 = "backoffice.admin_refusal.permission_denied"
 handler500 = "backoffice.views.server_error"
