@@ -10,7 +10,6 @@ from axes.admin import AccessAttemptAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessLog
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -41,6 +40,7 @@ from backoffice import clock
 from backoffice.admin_transitions import (
     FieldChangeInline,
     HistoryInline,
+    LabelledSplitDateTime,
     ObjectAction,
     TransitionAdminMixin,
     bulk_action,
@@ -107,7 +107,7 @@ class SellerAccountCreateForm(forms.Form):
     opened_at = forms.SplitDateTimeField(
         label="Opened at",
         required=False,
-        widget=AdminSplitDateTime,
+        widget=LabelledSplitDateTime,
         help_text="Start of the store's operating time; empty for now (UTC).",
     )
     settlement_currency = forms.ChoiceField(choices=Currency.CHOICES, initial=Currency.USD)
