@@ -11,11 +11,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ``fuzz`` test and the browser tests (``e2e``) serve their own SQLite database, so they run in
     the SQLite pass only."""
     unwanted = {"fuzz", "e2e"} if ON_POSTGRES else {"postgres"}
-    chosen = [
-        item
-        for item in items
-        if not any(item.get_closest_marker(name) for name in unwanted)
-    ]
+    chosen = [item for item in items if not any(item.get_closest_marker(name) for name in unwanted)]
     if len(chosen) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
         items[:] = chosen
