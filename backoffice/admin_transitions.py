@@ -259,6 +259,9 @@ class TransitionAdminMixin:
                     confirming = True  # valid input: show what moves, ask to confirm
                 elif self.run_object_action(request, obj, name, form.cleaned_data, form=form):
                     return HttpResponseRedirect(self.change_url(obj))
+            elif spec.effect is not None and CONFIRM in request.POST:
+                # Only the note is missing: stay on the confirmation, the rest kept hidden.
+                confirming = set(form.errors) <= {"note"}
         else:
             check = self.action_checks(request, obj).get(name)
             if check is None or not check.allowed:

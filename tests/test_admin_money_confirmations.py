@@ -43,6 +43,7 @@ def test_confirm_receipt_shows_the_money_effect_and_needs_a_note(client: Client)
     # when it is confirmed without a note (staff act for the buyer), it is refused on the field
     refused = post(client, order_action(order, "confirm"), {"_apply": "1", "_confirm": "1"})
     assert refused.status_code == 200 and "note" in refused.context["form"].errors
+    assert refused.context["effect"]  # still the confirmation page
     assert state(order) == before
 
     # when it is confirmed with a note, the escrow goes to the store, recorded as the agent's
