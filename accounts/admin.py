@@ -149,6 +149,7 @@ def list_annotations() -> dict[str, Any]:
         "list_escrow": balance_annotation(Account.ESCROW),
         "list_promotion": balance_annotation(Account.PROMOTION),
         "list_debt": balance_annotation(Account.DEBT),
+        "list_reserve": balance_annotation(Account.RESERVE),
         "list_open_disputes": Coalesce(Subquery(open_disputes), 0),
     }
 
@@ -307,6 +308,43 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
             **list_annotations(),
             **health_annotations(clock.now()),
         )
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if change and obj is not None:
+            context["summary_card"] = self.summary_card(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def summary_card(self, request: HttpRequest, store: SellerAccount) -> list[tuple]:
+        """The top of the store's page: (key, label, value) for status, balances (for those who
+        may read the ledger), what it owes, open disputes, reserve and the next automatic
+        action, from the page's own annotations."""
+        card = [("status", _("status"), self.status_text(store))]
+        if request.user.has_perm(MONEY_VIEW_PERM):
+            card += [
+                ("available", _("available"), self.available(store)),
+                ("escrow", _("escrow"), self.escrow(store)),
+                ("reserve", _("reserve"), money_cell(store.list_reserve, Currency.USD)),
+            ]
+        card += [
+            ("owed", _("owed"), self.owed(store)),
+            ("open-disputes", _("open disputes"), self.open_disputes(store)),
+            ("reserve-rate", _("early payout"), early_payout_summary(store)),
+            ("next-action", _("next automatic action"), self.next_action(store)),
+        ]
+        return card
+
+    def status_text(self, store: SellerAccount) -> str:
+        reasons = self.frozen_for(store)
+        status = store.get_status_display()
+        return f"{status} ({reasons})" if reasons != "-" else status
 
     @admin.display(description=_("store"), ordering="name")
     def store_name(self, account: SellerAccount) -> SafeString:
