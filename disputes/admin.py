@@ -274,7 +274,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
                     "store",
                     "status",
                     "reason",
-                    "protected",
+                    "protection",
                     "description",
                 )
             },
@@ -384,6 +384,13 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
     @admin.display(description="final refund")
     def final(self, dispute: Dispute) -> str:
         return money(dispute.final_refund)
+
+    @admin.display(description=_("protected"))
+    def protection(self, dispute: Dispute) -> str:
+        """Yes or no in words (the field's help text read as a yes beside a "no" icon)."""
+        if dispute.protected:
+            return gettext("Yes: the after-sales protection fund pays the refund.")
+        return gettext("No: the store pays the refund.")
 
     @admin.display(description=_("status"), ordering="status")
     def status_cell(self, dispute: Dispute) -> SafeString:

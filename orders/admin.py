@@ -285,7 +285,7 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
         "commission",
     )
     fieldsets = (
-        (None, {"fields": ("order_number", "store", "status", "protected")}),
+        (None, {"fields": ("order_number", "store", "status", "protection")}),
         ("Money", {"fields": money_fields}),
         ("Buyer", {"fields": ("buyer_name", "buyer_country")}),
         ("Product", {"fields": ("product", "product_info")}),
@@ -330,6 +330,13 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
             (name, {**options, **money} if name == "Money" else options)
             for name, options in super().get_fieldsets(request, obj)
         )
+
+    @admin.display(description=_("after-sales protection"))
+    def protection(self, order: Order) -> str:
+        """Says yes or no in words (the field's help text read as a yes beside a "no" icon)."""
+        if order.protected:
+            return gettext("Yes: covered by the platform's after-sales protection service.")
+        return gettext("No: not covered by the after-sales protection service.")
 
     @admin.display(description=_("next automatic action"))
     def next_action(self, order: Order) -> SafeString | str:
