@@ -231,11 +231,19 @@ class MoneyRow:
     negative: bool
 
 
-def money_rows(money: dict[str, dict[str, Decimal]]) -> list[MoneyRow]:
+def money_rows(
+    money: dict[str, dict[str, Decimal]], new_names: dict[str, str] | None = None
+) -> list[MoneyRow]:
     """The report's money per store, one row per store and ledger account, with the store's
-    name where the store exists (a dry run's new stores do not). An account is keyed by its name,
-    or ``account:currency`` when the money is not in the account's usual currency."""
-    names = dict(
+    name: the existing store's, or for a store the import creates the file's (``new_names``),
+    marked new. An account is keyed by its name, or ``account:currency`` when the money is not
+    in the account's usual currency."""
+    new = {
+        store_id: _("%(name)s (new store)") % {"name": name}
+        for store_id, name in (new_names or {}).items()
+        if name
+    }
+    names = new | dict(
         SellerAccount.objects.filter(platform_store_id__in=list(money)).values_list(
             "platform_store_id", "name"
         )
@@ -483,7 +491,7 @@ class ImportFileAdmin(ReadOnlyAdmin):
                 "warning_count": warning_count(report),
                 "import_file_link": admin_link(landed, landed.file_name) if landed else None,
                 "moves": moves_rows(report.moves),
-                "money": money_rows(report.money),
+                "money": money_rows(report.money, report.store_names),
             }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.report_template, context)

@@ -159,7 +159,10 @@ def test_upload_makes_a_job_whose_page_shows_the_preview_and_writes_nothing(_sto
     assert report.moves[("new", "shipped")] > 0
     for (source, target), count in report.moves.items():
         assert (source, target, count) in page.context["moves"]
-    assert {row.store_name for row in page.context["money"]} == {"(new store)"}  # not yet
+    # the stores the file creates are named as the file names them, marked new (not yet there)
+    names = {row.store_id: row.store_name for row in page.context["money"]}
+    assert names["2339563"] == "Shenzhen Gadget Co. (new store)"
+    assert all(name.endswith("(new store)") for name in names.values())
     assert {row.store_id for row in page.context["money"]} == {
         store for store, accounts in report.money.items() if any(accounts.values())
     }
