@@ -97,8 +97,33 @@ IMPORTED_MODELS = (
 # --- the forms ---
 
 
-def timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(available_timezones())]
+#: The zones exports come in most: the platform's own first, then the sellers' and buyers'.
+COMMON_TIMEZONES = (
+    PLATFORM_TZ.key,
+    "UTC",
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "America/Mexico_City",
+)
+
+
+def timezone_choices() -> list[tuple[str, Any]]:
+    """The common zones first, then every zone grouped by region (Africa, America, ...): the
+    browser's type-ahead finds a zone within its group."""
+    zones = sorted(available_timezones())
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in zones:
+        region = name.split("/", 1)[0] if "/" in name else _("Other")
+        groups.setdefault(region, []).append((name, name))
+    common = [(name, name) for name in COMMON_TIMEZONES if name in zones]
+    return [(_("Common"), common), *sorted(groups.items())]
 
 
 def store_options() -> list[tuple[str, str]]:

@@ -614,3 +614,12 @@ def test_a_stage_run_again_after_the_job_is_done_changes_nothing():
     # then nothing is imported twice and the job is as it was
     assert database() == before
     assert job_of(page).status == ImportJob.Status.DONE and job_of(page).apply_attempts == 1
+
+
+def test_the_time_zone_picker_lists_common_zones_first_then_by_region() -> None:
+    from backoffice.admin_imports import timezone_choices
+
+    (common_label, common), *regions = timezone_choices()
+    assert common[0] == ("America/Los_Angeles", "America/Los_Angeles")
+    assert ("Asia/Shanghai", "Asia/Shanghai") in common
+    assert [label for label, _zones in regions][:3] == ["Africa", "America", "Antarctica"]
