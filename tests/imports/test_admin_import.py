@@ -619,7 +619,7 @@ def test_a_stage_run_again_after_the_job_is_done_changes_nothing():
 def test_the_time_zone_picker_lists_common_zones_first_then_by_region() -> None:
     from backoffice.admin_imports import timezone_choices
 
-    (common_label, common), *regions = timezone_choices()
+    (_label, common), *regions = timezone_choices()
     assert common[0] == ("America/Los_Angeles", "America/Los_Angeles")
     assert ("Asia/Shanghai", "Asia/Shanghai") in common
     assert [label for label, _zones in regions][:3] == ["Africa", "America", "Antarctica"]
