@@ -126,6 +126,14 @@ def bulk_note_form(spec: ObjectAction) -> type[forms.Form]:
     return type("BulkNoteForm", (forms.Form,), {"note": note})
 
 
+def names_a_field(form: forms.Form, exc: ValidationError | PermissionDenied) -> bool:
+    """Whether the refusal names a field the form shows (``reserveRate`` is ``reserve_rate``)."""
+    if not isinstance(exc, ValidationError) or not hasattr(exc, "error_dict"):
+        return False
+    shown = {name for name, field in form.fields.items() if not field.widget.is_hidden}
+    return any(re.sub(r"(?<!^)(?=[A-Z])", "_", f).lower() in shown for f in exc.error_dict)
+
+
 def add_service_error(form: forms.Form, exc: ValidationError | PermissionDenied) -> None:
     """Show a service's refusal on the form: next to the field it names when the form shows that
     field (services name fields as GraphQL does: ``reserveRate`` is ``reserve_rate``), else
@@ -257,7 +265,10 @@ class TransitionAdminMixin:
                     and request.user.has_perm(spec.perm)  # else the service refuses below
                 ):
                     confirming = True  # valid input: show what moves, ask to confirm
-                elif self.run_object_action(request, obj, name, form.cleaned_data, form=form):
+                elif (
+                    self.run_object_action(request, obj, name, form.cleaned_data, form=form)
+                    is not False
+                ):
                     return HttpResponseRedirect(self.change_url(obj))
             elif spec.effect is not None and CONFIRM in request.POST:
                 # Only the note is missing: stay on the confirmation, the rest kept hidden.
@@ -288,18 +299,19 @@ class TransitionAdminMixin:
         name: str,
         data: dict,
         form: forms.Form | None = None,
-    ) -> bool:
-        """Run the service as the signed-in user. A refusal goes onto ``form`` (next to the field
-        it names, so the page comes back with what was typed), or into a message without one."""
+    ) -> bool | None:
+        """Run the service as the signed-in user: True when done. A refusal naming a field of
+        ``form`` goes beside that field (False: the page comes back with what was typed); any
+        other refusal (a permission, the object's state) is a message (None)."""
         spec = self.object_actions[name]
         try:
             result = spec.service(**{self.service_id_arg: obj.pk}, actor=request.user, **data)
         except SERVICE_ERRORS as exc:
-            if form is not None and form.fields:
+            if form is not None and names_a_field(form, exc):
                 add_service_error(form, exc)
-            else:
-                messages.error(request, error_text(exc))
-            return False
+                return False
+            messages.error(request, error_text(exc))
+            return None
         text = f"{spec.label}: done for {self.object_label(obj)}."
         if isinstance(result, self.model) and hasattr(result, "get_status_display"):
             text += f" It is now {result.get_status_display().lower()}."
