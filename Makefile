@@ -16,7 +16,7 @@ PYTEST := $(PY) -m pytest -n 2 -ra
 test schema bench: export DJANGO_SECRET_KEY ?= make-checks-only-insecure-key-not-for-any-server-0123456789
 
 .DEFAULT_GOAL := help
-.PHONY: help venv fonts run worker stack test test-sqlite test-postgres lint fmt schema bench clean
+.PHONY: help venv fonts run worker stack test test-sqlite test-postgres e2e chromium lint fmt schema bench clean
 
 help:
 	@echo "make run            demo server on http://127.0.0.1:8000 (admin/admin), GraphiQL at /graphql/"
@@ -25,6 +25,7 @@ help:
 	@echo "make test           lint, migrations and schema checks, tests on SQLite then PostgreSQL"
 	@echo "make test-sqlite    tests on SQLite only (skips nothing: postgres-marked tests are not selected)"
 	@echo "make test-postgres  all tests on a throwaway PostgreSQL cluster (.ci/with-postgres)"
+	@echo "make e2e            the browser tests alone (Playwright + Debian's chromium; in test-sqlite too)"
 	@echo "make lint | fmt     ruff check and format check | apply fixes and formatting"
 	@echo "make schema         write schema.graphql (export_schema)"
 	@echo "make bench          benchmarks/run.py"
@@ -75,7 +76,25 @@ fonts:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >&2; \
 	fi
 
-test-sqlite: venv fonts
+# The browser tests (tests/e2e, marked e2e) run in the SQLite pass, with Debian's chromium driven
+# by Playwright (no browser download): installed with apt-get when missing, as PostgreSQL is.
+CHROMIUM ?= /usr/bin/chromium
+
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "chromium not found, installing it with apt-get" >&2; \
+	    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; \
+	  else \
+	    echo "$(CHROMIUM) not found: install Debian's chromium (apt-get install chromium)" >&2; exit 1; \
+	  fi; \
+	fi
+
+e2e: venv chromium
+	@echo "== browser tests (Playwright, chromium) =="
+	env -u DATABASE_URL E2E_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n 2 -ra -m e2e tests/e2e $(NO_TESTS)
+
+test-sqlite: venv fonts chromium
 	@echo "== pytest on SQLite =="
 	env -u DATABASE_URL $(PYTEST) -m "not postgres" $(NO_TESTS)
 

@@ -10,15 +10,15 @@ from axes.admin import AccessAttemptAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessLog
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
@@ -42,6 +42,7 @@ from backoffice import clock
 from backoffice.admin_transitions import (
     FieldChangeInline,
     HistoryInline,
+    LabelledSplitDateTime,
     ObjectAction,
     TransitionAdminMixin,
     bulk_action,
@@ -50,7 +51,7 @@ from backoffice.admin_transitions import (
 from backoffice.autoaction import next_action_cell
 from backoffice.forms import StrictDecimalField
 from backoffice.fsm import TransitionCheck
-from backoffice.money import Currency
+from backoffice.money import Currency, Money
 from payouts.admin import (
     DECISION_VIEW_PERM,
     MONEY_VIEW_PERM,
@@ -66,7 +67,10 @@ from payouts.admin import (
     store_money_links,
 )
 from payouts.admin.statement import statement_view
+from payouts.health import annotated_health, health_annotations
+from payouts.models import Account
 from payouts.schema_types import STORE_CLOCK_ANNOTATIONS, store_auto_action_of
+from payouts.selectors import balance_annotation
 
 NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
 
@@ -106,7 +110,7 @@ class SellerAccountCreateForm(forms.Form):
     opened_at = forms.SplitDateTimeField(
         label="Opened at",
         required=False,
-        widget=AdminSplitDateTime,
+        widget=LabelledSplitDateTime,
         help_text="Start of the store's operating time; empty for now (UTC).",
     )
     settlement_currency = forms.ChoiceField(choices=Currency.CHOICES, initial=Currency.USD)
@@ -139,6 +143,52 @@ class SellerAccountChangeForm(forms.ModelForm):
         return cleaned
 
 
+OPEN_DISPUTE_STATES = ("open", "responded", "arbitration", "awaiting_return")
+
+
+def list_annotations() -> dict[str, Any]:
+    """The stores list's balances and open disputes, as subqueries (none per row)."""
+    from disputes.models import Dispute  # disputes imports accounts: read it late
+
+    open_disputes = (
+        Dispute.objects.filter(store=OuterRef("pk"), status__in=OPEN_DISPUTE_STATES)
+        .order_by()
+        .values("store")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return {
+        "list_available": balance_annotation(Account.AVAILABLE),
+        "list_escrow": balance_annotation(Account.ESCROW),
+        "list_promotion": balance_annotation(Account.PROMOTION),
+        "list_debt": balance_annotation(Account.DEBT),
+        "list_reserve": balance_annotation(Account.RESERVE),
+        "list_open_disputes": Coalesce(Subquery(open_disputes), 0),
+    }
+
+
+def money_cell(amount: Any, currency: str) -> SafeString:
+    return format_html('<span class="money">{}</span>', str(Money(amount, currency)))
+
+
+class ArrearsFilter(admin.SimpleListFilter):
+    """Stores that owe: a promotion wallet below zero or refund debt."""
+
+    title = _("arrears")
+    parameter_name = "arrears"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("in arrears")), ("no", _("not in arrears"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        owes = Q(list_promotion__lt=0) | Q(list_debt__lt=0)
+        if self.value() == "yes":
+            return queryset.filter(owes)
+        if self.value() == "no":
+            return queryset.exclude(owes)
+        return queryset
+
+
 @admin.register(SellerAccount)
 class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     service_id_arg = "account_id"
@@ -163,16 +213,26 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     ]
     service_add_form = SellerAccountCreateForm
 
+    # Fits 1440 px: the platform store id shows on hover over the name, the health's figures
+    # on the store's page.
     list_display = (
-        "name",
-        "platform_store_id",
+        "store_name",
         "status",
         "frozen_for",
-        "settlement_currency",
-        "opened_at",
+        "available",
+        "escrow",
+        "owed",
+        "open_disputes",
+        "health",
         "next_action",
     )
-    list_filter = ("status", "settlement_currency", "freeze_reason", "close_reason")
+    list_filter = (
+        "status",
+        ArrearsFilter,
+        "settlement_currency",
+        "freeze_reason",
+        "close_reason",
+    )
     search_fields = ("name", "=platform_store_id")
     date_hierarchy = "opened_at"
     fieldsets = (
@@ -266,7 +326,98 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         # What the clock reads (the wallet and its open arrears), in the page's query.
         annotations = {name: make(None) for name, make in STORE_CLOCK_ANNOTATIONS.items()}
         queryset = super().get_queryset(request).prefetch_related(ACTIVE_HOLDS)
-        return queryset.annotate(**annotations)
+        # The list's money and health columns: subqueries in the page's query, none per row.
+        return queryset.annotate(
+            **annotations,
+            **list_annotations(),
+            **health_annotations(clock.now()),
+        )
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if change and obj is not None:
+            context["summary_card"] = self.summary_card(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def summary_card(self, request: HttpRequest, store: SellerAccount) -> list[tuple]:
+        """The top of the store's page: (key, label, value) for status, balances (for those who
+        may read the ledger), what it owes, open disputes, reserve and the next automatic
+        action, from the page's own annotations."""
+        card = [("status", _("status"), self.status_text(store))]
+        if request.user.has_perm(MONEY_VIEW_PERM):
+            card += [
+                ("available", _("available"), self.available(store)),
+                ("escrow", _("escrow"), self.escrow(store)),
+                ("reserve", _("reserve"), money_cell(store.list_reserve, Currency.USD)),
+            ]
+        card += [
+            ("owed", _("owed"), self.owed(store)),
+            ("open-disputes", _("open disputes"), self.open_disputes(store)),
+            ("reserve-rate", _("early payout"), early_payout_summary(store)),
+            ("next-action", _("next automatic action"), self.next_action(store)),
+        ]
+        return card
+
+    def status_text(self, store: SellerAccount) -> str:
+        reasons = self.frozen_for(store)
+        status = store.get_status_display()
+        return f"{status} ({reasons})" if reasons != "-" else status
+
+    @admin.display(description=_("store"), ordering="name")
+    def store_name(self, account: SellerAccount) -> SafeString:
+        return format_html('<span title="{}">{}</span>', account.platform_store_id, account.name)
+
+    @admin.display(description=_("available"), ordering="list_available")
+    def available(self, account: SellerAccount) -> SafeString:
+        return money_cell(account.list_available, Currency.USD)
+
+    @admin.display(description=_("escrow"), ordering="list_escrow")
+    def escrow(self, account: SellerAccount) -> SafeString:
+        return money_cell(account.list_escrow, Currency.USD)
+
+    @admin.display(description=_("owed"))
+    def owed(self, account: SellerAccount) -> SafeString | str:
+        """What the store owes: promotion arrears (CNY) and refund debt (USD)."""
+        parts = []
+        if account.list_promotion < 0:
+            parts.append(money_cell(-account.list_promotion, Currency.CNY))
+        if account.list_debt < 0:
+            parts.append(money_cell(-account.list_debt, Currency.USD))
+        if not parts:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "{}", ((p,) for p in parts))
+
+    @admin.display(description=_("open disputes"), ordering="list_open_disputes")
+    def open_disputes(self, account: SellerAccount) -> SafeString | str:
+        if not account.list_open_disputes:
+            return "0"
+        url = reverse("admin:disputes_dispute_changelist")
+        query = f"store__id__exact={account.pk}&status__in={','.join(OPEN_DISPUTE_STATES)}"
+        return format_html('<a href="{}?{}">{}</a>', url, query, account.list_open_disputes)
+
+    @admin.display(description=_("health"))
+    def health(self, account: SellerAccount) -> SafeString | str:
+        """The trailing window's dispute rate, with the other figures on hover."""
+        h = annotated_health(account, now=clock.now())
+        if h is None:
+            return "—"
+        rate = f"{h.dispute_rate * 100:.1f} %" if h.dispute_rate is not None else "—"
+        title = gettext(
+            "%(orders)s orders, %(disputes)s disputes, %(points)s service points in %(days)s days"
+        ) % {
+            "orders": h.orders,
+            "disputes": h.disputes,
+            "points": h.service_points,
+            "days": h.window_days,
+        }
+        return format_html('<span title="{}" data-health="{}">{}</span>', title, rate, rate)
 
     @admin.display(description=_("next automatic action"))
     def next_action(self, account: SellerAccount) -> SafeString | str:

@@ -13,6 +13,7 @@ admin only hides what the viewer clearly cannot use (model permission) and expla
         actions = [bulk_action("ship", "Ship selected orders", carrier="...")]
 """
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models
@@ -42,7 +44,18 @@ from backoffice.fsm import TransitionCheck, state_field, transition_checks
 from backoffice.models import FieldChange
 
 APPLY = "_apply"  # the submit button of an intermediate form; without it a POST shows the form
+CONFIRM = "_confirm"  # the submit button of a money move's confirmation page
 SERVICE_ERRORS = (ValidationError, PermissionDenied)
+
+
+class LabelledSplitDateTime(AdminSplitDateTime):
+    """The admin's date and time inputs, each with its own accessible name (one ``<label>``
+    names only the first: axe reports the other as unlabelled)."""
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs)
+        self.widgets[0].attrs["aria-label"] = _("Date")
+        self.widgets[1].attrs["aria-label"] = _("Time")
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,28 @@ class ObjectAction:
     form: type[forms.Form] | None = None
     check: Callable[[Any, Any], TransitionCheck | None] | None = None
     initial: Callable[[Any], dict[str, Any]] | None = None
+    # Moves money: ``effect(obj, data)`` says what moves ("USD 89.00 escrow -> available of
+    # Sunrise Gadgets"); a confirmation page shows it before the service runs.
+    effect: Callable[[Any, dict[str, Any]], str] | None = None
+    # Staff act for someone else (the buyer, the seller): a note saying why is required.
+    note_required: bool = False
+
+    def form_class(self) -> type[forms.Form]:
+        """The action's form, with a note field when it moves money (required when staff act
+        for someone else)."""
+        base = self.form or forms.Form
+        if self.effect is None:
+            return base
+        note = copy.deepcopy(base.base_fields.get("note")) or forms.CharField(
+            label=_("Note"),
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+            help_text=_("Kept in the history with your name."),
+        )
+        if self.note_required:
+            note.required = True
+            note.help_text = _("Why you act for them; kept in the history with your name.")
+        return type(base.__name__, (base,), {"note": note})
 
 
 @dataclass(frozen=True)
@@ -77,13 +112,27 @@ def bulk_action(name: str, description: str, *, key: str | None = None, **kwargs
 
     def action(
         modeladmin: "TransitionAdminMixin", request: HttpRequest, queryset: QuerySet
-    ) -> None:
-        modeladmin.run_bulk(request, queryset, name, **kwargs)
+    ) -> HttpResponse | None:
+        return modeladmin.run_bulk(request, queryset, name, **kwargs)
 
     action.__name__ = f"bulk_{key or name}"
     action.short_description = description  # type: ignore[attr-defined]
     action.object_action = name  # type: ignore[attr-defined]
     return action
+
+
+def bulk_note_form(spec: ObjectAction) -> type[forms.Form]:
+    """The bulk confirmation's form: the note only (the other input comes from the action)."""
+    note = spec.form_class().base_fields["note"]
+    return type("BulkNoteForm", (forms.Form,), {"note": note})
+
+
+def names_a_field(form: forms.Form, exc: ValidationError | PermissionDenied) -> bool:
+    """Whether the refusal names a field the form shows (``reserveRate`` is ``reserve_rate``)."""
+    if not isinstance(exc, ValidationError) or not hasattr(exc, "error_dict"):
+        return False
+    shown = {name for name, field in form.fields.items() if not field.widget.is_hidden}
+    return any(re.sub(r"(?<!^)(?=[A-Z])", "_", f).lower() in shown for f in exc.error_dict)
 
 
 def add_service_error(form: forms.Form, exc: ValidationError | PermissionDenied) -> None:
@@ -115,7 +164,10 @@ class TransitionAdminMixin:
     change_form_template = "admin/backoffice/change_form.html"
     object_form_template = "admin/backoffice/object_form.html"
     # Any amount a ModelForm edits is read as strictly as the API reads it.
-    formfield_overrides = {models.DecimalField: DECIMAL_OVERRIDES}
+    formfield_overrides = {
+        models.DecimalField: DECIMAL_OVERRIDES,
+        models.DateTimeField: {"widget": LabelledSplitDateTime},
+    }
 
     # --- URLs and the change page ---
 
@@ -203,12 +255,25 @@ class TransitionAdminMixin:
             raise Http404(f"No {self.model._meta.verbose_name} with id {object_id!r}.")
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
-        form_class = spec.form or forms.Form
-        if request.method == "POST" and (spec.form is None or APPLY in request.POST):
+        form_class = spec.form_class()
+        confirming = False
+        if request.method == "POST" and (form_class.base_fields == {} or APPLY in request.POST):
             form = form_class(request.POST)
             if form.is_valid():
-                self.run_object_action(request, obj, name, form.cleaned_data)
-                return HttpResponseRedirect(self.change_url(obj))
+                if (
+                    spec.effect is not None
+                    and CONFIRM not in request.POST
+                    and request.user.has_perm(spec.perm)  # else the service refuses below
+                ):
+                    confirming = True  # valid input: show what moves, ask to confirm
+                elif (
+                    self.run_object_action(request, obj, name, form.cleaned_data, form=form)
+                    is not False
+                ):
+                    return HttpResponseRedirect(self.change_url(obj))
+            elif spec.effect is not None and CONFIRM in request.POST:
+                # Only the note is missing: stay on the confirmation, the rest kept hidden.
+                confirming = set(form.errors) <= {"note"}
         else:
             check = self.action_checks(request, obj).get(name)
             if check is None or not check.allowed:
@@ -217,16 +282,37 @@ class TransitionAdminMixin:
                 )
                 return HttpResponseRedirect(self.change_url(obj))
             form = form_class(initial=spec.initial(obj) if spec.initial else None)
+            # A money move without input of its own starts at its confirmation.
+            confirming = spec.effect is not None and set(form.fields) <= {"note"}
         title = f"{spec.label}: {self.object_label(obj)}"
-        return self.render_object_form(request, form, obj=obj, title=title, submit_label=spec.label)
+        effect = None
+        if confirming:
+            data = form.cleaned_data if form.is_bound else {}
+            effect = spec.effect(obj, data)
+        return self.render_object_form(
+            request, form, obj=obj, title=title, submit_label=spec.label, effect=effect
+        )
 
-    def run_object_action(self, request: HttpRequest, obj: Any, name: str, data: dict) -> bool:
+    def run_object_action(
+        self,
+        request: HttpRequest,
+        obj: Any,
+        name: str,
+        data: dict,
+        form: forms.Form | None = None,
+    ) -> bool | None:
+        """Run the service as the signed-in user: True when done. A refusal naming a field of
+        ``form`` goes beside that field (False: the page comes back with what was typed); any
+        other refusal (a permission, the object's state) is a message (None)."""
         spec = self.object_actions[name]
         try:
             result = spec.service(**{self.service_id_arg: obj.pk}, actor=request.user, **data)
         except SERVICE_ERRORS as exc:
+            if form is not None and names_a_field(form, exc):
+                add_service_error(form, exc)
+                return False
             messages.error(request, error_text(exc))
-            return False
+            return None
         text = f"{spec.label}: done for {self.object_label(obj)}."
         if isinstance(result, self.model) and hasattr(result, "get_status_display"):
             text += f" It is now {result.get_status_display().lower()}."
@@ -234,9 +320,19 @@ class TransitionAdminMixin:
         return True
 
     def render_object_form(
-        self, request: HttpRequest, form: forms.Form, *, obj: Any, title: str, submit_label: str
+        self,
+        request: HttpRequest,
+        form: forms.Form,
+        *,
+        obj: Any,
+        title: str,
+        submit_label: str,
+        effect: str | None = None,
     ) -> TemplateResponse:
-        fieldsets = [(None, {"fields": list(form.fields)})]
+        """The action's form; with ``effect``, its confirmation page: what moves, the input as
+        hidden fields, and the note (the one field still typed there)."""
+        shown = [f for f in form.fields if effect is None or f == "note"]
+        fieldsets = [(None, {"fields": shown})]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -247,6 +343,10 @@ class TransitionAdminMixin:
             "media": self.media + form.media,
             "submit_label": submit_label,
             "apply_name": APPLY,
+            "confirm_name": CONFIRM,
+            "effect": effect,
+            "hidden_fields": [form[f] for f in form.fields if f not in shown],
+            "acting_user": request.user,
             "cancel_url": self.change_url(obj) if obj else self.changelist_url(),
             "has_view_permission": self.has_view_permission(request, obj),
         }
@@ -270,10 +370,19 @@ class TransitionAdminMixin:
             or request.user.has_perm(self.object_actions[action[0].object_action].perm)
         }
 
-    def run_bulk(self, request: HttpRequest, queryset: QuerySet, name: str, **kwargs: Any) -> None:
+    def run_bulk(
+        self, request: HttpRequest, queryset: QuerySet, name: str, **kwargs: Any
+    ) -> HttpResponse | None:
         """The service once per object, each in its own transaction: one failure stops nothing
-        else. Reports the count done, then each failure with the object and the reason."""
+        else. Reports the count done, then each failure with the object and the reason. An
+        action that moves money first shows what moves for each object and asks to confirm
+        (with a note when staff act for someone else)."""
         spec = self.object_actions[name]
+        if spec.effect is not None:
+            form = bulk_note_form(spec)(request.POST if CONFIRM in request.POST else None)
+            if not form.is_valid():
+                return self.render_bulk_confirmation(request, queryset, spec, form)
+            kwargs = {**kwargs, "note": form.cleaned_data["note"]}
         done, errors = 0, []
         for obj in queryset:
             try:
@@ -286,6 +395,30 @@ class TransitionAdminMixin:
         messages.add_message(request, level, f"{spec.label}: {done} done, {len(errors)} refused.")
         for error in errors:
             messages.error(request, error)
+        return None
+
+    def render_bulk_confirmation(
+        self, request: HttpRequest, queryset: QuerySet, spec: ObjectAction, form: forms.Form
+    ) -> TemplateResponse:
+        objects = list(queryset)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("%(action)s: confirm %(count)s")
+            % {"action": spec.label, "count": len(objects)},
+            "rows": [(obj, self.object_label(obj), spec.effect(obj, {})) for obj in objects],
+            "form": form,
+            "adminform": helpers.AdminForm(form, [(None, {"fields": ["note"]})], {}),
+            "action": request.POST.get("action", ""),
+            "selected_name": helpers.ACTION_CHECKBOX_NAME,
+            "confirm_name": CONFIRM,
+            "submit_label": spec.label,
+            "cancel_url": self.changelist_url(),
+            "acting_user": request.user,
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/backoffice/bulk_confirm.html", context)
 
     # --- creating through a service ---
 

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext
 
 from backoffice import clock
 
@@ -56,7 +58,29 @@ def due_text(action: AutoAction | None, now: datetime) -> str:
 def next_action_cell(action: AutoAction | None) -> SafeString | str:
     """An admin list's "next automatic action" cell: the action relative to the clock, with the
     exact moment (UTC) as its tooltip; a dash when nothing is pending."""
-    text = due_text(action, clock.now())
+    now = clock.now()
+    text = due_text(action, now)
     if action is None:
         return "—"
-    return format_html('<span title="{}">{}</span>', f"{action.at:%Y-%m-%d %H:%M:%S} UTC", text)
+    return due_badge(action.at, now, f"{action.at:%Y-%m-%d %H:%M:%S} UTC", text)
+
+
+def due_badge(at: datetime, now: datetime, title: str, text: str = "") -> SafeString:
+    """A deadline as a badge: ``due-overdue`` (red) once passed, ``due-soon`` (amber) within
+    24 h, plain later; ``data-due`` carries the state for tests in any language. ``text``
+    defaults to how long ago or how soon."""
+    if at <= now:
+        state = "overdue"
+        text = text or gettext("overdue by %(time)s") % {"time": timesince(at, now)}
+    elif at <= now + timedelta(hours=24):
+        state = "soon"
+        text = text or gettext("in %(time)s") % {"time": timeuntil(at, now)}
+    else:
+        state, text = "later", text or f"{at:%Y-%m-%d %H:%M}"
+    return format_html(
+        '<span class="due-badge due-{}" data-due="{}" title="{}">{}</span>',
+        state,
+        state,
+        title,
+        text,
+    )

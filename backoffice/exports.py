@@ -208,6 +208,16 @@ class ExportAdminMixin(ExportActionMixin):
             return None
         return super().export_admin_action(request, queryset)
 
+    def init_request_context_data(self, request: HttpRequest, form: Any) -> dict[str, Any]:
+        """The export page says how many rows the export holds (the list's filters applied),
+        unless rows were picked with the "Export selected" action (it says that itself)."""
+        context = super().init_request_context_data(request, form)
+        if not form.initial.get("export_items") and "export_items" not in request.POST:
+            count = self.get_export_queryset(request).count()
+            context["export_row_count"] = count
+            context["export_too_many"] = count > max_rows()
+        return context
+
     def get_valid_export_item_pks(self, request: HttpRequest) -> QuerySet:
         """The posted ids that the viewer's export list holds (import-export's default loads
         every id of the table)."""

@@ -121,7 +121,9 @@ WSGI_APPLICATION = "backoffice.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "backoffice" / "templates"],
+        # backoffice/templates is found as the first app's: listing it in DIRS too made every
+        # template that extends its namesake (admin/index.html) render twice.
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

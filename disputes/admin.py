@@ -13,7 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, IntegerField, QuerySet, When
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -29,6 +29,7 @@ from backoffice.admin_transitions import (
     TransitionAdminMixin,
     bulk_action,
 )
+from backoffice.autoaction import due_badge
 from backoffice.exports import ExportAdminMixin
 from backoffice.forms import StrictDecimalField
 from backoffice.fsm import check_transition
@@ -123,10 +124,36 @@ class DisputeOpenForm(forms.Form):
     )
 
 
+def resolve_effect(dispute: Dispute, data: dict[str, Any]) -> str:
+    """What a decision pays: the refund and who pays it (the waterfall is the service's)."""
+    amount = data.get("amount")
+    if amount is None:
+        return gettext("The refund you decide is paid to the buyer.")
+    if not amount:
+        return gettext("No money moves: no refund.")
+    if dispute.protected:
+        source = gettext("the after-sales protection fund (or %(store)s, outside its scope)")
+    else:
+        source = gettext("%(store)s (escrow, then available, reserve; the rest becomes debt)")
+    text = gettext("%(money)s refund to the buyer from %(source)s") % {
+        "money": money(amount),
+        "source": source % {"store": dispute.store.name},
+    }
+    if data.get("return_required"):
+        text += gettext(", once the seller confirms the returned goods")
+    return text
+
+
 def transition_check(transition: str) -> Any:
     """An admin action named differently from the transition it runs (reject and propose both
     run ``respond``; resolve runs ``decide``)."""
     return lambda dispute, user: check_transition(dispute, transition, user)
+
+
+def closed_last() -> Case:
+    """1 for a dispute that is over (resolved or withdrawn), else 0: sorts closed ones last."""
+    over = (Dispute.Status.RESOLVED, Dispute.Status.CANCELLED)
+    return Case(When(status__in=over, then=1), default=0, output_field=IntegerField())
 
 
 def due_text(dispute: Dispute, now: datetime) -> str:
@@ -203,6 +230,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             ARBITRATE_PERM,
             form=ResolveForm,
             check=transition_check("decide"),
+            effect=resolve_effect,
         ),
         "withdraw": ObjectAction("Withdraw", dispute_withdraw, BUYER_PERM, form=NoteForm),
         "confirm_return": ObjectAction(
@@ -212,18 +240,17 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
     actions = [bulk_action("escalate", "Escalate selected disputes to arbitration")]
     service_add_form = DisputeOpenForm
 
-    # The work queue: the most pressing deadline first.
-    ordering = ("respond_by", "escalate_at", "id")
+    # The work queue: open disputes by their next deadline (the most urgent first), closed
+    # ones (resolved, withdrawn) last, newest first (get_ordering).
     list_display = (
         "dispute",
         "order_number",
         "store",
         "reason",
         "requested",
-        "status",
+        "status_cell",
         "protected",
         "due_column",
-        "respond_by",
     )
     list_filter = (
         DueFilter,
@@ -246,7 +273,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
                     "store",
                     "status",
                     "reason",
-                    "protected",
+                    "protection",
                     "description",
                 )
             },
@@ -303,6 +330,14 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             .annotate(due_at=next_automatic_at())
         )
 
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        return [
+            closed_last().asc(),
+            next_automatic_at().asc(nulls_last=True),
+            F("resolved_at").desc(nulls_last=True),
+            "-id",
+        ]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(OPEN_PERM)  # the service's permission
 
@@ -349,13 +384,31 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
     def final(self, dispute: Dispute) -> str:
         return money(dispute.final_refund)
 
+    @admin.display(description=_("protected"))
+    def protection(self, dispute: Dispute) -> str:
+        """Yes or no in words (the field's help text read as a yes beside a "no" icon)."""
+        if dispute.protected:
+            return gettext("Yes: the after-sales protection fund pays the refund.")
+        return gettext("No: the store pays the refund.")
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_cell(self, dispute: Dispute) -> SafeString:
+        """The status, with ``data-status`` for tests in any language."""
+        return format_html(
+            '<span data-status="{}">{}</span>', dispute.status, dispute.get_status_display()
+        )
+
     @admin.display(description="due", ordering=F("due_at").asc(nulls_last=True))
     def due_column(self, dispute: Dispute) -> SafeString | str:
-        text = due_text(dispute, clock.now())
-        if not text:
+        """When the next deadline falls: a red badge once it passed, amber within 24 h; the
+        action and the exact time on hover."""
+        now = clock.now()
+        action = auto_action(dispute)
+        if action is None:
             return "—"
-        at = f"{auto_action(dispute).at:%Y-%m-%d %H:%M:%S} UTC"
-        return format_html('<span title="{}">{}</span>', at, text)
+        return due_badge(
+            action.at, now, f"{action.at:%Y-%m-%d %H:%M:%S} UTC", due_text(dispute, now)
+        )
 
     @admin.display(description="happens automatically")
     def automatic(self, dispute: Dispute) -> str:

@@ -6,11 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AdminSplitDateTime, AutocompleteSelect
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SellerAccount
@@ -19,6 +20,7 @@ from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import (
     FieldChangeInline,
     HistoryInline,
+    LabelledSplitDateTime,
     ObjectAction,
     ReadOnlyInline,
     TransitionAdminMixin,
@@ -91,6 +93,33 @@ class CancelForm(forms.Form):
     note = NOTE
 
 
+def escrow_of(order: Order) -> Money:
+    return Money(balance(order_id=order.pk, account=Account.ESCROW), "USD")
+
+
+def confirm_effect(order: Order, data: dict[str, Any]) -> str:
+    return gettext("%(money)s escrow -> available of %(store)s") % {
+        "money": escrow_of(order),
+        "store": order.store.name,
+    }
+
+
+def pay_effect(order: Order, data: dict[str, Any]) -> str:
+    return gettext("%(money)s buyer funds -> escrow of %(store)s") % {
+        "money": Money(order.amount, "USD"),
+        "store": order.store.name,
+    }
+
+
+def cancel_effect(order: Order, data: dict[str, Any]) -> str:
+    if order.status == Order.Status.UNPAID:
+        return gettext("No money moves: the order was not paid.")
+    return gettext("%(money)s escrow of %(store)s -> refunded to the buyer") % {
+        "money": escrow_of(order),
+        "store": order.store.name,
+    }
+
+
 def reminder_check(order: Order, user: Any) -> TransitionCheck | None:
     """Offered on unpaid orders only; refused while the last reminder is too recent."""
     if order.status != Order.Status.UNPAID:
@@ -116,7 +145,7 @@ class OrderCreateForm(forms.Form):
     buyer_name = forms.CharField(max_length=200, required=False)
     buyer_country = forms.CharField(max_length=64, required=False)
     placed_at = forms.SplitDateTimeField(
-        label="Order time", required=False, widget=AdminSplitDateTime, help_text="Empty for now."
+        label="Order time", required=False, widget=LabelledSplitDateTime, help_text="Empty for now."
     )
     protected = forms.BooleanField(label="After-sales protection", required=False)
     product = forms.ModelChoiceField(
@@ -178,10 +207,25 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
             TRANSITION_PERM,
             form=PayForm,
             initial=lambda order: {"payment_method": order.payment_method},
+            effect=pay_effect,
         ),
         "ship": ObjectAction("Ship", order_ship, TRANSITION_PERM, form=ShipForm),
-        "confirm": ObjectAction("Confirm receipt", order_confirm_receipt, TRANSITION_PERM),
-        "cancel": ObjectAction("Cancel", order_cancel, TRANSITION_PERM, form=CancelForm),
+        # Staff confirm receipt and cancel for the buyer or the seller: a note says why.
+        "confirm": ObjectAction(
+            "Confirm receipt",
+            order_confirm_receipt,
+            TRANSITION_PERM,
+            effect=confirm_effect,
+            note_required=True,
+        ),
+        "cancel": ObjectAction(
+            "Cancel",
+            order_cancel,
+            TRANSITION_PERM,
+            form=CancelForm,
+            effect=cancel_effect,
+            note_required=True,
+        ),
         "send_payment_reminder": ObjectAction(
             "Send payment reminder",
             order_send_payment_reminder,
@@ -199,15 +243,15 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     ]
     service_add_form = OrderCreateForm
 
+    # Fits 1440 px: dates without the time (exact on hover), protection and shipping on the
+    # order's page (and in the filters).
     list_display = (
         "order_number",
         "store",
         "buyer_name",
         "amount_usd",
         "status",
-        "placed_at",
-        "shipped_at",
-        "protected",
+        "placed",
         "next_action",
     )
     list_filter = (
@@ -237,7 +281,7 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
         "commission",
     )
     fieldsets = (
-        (None, {"fields": ("order_number", "store", "status", "protected")}),
+        (None, {"fields": ("order_number", "store", "status", "protection")}),
         ("Money", {"fields": money_fields}),
         ("Buyer", {"fields": ("buyer_name", "buyer_country")}),
         ("Product", {"fields": ("product", "product_info")}),
@@ -283,6 +327,13 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
             for name, options in super().get_fieldsets(request, obj)
         )
 
+    @admin.display(description=_("after-sales protection"))
+    def protection(self, order: Order) -> str:
+        """Says yes or no in words (the field's help text read as a yes beside a "no" icon)."""
+        if order.protected:
+            return gettext("Yes: covered by the platform's after-sales protection service.")
+        return gettext("No: not covered by the after-sales protection service.")
+
     @admin.display(description=_("next automatic action"))
     def next_action(self, order: Order) -> SafeString | str:
         return next_action_cell(auto_action(order))
@@ -319,8 +370,16 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
         return None
 
     @admin.display(description="amount", ordering="amount")
-    def amount_usd(self, order: Order) -> str:
-        return str(Money(order.amount, "USD"))
+    def amount_usd(self, order: Order) -> SafeString:
+        return format_html('<span class="money">{}</span>', str(Money(order.amount, "USD")))
+
+    @admin.display(description=_("order time"), ordering="placed_at")
+    def placed(self, order: Order) -> SafeString:
+        return format_html(
+            '<span title="{}">{}</span>',
+            f"{order.placed_at:%Y-%m-%d %H:%M} UTC",
+            f"{order.placed_at:%Y-%m-%d}",
+        )
 
     @admin.display(description="amount")
     def amount_paid(self, order: Order) -> str:

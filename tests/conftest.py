@@ -8,9 +8,10 @@ ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.pos
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``postgres`` need real row locks: without PostgreSQL they are deselected
     (listed as deselected, never skipped); `make test` runs them in its PostgreSQL pass. The
-    ``fuzz`` test serves its own SQLite database, so it runs in the SQLite pass only."""
-    unwanted = "fuzz" if ON_POSTGRES else "postgres"
-    chosen = [item for item in items if item.get_closest_marker(unwanted) is None]
+    ``fuzz`` test and the browser tests (``e2e``) serve their own SQLite database, so they run in
+    the SQLite pass only."""
+    unwanted = {"fuzz", "e2e"} if ON_POSTGRES else {"postgres"}
+    chosen = [item for item in items if not any(item.get_closest_marker(name) for name in unwanted)]
     if len(chosen) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
         items[:] = chosen

@@ -374,3 +374,15 @@ def test_roles_hold_exactly_the_export_permissions():
     assert exports("support") == {"export_order", "export_dispute"}
     assert exports("finance") == {"export_order", "export_payout", "export_ledgerentry"}
     assert exports("risk") == set()
+
+
+def test_the_export_page_says_how_many_rows_the_filtered_export_holds(client: Client) -> None:
+    client.force_login(f.staff("support"))
+    for status in ("unpaid", "unpaid", "paid"):
+        f.order(status=status)
+
+    page = client.get(admin_url(Order, "export") + "?status__exact=unpaid")
+
+    assert page.status_code == 200
+    assert page.context["export_row_count"] == 2
+    assert 'id="export-row-count" data-rows="2"' in page.text

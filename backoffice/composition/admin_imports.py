@@ -97,8 +97,33 @@ IMPORTED_MODELS = (
 # --- the forms ---
 
 
-def timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(available_timezones())]
+#: The zones exports come in most: the platform's own first, then the sellers' and buyers'.
+COMMON_TIMEZONES = (
+    PLATFORM_TZ.key,
+    "UTC",
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "America/Mexico_City",
+)
+
+
+def timezone_choices() -> list[tuple[str, Any]]:
+    """The common zones first, then every zone grouped by region (Africa, America, ...): the
+    browser's type-ahead finds a zone within its group."""
+    zones = sorted(available_timezones())
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in zones:
+        region = name.split("/", 1)[0] if "/" in name else _("Other")
+        groups.setdefault(region, []).append((name, name))
+    common = [(name, name) for name in COMMON_TIMEZONES if name in zones]
+    return [(_("Common"), common), *sorted(groups.items())]
 
 
 def store_options() -> list[tuple[str, str]]:
@@ -231,11 +256,19 @@ class MoneyRow:
     negative: bool
 
 
-def money_rows(money: dict[str, dict[str, Decimal]]) -> list[MoneyRow]:
+def money_rows(
+    money: dict[str, dict[str, Decimal]], new_names: dict[str, str] | None = None
+) -> list[MoneyRow]:
     """The report's money per store, one row per store and ledger account, with the store's
-    name where the store exists (a dry run's new stores do not). An account is keyed by its name,
-    or ``account:currency`` when the money is not in the account's usual currency."""
-    names = dict(
+    name: the existing store's, or for a store the import creates the file's (``new_names``),
+    marked new. An account is keyed by its name, or ``account:currency`` when the money is not
+    in the account's usual currency."""
+    new = {
+        store_id: _("%(name)s (new store)") % {"name": name}
+        for store_id, name in (new_names or {}).items()
+        if name
+    }
+    names = new | dict(
         SellerAccount.objects.filter(platform_store_id__in=list(money)).values_list(
             "platform_store_id", "name"
         )
@@ -483,7 +516,7 @@ class ImportFileAdmin(ReadOnlyAdmin):
                 "warning_count": warning_count(report),
                 "import_file_link": admin_link(landed, landed.file_name) if landed else None,
                 "moves": moves_rows(report.moves),
-                "money": money_rows(report.money),
+                "money": money_rows(report.money, report.store_names),
             }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.report_template, context)

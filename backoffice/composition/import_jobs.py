@@ -86,6 +86,7 @@ def report_to_json(report: ImportReport) -> dict[str, Any]:
             for store, accounts in report.money.items()
         },
         "stores_created": report.stores_created,
+        "store_names": report.store_names,
     }
 
 
@@ -110,6 +111,7 @@ def report_from_json(data: dict[str, Any], import_file: ImportFile | None = None
             for store, accounts in data["money"].items()
         },
         stores_created=list(data["stores_created"]),
+        store_names=dict(data.get("store_names", {})),  # absent from older jobs' reports
         import_file=import_file,
     )
 

@@ -24,4 +24,6 @@ urlpatterns = [
 
 # On /graphql/ even Django's own refusals answer JSON (backoffice/composition/views.py).
 handler400 = "backoffice.composition.views.bad_request"
+# The admin-styled refusal naming the roles that may (backoffice/composition/admin_refusal.py).
+handler403 = "backoffice.composition.admin_refusal.permission_denied"
 handler500 = "backoffice.composition.views.server_error"

@@ -92,10 +92,11 @@ def test_the_queue_is_sorted_by_deadline_and_filtered_by_when_it_is_due(client, 
 
     page = client.get(url("changelist"))
 
-    # then the queue is sorted by the response deadline, then the escalation
-    everything = Dispute.objects.order_by("respond_by", "escalate_at", "id")
-    assert listed() == list(everything.values_list("pk", flat=True))
-    assert listed()[:3] == [done.pk, escalating.pk, overdue.pk]
+    # then the queue puts the most urgent deadline first, whatever its kind, and closed ones last
+    assert listed() == [overdue.pk, escalating.pk, soon.pk, this_week.pk, later.pk, done.pk]
+    # with a red badge on the overdue one and amber ones on those due within 24 h
+    assert page.text.count('data-due="overdue"') == 1
+    assert page.text.count('data-due="soon"') == 2
     # and the filters pick by the next automatic action: a responded dispute by its escalation
     assert listed("?due=overdue") == [overdue.pk]
     assert set(listed("?due=24h")) == {soon.pk, escalating.pk}

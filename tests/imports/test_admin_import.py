@@ -161,7 +161,10 @@ def test_upload_makes_a_job_whose_page_shows_the_preview_and_writes_nothing(_sto
     assert report.moves[("new", "shipped")] > 0
     for (source, target), count in report.moves.items():
         assert (source, target, count) in page.context["moves"]
-    assert {row.store_name for row in page.context["money"]} == {"(new store)"}  # not yet
+    # the stores the file creates are named as the file names them, marked new (not yet there)
+    names = {row.store_id: row.store_name for row in page.context["money"]}
+    assert names["2339563"] == "Shenzhen Gadget Co. (new store)"
+    assert all(name.endswith("(new store)") for name in names.values())
     assert {row.store_id for row in page.context["money"]} == {
         store for store, accounts in report.money.items() if any(accounts.values())
     }
@@ -613,3 +616,12 @@ def test_a_stage_run_again_after_the_job_is_done_changes_nothing():
     # then nothing is imported twice and the job is as it was
     assert database() == before
     assert job_of(page).status == ImportJob.Status.DONE and job_of(page).apply_attempts == 1
+
+
+def test_the_time_zone_picker_lists_common_zones_first_then_by_region() -> None:
+    from backoffice.composition.admin_imports import timezone_choices
+
+    (_label, common), *regions = timezone_choices()
+    assert common[0] == ("America/Los_Angeles", "America/Los_Angeles")
+    assert ("Asia/Shanghai", "Asia/Shanghai") in common
+    assert [label for label, _zones in regions][:3] == ["Africa", "America", "Antarctica"]

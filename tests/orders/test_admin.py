@@ -191,7 +191,13 @@ def test_cancel_out_of_stock_refunds_and_delists_the_product(client):
     response = post(
         client,
         transition_url(order, "cancel"),
-        {"reason": "out_of_stock", "delist_product": "on", "note": "supplier gone", "_apply": "1"},
+        {
+            "reason": "out_of_stock",
+            "delist_product": "on",
+            "note": "supplier gone",
+            "_apply": "1",
+            "_confirm": "1",  # cancelling a paid order moves money: confirmed
+        },
     )
 
     order.refresh_from_db()
@@ -210,12 +216,27 @@ def test_cancel_form_errors_from_the_service_change_nothing(client):
     response = post(
         client,
         transition_url(order, "cancel"),
-        {"reason": "buyer_cancel", "delist_product": "on", "_apply": "1"},
+        {"reason": "buyer_cancel", "delist_product": "on", "note": "asked", "_apply": "1"},
+    )
+    refused = post(
+        client,
+        transition_url(order, "cancel"),
+        {
+            "reason": "buyer_cancel",
+            "delist_product": "on",
+            "note": "asked",
+            "_apply": "1",
+            "_confirm": "1",
+        },
     )
 
-    assert texts(response) == [
-        "delistProduct: Only an out-of-stock cancellation delists the product."
+    # the confirmation first; confirmed, the refusal comes back beside its field, input kept
+    assert response.context["effect"]
+    form = refused.context["form"]
+    assert form.errors["delist_product"] == [
+        "Only an out-of-stock cancellation delists the product."
     ]
+    assert form["note"].value() == "asked"
     assert snapshot(order) == before
 
 
@@ -249,10 +270,17 @@ def test_no_reminder_button_for_paid_orders(client):
 
 
 def changelist_action(client: Client, action: str, orders: list[Order]) -> HttpResponse:
+    """Run a bulk action; one that moves money is posted as confirmed, with a note."""
     return post(
         client,
         reverse("admin:orders_order_changelist"),
-        {"action": action, "_selected_action": [o.pk for o in orders], "index": "0"},
+        {
+            "action": action,
+            "_selected_action": [o.pk for o in orders],
+            "index": "0",
+            "_confirm": "1",
+            "note": "the buyer asked by e-mail",
+        },
     )
 
 

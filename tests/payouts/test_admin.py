@@ -157,7 +157,7 @@ def test_finance_marks_payouts_paid_and_failed_and_money_moves(client):
     paid = post(
         client,
         url(Payout, "transition", first.pk, "mark_paid"),
-        {"note": "bank ref 778", "_apply": "1"},
+        {"note": "bank ref 778", "_apply": "1", "_confirm": "1"},
     )
 
     # then the payout is paid by the service, the money left the platform, history says who
@@ -194,7 +194,11 @@ def test_marking_a_paid_payout_failed_is_refused_with_the_reason_and_changes_not
     client.force_login(f.staff("finance"))
     store = funded_store()
     payout = payout_request(store_id=store.pk, actor=None, amount="50.00")
-    post(client, url(Payout, "transition", payout.pk, "mark_paid"), {"_apply": "1"})
+    post(
+        client,
+        url(Payout, "transition", payout.pk, "mark_paid"),
+        {"_apply": "1", "_confirm": "1"},
+    )
     before, balances = payout_snapshot(payout), store_balances(store.pk)
 
     page = client.get(url(Payout, "change", payout.pk))
@@ -253,6 +257,7 @@ def test_bulk_mark_paid_settles_requested_payouts_and_reports_the_others(client)
             "action": "bulk_mark_paid",
             "_selected_action": [p.pk for p in (*requested, failed)],
             "index": "0",
+            "_confirm": "1",
         },
     )
 

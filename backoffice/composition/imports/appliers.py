@@ -499,6 +499,7 @@ class OrdersApplier(Applier):
             self.context.ledger.load_new(store_ids=[store.pk])
             self.stores[row.store_id] = store
             self.context.report.stores_created.append(row.store_id)
+            self.context.report.store_names[row.store_id] = store.name
         return store
 
     def build(self, row: OrderRow, store: SellerAccount) -> Order:

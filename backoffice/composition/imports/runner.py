@@ -86,6 +86,8 @@ class ImportReport:
     more_errors: int = 0  # errors beyond the MAX_ERRORS kept in ``errors``
     row_warnings: int = 0  # rows' warnings (a nearest state, a time taken for another)
     stores_created: list[str] = field(default_factory=list)  # platform ids of new stores
+    # platform id -> name of each new store (a dry run rolls them back: the preview names them)
+    store_names: dict[str, str] = field(default_factory=dict)
     import_file: ImportFile | None = None  # the record of a landed import
 
     @property

@@ -462,10 +462,11 @@ DISPUTES = [
     ),
     DisputeSpec(
         "5100000002",
-        _shipped("8100000000000014", "72.50", "Carlos Pérez", "MX", 6),
+        # Escalated 9 days ago: past the arbitration service level (the dashboard's overdue).
+        _shipped("8100000000000014", "72.50", "Carlos Pérez", "MX", 12),
         "wrong_item",
         "72.50",
-        6,
+        12,
         "arbitration",
         "demo: received a different model",
     ),
