@@ -50,6 +50,7 @@ class Row:
     goal: str = ""
     met: bool | None = None
     note: str = ""
+    data: dict | None = None  # raw numbers, for a parent that combines rows
 
     @property
     def verdict(self) -> str:
@@ -91,9 +92,7 @@ def machine(load_before: float | None = None) -> str:
     pg = postgres_version()
     if pg:
         versions.append(pg)
-    return f"{os.cpu_count()} cores, load average {load:.2f} before the run; " + ", ".join(
-        versions
-    )
+    return f"{os.cpu_count()} cores, load average {load:.2f} before the run; " + ", ".join(versions)
 
 
 def postgres_version() -> str:
