@@ -519,7 +519,7 @@ def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int, r
     load_before = os.getloadavg()[0]  # before this run adds its own
     files: dict[int, Path] = {}
     started = time.perf_counter()
-    for n in sorted({*sizes, b_rows}):
+    for n in sorted({*sizes, b_rows, rows}):
         files[n] = workdir / f"orders-{n}.csv"
         print(f"  generating {files[n].name} ...", flush=True)
         generate.generate("orders", files[n], rows=n, seed=SEED, stores=STORES)
