@@ -27,7 +27,7 @@ help:
 	@echo "make test-postgres  all tests on a throwaway PostgreSQL cluster (.ci/with-postgres)"
 	@echo "make lint | fmt     ruff check and format check | apply fixes and formatting"
 	@echo "make schema         write schema.graphql (export_schema)"
-	@echo "make bench          benchmarks/run.py"
+	@echo "make bench          benchmarks/run.py: one table (BENCH_ARGS=--quick: a few minutes)"
 	@echo "make venv | clean   create .venv | remove .venv and caches"
 
 venv: $(STAMP)
@@ -83,7 +83,7 @@ schema: venv
 	$(PY) manage.py export_schema
 
 bench: venv
-	@if [ -f benchmarks/run.py ]; then $(PY) benchmarks/run.py; else echo "no benchmarks/run.py"; fi
+	@if [ -f benchmarks/run.py ]; then $(PY) benchmarks/run.py $(BENCH_ARGS); else echo "no benchmarks/run.py"; fi
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis staticfiles
