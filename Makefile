@@ -28,7 +28,7 @@ help:
 	@echo "make e2e            the browser tests alone (Playwright + Debian's chromium; in test-sqlite too)"
 	@echo "make lint | fmt     ruff check and format check | apply fixes and formatting"
 	@echo "make schema         write schema.graphql (export_schema)"
-	@echo "make bench          benchmarks/run.py"
+	@echo "make bench          benchmarks/run.py: one table (BENCH_ARGS=--quick: a few minutes)"
 	@echo "make venv | clean   create .venv | remove .venv and caches"
 	@echo "make fonts          the statement PDF's Chinese font (apt-get, as root)"
 
@@ -114,7 +114,7 @@ schema: venv
 	$(PY) manage.py export_schema
 
 bench: venv
-	@if [ -f benchmarks/run.py ]; then $(PY) benchmarks/run.py; else echo "no benchmarks/run.py"; fi
+	@if [ -f benchmarks/run.py ]; then $(PY) benchmarks/run.py $(BENCH_ARGS); else echo "no benchmarks/run.py"; fi
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis staticfiles

@@ -143,7 +143,59 @@ def check_transition(
             f"Not possible while the {instance._meta.verbose_name} is {label}.",
             Code.INVALID_TRANSITION,
         )
-    transition = meta.get_transition(state)
+    return _check(instance, name, meta.get_transition(state), actor)
+
+
+def transition_time(instance: models.Model) -> datetime:
+    """The moment the transition being checked happens (see :func:`check_transition`)."""
+    return getattr(instance, "_transition_at", None) or clock.now()
+
+
+def transition_checks(instance: models.Model, actor: Any) -> list[TransitionCheck]:
+    """Every transition of the model, checked for ``actor`` now. Read from the state's row of
+    :func:`_state_table`: a transition that cannot start from this state is refused without
+    looking at anything else, so guards and permissions run only where they can decide."""
+    state = state_field(instance).get_state(instance)
+    row = _state_table(type(instance)).get(state)
+    if row is None:  # a state the field does not declare: the long way
+        return [check_transition(instance, n, actor) for n in transition_names(type(instance))]
+    instance._transition_at = clock.resolve(None)
+    return [
+        _check(instance, name, transition, actor)
+        if transition is not None
+        else TransitionCheck(
+            name,
+            False,
+            f"Not possible while the {instance._meta.verbose_name} is {label}.",
+            Code.INVALID_TRANSITION,
+        )
+        for name, transition, label in row
+    ]
+
+
+@functools.cache
+def _state_table(model: type[models.Model]) -> dict[str, tuple[tuple[str, Any, Any], ...]]:
+    """For each declared state, each transition in :func:`transition_names`' order as
+    ``(name, django-fsm transition, None)`` when it may start there, else ``(name, None,
+    the state's label)`` (a refusal whatever else holds; the label stays lazy, translated when
+    shown)."""
+    field = _state_field(model)
+    shows_label = hasattr(model, "get_status_display")
+    table = {}
+    for state, label in field.choices:
+        row = []
+        for name in transition_names(model):
+            meta = getattr(model, name)._django_fsm
+            if meta.has_transition(state):
+                row.append((name, meta.get_transition(state), None))
+            else:
+                row.append((name, None, label if shows_label else state))
+        table[state] = tuple(row)
+    return table
+
+
+def _check(instance: models.Model, name: str, transition: Any, actor: Any) -> TransitionCheck:
+    """The guards, then the permission, of a transition that may start from the state."""
     for condition in transition.conditions:
         if not condition(instance):
             reason = getattr(condition, "reason", "A condition of this transition is not met.")
@@ -154,15 +206,6 @@ def check_transition(
             name, False, "You do not have permission to do this.", Code.PERMISSION_DENIED
         )
     return TransitionCheck(name, True)
-
-
-def transition_time(instance: models.Model) -> datetime:
-    """The moment the transition being checked happens (see :func:`check_transition`)."""
-    return getattr(instance, "_transition_at", None) or clock.now()
-
-
-def transition_checks(instance: models.Model, actor: Any) -> list[TransitionCheck]:
-    return [check_transition(instance, name, actor) for name in transition_names(type(instance))]
 
 
 def run_transition(

@@ -383,19 +383,23 @@ class Outcome:
         return self.rows / seconds if seconds else None
 
 
+PICK = "best"  # run(pick=...): "best" keeps the fastest of the repeats, "median" the median
+
+
 def best_of(repeat: int, label: str, case: str, **options) -> Outcome:
     """The run with the shortest wall time of ``repeat`` (a busy machine only ever slows a
-    run down); a failure ends the series."""
-    best: Outcome | None = None
+    run down), or the median one with ``PICK = "median"``; a failure ends the series."""
+    runs: list[Outcome] = []
     for _ in range(repeat):
         outcome = run_child(label, case, **options)
         if outcome.failure:
             return outcome
-        if best is None or outcome.get("seconds") < best.get("seconds"):
-            best = outcome
+        runs.append(outcome)
+    runs.sort(key=lambda o: o.get("seconds"))
+    chosen = runs[len(runs) // 2] if PICK == "median" else runs[0]
     if repeat > 1:
-        best.label += f" (best of {repeat})"
-    return best
+        chosen.label += f" ({'median' if PICK == 'median' else 'best'} of {repeat})"
+    return chosen
 
 
 def run_child(
@@ -485,19 +489,26 @@ def run(
     real: str = "both",
     real_repeat: int = 1,
     real_memory: bool = False,
-) -> None:
+    memory: bool = True,
+    pick: str = "best",
+) -> dict:
     """Generate the files, run every case, print the table. Never raises for a bad number.
     ``real``: the seller-center layout's cases too (``none``, ``usd`` or ``both``: USD and CNY),
-    ``real_repeat`` times each; ``real_memory``: its memory runs too."""
+    ``real_repeat`` times each; ``real_memory``: its memory runs too. ``memory=False`` leaves
+    out the memory runs; ``pick="median"`` keeps the median of ``repeat`` runs, not the
+    fastest. Returns the outcomes: ``A``, ``B``, ``ours`` and ``real`` (by currency)."""
+    global PICK
+    PICK = pick
     if runner:
         os.environ["BENCH_RUNNER"] = runner  # the children inherit it
     b_rows = min(b_rows, rows)
     sizes = sorted({min(max(rows // 10, MIN_MEMORY_ROWS), rows), max(rows // 2, 1), rows})
+    sizes = sizes if memory else []
     workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
     try:
         real_options = {"currencies": REAL_CURRENCIES[real], "repeat": real_repeat}
         real_options["memory_sizes"] = [sizes[0], rows] if real_memory else []
-        _run(rows, b_rows, sizes, workdir, repeat, real_options)
+        return _run(rows, b_rows, sizes, workdir, repeat, real_options)
     finally:
         if keep:
             print(f"files kept in {workdir}")
@@ -505,11 +516,11 @@ def run(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int, real: dict) -> None:
+def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int, real: dict) -> dict:
     load_before = os.getloadavg()[0]  # before this run adds its own
     files: dict[int, Path] = {}
     started = time.perf_counter()
-    for n in sorted({*sizes, b_rows}):
+    for n in sorted({*sizes, b_rows, rows}):
         files[n] = workdir / f"orders-{n}.csv"
         print(f"  generating {files[n].name} ...", flush=True)
         generate.generate("orders", files[n], rows=n, seed=SEED, stores=STORES)
@@ -535,7 +546,7 @@ def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int, r
     )
     if migrated.failure:
         print(f"Import benchmark: cannot migrate a fresh database: {migrated.failure}")
-        return
+        return {"A": migrated}
 
     have_importer = importer_available()
     common = {"workdir": workdir, "template": template}
@@ -661,6 +672,7 @@ def _run(rows: int, b_rows: int, sizes: list[int], workdir: Path, repeat: int, r
     if real_outcomes:
         print()
         print_real_goals(rows, base_a, ours, real_outcomes, real_traced)
+    return {"A": base_a, "B": base_b, "ours": ours, "real": real_outcomes}
 
 
 def print_goals(

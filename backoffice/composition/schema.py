@@ -18,6 +18,7 @@ from backoffice.graphql.errors import ErrorCodes
 from backoffice.graphql.introspection import IntrospectionPolicy
 from backoffice.graphql.relay import StrictNodeId, max_page_size
 from backoffice.graphql.scalars import SCALAR_OVERRIDES
+from backoffice.graphql.speed import Schema, speed_up
 from disputes.schema import Mutation as DisputesMutation
 from disputes.schema import Query as DisputesQuery
 from orders.schema import Mutation as OrdersMutation
@@ -43,7 +44,7 @@ Mutation = merge_types(
     (AccountsMutation, OrdersMutation, DisputesMutation, PayoutsMutation, WebhooksMutation),
 )
 
-schema = strawberry.Schema(
+schema = Schema(
     query=Query,
     mutation=Mutation,
     config=StrawberryConfig(relay_max_results=max_page_size()),
@@ -58,3 +59,4 @@ schema = strawberry.Schema(
         lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
     ],
 )
+speed_up(schema)
