@@ -164,6 +164,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     date_hierarchy = "opened_at"
     fieldsets = (
         (None, {"fields": ("name", "platform_store_id", "status", "settlement_currency")}),
+        (_("Notices"), {"fields": ("language",)}),
         ("Operating time", {"fields": ("opened_at",)}),
         (
             "Freeze and closure",
@@ -392,6 +393,7 @@ class BackofficeUserAdmin(UserAdmin):
     fieldsets = (
         *UserAdmin.fieldsets,
         ("Store", {"fields": ("store",), "description": "Only for seller users."}),
+        (_("Language"), {"fields": ("language",)}),
     )
     add_fieldsets = (
         *UserAdmin.add_fieldsets,

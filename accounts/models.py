@@ -76,6 +76,13 @@ class SellerAccount(FSMModelMixin, models.Model):
     )
     close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Of its notices and e-mails to users without a language; empty: the default."),
+    )
     commission_rate = models.DecimalField(
         max_digits=5,
         decimal_places=4,
@@ -303,6 +310,13 @@ class User(AbstractUser):
         related_name="users",
         help_text="Set for seller users: they see and act on this store only.",
     )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Of the back-office and of notices; empty: the browser's, else the store's."),
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -375,6 +389,16 @@ class Notice(models.Model):
     emailed_to = models.JSONField(
         default=list, blank=True, help_text=_("The addresses it is e-mailed to.")
     )
+    texts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("Its title and body in each language: {language: {title, body}}."),
+    )
+    recipient_languages = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("The language each address is written in: {address: language}."),
+    )
     email_status = models.CharField(
         max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
     )
@@ -391,6 +415,11 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.title}"
+
+    def text_in(self, language: str) -> tuple[str, str]:
+        """Its title and body in ``language`` (as stored when it was made; else as stored)."""
+        text = self.texts.get(language) or {}
+        return text.get("title", self.title), text.get("body", self.body)
 
     @property
     def owner_store_id(self) -> int:

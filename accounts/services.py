@@ -18,10 +18,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import ApiToken, Notice, SellerAccount, StoreHold, User
 from accounts.notices import notify
-from accounts.selectors import freeze_info
+from accounts.selectors import freeze_info, lifted_by_text
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import PermissionDenied, invalid, not_found
@@ -78,7 +79,7 @@ def seller_account_create(
 
 
 # What staff may edit on a store: everything else is state that moves through transitions.
-EDITABLE_FIELDS = ("name", "settlement_currency", "opened_at")
+EDITABLE_FIELDS = ("name", "settlement_currency", "opened_at", "language")
 
 
 def clean_account_fields(**fields: Any) -> dict[str, Any]:
@@ -97,6 +98,8 @@ def clean_account_fields(**fields: Any) -> dict[str, Any]:
         raise invalid(_("The settlement currency must be USD or CNY."), field="settlementCurrency")
     if "opened_at" in cleaned:
         cleaned["opened_at"] = clock.resolve(cleaned["opened_at"])
+    if cleaned.get("language") and cleaned["language"] not in dict(settings.LANGUAGES):
+        raise invalid(_("Unknown language."), field="language")
     return cleaned
 
 
@@ -154,14 +157,19 @@ def seller_account_freeze(
     )
     _save_state(account, "freeze_reason", "frozen_at")
     info = freeze_info(account)
-    lifted_by = next(h.lifted_by for h in info.holds if h.reason == reason)
+    held = next(h for h in info.holds if h.reason == reason)
     notify(
         account,
         Notice.Kind.FREEZE,
         at=at,
-        title="Your store is frozen",
-        body=f"Reason: {hold.get_reason_display()}. Promotions stop and payouts are blocked; "
-        f"orders, shipping and disputes carry on. What lifts it: {lifted_by}",
+        title=gettext_lazy("Your store is frozen"),
+        body=lambda: (
+            _(
+                "Reason: %(reason)s. Promotions stop and payouts are blocked; orders, shipping and "
+                "disputes carry on. What lifts it: %(lifted_by)s"
+            )
+            % {"reason": hold.get_reason_display(), "lifted_by": lifted_by_text(reason, held.owed)}
+        ),
     )
     return account
 
@@ -215,18 +223,23 @@ def seller_account_unfreeze(
             account,
             Notice.Kind.UNFREEZE,
             at=at,
-            title="Your store is active again",
-            body="Promotions and payouts are open again.",
+            title=gettext_lazy("Your store is active again"),
+            body=gettext_lazy("Promotions and payouts are open again."),
         )
     else:
-        left = ", ".join(h.get_reason_display() for h in remaining)
+        lifted_reason = lifted[0].reason if lifted else reason
         notify(
             account,
             Notice.Kind.UNFREEZE,
             at=at,
-            title="A hold on your store is lifted",
-            body=f"The hold for {lifted[0].get_reason_display() if lifted else reason} is "
-            f"lifted; the store stays frozen for: {left}.",
+            title=gettext_lazy("A hold on your store is lifted"),
+            body=lambda: (
+                _("The hold for %(lifted)s is lifted; the store stays frozen for: %(left)s.")
+                % {
+                    "lifted": SellerAccount.FreezeReason(lifted_reason).label,
+                    "left": ", ".join(str(h.get_reason_display()) for h in remaining),
+                }
+            ),
         )
     return account
 
@@ -274,12 +287,25 @@ def seller_account_close(
         account,
         Notice.Kind.CLOSE,
         at=at,
-        title="Your store is closed",
-        body=f"Reason: {account.get_close_reason_display()}. It takes no new orders and no "
-        "payments"
-        + (f" ({cancelled} unpaid orders were cancelled)" if cancelled else "")
-        + "; what it is owed is settled and each order's reserve is released "
-        f"{settings.RESERVE_RELEASE_ON_CLOSE_DAYS} days after it shipped.",
+        title=gettext_lazy("Your store is closed"),
+        body=lambda: (
+            _(
+                "Reason: %(reason)s. It takes no new orders and no payments%(cancelled)s; what it is "
+                "owed is settled and each order's reserve is released %(days)s days after it shipped."
+            )
+            % {
+                "reason": account.get_close_reason_display(),
+                "cancelled": ngettext(
+                    " (%(count)d unpaid order was cancelled)",
+                    " (%(count)d unpaid orders were cancelled)",
+                    cancelled,
+                )
+                % {"count": cancelled}
+                if cancelled
+                else "",
+                "days": settings.RESERVE_RELEASE_ON_CLOSE_DAYS,
+            }
+        ),
     )
     return account
 

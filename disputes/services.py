@@ -8,9 +8,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Notice
-from accounts.notices import notify
+from accounts.notices import Text, notify
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
@@ -106,7 +107,11 @@ def dispute_open(
         escalate_at=escalate_at,
         platform_dispute_id=platform_dispute_id or None,
     )
-    _notify_deadline(dispute, at=at, title=f"Dispute opened on order {order.order_number}")
+    _notify_deadline(
+        dispute,
+        at=at,
+        title=lambda: _("Dispute opened on order %(order)s") % {"order": order.order_number},
+    )
     dispute.history.create(
         transition="open",
         source="",
@@ -119,15 +124,23 @@ def dispute_open(
     return dispute
 
 
-def _notify_deadline(dispute: Dispute, *, at: datetime, title: str) -> None:
+def _notify_deadline(dispute: Dispute, *, at: datetime, title: Text) -> None:
     notify(
         dispute.store,
         Notice.Kind.DISPUTE_DEADLINE,
         at=at,
         title=title,
-        body=f"Reason: {dispute.get_reason_display()}; the buyer asks USD "
-        f"{dispute.requested_refund}. Respond by {dispute.respond_by:%Y-%m-%d %H:%M} UTC: "
-        f"after that, USD {dispute.requested_refund} is refunded automatically.",
+        body=lambda: (
+            _(
+                "Reason: %(reason)s; the buyer asks USD %(amount)s. Respond by %(respond_by)s UTC: "
+                "after that, USD %(amount)s is refunded automatically."
+            )
+            % {
+                "reason": dispute.get_reason_display(),
+                "amount": dispute.requested_refund,
+                "respond_by": f"{dispute.respond_by:%Y-%m-%d %H:%M}",
+            }
+        ),
     )
 
 
@@ -136,7 +149,10 @@ def apply_deadline_reminder(dispute: Dispute, *, at: datetime) -> None:
     _notify_deadline(
         dispute,
         at=at,
-        title=f"Respond to the dispute on order {dispute.order.order_number} within 24 hours",
+        title=lambda: (
+            _("Respond to the dispute on order %(order)s within 24 hours")
+            % {"order": dispute.order.order_number}
+        ),
     )
     dispute.reminded_at = at
 

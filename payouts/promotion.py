@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import Notice, SellerAccount
 from accounts.notices import notify
@@ -141,10 +142,17 @@ def _low_balance_notice(store: SellerAccount, now_balance: Decimal, *, at: datet
             store,
             Notice.Kind.LOW_BALANCE,
             at=at,
-            title="Your promotion balance is low",
-            body=f"The promotion wallet holds CNY {now_balance:,.2f}, below your threshold "
-            f"of CNY {wallet.low_balance_threshold:,.2f}. Top up to keep ads running; "
-            "unpaid arrears freeze the store.",
+            title=gettext_lazy("Your promotion balance is low"),
+            body=lambda: (
+                gettext(
+                    "The promotion wallet holds CNY %(balance)s, below your threshold of CNY "
+                    "%(threshold)s. Top up to keep ads running; unpaid arrears freeze the store."
+                )
+                % {
+                    "balance": f"{now_balance:,.2f}",
+                    "threshold": f"{wallet.low_balance_threshold:,.2f}",
+                }
+            ),
         )
     if low != wallet.low_balance_noticed:
         wallet.low_balance_noticed = low

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Notice, SellerAccount
 from accounts.notices import notify
@@ -432,19 +433,28 @@ def early_payout_set(
             store,
             Notice.Kind.ELIGIBILITY,
             at=at,
-            title="Early payout ends for your store",
-            body=f"{reason or 'Your store no longer meets the early-payout criteria.'} "
-            f"Orders are now paid on confirmation. Your reserve is released on "
-            f"{release_at:%Y-%m-%d}.",
+            title=gettext_lazy("Early payout ends for your store"),
+            body=lambda: (
+                _(
+                    "%(reason)s Orders are now paid on confirmation. Your reserve is released on "
+                    "%(release_on)s."
+                )
+                % {
+                    "reason": reason or _("Your store no longer meets the early-payout criteria."),
+                    "release_on": f"{release_at:%Y-%m-%d}",
+                }
+            ),
         )
     elif eligible and not was_eligible:
         notify(
             store,
             Notice.Kind.ELIGIBILITY,
             at=at,
-            title="Your store now receives early payout",
-            body=f"Orders are paid {settings.EARLY_PAYOUT_DELAY_DAYS} days after shipment, "
-            f"with {rate:.0%} held as a reserve.",
+            title=gettext_lazy("Your store now receives early payout"),
+            body=lambda: (
+                _("Orders are paid %(days)s days after shipment, with %(rate)s held as a reserve.")
+                % {"days": settings.EARLY_PAYOUT_DELAY_DAYS, "rate": f"{rate:.0%}"}
+            ),
         )
     return terms
 
