@@ -62,13 +62,17 @@ def seller_account_create(
     )
     name = clean_text(name, field="name", max_length=column_length(SellerAccount, "name"))
     if not platform_store_id:
-        raise invalid("The platform store id is required.", field="storeId")
+        raise invalid(_("The platform store id is required."), field="storeId")
     if not name:
-        raise invalid("The store name is required.", field="name")
+        raise invalid(_("The store name is required."), field="name")
     if settlement_currency not in (Currency.USD, Currency.CNY):
-        raise invalid("The settlement currency must be USD or CNY.", field="settlementCurrency")
+        raise invalid(_("The settlement currency must be USD or CNY."), field="settlementCurrency")
     if SellerAccount.objects.filter(platform_store_id=platform_store_id).exists():
-        raise invalid(f"A store with id {platform_store_id} exists already.", field="storeId")
+        raise invalid(
+            _("A store with id %(platform_store_id)s exists already.")
+            % {"platform_store_id": platform_store_id},
+            field="storeId",
+        )
     return SellerAccount.objects.create(
         platform_store_id=platform_store_id,
         name=name,
@@ -274,7 +278,11 @@ def seller_account_close(
 ) -> SellerAccount:
     if reason not in SellerAccount.CloseReason.values:
         choices = ", ".join(SellerAccount.CloseReason.values)
-        raise invalid(f"Unknown close reason {reason!r}; use one of {choices}.", field="reason")
+        raise invalid(
+            _("Unknown close reason %(reason)r; use one of %(choices)s.")
+            % {"reason": reason, "choices": choices},
+            field="reason",
+        )
     account = lock(SellerAccount, account_id)
     at = clock.resolve(at)
     run_transition(account, "close", actor=actor, at=at, note=note, reason=reason)
@@ -290,8 +298,9 @@ def seller_account_close(
         title=gettext_lazy("Your store is closed"),
         body=lambda: (
             _(
-                "Reason: %(reason)s. It takes no new orders and no payments%(cancelled)s; what it is "
-                "owed is settled and each order's reserve is released %(days)s days after it shipped."
+                "Reason: %(reason)s. It takes no new orders and no payments%(cancelled)s; what "
+                "it is owed is settled and each order's reserve is released %(days)s days after "
+                "it shipped."
             )
             % {
                 "reason": account.get_close_reason_display(),
@@ -316,7 +325,9 @@ def seller_user_create(*, actor: Any, account_id: int, username: str, password: 
     require_staff_perm(actor, "accounts.add_user")
     account = lock(SellerAccount, account_id)
     if User.objects.filter(username=username).exists():
-        raise invalid(f"The username {username!r} is taken.", field="username")
+        raise invalid(
+            _("The username %(username)r is taken.") % {"username": username}, field="username"
+        )
     return User.objects.create_user(username=username, password=password, store=account)
 
 
@@ -366,7 +377,7 @@ def api_token_create(*, actor: Any, name: str) -> tuple[ApiToken, str]:
 def api_token_revoke(*, actor: Any, token_id: int) -> ApiToken:
     token = lock(ApiToken, token_id, what="API token")
     if actor is None or not (token.user_id == actor.pk or actor.is_superuser):
-        raise not_found("API token")  # do not reveal other users' tokens
+        raise not_found(_("API token"))  # do not reveal other users' tokens
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         token.save(update_fields=["revoked_at"])

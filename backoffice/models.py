@@ -17,13 +17,13 @@ class ImportFile(models.Model):
     """One platform export that landed (a rejected file or a dry run leaves no row)."""
 
     class Kind(models.TextChoices):  # backoffice.imports.headers.Kind
-        ORDERS = "orders", "Orders"
-        DISPUTES = "disputes", "Disputes"
-        PROMOTION = "promotion", "Promotion statement"
-        EXCHANGE_RATES = "exchange_rates", "Exchange rates"
+        ORDERS = "orders", _("Orders")
+        DISPUTES = "disputes", _("Disputes")
+        PROMOTION = "promotion", _("Promotion statement")
+        EXCHANGE_RATES = "exchange_rates", _("Exchange rates")
 
     file_name = models.CharField(max_length=255)
-    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -31,11 +31,11 @@ class ImportFile(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Empty for the system (the command line).",
+        help_text=_("Empty for the system (the command line)."),
     )
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    rows = models.PositiveIntegerField(default=0, help_text="Non-empty rows read.")
+    rows = models.PositiveIntegerField(default=0, help_text=_("Non-empty rows read."))
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
@@ -57,10 +57,10 @@ class ImportedRecord(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="imported_%(class)ss",
-        help_text="The platform export that last created or moved it.",
+        help_text=_("The platform export that last created or moved it."),
     )
     source_line = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Its line in that file (the header is line 1)."
+        null=True, blank=True, help_text=_("Its line in that file (the header is line 1).")
     )
 
     class Meta:
@@ -285,7 +285,7 @@ class ImportJob(models.Model):
 
     file = models.FileField(upload_to=import_upload_path, max_length=255, blank=True)
     file_name = models.CharField(_("file name"), max_length=255)
-    sha256 = models.CharField("SHA-256", max_length=64)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.PositiveBigIntegerField(default=0, help_text=_("Bytes uploaded."))
     kind = models.CharField(
         max_length=16,

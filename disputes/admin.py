@@ -75,7 +75,7 @@ class NoteForm(forms.Form):
 
 class AcceptForm(forms.Form):
     return_required = forms.BooleanField(
-        label="Return required", required=False, help_text=RETURN_HELP
+        label=_("Return required"), required=False, help_text=RETURN_HELP
     )
     note = note_field()
 
@@ -87,18 +87,19 @@ class RejectForm(forms.Form):
 class ProposeForm(forms.Form):
     # Amounts are checked by the service (its errors come back as messages).
     amount = StrictDecimalField(
-        label="Proposed refund", help_text="USD, below the requested refund (0 rejects outright)."
+        label=_("Proposed refund"),
+        help_text=_("USD, below the requested refund (0 rejects outright)."),
     )
     note = note_field()
 
 
 class ResolveForm(forms.Form):
     amount = StrictDecimalField(
-        label="Refund", help_text="USD, from 0 up to the refund the buyer requested."
+        label=_("Refund"), help_text=_("USD, from 0 up to the refund the buyer requested.")
     )
     fault = forms.ChoiceField(choices=Fault.choices)
     return_required = forms.BooleanField(
-        label="Return required", required=False, help_text=RETURN_HELP
+        label=_("Return required"), required=False, help_text=RETURN_HELP
     )
     note = note_field("The platform's decision, kept in the timeline.")
 
@@ -107,18 +108,18 @@ class DisputeOpenForm(forms.Form):
     order = forms.ModelChoiceField(
         Order.objects.all(),
         widget=autocomplete(Dispute, "order"),
-        help_text="A paid, shipped or recently completed order without an open dispute.",
+        help_text=_("A paid, shipped or recently completed order without an open dispute."),
     )
     reason = forms.ChoiceField(choices=Reason.choices)
     # Left to the service: more than 0, at most what the order can still refund, cents only.
-    requested_refund = StrictDecimalField(label="Requested refund", help_text="USD.")
+    requested_refund = StrictDecimalField(label=_("Requested refund"), help_text=_("USD."))
     description = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="The buyer's words; kept in the timeline.",
+        help_text=_("The buyer's words; kept in the timeline."),
     )
     platform_dispute_id = forms.CharField(
-        label="Platform dispute id", max_length=32, required=False
+        label=_("Platform dispute id"), max_length=32, required=False
     )
 
 
@@ -136,7 +137,7 @@ def due_text(dispute: Dispute, now: datetime) -> str:
 class DueFilter(admin.SimpleListFilter):
     """When the next automatic action (auto_action) falls, relative to the clock."""
 
-    title = "due"
+    title = _("due")
     parameter_name = "due"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -164,10 +165,10 @@ class DisputeHistoryInline(HistoryInline):
     model = DisputeTransition
     fields = ("transition", "change", "amount_usd", "by", "at", "note")
     readonly_fields = fields
-    verbose_name = "timeline entry"
-    verbose_name_plural = "timeline"
+    verbose_name = _("timeline entry")
+    verbose_name_plural = _("timeline")
 
-    @admin.display(description="amount")
+    @admin.display(description=_("amount"))
     def amount_usd(self, row: DisputeTransition) -> str:
         return money(row.amount)
 
@@ -195,11 +196,11 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             check=transition_check("respond"),
         ),
         "accept_proposal": ObjectAction(
-            "Accept proposal", dispute_accept_proposal, BUYER_PERM, form=AcceptForm
+            _("Accept proposal"), dispute_accept_proposal, BUYER_PERM, form=AcceptForm
         ),
         "escalate": ObjectAction("Escalate", dispute_escalate, BUYER_PERM, form=NoteForm),
         "resolve": ObjectAction(
-            "Resolve (arbitration)",
+            _("Resolve (arbitration)"),
             dispute_resolve,
             ARBITRATE_PERM,
             form=ResolveForm,
@@ -207,10 +208,10 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
         ),
         "withdraw": ObjectAction("Withdraw", dispute_withdraw, BUYER_PERM, form=NoteForm),
         "confirm_return": ObjectAction(
-            "Confirm return", dispute_confirm_return, RESPOND_PERM, form=NoteForm
+            _("Confirm return"), dispute_confirm_return, RESPOND_PERM, form=NoteForm
         ),
     }
-    actions = [bulk_action("escalate", "Escalate selected disputes to arbitration")]
+    actions = [bulk_action("escalate", _("Escalate selected disputes to arbitration"))]
     service_add_form = DisputeOpenForm
 
     # The work queue: the most pressing deadline first.
@@ -318,17 +319,17 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
 
     # --- columns and fields ---
 
-    @admin.display(description="dispute", ordering="id")
+    @admin.display(description=_("dispute"), ordering="id")
     def dispute(self, dispute: Dispute) -> str:
         if dispute.platform_dispute_id:
             return f"#{dispute.pk} ({dispute.platform_dispute_id})"
         return f"#{dispute.pk}"
 
-    @admin.display(description="order", ordering="order__order_number")
+    @admin.display(description=_("order"), ordering="order__order_number")
     def order_number(self, dispute: Dispute) -> str:
         return dispute.order.order_number
 
-    @admin.display(description="order")
+    @admin.display(description=_("order"))
     def order_link(self, dispute: Dispute) -> SafeString:
         order = dispute.order
         return format_html(
@@ -338,19 +339,19 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             money(order.amount),
         )
 
-    @admin.display(description="requested refund", ordering="requested_refund")
+    @admin.display(description=_("requested refund"), ordering="requested_refund")
     def requested(self, dispute: Dispute) -> str:
         return money(dispute.requested_refund)
 
-    @admin.display(description="seller's proposal")
+    @admin.display(description=_("seller's proposal"))
     def proposed(self, dispute: Dispute) -> str:
         return money(dispute.proposed_refund)
 
-    @admin.display(description="final refund")
+    @admin.display(description=_("final refund"))
     def final(self, dispute: Dispute) -> str:
         return money(dispute.final_refund)
 
-    @admin.display(description="due", ordering=F("due_at").asc(nulls_last=True))
+    @admin.display(description=_("due"), ordering=F("due_at").asc(nulls_last=True))
     def due_column(self, dispute: Dispute) -> SafeString | str:
         text = due_text(dispute, clock.now())
         if not text:
@@ -358,7 +359,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
         at = f"{auto_action(dispute).at:%Y-%m-%d %H:%M:%S} UTC"
         return format_html('<span title="{}">{}</span>', at, text)
 
-    @admin.display(description="happens automatically")
+    @admin.display(description=_("happens automatically"))
     def automatic(self, dispute: Dispute) -> str:
         action = auto_action(dispute)
         if action is None:
@@ -375,7 +376,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             }
         return text
 
-    @admin.display(description="refund paid")
+    @admin.display(description=_("refund paid"))
     def refund_paid(self, dispute: Dispute) -> SafeString | str:
         """Where the refund's money came from (the refund waterfall), read-only."""
         refund = dispute.refund
@@ -438,17 +439,17 @@ class OrderDisputeInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ("opened_at", "id")
 
-    @admin.display(description="dispute")
+    @admin.display(description=_("dispute"))
     def dispute_link(self, dispute: Dispute) -> SafeString:
         text = f"#{dispute.pk}"
         if dispute.platform_dispute_id:
             text += f" ({dispute.platform_dispute_id})"
         return admin_link(dispute, text)
 
-    @admin.display(description="requested refund")
+    @admin.display(description=_("requested refund"))
     def requested(self, dispute: Dispute) -> str:
         return money(dispute.requested_refund)
 
-    @admin.display(description="final refund")
+    @admin.display(description=_("final refund"))
     def final(self, dispute: Dispute) -> str:
         return money(dispute.final_refund)

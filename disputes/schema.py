@@ -14,6 +14,7 @@ from typing import Any
 import strawberry
 import strawberry_django
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 from strawberry import UNSET, Info, relay
 
 from accounts.schema import SellerAccountType
@@ -372,13 +373,13 @@ def _check_response(input: DisputeRespondInput) -> None:
     """What the input types cannot say: the amount goes with PROPOSE, a return with ACCEPT."""
     propose = input.action == DisputeResponseAction("propose")
     if propose and input.amount is None:
-        raise invalid("Give the amount you propose.", field="amount")
+        raise invalid(_("Give the amount you propose."), field="amount")
     if not propose and input.amount is not None:
         raise invalid(
-            "Only PROPOSE takes an amount (ACCEPT refunds what was asked).", field="amount"
+            _("Only PROPOSE takes an amount (ACCEPT refunds what was asked)."), field="amount"
         )
     if input.return_required and input.action != DisputeResponseAction("accept"):
-        raise invalid("Only ACCEPT can ask for the goods back.", field="returnRequired")
+        raise invalid(_("Only ACCEPT can ask for the goods back."), field="returnRequired")
 
 
 @strawberry.type(name="Mutation")

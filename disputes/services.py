@@ -51,7 +51,11 @@ def _check_platform_dispute_id(platform_dispute_id: str) -> None:
         strip=False,
     )
     if Dispute.objects.filter(platform_dispute_id=platform_dispute_id).exists():
-        raise invalid(f"Dispute {platform_dispute_id} exists already.", field="platformDisputeId")
+        raise invalid(
+            _("Dispute %(platform_dispute_id)s exists already.")
+            % {"platform_dispute_id": platform_dispute_id},
+            field="platformDisputeId",
+        )
 
 
 @transaction.atomic
@@ -71,7 +75,9 @@ def dispute_open(
     at = clock.resolve(at)
     if reason not in Reason.values:
         raise invalid(
-            f"Unknown reason {reason!r}; use one of {', '.join(Reason.values)}.", field="reason"
+            _("Unknown reason %(reason)r; use one of %(value)s.")
+            % {"reason": reason, "value": ", ".join(Reason.values)},
+            field="reason",
         )
     platform_dispute_id = platform_dispute_id or None
     if platform_dispute_id is not None:
@@ -81,13 +87,15 @@ def dispute_open(
     refundable = money.refundable(order)
     if amount > refundable:
         raise invalid(
-            f"At most USD {refundable} of this order can be refunded.", field="requestedRefund"
+            _("At most USD %(refundable)s of this order can be refunded.")
+            % {"refundable": refundable},
+            field="requestedRefund",
         )
     if order.disputes.exclude(
         status__in=[Dispute.Status.RESOLVED, Dispute.Status.CANCELLED]
     ).exists():
         raise invalid(
-            "This order has an open dispute already.", field="id", code=Code.INVALID_TRANSITION
+            _("This order has an open dispute already."), field="id", code=Code.INVALID_TRANSITION
         )
     if order.status != Order.Status.DISPUTED:
         apply_open_dispute(order, actor=actor, at=at, note=f"dispute opened: {reason}")
@@ -251,12 +259,15 @@ def dispute_respond(
         proposed = clean_amount(amount, field="amount", allow_zero=True)
         if proposed >= dispute.requested_refund:
             raise invalid(
-                f"A proposal is below the requested USD {dispute.requested_refund}; "
-                "to refund all of it, accept.",
+                _(
+                    "A proposal is below the requested USD %(requested_refund)s; "
+                    "to refund all of it, accept."
+                )
+                % {"requested_refund": dispute.requested_refund},
                 field="amount",
             )
     else:
-        raise invalid("The action is accept, reject or propose.", field="action")
+        raise invalid(_("The action is accept, reject or propose."), field="action")
     return _move(
         dispute, "respond", actor=actor, at=at, note=note, amount=proposed, proposed_refund=proposed
     )
@@ -307,12 +318,15 @@ def dispute_resolve(
     refund = clean_amount(amount, field="amount", allow_zero=True)
     if refund > dispute.requested_refund:
         raise invalid(
-            f"The refund cannot exceed the requested USD {dispute.requested_refund}.",
+            _("The refund cannot exceed the requested USD %(requested_refund)s.")
+            % {"requested_refund": dispute.requested_refund},
             field="amount",
         )
     if fault not in Fault.values:
         raise invalid(
-            f"Unknown fault {fault!r}; use one of {', '.join(Fault.values)}.", field="fault"
+            _("Unknown fault %(fault)r; use one of %(value)s.")
+            % {"fault": fault, "value": ", ".join(Fault.values)},
+            field="fault",
         )
     return _move(
         dispute,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
 
 from backoffice.errors import Code, invalid
 from payouts.models import IdempotencyRecord
@@ -31,7 +32,9 @@ def idempotent(
         if not key:
             return run()
         if len(key) > 100:
-            raise invalid("The idempotency key is at most 100 characters.", field="idempotencyKey")
+            raise invalid(
+                _("The idempotency key is at most 100 characters."), field="idempotencyKey"
+            )
         owner = user if getattr(user, "pk", None) else None
         digest = _digest(payload)
         try:
@@ -45,7 +48,7 @@ def idempotent(
             record = IdempotencyRecord.objects.get(key=key, operation=operation, user=owner)
             if record.request_hash != digest:
                 raise invalid(
-                    "This idempotency key was used with a different request.",
+                    _("This idempotency key was used with a different request."),
                     field="idempotencyKey",
                     code=Code.IDEMPOTENCY_CONFLICT,
                 ) from None

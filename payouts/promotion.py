@@ -74,7 +74,8 @@ def _record(
     if existing is not None:
         if (existing.store_id, existing.kind, existing.amount) != (store.pk, kind, amount):
             raise invalid(
-                f"Reference {reference!r} was used for another movement.",
+                gettext("Reference %(reference)r was used for another movement.")
+                % {"reference": reference},
                 field="reference",
                 code=Code.IDEMPOTENCY_CONFLICT,
             )
@@ -93,7 +94,7 @@ def _record(
             )
     except IntegrityError:
         raise invalid(
-            f"Reference {reference!r} is being recorded.",
+            gettext("Reference %(reference)r is being recorded.") % {"reference": reference},
             field="reference",
             code=Code.IDEMPOTENCY_CONFLICT,
         ) from None
@@ -198,13 +199,17 @@ def _top_up(
 ) -> PromotionMovement:
     store = lock(SellerAccount, store_id, what="Store")
     if method not in PromotionMovement.Method.values:
-        raise invalid(f"Unknown top-up method {method!r}.", field="method")
+        raise invalid(
+            gettext("Unknown top-up method %(method)r.") % {"method": method}, field="method"
+        )
     if method == PromotionMovement.Method.BANK_TRANSFER:
         require_staff_perm(actor, "payouts.record_bank_transfer")
     else:
         require_staff_or_owner(actor, "payouts.record_bank_transfer", store)
     if store.status == SellerAccount.Status.CLOSED:
-        raise invalid("A closed store's wallet takes no top-ups.", code=Code.INVALID_TRANSITION)
+        raise invalid(
+            gettext("A closed store's wallet takes no top-ups."), code=Code.INVALID_TRANSITION
+        )
     return _record(
         store,
         PromotionMovement.Kind.TOP_UP,
@@ -246,7 +251,8 @@ def _charge(
     store = lock(SellerAccount, store_id, what="Store")
     if store.status != SellerAccount.Status.ACTIVE:
         raise invalid(
-            f"The store is {store.status}: promotions are stopped and take no charges.",
+            gettext("The store is %(status)s: promotions are stopped and take no charges.")
+            % {"status": store.status},
             code=Code.INVALID_TRANSITION,
         )
     return _record(
@@ -297,7 +303,7 @@ def _adjust(
 ) -> PromotionMovement:
     require_staff_perm(actor, "payouts.adjust_promotion")
     if not (note or "").strip():
-        raise invalid("Say why the wallet is adjusted.", field="note")
+        raise invalid(gettext("Say why the wallet is adjusted."), field="note")
     store = lock(SellerAccount, store_id, what="Store")
     return _record(
         store,

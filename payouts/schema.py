@@ -13,6 +13,7 @@ from typing import Any
 import strawberry
 import strawberry_django
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 from strawberry import UNSET, Info, relay
 
 from accounts.models import SellerAccount
@@ -510,7 +511,7 @@ class PromotionSetThresholdInput:
 def _reference(value: str | None) -> str | None:
     value = (value or "").strip()
     if len(value) > 100:
-        raise invalid("The reference is at most 100 characters.", field="reference")
+        raise invalid(_("The reference is at most 100 characters."), field="reference")
     return value or None
 
 
@@ -519,7 +520,7 @@ def _charge_reference(store_id: int, input: PromotionChargeInput) -> str | None:
     if input.day is None:
         return reference
     if input.day > clock.now().date():
-        raise invalid("The day of spend cannot be after today.", field="day")
+        raise invalid(_("The day of spend cannot be after today."), field="day")
     return reference or f"ads:{store_id}:{input.day.isoformat()}"
 
 

@@ -17,6 +17,7 @@ import strawberry
 import strawberry_django
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import DateTimeField, F, Prefetch, Q, QuerySet, Value
+from django.utils.translation import gettext
 from strawberry import Info, relay
 from strawberry.scalars import JSON
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
@@ -139,7 +140,9 @@ class EarlyPayoutDecisionType:
 def _last(value: int) -> int:
     limit = max_page_size()
     if not 0 <= value <= limit:
-        raise invalid(f"'last' must be between 0 and {limit}.", field="last")
+        raise invalid(
+            gettext("'last' must be between 0 and %(limit)s.") % {"limit": limit}, field="last"
+        )
     return value
 
 

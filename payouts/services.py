@@ -208,7 +208,10 @@ def _refund(
     amount = clean_amount(amount)
     left = refundable(order)
     if amount > left:
-        raise invalid(f"At most USD {left} of this order is still refundable.", field="amount")
+        raise invalid(
+            _("At most USD %(left)s of this order is still refundable.") % {"left": left},
+            field="amount",
+        )
     store_id = order.store_id
     if protected:
         sources = {"from_protection_fund": amount}
@@ -474,7 +477,7 @@ def rate_for(day: date, currency: str = Currency.USD) -> Decimal:
     )
     if rate is None:
         raise invalid(
-            f"No {currency}/CNY exchange rate is recorded for {day:%Y-%m-%d}.",
+            _("%%Y-%%m-%%d") % {},
             field="currency",
             code=Code.NO_EXCHANGE_RATE,
         )
@@ -545,14 +548,16 @@ def _payout_request(
     currency = _payout_currency(store, currency)
     if store.status == SellerAccount.Status.FROZEN:
         raise invalid(
-            f"The store is frozen ({store.get_freeze_reason_display() or 'no reason given'}); "
-            "payouts are blocked until it is unfrozen.",
+            _("The store is frozen (%(value)s); payouts are blocked until it is unfrozen.")
+            % {"value": store.get_freeze_reason_display() or "no reason given"},
             code=Code.INVALID_TRANSITION,
         )
     available = balance(store_id=store.pk, account=A.AVAILABLE, currency=Currency.USD)
     if amount > available:
         raise invalid(
-            f"Only USD {available} is available.", field="amount", code=Code.INSUFFICIENT_FUNDS
+            _("Only USD %(available)s is available.") % {"available": available},
+            field="amount",
+            code=Code.INSUFFICIENT_FUNDS,
         )
     rate = rate_for(at.date()) if currency == Currency.CNY else None
     payout = Payout.objects.create(
@@ -650,7 +655,7 @@ def _payout_mark_failed(*, payout_id: int, actor: Any, reason: str, at: datetime
     reason = (reason or "").strip()
     run_transition(payout, "mark_failed", actor=actor, at=at, note=reason, reason=reason)
     if not reason:
-        raise invalid("Say why the payout failed.", field="reason")
+        raise invalid(_("Say why the payout failed."), field="reason")
     clean_text(
         reason, field="reason", max_length=column_length(Payout, "failure_reason"), multiline=True
     )
@@ -681,7 +686,7 @@ def exchange_rate_set(
 ) -> ExchangeRate:
     require_staff_perm(actor, "payouts.change_exchangerate")
     if currency != Currency.USD:
-        raise invalid("Only USD/CNY rates are kept.", field="currency")
+        raise invalid(_("Only USD/CNY rates are kept."), field="currency")
     value = clean_rate(rate, field="rate")
     row, _created = ExchangeRate.objects.update_or_create(
         date=day,
@@ -696,4 +701,4 @@ def require_money_viewer(actor: Any, store: SellerAccount) -> None:
     if actor is None:
         return
     if not (actor.has_perm("payouts.view_ledgerentry") or actor.store_id == store.pk):
-        raise PermissionDenied("You cannot see this store's money.")
+        raise PermissionDenied(_("You cannot see this store's money."))

@@ -49,7 +49,7 @@ class PaidForm(forms.Form):
     note = forms.CharField(
         required=False,
         widget=NOTE_WIDGET,
-        help_text="E.g. the bank transfer reference. Kept in the history.",
+        help_text=_("E.g. the bank transfer reference. Kept in the history."),
     )
 
 
@@ -57,8 +57,10 @@ class FailedForm(forms.Form):
     reason = forms.CharField(
         max_length=300,
         widget=NOTE_WIDGET,
-        help_text="Kept on the payout and in the history. The amount returns to the store's "
-        "available balance.",
+        help_text=_(
+            "Kept on the payout and in the history. The amount returns to the store's "
+            "available balance."
+        ),
     )
 
 
@@ -67,7 +69,7 @@ class PayoutRequestForm(forms.Form):
         SellerAccount.objects.all(), widget=autocomplete(Payout, "store")
     )
     amount = StrictDecimalField(
-        max_digits=16, help_text="USD, taken from the store's available balance."
+        max_digits=16, help_text=_("USD, taken from the store's available balance.")
     )
     currency = forms.ChoiceField(
         choices=[("", _("The store's settlement currency")), *Currency.CHOICES],
@@ -95,12 +97,12 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     service_id_arg = "payout_id"
     resource_classes = [PayoutResource]  # export only (backoffice/exports.py)
     object_actions = {
-        "mark_paid": ObjectAction("Mark paid", payout_mark_paid, SETTLE_PERM, form=PaidForm),
+        "mark_paid": ObjectAction(_("Mark paid"), payout_mark_paid, SETTLE_PERM, form=PaidForm),
         "mark_failed": ObjectAction(
-            "Mark failed", payout_mark_failed, SETTLE_PERM, form=FailedForm
+            _("Mark failed"), payout_mark_failed, SETTLE_PERM, form=FailedForm
         ),
     }
-    actions = [bulk_action("mark_paid", "Mark selected payouts paid")]
+    actions = [bulk_action("mark_paid", _("Mark selected payouts paid"))]
     service_add_form = PayoutRequestForm
 
     list_display = (
@@ -161,11 +163,11 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     def object_label(self, obj: Payout) -> str:
         return f"Payout {obj.pk} ({money(obj.payout_amount, obj.currency)})"
 
-    @admin.display(description="amount", ordering="amount")
+    @admin.display(description=_("amount"), ordering="amount")
     def amount_usd(self, payout: Payout) -> str:
         return money(payout.amount)
 
-    @admin.display(description="payout amount", ordering="payout_amount")
+    @admin.display(description=_("payout amount"), ordering="payout_amount")
     def receives(self, payout: Payout) -> str:
         return money(payout.payout_amount, payout.currency)
 
@@ -201,7 +203,7 @@ def holds_with_remaining(queryset: QuerySet[ReserveHold] | None = None) -> Query
 
 
 class ReleasedFilter(admin.SimpleListFilter):
-    title = "released"
+    title = _("released")
     parameter_name = "released"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -256,11 +258,11 @@ class ReserveHoldAdmin(ReadOnlyAdmin):
         context = {"title": "Deposit inquiry: reserve held per order", **(extra_context or {})}
         return super().changelist_view(request, context)
 
-    @admin.display(description="held", ordering="held")
+    @admin.display(description=_("held"), ordering="held")
     def held_usd(self, hold: ReserveHold) -> str:
         return money(hold.held)
 
-    @admin.display(description="remaining", ordering="remaining")
+    @admin.display(description=_("remaining"), ordering="remaining")
     def remaining_usd(self, hold: ReserveHold) -> str:
         return money(exact(hold.remaining))
 
