@@ -131,13 +131,13 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     service_id_arg = "account_id"
     object_actions = {
         "freeze": ObjectAction(
-            "Freeze", seller_account_freeze, "accounts.freeze_selleraccount", form=FreezeForm
+            _("Freeze"), seller_account_freeze, "accounts.freeze_selleraccount", form=FreezeForm
         ),
         "unfreeze": ObjectAction(
-            "Unfreeze", seller_account_unfreeze, "accounts.unfreeze_selleraccount", UnfreezeForm
+            _("Unfreeze"), seller_account_unfreeze, "accounts.unfreeze_selleraccount", UnfreezeForm
         ),
         "close": ObjectAction(
-            "Close", seller_account_close, "accounts.close_selleraccount", form=CloseForm
+            _("Close"), seller_account_close, "accounts.close_selleraccount", form=CloseForm
         ),
     }
     actions = [
@@ -444,7 +444,7 @@ class ApiTokenAdmin(TransitionAdminMixin, admin.ModelAdmin):
     service_id_arg = "token_id"
     object_actions = {
         "revoke": ObjectAction(
-            "Revoke", api_token_revoke, "accounts.view_apitoken", check=token_revocable
+            _("Revoke"), api_token_revoke, "accounts.view_apitoken", check=token_revocable
         ),
     }
     actions = [bulk_action("revoke", _("Revoke selected tokens"))]

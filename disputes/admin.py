@@ -179,17 +179,17 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
     resource_classes = [DisputeResource]  # export only (backoffice/exports.py)
     object_actions = {
         "accept": ObjectAction(
-            "Accept", partial(dispute_respond, action="accept"), RESPOND_PERM, form=AcceptForm
+            _("Accept"), partial(dispute_respond, action="accept"), RESPOND_PERM, form=AcceptForm
         ),
         "reject": ObjectAction(
-            "Reject",
+            _("Reject"),
             partial(dispute_respond, action="reject"),
             RESPOND_PERM,
             form=RejectForm,
             check=transition_check("respond"),
         ),
         "propose": ObjectAction(
-            "Propose",
+            _("Propose"),
             partial(dispute_respond, action="propose"),
             RESPOND_PERM,
             form=ProposeForm,
@@ -198,7 +198,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
         "accept_proposal": ObjectAction(
             _("Accept proposal"), dispute_accept_proposal, BUYER_PERM, form=AcceptForm
         ),
-        "escalate": ObjectAction("Escalate", dispute_escalate, BUYER_PERM, form=NoteForm),
+        "escalate": ObjectAction(_("Escalate"), dispute_escalate, BUYER_PERM, form=NoteForm),
         "resolve": ObjectAction(
             _("Resolve (arbitration)"),
             dispute_resolve,
@@ -206,7 +206,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             form=ResolveForm,
             check=transition_check("decide"),
         ),
-        "withdraw": ObjectAction("Withdraw", dispute_withdraw, BUYER_PERM, form=NoteForm),
+        "withdraw": ObjectAction(_("Withdraw"), dispute_withdraw, BUYER_PERM, form=NoteForm),
         "confirm_return": ObjectAction(
             _("Confirm return"), dispute_confirm_return, RESPOND_PERM, form=NoteForm
         ),

@@ -187,9 +187,9 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
             form=PayForm,
             initial=lambda order: {"payment_method": order.payment_method},
         ),
-        "ship": ObjectAction("Ship", order_ship, TRANSITION_PERM, form=ShipForm),
+        "ship": ObjectAction(_("Ship"), order_ship, TRANSITION_PERM, form=ShipForm),
         "confirm": ObjectAction(_("Confirm receipt"), order_confirm_receipt, TRANSITION_PERM),
-        "cancel": ObjectAction("Cancel", order_cancel, TRANSITION_PERM, form=CancelForm),
+        "cancel": ObjectAction(_("Cancel"), order_cancel, TRANSITION_PERM, form=CancelForm),
         "send_payment_reminder": ObjectAction(
             _("Send payment reminder"),
             order_send_payment_reminder,

@@ -477,7 +477,8 @@ def rate_for(day: date, currency: str = Currency.USD) -> Decimal:
     )
     if rate is None:
         raise invalid(
-            _("%%Y-%%m-%%d") % {},
+            _("No %(currency)s/CNY exchange rate is recorded for %(day)s.")
+            % {"currency": currency, "day": f"{day:%Y-%m-%d}"},
             field="currency",
             code=Code.NO_EXCHANGE_RATE,
         )

@@ -34,6 +34,7 @@ class TermsForm(forms.Form):
         min_value=0,
         max_value=Decimal("0.9999"),
         decimal_places=4,
+        # xgettext:no-python-format
         help_text=_("A fraction: 0.10 holds 10 % of each early payout as a deposit."),
     )
     reason = forms.CharField(

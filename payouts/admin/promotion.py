@@ -186,7 +186,11 @@ class PromotionMovementAdmin(ImportedFromMixin, TransitionAdminMixin, admin.Mode
             reason=SellerAccount.FreezeReason.ARREARS, lifted_at=obj.at
         ).exists()
         if owed:
-            messages.warning(request, gettext(",.2f") % {})
+            messages.warning(
+                request,
+                gettext("%(store)s is still in arrears: CNY %(owed)s owed.")
+                % {"store": store, "owed": f"{owed:,.2f}"},
+            )
         elif lifted and store.status == SellerAccount.Status.FROZEN:
             others = ", ".join(h.get_reason_display() for h in store.active_holds())
             messages.info(
