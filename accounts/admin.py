@@ -179,7 +179,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
                 )
             },
         ),
-        ("Record", {"fields": ("created_at", "updated_at")}),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     # Only descriptive fields are edited here; the state and its fields move through services.
     readonly_fields = (
@@ -217,11 +217,11 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         if obj.status == SellerAccount.Status.FROZEN:
             fieldsets.insert(1, (gettext("Why is this store frozen"), {"fields": ("frozen_why",)}))
         health = ("health_figures", "decisions_box") if user.has_perm(DECISION_VIEW_PERM) else ()
-        fieldsets.append(("Health", {"fields": health or ("health_figures",)}))
+        fieldsets.append((_("Health"), {"fields": health or ("health_figures",)}))
         if user.has_perm(PROMOTION_VIEW_PERM):
             fieldsets.append((gettext("Promotion wallet"), {"fields": ("wallet_box",)}))
         if user.has_perm(NOTICE_PERM):
-            fieldsets.append(("Notices", {"fields": ("notices_box",)}))
+            fieldsets.append((_("Notices"), {"fields": ("notices_box",)}))
         if user.has_perm(MONEY_VIEW_PERM):
             money = {"fields": self.money_fields, "description": store_money_links(user, obj)}
             fieldsets.append(("Money", money))
@@ -392,12 +392,12 @@ class BackofficeUserAdmin(UserAdmin):
 
     fieldsets = (
         *UserAdmin.fieldsets,
-        ("Store", {"fields": ("store",), "description": _("Only for seller users.")}),
+        (_("Store"), {"fields": ("store",), "description": _("Only for seller users.")}),
         (_("Language"), {"fields": ("language",)}),
     )
     add_fieldsets = (
         *UserAdmin.add_fieldsets,
-        ("Store", {"fields": ("store",), "description": _("Only for seller users.")}),
+        (_("Store"), {"fields": ("store",), "description": _("Only for seller users.")}),
     )
     list_display = ("username", "email", "store", "is_staff", "roles", "is_active")
     list_filter = (UserKindFilter, "is_staff", "is_superuser", "is_active", "groups")

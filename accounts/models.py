@@ -102,6 +102,7 @@ class SellerAccount(FSMModelMixin, models.Model):
     field_changes = GenericRelation("backoffice.FieldChange")
 
     class Meta:
+        verbose_name_plural = _("seller accounts")
         verbose_name = _("seller account")
         ordering = ("name", "id")
         permissions = [
@@ -275,6 +276,7 @@ class StoreHold(models.Model):
     lift_note = models.TextField(blank=True)
 
     class Meta:
+        verbose_name_plural = _("store holds")
         verbose_name = _("store hold")
         ordering = ("placed_at", "id")
         constraints = [
@@ -350,6 +352,7 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = _("API tokens")
         verbose_name = _("API token")
         ordering = ("-created_at", "-id")
 
@@ -414,6 +417,8 @@ class Notice(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
         ordering = ("-created_at", "-id")
         indexes = [
             models.Index(fields=["email_status", "email_next_attempt_at"], name="notice_email_due")

@@ -42,6 +42,8 @@ class ImportFile(models.Model):
     warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
+        verbose_name = _("import file")
+        verbose_name_plural = _("import files")
         ordering = ("-started_at", "-id")
 
     def __str__(self) -> str:
@@ -93,6 +95,8 @@ class FailedDeadlineItem(models.Model):
     )
 
     class Meta:
+        verbose_name = _("failed deadline item")
+        verbose_name_plural = _("failed deadline items")
         ordering = ("-last_failed_at", "-id")
         constraints = [
             models.UniqueConstraint(
@@ -121,6 +125,8 @@ class JobHeartbeat(models.Model):
     )
 
     class Meta:
+        verbose_name = _("job heartbeat")
+        verbose_name_plural = _("job heartbeats")
         ordering = ("job",)
 
     def __str__(self) -> str:
@@ -152,6 +158,8 @@ class Event(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         ordering = ("-id",)
 
     def __str__(self) -> str:
@@ -193,6 +201,7 @@ class WebhookEndpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = _("webhook endpoints")
         verbose_name = _("webhook endpoint")
         ordering = ("id",)
 
@@ -255,6 +264,8 @@ class WebhookAttempt(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
         ordering = ("at", "id")
 
     def __str__(self) -> str:
@@ -335,6 +346,8 @@ class ImportJob(models.Model):
     )
 
     class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
         ordering = ("-created_at", "-id")
         permissions = [
             ("manage_others_importjob", _("Can confirm and cancel other users' import jobs")),
@@ -383,6 +396,7 @@ class FieldChange(models.Model):
     note = models.TextField(blank=True)
 
     class Meta:
+        verbose_name_plural = _("field changes")
         ordering = ("at", "id")
         indexes = [models.Index(fields=["content_type", "object_id", "at"])]
         verbose_name = _("field change")

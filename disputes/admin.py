@@ -254,7 +254,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             },
         ),
         (
-            "Deadlines",
+            _("Deadlines"),
             {
                 "fields": (
                     "automatic",
@@ -266,7 +266,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             },
         ),
         (
-            "Money",
+            _("Money"),
             {
                 "fields": (
                     "requested",
@@ -280,7 +280,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             },
         ),
         (
-            "Time",
+            _("Time"),
             {
                 "fields": (
                     "responded_at",
@@ -292,7 +292,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
                 )
             },
         ),
-        ("Source", {"fields": ("imported_from",)}),
+        (_("Source"), {"fields": ("imported_from",)}),
     )
     readonly_fields = tuple(f for _, options in fieldsets for f in options["fields"])
     inlines = (DisputeHistoryInline,)

@@ -141,6 +141,8 @@ class Dispute(FSMModelMixin, ImportedRecord):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
         ordering = ("respond_by", "id")
         permissions = [
             ("open_dispute", "Can open disputes on behalf of buyers"),

@@ -30,7 +30,7 @@ from backoffice.autoaction import next_action_cell
 from backoffice.exports import ExportAdminMixin
 from backoffice.forms import StrictDecimalField
 from backoffice.fsm import TransitionCheck
-from backoffice.money import Money
+from backoffice.money import display_money
 from disputes.admin import OrderDisputeInline
 from orders.models import (
     CANCEL_REASONS,
@@ -246,12 +246,12 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     )
     fieldsets = (
         (None, {"fields": ("order_number", "store", "status", "protected")}),
-        ("Money", {"fields": money_fields}),
-        ("Buyer", {"fields": ("buyer_name", "buyer_country")}),
-        ("Product", {"fields": ("product", "product_info")}),
-        ("Shipping", {"fields": ("parcel_list",)}),
+        (_("Money"), {"fields": money_fields}),
+        (_("Buyer"), {"fields": ("buyer_name", "buyer_country")}),
+        (_("Product"), {"fields": ("product", "product_info")}),
+        (_("Shipping"), {"fields": ("parcel_list",)}),
         (
-            "Time",
+            _("Time"),
             {
                 "fields": (
                     "next_action",
@@ -263,8 +263,8 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
                 )
             },
         ),
-        ("Outcome", {"fields": ("end_reason", "disputed_from")}),
-        ("Source", {"fields": ("imported_from",)}),
+        (_("Outcome"), {"fields": ("end_reason", "disputed_from")}),
+        (_("Source"), {"fields": ("imported_from",)}),
     )
     # Disputes, refunds and postings show to those who may view them (disputes.view_dispute,
     # payouts.view_refund / view_posting).
@@ -287,7 +287,7 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
             hidden = {"escrow", "commission"}
             money = {"fields": tuple(f for f in self.money_fields if f not in hidden)}
         return tuple(
-            (name, {**options, **money} if name == "Money" else options)
+            (name, {**options, **money} if name == _("Money") else options)
             for name, options in super().get_fieldsets(request, obj)
         )
 
@@ -297,11 +297,11 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
 
     @admin.display(description=_("held in escrow"))
     def escrow(self, order: Order) -> str:
-        return str(Money(balance(order_id=order.pk, account=Account.ESCROW), "USD"))
+        return display_money(balance(order_id=order.pk, account=Account.ESCROW), "USD")
 
     @admin.display(description=_("platform commission"))
     def commission(self, order: Order) -> str:
-        return str(Money(balance(order_id=order.pk, account=Account.COMMISSION), "USD"))
+        return display_money(balance(order_id=order.pk, account=Account.COMMISSION), "USD")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         """Everything but the descriptive fields: state, money and dates move via services."""
@@ -328,13 +328,13 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_usd(self, order: Order) -> str:
-        return str(Money(order.amount, "USD"))
+        return display_money(order.amount, "USD")
 
     @admin.display(description=_("amount"))
     def amount_paid(self, order: Order) -> str:
         """The USD amount and, for an order the platform priced in CNY, that price and the rate
         it was converted at: ``USD 171.94 (CN¥ 1,234.56 at 7.180000 CNY/USD)``."""
-        usd = str(Money(order.amount, "USD"))
+        usd = display_money(order.amount, "USD")
         if not order.original_currency or order.original_amount is None:
             return usd
         sign = PRICE_SIGNS.get(order.original_currency, order.original_currency)

@@ -55,6 +55,8 @@ class Product(models.Model):
     delisted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ("store", "sku")
         constraints = [
             models.UniqueConstraint(fields=["store", "sku"], name="product_unique_sku_per_store"),
@@ -181,6 +183,8 @@ class Order(FSMModelMixin, ImportedRecord):
     field_changes = GenericRelation("backoffice.FieldChange")
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ("-placed_at", "-id")
         permissions = [
             ("transition_order", "Can move orders through their life cycle"),
@@ -341,6 +345,8 @@ class OrderLine(models.Model):
     )
 
     class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
         ordering = ("order", "id")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_min_1"),
@@ -381,6 +387,8 @@ class PaymentReminder(models.Model):
     message = models.TextField()
 
     class Meta:
+        verbose_name = _("payment reminder")
+        verbose_name_plural = _("payment reminders")
         ordering = ("-sent_at", "-id")
 
     def __str__(self) -> str:

@@ -113,6 +113,8 @@ class Posting(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("posting")
+        verbose_name_plural = gettext_lazy("postings")
         ordering = ("at", "id")
         indexes = [models.Index(fields=["order", "kind"], name="posting_order_kind")]
 
@@ -185,6 +187,8 @@ class DailyBalance(models.Model):
     balance = models.DecimalField(max_digits=18, decimal_places=2)
 
     class Meta:
+        verbose_name = gettext_lazy("daily balance")
+        verbose_name_plural = gettext_lazy("daily balances")
         ordering = ("store", "account", "currency", "day")
         constraints = [
             fits_column("balance", max_digits=18, decimal_places=2, name="daily_balance_fits"),
@@ -210,6 +214,8 @@ class LedgerCheck(models.Model):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("ledger check")
+        verbose_name_plural = gettext_lazy("ledger checks")
         ordering = ("-finished_at", "-id")
         get_latest_by = ("finished_at", "id")
 
@@ -282,6 +288,8 @@ class EarlyPayoutDecision(models.Model):
     decided_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = gettext_lazy("early payout decision")
+        verbose_name_plural = gettext_lazy("early payout decisions")
         ordering = ("-decided_at", "-id")
         constraints = [
             fits_column(
@@ -310,6 +318,8 @@ class ReserveHold(models.Model):
     released_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("reserve hold")
+        verbose_name_plural = gettext_lazy("reserve holds")
         ordering = ("held_at", "id")
         constraints = [
             fits_column("held", max_digits=16, decimal_places=2, name="reserve_hold_held_fits"),
@@ -337,6 +347,8 @@ class Refund(models.Model):
     at = models.DateTimeField()
 
     class Meta:
+        verbose_name = gettext_lazy("refund")
+        verbose_name_plural = gettext_lazy("refunds")
         ordering = ("at", "id")
         constraints = [
             fits_column("amount", max_digits=16, decimal_places=2, name="refund_amount_fits"),
@@ -383,6 +395,8 @@ class ExchangeRate(ImportedRecord):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("exchange rate")
+        verbose_name_plural = gettext_lazy("exchange rates")
         ordering = ("-date", "currency")
         constraints = [
             fits_column(
@@ -477,6 +491,8 @@ class Payout(FSMModelMixin, models.Model):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("payout")
+        verbose_name_plural = gettext_lazy("payouts")
         ordering = ("-requested_at", "-id")
         permissions = [
             ("request_payout", "Can request payouts for any store"),
@@ -615,6 +631,8 @@ class PromotionMovement(ImportedRecord):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("promotion movement")
+        verbose_name_plural = gettext_lazy("promotion movements")
         ordering = ("at", "id")
         constraints = [
             fits_column("amount", max_digits=16, decimal_places=2, name="promotion_amount_fits"),
@@ -650,6 +668,8 @@ class PromotionWallet(models.Model):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("promotion wallet")
+        verbose_name_plural = gettext_lazy("promotion wallets")
         constraints = [
             fits_column(
                 "low_balance_threshold",
@@ -679,6 +699,8 @@ class ArrearsEpisode(models.Model):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("arrears episode")
+        verbose_name_plural = gettext_lazy("arrears episodes")
         ordering = ("-started_at", "-id")
         constraints = [
             fits_column("peak", max_digits=16, decimal_places=2, name="arrears_peak_fits"),
@@ -710,6 +732,8 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("idempotency record")
+        verbose_name_plural = gettext_lazy("idempotency records")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "operation", "key"], name="idempotency_unique_key"
@@ -732,5 +756,6 @@ class Receivable(SellerAccount):
     ledger, so a debt collected later (a reserve release) leaves the list by itself."""
 
     class Meta:
+        verbose_name_plural = gettext_lazy("receivables (closed store)")
         proxy = True
         verbose_name = gettext_lazy("receivable (closed store)")

@@ -144,6 +144,14 @@ class _Unmarked(ast.NodeVisitor):
             self.flag(node.args[1], dotted)
         self.generic_visit(node)
 
+    def visit_Tuple(self, node: ast.Tuple) -> None:
+        """An admin fieldset: ``("Title", {"fields": ...})``."""
+        if len(node.elts) == 2 and isinstance(node.elts[1], ast.Dict):
+            keys = [k.value for k in node.elts[1].keys if isinstance(k, ast.Constant)]
+            if "fields" in keys:
+                self.flag(node.elts[0], "fieldset")
+        self.generic_visit(node)
+
 
 def test_user_facing_strings_are_marked():
     found = []

@@ -126,7 +126,7 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
             {"fields": ("store", "status", "held", "amount_usd", "currency", "rate", "receives")},
         ),
         (
-            "Time",
+            _("Time"),
             {"fields": ("requested_at", "requested_by", "paid_at", "failed_at", "failure_reason")},
         ),
     )
