@@ -8,6 +8,8 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
+from procrastinate import testing
+from procrastinate.contrib.django import app as queue_app
 
 from accounts.models import SellerAccount, User
 from accounts.notices import send_due_emails
@@ -16,6 +18,8 @@ from backoffice.money import display_money
 from orders.models import Order
 from tests import factories as f
 from tests.gql import codes, gid, mutate
+from tests.imports.test_admin_import import signed_in as importer
+from tests.imports.test_admin_import import upload
 from tests.test_exports import export, rows
 
 ZH = "zh-hans"
@@ -200,3 +204,28 @@ def test_users_without_a_language_read_the_stores():
     notice = store.notices.get()
     assert notice.title == "您的店铺已被冻结"  # as the store reads it
     assert notice.text_in("en")[0] == "Your store is frozen"
+
+
+# --- imports ---
+
+
+@pytest.mark.parametrize(
+    ("language", "first_error", "verdict"),
+    [
+        ("en", "line 3: Order No.: scientific notation: digits lost", "nothing can be imported"),
+        (ZH, "第 3 行\uff1aOrder No.\uff1a科学计数法\uff1a数字已丢失", "无法导入任何内容"),
+    ],
+)
+def test_import_errors_are_in_the_uploaders_language(
+    settings, tmp_path, language, first_error, verdict
+):
+    settings.MEDIA_ROOT = str(tmp_path)
+    client = importer()
+    uploader = User.objects.get(pk=client.session["_auth_user_id"])
+    speaking(uploader, language)
+
+    with queue_app.replace_connector(testing.InMemoryConnector()):
+        page = upload(client, "orders-bad.csv")
+
+    assert page.context["errors"][0] == first_error
+    assert verdict in page.text
