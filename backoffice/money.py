@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from backoffice.errors import invalid
@@ -34,7 +34,7 @@ MAX_NUMBER_CHARS = 32
 class Currency:
     USD = "USD"
     CNY = "CNY"
-    CHOICES = [(USD, "US dollar"), (CNY, "Chinese yuan")]
+    CHOICES = [(USD, gettext_lazy("US dollar")), (CNY, gettext_lazy("Chinese yuan"))]
 
 
 def to_decimal(value: Decimal | int | str) -> Decimal:

@@ -15,6 +15,7 @@ import strawberry
 import strawberry_django
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from strawberry import UNSET, Info, relay
 
 from accounts.schema import SellerAccountType
@@ -53,8 +54,10 @@ DisputeFault = enum_from_choices("DisputeFault", Fault.choices)
 DisputeResponseAction = enum_from_choices(
     "DisputeResponseAction",
     [("accept", "accept"), ("reject", "reject"), ("propose", "propose")],
-    description="ACCEPT refunds what the buyer asked; REJECT proposes nothing; PROPOSE offers "
-    "`amount` (below what was asked).",
+    description=gettext_noop(
+        "ACCEPT refunds what the buyer asked; REJECT proposes nothing; PROPOSE offers "
+        "`amount` (below what was asked)."
+    ),
 )
 
 # What the transition guards and the permission check read (deadlines, the owning store).

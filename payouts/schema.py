@@ -14,6 +14,7 @@ import strawberry
 import strawberry_django
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from strawberry import UNSET, Info, relay
 
 from accounts.models import SellerAccount
@@ -61,8 +62,10 @@ from payouts.schema_types import PromotionMovementType, PromotionTopUpMethod, Re
 LedgerAccount = enum_from_choices(
     "LedgerAccount",
     Account.choices,
-    description="escrow, available, reserve, promotion and debt belong to a store; the others "
-    "are the platform's side of each movement.",
+    description=gettext_noop(
+        "escrow, available, reserve, promotion and debt belong to a store; the others "
+        "are the platform's side of each movement."
+    ),
 )
 PostingKind = enum_from_choices("PostingKind", Posting.Kind.choices)
 PayoutStatus = enum_from_choices("PayoutStatus", Payout.Status.choices)
