@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 import strawberry_django
 from django.db.models import Q, QuerySet
+from django.utils import translation
 from django.utils.translation import gettext as _
 from strawberry import UNSET, Info, relay
 
@@ -140,9 +141,21 @@ def _holds_view(info: Info, holds: list[HoldInfo]) -> list[StoreHoldInfo]:
     "dispute deadlines), also e-mailed to the store's users.",
 )
 class NoticeType(relay.Node):
-    title: str
-    body: str
     created_at: datetime
+
+    @strawberry_django.field(
+        only=["title", "texts"], description="In the reader's language (see `body`)."
+    )
+    def title(self, root: strawberry.Parent[Notice]) -> str:
+        return root.text_in(translation.get_language())[0]
+
+    @strawberry_django.field(
+        only=["body", "texts"],
+        description="In the reader's language (the request's), as it was written when the "
+        "notice was made.",
+    )
+    def body(self, root: strawberry.Parent[Notice]) -> str:
+        return root.text_in(translation.get_language())[1]
 
     @strawberry_django.field(only=["kind"])
     def kind(self, root: strawberry.Parent[Notice]) -> NoticeKind:  # type: ignore[valid-type]

@@ -17,7 +17,7 @@ from accounts.services import seller_account_freeze
 from backoffice.money import display_money
 from orders.models import Order
 from tests import factories as f
-from tests.gql import codes, gid, mutate
+from tests.gql import codes, gid, gql, mutate
 from tests.imports.test_admin_import import signed_in as importer
 from tests.imports.test_admin_import import upload
 from tests.test_exports import export, rows
@@ -229,3 +229,20 @@ def test_import_errors_are_in_the_uploaders_language(
 
     assert page.context["errors"][0] == first_error
     assert verdict in page.text
+
+
+NOTICES = """{ sellerAccounts(first: 5) { edges { node {
+    notices(first: 5) { edges { node { title } } } } } } }"""
+
+
+@pytest.mark.parametrize(
+    ("language", "title"), [("en", "Your store is frozen"), (ZH, "您的店铺已被冻结")]
+)
+def test_the_api_shows_a_notice_in_the_readers_language(client, language, title):
+    store = f.store()
+    seller_account_freeze(account_id=store.pk, actor=None, reason="risk")
+
+    body = gql(client, NOTICES, user=speaking(f.seller(store), language))
+
+    (account,) = body["data"]["sellerAccounts"]["edges"]
+    assert [n["node"]["title"] for n in account["node"]["notices"]["edges"]] == [title]
