@@ -252,7 +252,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("frozen for"))
     def frozen_for(self, account: SellerAccount) -> str:
         """Every active hold's reason (several holds: several reasons)."""
-        return ", ".join(h.get_reason_display() for h in account.active_holds()) or "-"
+        return ", ".join(str(h.get_reason_display()) for h in account.active_holds()) or "-"
 
     @admin.display(description=_("holds"))
     def holds_history(self, account: SellerAccount) -> SafeString | str:

@@ -189,7 +189,7 @@ def _hold_to_lift(account: SellerAccount, reason: str | None) -> str | None:
     others = [r for r in reasons if r != SellerAccount.FreezeReason.ARREARS]
     if len(others) == 1:
         return others[0]
-    labels = ", ".join(SellerAccount.FreezeReason(r).label for r in reasons)
+    labels = ", ".join(str(SellerAccount.FreezeReason(r).label) for r in reasons)
     raise invalid(
         _("The store is frozen for several reasons (%(labels)s): say which hold to lift.")
         % {"labels": labels},

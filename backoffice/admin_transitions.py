@@ -380,7 +380,7 @@ class HistoryInline(ReadOnlyInline):
 
     @admin.display(description=_("by"))
     def by(self, row: TransitionLog) -> str:
-        return row.actor.get_username() if row.actor_id else "system"
+        return row.actor.get_username() if row.actor_id else gettext("system")
 
 
 class FieldChangeInline(GenericTabularInline):

@@ -192,7 +192,7 @@ class PromotionMovementAdmin(ImportedFromMixin, TransitionAdminMixin, admin.Mode
                 % {"store": store, "owed": f"{owed:,.2f}"},
             )
         elif lifted and store.status == SellerAccount.Status.FROZEN:
-            others = ", ".join(h.get_reason_display() for h in store.active_holds())
+            others = ", ".join(str(h.get_reason_display()) for h in store.active_holds())
             messages.info(
                 request,
                 gettext(
