@@ -134,7 +134,7 @@ def _hold_info(account: SellerAccount, hold: StoreHold) -> HoldInfo:
     owed = account.arrears_owed if hold.reason == SellerAccount.FreezeReason.ARREARS else None
     return HoldInfo(
         reason=hold.reason,
-        reason_label=hold.get_reason_display(),
+        reason_label=str(hold.get_reason_display()),
         since=hold.placed_at,
         placed_by=hold.placed_by,
         note=hold.note,
@@ -150,7 +150,7 @@ def freeze_info(account: SellerAccount) -> FreezeInfo | None:
     first = holds[0] if holds else None
     return FreezeInfo(
         reason=first.reason if first else account.freeze_reason,
-        reason_label=first.reason_label if first else "not given",
+        reason_label=first.reason_label if first else _("not given"),
         since=account.frozen_at,
         owed=first.owed if first else None,
         lifted_by=first.lifted_by if first else _("Contact support."),
