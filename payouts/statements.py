@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backoffice.errors import invalid
 from payouts.ledger import ZERO, exact, latest
@@ -119,6 +120,8 @@ def statement(*, store_id: int, year: int, month: int) -> Statement:
 # --- rendering ----------------------------------------------------------------------------------
 
 HEADER = ("account", "currency", "at", "kind", "reference", "order", "amount", "balance")
+# The page translates the header (the files keep it): its words, for the catalogue.
+HEADER_WORDS = (gettext_noop("currency"), gettext_noop("at"))
 
 
 def as_rows(report: Statement) -> list[tuple[str, ...]]:
