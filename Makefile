@@ -49,11 +49,11 @@ run: venv catalogue
 # On SQLite the queue is in memory: this worker runs the periodic deadline jobs in its own
 # process (make run needs no worker). With DATABASE_URL on PostgreSQL it is the real worker.
 worker: export DJANGO_DEBUG = 1
-worker: venv
+worker: venv catalogue
 	$(PY) manage.py procrastinate worker
 
 # PostgreSQL, migrate, collectstatic, gunicorn and the worker, as `docker compose up` starts them.
-stack: venv
+stack: venv catalogue
 	deploy/run-local-stack
 
 test: venv gettext catalogue
