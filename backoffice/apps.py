@@ -7,3 +7,6 @@ class BackofficeConfig(AppConfig):
 
     def ready(self) -> None:
         from backoffice import webhooks  # noqa: F401  (registers the webhooks.deliver job)
+        from backoffice.i18n import translate_field_names
+
+        translate_field_names()

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
@@ -34,6 +35,31 @@ def language_of(user: Any = None, store: Any = None) -> str:
         or supported(getattr(store, "language", None))
         or settings.LANGUAGE_CODE
     )
+
+
+TRANSLATED_APPS = ("accounts", "backoffice", "disputes", "orders", "payouts")
+
+
+def auto_named_fields() -> list[Any]:
+    """Our models' fields whose name Django derived from the attribute (no ``verbose_name``)."""
+    from django.apps import apps
+
+    return [
+        field
+        for model in apps.get_models()
+        if model._meta.app_label in TRANSLATED_APPS
+        for field in model._meta.get_fields()
+        if getattr(field, "_verbose_name", "") is None
+    ]
+
+
+def translate_field_names() -> None:
+    """Each such field's name becomes lazy (its msgid is in backoffice/field_names.py), so
+    forms and the admin label it in the reader's language. Migrations read ``_verbose_name``,
+    which stays None: no migration follows."""
+    for field in auto_named_fields():
+        if isinstance(field.verbose_name, str):
+            field.verbose_name = gettext_lazy(field.verbose_name)
 
 
 class UserLanguageMiddleware:

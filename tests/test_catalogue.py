@@ -18,8 +18,11 @@ from pathlib import Path
 
 import polib
 from django.conf import settings
+from django.utils import translation
 
 from backoffice.catalogue import problems
+from backoffice.field_names import FIELD_NAMES
+from backoffice.i18n import auto_named_fields
 
 ROOT = Path(settings.BASE_DIR)
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
@@ -164,3 +167,10 @@ def test_user_facing_strings_are_marked():
             found += visitor.found
 
     assert found == []
+
+
+def test_every_field_named_by_django_is_listed_for_the_catalogue():
+    with translation.override("en"):
+        names = {str(field.verbose_name) for field in auto_named_fields()}
+
+    assert sorted(names - set(FIELD_NAMES)) == [], "add them to backoffice/field_names.py"
