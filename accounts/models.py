@@ -429,8 +429,12 @@ class Notice(models.Model):
 
     def text_in(self, language: str) -> tuple[str, str]:
         """Its title and body in ``language`` (as stored when it was made; else as stored)."""
-        text = self.texts.get(language) or {}
-        return text.get("title", self.title), text.get("body", self.body)
+        return self.part_in("title", language), self.part_in("body", language)
+
+    def part_in(self, part: str, language: str) -> str:
+        """``title`` or ``body`` in ``language``; reads only that column when it must."""
+        text = (self.texts or {}).get(language) or {}
+        return text.get(part) or getattr(self, part)
 
     @property
     def owner_store_id(self) -> int:

@@ -147,7 +147,7 @@ class NoticeType(relay.Node):
         only=["title", "texts"], description="In the reader's language (see `body`)."
     )
     def title(self, root: strawberry.Parent[Notice]) -> str:
-        return root.text_in(translation.get_language())[0]
+        return root.part_in("title", translation.get_language())
 
     @strawberry_django.field(
         only=["body", "texts"],
@@ -155,7 +155,7 @@ class NoticeType(relay.Node):
         "notice was made.",
     )
     def body(self, root: strawberry.Parent[Notice]) -> str:
-        return root.text_in(translation.get_language())[1]
+        return root.part_in("body", translation.get_language())
 
     @strawberry_django.field(only=["kind"])
     def kind(self, root: strawberry.Parent[Notice]) -> NoticeKind:  # type: ignore[valid-type]
