@@ -25,6 +25,7 @@ RUN pip install --no-deps '.[prod]'
 # Static files are part of the image: collected (hashed names, compressed) at build time and
 # served by WhiteNoise. The key only lets the settings load; no server ever uses it.
 RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-server-key python manage.py collectstatic --no-input \
+    && DJANGO_SECRET_KEY=collectstatic-only-not-a-server-key python manage.py compile_catalogue \
     && mkdir -p /app/media && chown -R app:app /app
 
 USER app

@@ -13,10 +13,11 @@ PYTEST := $(PY) -m pytest -n 2 -ra
 # With DEBUG off, settings.py refuses to start without DJANGO_SECRET_KEY. The checks, the schema
 # export and the benchmarks are no server: they get a key used nowhere else (one already in the
 # environment wins). pytest gets its own from backoffice/settings_test.py.
-test schema bench: export DJANGO_SECRET_KEY ?= make-checks-only-insecure-key-not-for-any-server-0123456789
+test schema bench messages catalogue: export DJANGO_SECRET_KEY ?= make-checks-only-insecure-key-not-for-any-server-0123456789
 
 .DEFAULT_GOAL := help
-.PHONY: help venv fonts run worker stack test test-sqlite test-postgres e2e chromium lint fmt schema bench clean
+.PHONY: help venv fonts run worker stack test test-sqlite test-postgres e2e chromium lint fmt schema bench clean \
+	messages catalogue gettext
 
 help:
 	@echo "make run            demo server on http://127.0.0.1:8000 (admin/admin), GraphiQL at /graphql/"
@@ -28,6 +29,8 @@ help:
 	@echo "make e2e            the browser tests alone (Playwright + Debian's chromium; in test-sqlite too)"
 	@echo "make lint | fmt     ruff check and format check | apply fixes and formatting"
 	@echo "make schema         write schema.graphql (export_schema)"
+	@echo "make messages       update locale/zh_Hans/LC_MESSAGES/django.po from the code, compile it"
+	@echo "make catalogue      compile the catalogues (.po to .mo; pure Python)"
 	@echo "make bench          benchmarks/run.py: one table (BENCH_ARGS=--quick: a few minutes)"
 	@echo "make venv | clean   create .venv | remove .venv and caches"
 	@echo "make fonts          the statement PDF's Chinese font (apt-get, as root)"
@@ -40,7 +43,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: export DJANGO_DEBUG = 1
-run: venv
+run: venv catalogue
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:8000
@@ -48,14 +51,14 @@ run: venv
 # On SQLite the queue is in memory: this worker runs the periodic deadline jobs in its own
 # process (make run needs no worker). With DATABASE_URL on PostgreSQL it is the real worker.
 worker: export DJANGO_DEBUG = 1
-worker: venv
+worker: venv catalogue
 	$(PY) manage.py procrastinate worker
 
 # PostgreSQL, migrate, collectstatic, gunicorn and the worker, as `docker compose up` starts them.
-stack: venv
+stack: venv catalogue
 	deploy/run-local-stack
 
-test: venv
+test: venv gettext catalogue
 	$(RUFF) check .
 	env -u DATABASE_URL $(PY) manage.py makemigrations --check --dry-run
 	env -u DATABASE_URL $(PY) manage.py export_schema --check
@@ -90,15 +93,15 @@ chromium:
 	  fi; \
 	fi
 
-e2e: venv chromium
+e2e: venv catalogue chromium
 	@echo "== browser tests (Playwright, chromium) =="
 	env -u DATABASE_URL E2E_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n 2 -ra -m e2e tests/e2e $(NO_TESTS)
 
-test-sqlite: venv fonts chromium
+test-sqlite: venv catalogue fonts chromium
 	@echo "== pytest on SQLite =="
 	env -u DATABASE_URL $(PYTEST) -m "not postgres" $(NO_TESTS)
 
-test-postgres: venv fonts
+test-postgres: venv catalogue fonts
 	@echo "== pytest on PostgreSQL =="
 	bash .ci/with-postgres $(PYTEST) $(NO_TESTS)
 
@@ -112,6 +115,29 @@ fmt: venv
 
 schema: venv
 	$(PY) manage.py export_schema
+
+# Translations (README "Translations", docs/glossary.md). `makemessages` needs GNU gettext's
+# xgettext: as root, Debian's `gettext` package is installed when missing (like PostgreSQL in
+# .ci/with-postgres). The catalogue check in the tests (tests/test_catalogue.py) runs the same
+# makemessages into a copy, so it needs it too. Compiling is pure Python (polib).
+MAKEMESSAGES = $(PY) manage.py makemessages -l zh_Hans --no-obsolete --add-location file \
+	-i .venv -i tests -i benchmarks -i staticfiles -i media -i build -i '*.egg-info'
+
+gettext:
+	@command -v xgettext >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's gettext (xgettext, for makemessages)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; \
+	  else echo "GNU gettext (xgettext) is needed: install the gettext package"; exit 1; fi; }
+
+messages: venv gettext
+	$(MAKEMESSAGES)
+	$(PY) manage.py compile_catalogue
+	@$(PY) manage.py compile_catalogue --check || \
+	  echo "translate the entries above in locale/zh_Hans/LC_MESSAGES/django.po (docs/glossary.md)"
+
+catalogue: venv
+	$(PY) manage.py compile_catalogue
 
 bench: venv
 	@if [ -f benchmarks/run.py ]; then $(PY) benchmarks/run.py $(BENCH_ARGS); else echo "no benchmarks/run.py"; fi

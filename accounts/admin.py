@@ -80,7 +80,7 @@ HOLD_REASONS = SellerAccount.FreezeReason.choices
 
 class FreezeForm(forms.Form):
     reason = forms.ChoiceField(choices=SellerAccount.FreezeReason.choices)
-    note = forms.CharField(required=False, widget=NOTE_WIDGET, help_text="Kept in the history.")
+    note = forms.CharField(required=False, widget=NOTE_WIDGET, help_text=_("Kept in the history."))
 
 
 class UnfreezeForm(forms.Form):
@@ -93,7 +93,7 @@ class UnfreezeForm(forms.Form):
             "The arrears hold is lifted by the top-up that pays them."
         ),
     )
-    note = forms.CharField(required=False, widget=NOTE_WIDGET, help_text="Kept in the history.")
+    note = forms.CharField(required=False, widget=NOTE_WIDGET, help_text=_("Kept in the history."))
 
     def clean_reason(self) -> str | None:
         return self.cleaned_data["reason"] or None
@@ -101,17 +101,17 @@ class UnfreezeForm(forms.Form):
 
 class CloseForm(forms.Form):
     reason = forms.ChoiceField(choices=SellerAccount.CloseReason.choices)
-    note = forms.CharField(required=False, widget=NOTE_WIDGET, help_text="Kept in the history.")
+    note = forms.CharField(required=False, widget=NOTE_WIDGET, help_text=_("Kept in the history."))
 
 
 class SellerAccountCreateForm(forms.Form):
-    platform_store_id = forms.CharField(label="Platform store id", max_length=32)
+    platform_store_id = forms.CharField(label=_("Platform store id"), max_length=32)
     name = forms.CharField(max_length=200)
     opened_at = forms.SplitDateTimeField(
-        label="Opened at",
+        label=_("Opened at"),
         required=False,
         widget=LabelledSplitDateTime,
-        help_text="Start of the store's operating time; empty for now (UTC).",
+        help_text=_("Start of the store's operating time; empty for now (UTC)."),
     )
     settlement_currency = forms.ChoiceField(choices=Currency.CHOICES, initial=Currency.USD)
 
@@ -194,22 +194,22 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     service_id_arg = "account_id"
     object_actions = {
         "freeze": ObjectAction(
-            "Freeze", seller_account_freeze, "accounts.freeze_selleraccount", form=FreezeForm
+            _("Freeze"), seller_account_freeze, "accounts.freeze_selleraccount", form=FreezeForm
         ),
         "unfreeze": ObjectAction(
-            "Unfreeze", seller_account_unfreeze, "accounts.unfreeze_selleraccount", UnfreezeForm
+            _("Unfreeze"), seller_account_unfreeze, "accounts.unfreeze_selleraccount", UnfreezeForm
         ),
         "close": ObjectAction(
-            "Close", seller_account_close, "accounts.close_selleraccount", form=CloseForm
+            _("Close"), seller_account_close, "accounts.close_selleraccount", form=CloseForm
         ),
     }
     actions = [
-        bulk_action("freeze", "Freeze selected stores (risk review)", reason="risk"),
+        bulk_action("freeze", _("Freeze selected stores (risk review)"), reason="risk"),
         bulk_action(
             "unfreeze",
-            "Unfreeze selected stores (lift their only hold, or the one besides arrears)",
+            _("Unfreeze selected stores (lift their only hold, or the one besides arrears)"),
         ),
-        bulk_action("close", "Close selected stores (risk decision)", reason="risk"),
+        bulk_action("close", _("Close selected stores (risk decision)"), reason="risk"),
     ]
     service_add_form = SellerAccountCreateForm
 
@@ -248,9 +248,10 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
                 )
             },
         ),
-        ("Operating time", {"fields": ("opened_at",)}),
+        (_("Notices"), {"fields": ("language",)}),
+        (_("Operating time"), {"fields": ("opened_at",)}),
         (
-            "Freeze and closure",
+            _("Freeze and closure"),
             {
                 "fields": (
                     "next_action",
@@ -262,7 +263,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
                 )
             },
         ),
-        ("Record", {"fields": ("created_at", "updated_at")}),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     # Only descriptive fields are edited here; the state and its fields move through services.
     readonly_fields = (
@@ -298,13 +299,13 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
             return fieldsets
         user = request.user
         if obj.status == SellerAccount.Status.FROZEN:
-            fieldsets.insert(1, ("Why is this store frozen", {"fields": ("frozen_why",)}))
+            fieldsets.insert(1, (gettext("Why is this store frozen"), {"fields": ("frozen_why",)}))
         health = ("health_figures", "decisions_box") if user.has_perm(DECISION_VIEW_PERM) else ()
-        fieldsets.append(("Health", {"fields": health or ("health_figures",)}))
+        fieldsets.append((_("Health"), {"fields": health or ("health_figures",)}))
         if user.has_perm(PROMOTION_VIEW_PERM):
-            fieldsets.append(("Promotion wallet", {"fields": ("wallet_box",)}))
+            fieldsets.append((gettext("Promotion wallet"), {"fields": ("wallet_box",)}))
         if user.has_perm(NOTICE_PERM):
-            fieldsets.append(("Notices", {"fields": ("notices_box",)}))
+            fieldsets.append((_("Notices"), {"fields": ("notices_box",)}))
         if user.has_perm(MONEY_VIEW_PERM):
             money = {"fields": self.money_fields, "description": store_money_links(user, obj)}
             fieldsets.append(("Money", money))
@@ -426,7 +427,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("frozen for"))
     def frozen_for(self, account: SellerAccount) -> str:
         """Every active hold's reason (several holds: several reasons)."""
-        return ", ".join(h.get_reason_display() for h in account.active_holds()) or "-"
+        return ", ".join(str(h.get_reason_display()) for h in account.active_holds()) or "-"
 
     @admin.display(description=_("holds"))
     def holds_history(self, account: SellerAccount) -> SafeString | str:
@@ -460,7 +461,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="why")
+    @admin.display(description=_("why"))
     def frozen_why(self, account: SellerAccount) -> SafeString | str:
         """Each hold: its reason, since when, by whom, the note, what is owed, what lifts it."""
         info = freeze_info(account)
@@ -474,31 +475,31 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         )
 
     # (named apart from the store's reverse relations: the admin would show those instead)
-    @admin.display(description="health")
+    @admin.display(description=_("health"))
     def health_figures(self, account: SellerAccount) -> SafeString:
         return health_box(account, now=clock.now())
 
-    @admin.display(description="early payout")
+    @admin.display(description=_("early payout"))
     def decisions_box(self, account: SellerAccount) -> SafeString:
         return early_payout_decisions_box(account)
 
-    @admin.display(description="wallet (CNY)")
+    @admin.display(description=_("wallet (CNY)"))
     def wallet_box(self, account: SellerAccount) -> SafeString:
         return promotion_wallet_box(account)
 
-    @admin.display(description="newest first")
+    @admin.display(description=_("newest first"))
     def notices_box(self, account: SellerAccount) -> SafeString:
         return notices_table(account)
 
-    @admin.display(description="balances")
+    @admin.display(description=_("balances"))
     def balances(self, account: SellerAccount) -> SafeString:
         return balances_table(account.pk)
 
-    @admin.display(description="early payout")
+    @admin.display(description=_("early payout"))
     def early_payout_terms(self, account: SellerAccount) -> str:
         return early_payout_summary(account)
 
-    @admin.display(description="reserve schedule")
+    @admin.display(description=_("reserve schedule"))
     def reserve_schedule(self, account: SellerAccount) -> SafeString:
         return reserve_schedule_table(account.pk)
 
@@ -547,7 +548,7 @@ def hold_table(hold: HoldInfo) -> SafeString:
 
 
 class UserKindFilter(admin.SimpleListFilter):
-    title = "kind"
+    title = _("kind")
     parameter_name = "kind"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -568,11 +569,12 @@ class BackofficeUserAdmin(UserAdmin):
 
     fieldsets = (
         *UserAdmin.fieldsets,
-        ("Store", {"fields": ("store",), "description": "Only for seller users."}),
+        (_("Store"), {"fields": ("store",), "description": _("Only for seller users.")}),
+        (_("Language"), {"fields": ("language",)}),
     )
     add_fieldsets = (
         *UserAdmin.add_fieldsets,
-        ("Store", {"fields": ("store",), "description": "Only for seller users."}),
+        (_("Store"), {"fields": ("store",), "description": _("Only for seller users.")}),
     )
     list_display = ("username", "email", "store", "is_staff", "roles", "is_active")
     list_filter = (UserKindFilter, "is_staff", "is_superuser", "is_active", "groups")
@@ -591,7 +593,7 @@ class BackofficeUserAdmin(UserAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("groups")
 
-    @admin.display(description="roles")
+    @admin.display(description=_("roles"))
     def roles(self, user: User) -> str:
         return ", ".join(sorted(g.name for g in user.groups.all()))
 
@@ -608,13 +610,15 @@ def token_revocable(token: ApiToken, user: Any) -> TransitionCheck | None:
     if not token.is_active:
         return None
     if token.user_id != user.pk and not user.is_superuser:
-        return TransitionCheck("revoke", False, "Only its owner or a superuser can revoke it.")
+        return TransitionCheck(
+            "revoke", False, gettext("Only its owner or a superuser can revoke it.")
+        )
     return TransitionCheck("revoke", True)
 
 
 class ApiTokenCreateForm(forms.Form):
     name = forms.CharField(
-        max_length=100, help_text="The token is yours: it acts with your permissions."
+        max_length=100, help_text=_("The token is yours: it acts with your permissions.")
     )
 
 
@@ -626,10 +630,10 @@ class ApiTokenAdmin(TransitionAdminMixin, admin.ModelAdmin):
     service_id_arg = "token_id"
     object_actions = {
         "revoke": ObjectAction(
-            "Revoke", api_token_revoke, "accounts.view_apitoken", check=token_revocable
+            _("Revoke"), api_token_revoke, "accounts.view_apitoken", check=token_revocable
         ),
     }
-    actions = [bulk_action("revoke", "Revoke selected tokens")]
+    actions = [bulk_action("revoke", _("Revoke selected tokens"))]
     service_add_form = ApiTokenCreateForm
 
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
@@ -723,7 +727,7 @@ class NoticeAdmin(ReadOnlyAdmin):
     fields += ("email_attempts", "email_last_error", "email_next_attempt_at", "emailed_at")
     readonly_fields = fields
 
-    @admin.display(description="e-mailed to")
+    @admin.display(description=_("e-mailed to"))
     def emailed(self, notice: Notice) -> str:
         return ", ".join(notice.emailed_to) or "—"
 

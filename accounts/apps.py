@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
-    verbose_name = "Seller accounts"
+    verbose_name = _("Seller accounts")
 
     def ready(self) -> None:
         from accounts import notices  # noqa: F401  (registers the notices.send_emails job)

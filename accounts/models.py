@@ -36,25 +36,27 @@ class SellerAccount(FSMModelMixin, models.Model):
     """One store on the platform."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        FROZEN = "frozen", "Frozen"
-        CLOSED = "closed", "Closed"
+        ACTIVE = "active", _("Active")
+        FROZEN = "frozen", _("Frozen")
+        CLOSED = "closed", _("Closed")
 
     class FreezeReason(models.TextChoices):
-        ARREARS = "arrears", "Unpaid promotion arrears"
-        RISK = "risk", "Risk review"
-        COMPLIANCE = "compliance", "Compliance"
-        OTHER = "other", "Other"
+        ARREARS = "arrears", _("Unpaid promotion arrears")
+        RISK = "risk", _("Risk review")
+        COMPLIANCE = "compliance", _("Compliance")
+        OTHER = "other", _("Other")
 
     class CloseReason(models.TextChoices):
-        ARREARS = "arrears", "Unpaid promotion arrears"
-        RISK = "risk", "Risk decision"
-        SELLER_REQUEST = "seller_request", "Seller request"
-        OTHER = "other", "Other"
+        ARREARS = "arrears", _("Unpaid promotion arrears")
+        RISK = "risk", _("Risk decision")
+        SELLER_REQUEST = "seller_request", _("Seller request")
+        OTHER = "other", _("Other")
 
-    platform_store_id = models.CharField("platform store id", max_length=32, unique=True)
+    platform_store_id = models.CharField(_("platform store id"), max_length=32, unique=True)
     name = models.CharField(max_length=200)
-    opened_at = models.DateTimeField("opened at", help_text="Start of the store's operating time.")
+    opened_at = models.DateTimeField(
+        _("opened at"), help_text=_("Start of the store's operating time.")
+    )
     settlement_currency = models.CharField(
         max_length=3, choices=Currency.CHOICES, default=Currency.USD
     )
@@ -69,20 +71,29 @@ class SellerAccount(FSMModelMixin, models.Model):
         max_length=16,
         choices=FreezeReason.choices,
         blank=True,
-        help_text="The reason of the store's oldest active hold (every reason: its holds).",
+        help_text=_("The reason of the store's oldest active hold (every reason: its holds)."),
     )
     frozen_at = models.DateTimeField(
-        null=True, blank=True, help_text="Frozen since (the oldest active hold)."
+        null=True, blank=True, help_text=_("Frozen since (the oldest active hold).")
     )
     close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Of its notices and e-mails to users without a language; empty: the default."),
+    )
     commission_rate = models.DecimalField(
         max_digits=5,
         decimal_places=4,
         null=True,
         blank=True,
-        help_text="Platform commission taken when escrow is released (0 to below 1); empty: "
-        "the COMMISSION_RATE setting.",
+        help_text=_(
+            "Platform commission taken when escrow is released (0 to below 1); empty: "
+            "the COMMISSION_RATE setting."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -91,7 +102,8 @@ class SellerAccount(FSMModelMixin, models.Model):
     field_changes = GenericRelation("backoffice.FieldChange")
 
     class Meta:
-        verbose_name = "seller account"
+        verbose_name_plural = _("seller accounts")
+        verbose_name = _("seller account")
         ordering = ("name", "id")
         permissions = [
             ("freeze_selleraccount", "Can freeze a seller account"),
@@ -257,7 +269,7 @@ class StoreHold(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Empty for the system (the arrears job).",
+        help_text=_("Empty for the system (the arrears job)."),
     )
     lifted_at = models.DateTimeField(null=True, blank=True)
     lifted_by = models.ForeignKey(
@@ -266,7 +278,8 @@ class StoreHold(models.Model):
     lift_note = models.TextField(blank=True)
 
     class Meta:
-        verbose_name = "store hold"
+        verbose_name_plural = _("store holds")
+        verbose_name = _("store hold")
         ordering = ("placed_at", "id")
         constraints = [
             models.UniqueConstraint(
@@ -290,8 +303,8 @@ class AccountTransition(TransitionLog):
     )
 
     class Meta(TransitionLog.Meta):
-        verbose_name = "account history entry"
-        verbose_name_plural = "account history"
+        verbose_name = _("account history entry")
+        verbose_name_plural = _("account history")
 
 
 class User(AbstractUser):
@@ -303,7 +316,14 @@ class User(AbstractUser):
         blank=True,
         on_delete=models.PROTECT,
         related_name="users",
-        help_text="Set for seller users: they see and act on this store only.",
+        help_text=_("Set for seller users: they see and act on this store only."),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Of the back-office and of notices; empty: the browser's, else the store's."),
     )
 
     class Meta(AbstractUser.Meta):
@@ -325,14 +345,17 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, unique=True, help_text="Shown to tell tokens apart.")
+    prefix = models.CharField(
+        max_length=16, unique=True, help_text=_("Shown to tell tokens apart.")
+    )
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "API token"
+        verbose_name_plural = _("API tokens")
+        verbose_name = _("API token")
         ordering = ("-created_at", "-id")
 
     def __str__(self) -> str:
@@ -352,12 +375,12 @@ class Notice(models.Model):
     in the back-office and e-mailed to the store's users."""
 
     class Kind(models.TextChoices):
-        FREEZE = "freeze", "Store frozen"
-        UNFREEZE = "unfreeze", "Store unfrozen"
-        CLOSE = "close", "Store closed"
-        LOW_BALANCE = "low_balance", "Low promotion balance"
-        ELIGIBILITY = "eligibility", "Early payout"
-        DISPUTE_DEADLINE = "dispute_deadline", "Dispute deadline"
+        FREEZE = "freeze", _("Store frozen")
+        UNFREEZE = "unfreeze", _("Store unfrozen")
+        CLOSE = "close", _("Store closed")
+        LOW_BALANCE = "low_balance", _("Low promotion balance")
+        ELIGIBILITY = "eligibility", _("Early payout")
+        DISPUTE_DEADLINE = "dispute_deadline", _("Dispute deadline")
         WEBHOOK_DISABLED = "webhook_disabled", _("Webhook endpoint disabled")
 
     class EmailStatus(models.TextChoices):
@@ -377,6 +400,16 @@ class Notice(models.Model):
     emailed_to = models.JSONField(
         default=list, blank=True, help_text=_("The addresses it is e-mailed to.")
     )
+    texts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("Its title and body in each language: {language: {title, body}}."),
+    )
+    recipient_languages = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("The language each address is written in: {address: language}."),
+    )
     email_status = models.CharField(
         max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
     )
@@ -386,6 +419,8 @@ class Notice(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
         ordering = ("-created_at", "-id")
         indexes = [
             models.Index(fields=["email_status", "email_next_attempt_at"], name="notice_email_due")
@@ -393,6 +428,15 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.title}"
+
+    def text_in(self, language: str) -> tuple[str, str]:
+        """Its title and body in ``language`` (as stored when it was made; else as stored)."""
+        return self.part_in("title", language), self.part_in("body", language)
+
+    def part_in(self, part: str, language: str) -> str:
+        """``title`` or ``body`` in ``language``; reads only that column when it must."""
+        text = (self.texts or {}).get(language) or {}
+        return text.get(part) or getattr(self, part)
 
     @property
     def owner_store_id(self) -> int:

@@ -5,17 +5,27 @@ caller's transaction (a change that is rolled back e-mails nothing). The job
 ``notices.send_emails`` (registered with the deadlines runner) sends pending e-mails, retries a
 failure with exponential backoff and, after ``NOTICE_EMAIL_MAX_ATTEMPTS``, records it as failed:
 a notice is marked sent only once the mail server took it.
+
+Each recipient reads the notice in their language (:func:`backoffice.i18n.language_of`: the
+user's, else the store's, else ``LANGUAGE_CODE``). ``title`` and ``body`` are given as texts
+that render in the active language: a lazy string (``gettext_lazy``) or a function returning
+one (``lambda: _("... %(x)s") % {...}``); :func:`notify` renders them in every language of
+``LANGUAGES`` and stores them (``Notice.texts``), the store's language in ``title``/``body``.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.utils import translation
+from django.utils.functional import Promise
 
 from accounts.models import Notice, SellerAccount
 from backoffice.deadlines import register
+from backoffice.i18n import language_of
 
 logger = logging.getLogger(__name__)
 
@@ -23,17 +33,33 @@ EmailStatus = Notice.EmailStatus
 DUE = (EmailStatus.PENDING, EmailStatus.RETRYING)
 
 
-def notify(store: SellerAccount, kind: str, *, title: str, body: str, at: datetime) -> Notice:
-    recipients = sorted(
-        email
-        for email in store.users.filter(is_active=True).values_list("email", flat=True)
-        if email
-    )
+# A text to render in the active language: lazy, a function, or (not translated) a plain str.
+Text = str | Promise | Callable[[], str]
+
+
+def render(text: Text, language: str) -> str:
+    with translation.override(language):
+        return str(text() if callable(text) else text)
+
+
+def notify(store: SellerAccount, kind: str, *, title: Text, body: Text, at: datetime) -> Notice:
+    users = store.users.filter(is_active=True).exclude(email="").order_by("email", "pk")
+    recipient_languages: dict[str, str] = {}
+    for user in users:
+        recipient_languages.setdefault(user.email, language_of(user, store))
+    texts = {
+        code: {"title": render(title, code), "body": render(body, code)}
+        for code, _name in settings.LANGUAGES
+    }
+    shown = texts[language_of(None, store)]
+    recipients = sorted(recipient_languages)
     return Notice.objects.create(
         store=store,
         kind=kind,
-        title=title,
-        body=body,
+        title=shown["title"],
+        body=shown["body"],
+        texts=texts,
+        recipient_languages=recipient_languages,
         created_at=at,
         emailed_to=recipients,
         email_status=EmailStatus.PENDING if recipients else EmailStatus.NONE,
@@ -71,14 +97,17 @@ def _claim(now: datetime) -> list[Notice]:
     return due
 
 
+def _email(notice: Notice, to: str) -> tuple[str, str, str, list[str]]:
+    """The notice's e-mail to ``to``, in the language recorded for that address."""
+    language = notice.recipient_languages.get(to) or language_of(None, notice.store)
+    title, body = notice.text_in(language)
+    return f"[{notice.store.name}] {title}", body, settings.DEFAULT_FROM_EMAIL, [to]
+
+
 def _send(notice: Notice, now: datetime) -> None:
-    subject = f"[{notice.store.name}] {notice.title}"
     error = ""
     try:
-        send_mass_mail(
-            [(subject, notice.body, settings.DEFAULT_FROM_EMAIL, [to]) for to in notice.emailed_to],
-            fail_silently=False,
-        )
+        send_mass_mail([_email(notice, to) for to in notice.emailed_to], fail_silently=False)
     except Exception as exc:  # whatever the mail backend raises: recorded, retried
         error = f"{type(exc).__name__}: {exc}"[:1000]
         logger.warning("e-mail of notice %s failed: %s", notice.pk, error)

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 import strawberry_django
 from django.db.models import Q, QuerySet
+from django.utils import translation
 from django.utils.translation import gettext as _
 from strawberry import UNSET, Info, relay
 
@@ -148,10 +149,21 @@ def _notices(viewer: Any, queryset: QuerySet) -> QuerySet:
 )
 class NoticeType(Scoped, relay.Node):
     scope = staticmethod(_notices)
-
-    title: str
-    body: str
     created_at: datetime
+
+    @strawberry_django.field(
+        only=["title", "texts"], description="In the reader's language (see `body`)."
+    )
+    def title(self, root: strawberry.Parent[Notice]) -> str:
+        return root.part_in("title", translation.get_language())
+
+    @strawberry_django.field(
+        only=["body", "texts"],
+        description="In the reader's language (the request's), as it was written when the "
+        "notice was made.",
+    )
+    def body(self, root: strawberry.Parent[Notice]) -> str:
+        return root.part_in("body", translation.get_language())
 
     @strawberry_django.field(only=["kind"])
     def kind(self, root: strawberry.Parent[Notice]) -> NoticeKind:  # type: ignore[valid-type]

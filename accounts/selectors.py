@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from django.db import models
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import ApiToken, Notice, SellerAccount, StoreHold
 
@@ -112,14 +113,16 @@ class FreezeInfo:
 
 
 LIFTED_BY = {
-    SellerAccount.FreezeReason.RISK: "The risk team's review; contact support.",
-    SellerAccount.FreezeReason.COMPLIANCE: "The documents compliance asked for; contact support.",
+    SellerAccount.FreezeReason.RISK: gettext_lazy("The risk team's review; contact support."),
+    SellerAccount.FreezeReason.COMPLIANCE: gettext_lazy(
+        "The documents compliance asked for; contact support."
+    ),
 }
 
 
-def _lifted_by(reason: str, owed: Decimal | None) -> str:
+def lifted_by_text(reason: str, owed: Decimal | None) -> str:
     if reason != SellerAccount.FreezeReason.ARREARS:
-        return LIFTED_BY.get(reason, "Contact support.")
+        return str(LIFTED_BY.get(reason, _("Contact support.")))
     if owed:
         return _("A top-up of at least CNY %(owed)s (it lifts this hold at once).") % {
             "owed": f"{owed:,.2f}"
@@ -131,12 +134,12 @@ def _hold_info(account: SellerAccount, hold: StoreHold) -> HoldInfo:
     owed = account.arrears_owed if hold.reason == SellerAccount.FreezeReason.ARREARS else None
     return HoldInfo(
         reason=hold.reason,
-        reason_label=hold.get_reason_display(),
+        reason_label=str(hold.get_reason_display()),
         since=hold.placed_at,
         placed_by=hold.placed_by,
         note=hold.note,
         owed=owed,
-        lifted_by=_lifted_by(hold.reason, owed),
+        lifted_by=lifted_by_text(hold.reason, owed),
     )
 
 
@@ -147,9 +150,9 @@ def freeze_info(account: SellerAccount) -> FreezeInfo | None:
     first = holds[0] if holds else None
     return FreezeInfo(
         reason=first.reason if first else account.freeze_reason,
-        reason_label=first.reason_label if first else "not given",
+        reason_label=first.reason_label if first else _("not given"),
         since=account.frozen_at,
         owed=first.owed if first else None,
-        lifted_by=first.lifted_by if first else "Contact support.",
+        lifted_by=first.lifted_by if first else _("Contact support."),
         holds=holds,
     )

@@ -20,10 +20,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.http import urlsafe_base64_decode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import ApiToken, Notice, SellerAccount, StoreHold, User
 from accounts.notices import notify
-from accounts.selectors import freeze_info
+from accounts.selectors import freeze_info, lifted_by_text
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import Code, PermissionDenied, invalid, not_found
@@ -63,14 +64,15 @@ def seller_account_create(
     )
     name = clean_text(name, field="name", max_length=column_length(SellerAccount, "name"))
     if not platform_store_id:
-        raise invalid("The platform store id is required.", field="storeId")
+        raise invalid(_("The platform store id is required."), field="storeId")
     if not name:
-        raise invalid("The store name is required.", field="name")
+        raise invalid(_("The store name is required."), field="name")
     if settlement_currency not in (Currency.USD, Currency.CNY):
-        raise invalid("The settlement currency must be USD or CNY.", field="settlementCurrency")
+        raise invalid(_("The settlement currency must be USD or CNY."), field="settlementCurrency")
     if SellerAccount.objects.filter(platform_store_id=platform_store_id).exists():
         raise invalid(
-            f"A store with id {platform_store_id} exists already.",
+            _("A store with id %(platform_store_id)s exists already.")
+            % {"platform_store_id": platform_store_id},
             field="storeId",
             code=Code.ALREADY_EXISTS,
         )
@@ -84,7 +86,7 @@ def seller_account_create(
 
 
 # What staff may edit on a store: everything else is state that moves through transitions.
-EDITABLE_FIELDS = ("name", "settlement_currency", "opened_at", "commission_rate")
+EDITABLE_FIELDS = ("name", "settlement_currency", "opened_at", "commission_rate", "language")
 # ``commission_rate=DEFAULT_RATE``: the store pays the platform's COMMISSION_RATE again.
 DEFAULT_RATE = ""
 RATE_PLACES = Decimal("0.0001")
@@ -116,6 +118,8 @@ def clean_account_fields(**fields: Any) -> dict[str, Any]:
         raise invalid(_("The settlement currency must be USD or CNY."), field="settlementCurrency")
     if "opened_at" in cleaned:
         cleaned["opened_at"] = clock.resolve(cleaned["opened_at"])
+    if cleaned.get("language") and cleaned["language"] not in dict(settings.LANGUAGES):
+        raise invalid(_("Unknown language."), field="language")
     return cleaned
 
 
@@ -177,14 +181,19 @@ def seller_account_freeze(
     )
     _save_state(account, "freeze_reason", "frozen_at")
     info = freeze_info(account)
-    lifted_by = next(h.lifted_by for h in info.holds if h.reason == reason)
+    held = next(h for h in info.holds if h.reason == reason)
     notify(
         account,
         Notice.Kind.FREEZE,
         at=at,
-        title="Your store is frozen",
-        body=f"Reason: {hold.get_reason_display()}. Promotions stop and payouts are blocked; "
-        f"orders, shipping and disputes carry on. What lifts it: {lifted_by}",
+        title=gettext_lazy("Your store is frozen"),
+        body=lambda: (
+            _(
+                "Reason: %(reason)s. Promotions stop and payouts are blocked; orders, shipping and "
+                "disputes carry on. What lifts it: %(lifted_by)s"
+            )
+            % {"reason": hold.get_reason_display(), "lifted_by": lifted_by_text(reason, held.owed)}
+        ),
     )
     return account
 
@@ -200,7 +209,7 @@ def _hold_to_lift(account: SellerAccount, reason: str | None) -> str | None:
     others = [r for r in reasons if r != SellerAccount.FreezeReason.ARREARS]
     if len(others) == 1:
         return others[0]
-    labels = ", ".join(SellerAccount.FreezeReason(r).label for r in reasons)
+    labels = ", ".join(str(SellerAccount.FreezeReason(r).label) for r in reasons)
     raise invalid(
         _("The store is frozen for several reasons (%(labels)s): say which hold to lift.")
         % {"labels": labels},
@@ -238,18 +247,23 @@ def seller_account_unfreeze(
             account,
             Notice.Kind.UNFREEZE,
             at=at,
-            title="Your store is active again",
-            body="Promotions and payouts are open again.",
+            title=gettext_lazy("Your store is active again"),
+            body=gettext_lazy("Promotions and payouts are open again."),
         )
     else:
-        left = ", ".join(h.get_reason_display() for h in remaining)
+        lifted_reason = lifted[0].reason if lifted else reason
         notify(
             account,
             Notice.Kind.UNFREEZE,
             at=at,
-            title="A hold on your store is lifted",
-            body=f"The hold for {lifted[0].get_reason_display() if lifted else reason} is "
-            f"lifted; the store stays frozen for: {left}.",
+            title=gettext_lazy("A hold on your store is lifted"),
+            body=lambda: (
+                _("The hold for %(lifted)s is lifted; the store stays frozen for: %(left)s.")
+                % {
+                    "lifted": SellerAccount.FreezeReason(lifted_reason).label,
+                    "left": ", ".join(str(h.get_reason_display()) for h in remaining),
+                }
+            ),
         )
     return account
 
@@ -269,7 +283,11 @@ def seller_account_close(
 ) -> SellerAccount:
     if reason not in SellerAccount.CloseReason.values:
         choices = ", ".join(SellerAccount.CloseReason.values)
-        raise invalid(f"Unknown close reason {reason!r}; use one of {choices}.", field="reason")
+        raise invalid(
+            _("Unknown close reason %(reason)r; use one of %(choices)s.")
+            % {"reason": reason, "choices": choices},
+            field="reason",
+        )
     account = lock(SellerAccount, account_id)
     at = clock.resolve(at)
     run_transition(account, "close", actor=actor, at=at, note=note, reason=reason)
@@ -282,12 +300,26 @@ def seller_account_close(
         account,
         Notice.Kind.CLOSE,
         at=at,
-        title="Your store is closed",
-        body=f"Reason: {account.get_close_reason_display()}. It takes no new orders and no "
-        "payments"
-        + (f" ({cancelled} unpaid orders were cancelled)" if cancelled else "")
-        + "; what it is owed is settled and each order's reserve is released "
-        f"{settings.RESERVE_RELEASE_ON_CLOSE_DAYS} days after it shipped.",
+        title=gettext_lazy("Your store is closed"),
+        body=lambda: (
+            _(
+                "Reason: %(reason)s. It takes no new orders and no payments%(cancelled)s; what "
+                "it is owed is settled and each order's reserve is released %(days)s days after "
+                "it shipped."
+            )
+            % {
+                "reason": account.get_close_reason_display(),
+                "cancelled": ngettext(
+                    " (%(count)d unpaid order was cancelled)",
+                    " (%(count)d unpaid orders were cancelled)",
+                    cancelled,
+                )
+                % {"count": cancelled}
+                if cancelled
+                else "",
+                "days": settings.RESERVE_RELEASE_ON_CLOSE_DAYS,
+            }
+        ),
     )
     return account
 
@@ -298,7 +330,9 @@ def seller_user_create(*, actor: Any, account_id: int, username: str, password: 
     require_staff_perm(actor, "accounts.add_user")
     account = lock(SellerAccount, account_id)
     if User.objects.filter(username=username).exists():
-        raise invalid(f"The username {username!r} is taken.", field="username")
+        raise invalid(
+            _("The username %(username)r is taken.") % {"username": username}, field="username"
+        )
     return User.objects.create_user(username=username, password=password, store=account)
 
 
@@ -389,7 +423,7 @@ def api_token_create(*, actor: Any, name: str) -> tuple[ApiToken, str]:
 def api_token_revoke(*, actor: Any, token_id: int) -> ApiToken:
     token = lock(ApiToken, token_id, what="API token")
     if actor is None or not (token.user_id == actor.pk or actor.is_superuser):
-        raise not_found("API token")  # do not reveal other users' tokens
+        raise not_found(_("API token"))  # do not reveal other users' tokens
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         token.save(update_fields=["revoked_at"])

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from backoffice.fsm import TransitionCheck
-from backoffice.money import Currency, Money
+from backoffice.money import Currency, display_money
 
 NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
 
@@ -24,11 +24,11 @@ NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
 
 def signed(amount: Decimal, currency: str) -> str:
     """An amount with its sign and currency: ``USD +100.00``, ``USD -12.50``."""
-    return f"{currency} {Money(amount, currency).amount:+,.2f}"
+    return display_money(amount, currency, signed=True)
 
 
 def money(amount: Decimal | None, currency: str = Currency.USD) -> str:
-    return str(Money(amount, currency)) if amount is not None else "—"
+    return display_money(amount, currency) if amount is not None else "—"
 
 
 def usd_column(field: str, description: str) -> Any:

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from backoffice.models import ImportedRecord
 
@@ -46,7 +47,7 @@ class ImportedFromMixin:
     in the admin's fields or fieldsets (and read-only fields), and the mixin first among the
     bases. The file is linked for those who may view imported files."""
 
-    @admin.display(description="imported from")
+    @admin.display(description=_("imported from"))
     def imported_from(self, record: ImportedRecord) -> SafeString | str:
         return imported_from(record, link=getattr(record, "viewer_may_open_import_file", False))
 

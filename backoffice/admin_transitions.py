@@ -32,6 +32,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_fsm import FSMFieldMixin
@@ -444,12 +445,18 @@ class TransitionAdminMixin:
                 return self.response_created(request, created)
         name = self.model._meta.verbose_name
         return self.render_object_form(
-            request, form, obj=None, title=f"Add {name}", submit_label="Save"
+            request,
+            form,
+            obj=None,
+            title=gettext("Add %(name)s") % {"name": name},
+            submit_label=gettext("Save"),
         )
 
     def response_created(self, request: HttpRequest, obj: Any) -> HttpResponse:
         self.log_addition(request, obj, [{"added": {}}])
-        messages.success(request, f"{self.object_label(obj)} was added.")
+        messages.success(
+            request, gettext("%(object)s was added.") % {"object": self.object_label(obj)}
+        )
         return HttpResponseRedirect(self.change_url(obj))
 
     # --- editing the plain fields: write only what changed, never the state ---
@@ -481,8 +488,8 @@ class HistoryInline(ReadOnlyInline):
     model: type[TransitionLog]
     fields = ("transition", "change", "by", "at", "note")
     readonly_fields = fields
-    verbose_name = "history entry"
-    verbose_name_plural = "history"
+    verbose_name = _("history entry")
+    verbose_name_plural = _("history")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("actor")
@@ -491,14 +498,14 @@ class HistoryInline(ReadOnlyInline):
         parent = self.admin_site.get_model_admin(self.parent_model)
         return parent.has_view_or_change_permission(request, obj)
 
-    @admin.display(description="from → to")
+    @admin.display(description=_("from → to"))
     def change(self, row: TransitionLog) -> str:
         labels = dict(state_field(self.parent_model).choices)
         return f"{labels.get(row.source, row.source)} → {labels.get(row.target, row.target)}"
 
-    @admin.display(description="by")
+    @admin.display(description=_("by"))
     def by(self, row: TransitionLog) -> str:
-        return row.actor.get_username() if row.actor_id else "system"
+        return row.actor.get_username() if row.actor_id else gettext("system")
 
 
 class FieldChangeInline(ReadOnlyMixin, GenericTabularInline):

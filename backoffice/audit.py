@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
 
 from backoffice import events
 from backoffice.db import build, insert_many
@@ -33,7 +34,7 @@ class TransitionLog(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Empty for the system (deadlines runner, integrations).",
+        help_text=_("Empty for the system (deadlines runner, integrations)."),
     )
     note = models.TextField(blank=True)
     at = models.DateTimeField(db_index=True)

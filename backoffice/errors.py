@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class Code(StrEnum):
@@ -29,7 +31,8 @@ class PermissionDenied(DjangoPermissionDenied):
 
     code = Code.PERMISSION_DENIED.value
 
-    def __init__(self, message: str = "You do not have permission to do this.") -> None:
+    def __init__(self, message: str | None = None) -> None:
+        message = message or gettext("You do not have permission to do this.")
         super().__init__(message)
         self.message = message
 
@@ -39,7 +42,7 @@ class PermissionDenied(DjangoPermissionDenied):
 
 # What the loser of a race for one unique record is told (two requests creating the same store
 # at the same moment pass the service's checks; the database's unique index refuses the second).
-RACE_LOST = (
+RACE_LOST = _(
     "Another request made the same record at the same moment; nothing was changed. "
     "Reload and try again."
 )
@@ -54,7 +57,9 @@ def invalid(
 
 
 def not_found(what: str, *, field: str | None = "id") -> ValidationError:
-    return invalid(f"{what} not found.", field=field, code=Code.NOT_FOUND)
+    return invalid(
+        gettext("%(what)s not found.") % {"what": what}, field=field, code=Code.NOT_FOUND
+    )
 
 
 def error_code(error: ValidationError) -> str | None:
@@ -76,4 +81,4 @@ def error_text(error: ValidationError | DjangoPermissionDenied) -> str:
                 for field, messages in error.message_dict.items()
             )
         return " ".join(error.messages)
-    return str(error) or "Permission denied."
+    return str(error) or gettext("Permission denied.")

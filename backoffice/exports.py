@@ -41,6 +41,7 @@ from django.contrib import messages
 from django.contrib.auth import get_permission_codename
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.admin import ExportActionMixin
 from import_export.formats.base_formats import CSV, XLSX
@@ -200,7 +201,7 @@ class ExportAdminMixin(ExportActionMixin):
 
     def export_admin_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         if not self.has_export_permission(request):
-            messages.error(request, "You may not export these rows.")
+            messages.error(request, _("You may not export these rows."))
             return None
         count = queryset.count()
         if count > max_rows():

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
 from django_fsm import ANY_OTHER_STATE, ANY_STATE, FSMFieldMixin, State, TransitionNotAllowed
 
 from backoffice import clock
@@ -35,7 +36,7 @@ class TransitionCheck:
         if self.allowed:
             return
         if self.code == Code.PERMISSION_DENIED:
-            raise PermissionDenied(self.reason or "Permission denied.")
+            raise PermissionDenied(self.reason or gettext("Permission denied."))
         raise ValidationError(self.reason, code=self.code)
 
 
@@ -140,7 +141,8 @@ def check_transition(
         return TransitionCheck(
             name,
             False,
-            f"Not possible while the {instance._meta.verbose_name} is {label}.",
+            gettext("Not possible while the %(verbose_name)s is %(label)s.")
+            % {"verbose_name": instance._meta.verbose_name, "label": label},
             Code.INVALID_TRANSITION,
         )
     return _check(instance, name, meta.get_transition(state), actor)
@@ -198,12 +200,14 @@ def _check(instance: models.Model, name: str, transition: Any, actor: Any) -> Tr
     """The guards, then the permission, of a transition that may start from the state."""
     for condition in transition.conditions:
         if not condition(instance):
-            reason = getattr(condition, "reason", "A condition of this transition is not met.")
+            reason = getattr(
+                condition, "reason", gettext("A condition of this transition is not met.")
+            )
             code = getattr(condition, "code", Code.INVALID_TRANSITION)
             return TransitionCheck(name, False, reason.format(obj=instance), code)
     if not transition.has_perm(instance, actor):
         return TransitionCheck(
-            name, False, "You do not have permission to do this.", Code.PERMISSION_DENIED
+            name, False, gettext("You do not have permission to do this."), Code.PERMISSION_DENIED
         )
     return TransitionCheck(name, True)
 

@@ -17,13 +17,13 @@ class ImportFile(models.Model):
     """One platform export that landed (a rejected file or a dry run leaves no row)."""
 
     class Kind(models.TextChoices):  # backoffice.composition.imports.headers.Kind
-        ORDERS = "orders", "Orders"
-        DISPUTES = "disputes", "Disputes"
-        PROMOTION = "promotion", "Promotion statement"
-        EXCHANGE_RATES = "exchange_rates", "Exchange rates"
+        ORDERS = "orders", _("Orders")
+        DISPUTES = "disputes", _("Disputes")
+        PROMOTION = "promotion", _("Promotion statement")
+        EXCHANGE_RATES = "exchange_rates", _("Exchange rates")
 
     file_name = models.CharField(max_length=255)
-    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -31,17 +31,19 @@ class ImportFile(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Empty for the system (the command line).",
+        help_text=_("Empty for the system (the command line)."),
     )
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    rows = models.PositiveIntegerField(default=0, help_text="Non-empty rows read.")
+    rows = models.PositiveIntegerField(default=0, help_text=_("Non-empty rows read."))
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
+        verbose_name = _("import file")
+        verbose_name_plural = _("import files")
         ordering = ("-started_at", "-id")
 
     def __str__(self) -> str:
@@ -57,10 +59,10 @@ class ImportedRecord(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="imported_%(class)ss",
-        help_text="The platform export that last created or moved it.",
+        help_text=_("The platform export that last created or moved it."),
     )
     source_line = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Its line in that file (the header is line 1)."
+        null=True, blank=True, help_text=_("Its line in that file (the header is line 1).")
     )
 
     class Meta:
@@ -93,6 +95,8 @@ class FailedDeadlineItem(models.Model):
     )
 
     class Meta:
+        verbose_name = _("failed deadline item")
+        verbose_name_plural = _("failed deadline items")
         ordering = ("-last_failed_at", "-id")
         constraints = [
             models.UniqueConstraint(
@@ -121,6 +125,8 @@ class JobHeartbeat(models.Model):
     )
 
     class Meta:
+        verbose_name = _("job heartbeat")
+        verbose_name_plural = _("job heartbeats")
         ordering = ("job",)
 
     def __str__(self) -> str:
@@ -153,6 +159,8 @@ class Event(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         ordering = ("-id",)
 
     def __str__(self) -> str:
@@ -194,6 +202,7 @@ class WebhookEndpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = _("webhook endpoints")
         verbose_name = _("webhook endpoint")
         ordering = ("id",)
 
@@ -256,6 +265,8 @@ class WebhookAttempt(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
         ordering = ("at", "id")
 
     def __str__(self) -> str:
@@ -287,7 +298,7 @@ class ImportJob(models.Model):
 
     file = models.FileField(upload_to=import_upload_path, max_length=255, blank=True)
     file_name = models.CharField(_("file name"), max_length=255)
-    sha256 = models.CharField("SHA-256", max_length=64)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.PositiveBigIntegerField(default=0, help_text=_("Bytes uploaded."))
     kind = models.CharField(
         max_length=16,
@@ -337,6 +348,8 @@ class ImportJob(models.Model):
     )
 
     class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
         ordering = ("-created_at", "-id")
         permissions = [
             ("manage_others_importjob", _("Can confirm and cancel other users' import jobs")),
@@ -385,6 +398,7 @@ class FieldChange(models.Model):
     note = models.TextField(blank=True)
 
     class Meta:
+        verbose_name_plural = _("field changes")
         ordering = ("at", "id")
         indexes = [models.Index(fields=["content_type", "object_id", "at"])]
         verbose_name = _("field change")

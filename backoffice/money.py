@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from backoffice.errors import invalid
@@ -33,7 +34,7 @@ MAX_NUMBER_CHARS = 32
 class Currency:
     USD = "USD"
     CNY = "CNY"
-    CHOICES = [(USD, "US dollar"), (CNY, "Chinese yuan")]
+    CHOICES = [(USD, gettext_lazy("US dollar")), (CNY, gettext_lazy("Chinese yuan"))]
 
 
 def to_decimal(value: Decimal | int | str) -> Decimal:
@@ -83,6 +84,23 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.currency} {self.amount:,.2f}"
+
+
+# How the admin shows an amount to its reader. English keeps the ISO code, as the API and the
+# exports name currencies ("USD 1,234.50"); Chinese writes the platform's signs ("US$1,234.50",
+# "CN￥1,234.50"). Thousands grouped, two decimals, in both. The API, exports and stored notes
+# never use this: they keep the code and a plain decimal.
+CURRENCY_SIGNS = {"zh-hans": {Currency.USD: "US$", Currency.CNY: "CN￥"}}
+
+
+def display_money(amount: Decimal, currency: str, *, signed: bool = False) -> str:
+    """``amount`` in ``currency`` as the active language writes it; ``signed``: ``+`` too."""
+    number = f"{quantize(to_decimal(amount)):{'+' if signed else ''},.2f}"
+    sign = CURRENCY_SIGNS.get(get_language() or "", {}).get(currency)
+    if sign is None:
+        return f"{currency} {number}"
+    minus = number[0] if number[0] in "+-" else ""
+    return f"{minus}{sign}{number.lstrip('+-')}"
 
 
 def column_bound(max_digits: int, decimal_places: int) -> Decimal:

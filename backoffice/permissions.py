@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext as _
 
 from backoffice.errors import PermissionDenied
 
@@ -49,9 +50,9 @@ def allow(perm: str, *, seller: bool = False) -> TransitionPermission:
 
 def require_staff_perm(actor: Any, perm: str) -> None:
     if not (is_system(actor) or staff_with(actor, perm)):
-        raise PermissionDenied(f"You need the permission {perm!r} to do this.")
+        raise PermissionDenied(_("You need the permission %(perm)r to do this.") % {"perm": perm})
 
 
 def require_staff_or_owner(actor: Any, perm: str, instance: models.Model) -> None:
     if not allow(perm, seller=True)(instance, actor):
-        raise PermissionDenied("You can only act on your own store.")
+        raise PermissionDenied(_("You can only act on your own store."))

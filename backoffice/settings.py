@@ -103,12 +103,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before common: the language of the request (cookie, else Accept-Language).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After auth: a bearer token replaces the session user. It runs before any view
     # middleware, so CSRF is skipped only for token requests (no cookies involved).
     "accounts.auth.BearerTokenMiddleware",
+    # After both: a signed-in user's saved language wins over the cookie and the browser.
+    "backoffice.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into its lockout page.
@@ -155,7 +159,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# English and Simplified Chinese (docs/glossary.md, README "Translations"): the request's
+# language is the user's saved one, else the language cookie (the admin's switcher), else the
+# browser's Accept-Language, else LANGUAGE_CODE. Notices follow the recipient's language.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -77,7 +77,7 @@ class NoteForm(forms.Form):
 
 class AcceptForm(forms.Form):
     return_required = forms.BooleanField(
-        label="Return required", required=False, help_text=RETURN_HELP
+        label=_("Return required"), required=False, help_text=RETURN_HELP
     )
     note = note_field()
 
@@ -89,18 +89,19 @@ class RejectForm(forms.Form):
 class ProposeForm(forms.Form):
     # Amounts are checked by the service (its errors come back as messages).
     amount = StrictDecimalField(
-        label="Proposed refund", help_text="USD, below the requested refund (0 rejects outright)."
+        label=_("Proposed refund"),
+        help_text=_("USD, below the requested refund (0 rejects outright)."),
     )
     note = note_field()
 
 
 class ResolveForm(forms.Form):
     amount = StrictDecimalField(
-        label="Refund", help_text="USD, from 0 up to the refund the buyer requested."
+        label=_("Refund"), help_text=_("USD, from 0 up to the refund the buyer requested.")
     )
     fault = forms.ChoiceField(choices=Fault.choices)
     return_required = forms.BooleanField(
-        label="Return required", required=False, help_text=RETURN_HELP
+        label=_("Return required"), required=False, help_text=RETURN_HELP
     )
     note = note_field("The platform's decision, kept in the timeline.")
 
@@ -109,18 +110,18 @@ class DisputeOpenForm(forms.Form):
     order = forms.ModelChoiceField(
         Order.objects.all(),
         widget=autocomplete(Dispute, "order"),
-        help_text="A paid, shipped or recently completed order without an open dispute.",
+        help_text=_("A paid, shipped or recently completed order without an open dispute."),
     )
     reason = forms.ChoiceField(choices=Reason.choices)
     # Left to the service: more than 0, at most what the order can still refund, cents only.
-    requested_refund = StrictDecimalField(label="Requested refund", help_text="USD.")
+    requested_refund = StrictDecimalField(label=_("Requested refund"), help_text=_("USD."))
     description = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="The buyer's words; kept in the timeline.",
+        help_text=_("The buyer's words; kept in the timeline."),
     )
     platform_dispute_id = forms.CharField(
-        label="Platform dispute id", max_length=32, required=False
+        label=_("Platform dispute id"), max_length=32, required=False
     )
 
 
@@ -164,7 +165,7 @@ def due_text(dispute: Dispute, now: datetime) -> str:
 class DueFilter(admin.SimpleListFilter):
     """When the next automatic action (auto_action) falls, relative to the clock."""
 
-    title = "due"
+    title = _("due")
     parameter_name = "due"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -192,10 +193,10 @@ class DisputeHistoryInline(HistoryInline):
     model = DisputeTransition
     fields = ("transition", "change", "amount_usd", "by", "at", "note")
     readonly_fields = fields
-    verbose_name = "timeline entry"
-    verbose_name_plural = "timeline"
+    verbose_name = _("timeline entry")
+    verbose_name_plural = _("timeline")
 
-    @admin.display(description="amount")
+    @admin.display(description=_("amount"))
     def amount_usd(self, row: DisputeTransition) -> str:
         return money(row.amount)
 
@@ -205,39 +206,39 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
     service_id_arg = "dispute_id"
     resource_classes = [DisputeResource]  # export only (backoffice/exports.py)
     object_actions = {
-        "accept": ObjectAction("Accept", dispute_accept, RESPOND_PERM, form=AcceptForm),
+        "accept": ObjectAction(_("Accept"), dispute_accept, RESPOND_PERM, form=AcceptForm),
         "reject": ObjectAction(
-            "Reject",
+            _("Reject"),
             dispute_reject,
             RESPOND_PERM,
             form=RejectForm,
             check=transition_check("respond"),
         ),
         "propose": ObjectAction(
-            "Propose",
+            _("Propose"),
             dispute_propose,
             RESPOND_PERM,
             form=ProposeForm,
             check=transition_check("respond"),
         ),
         "accept_proposal": ObjectAction(
-            "Accept proposal", dispute_accept_proposal, BUYER_PERM, form=AcceptForm
+            _("Accept proposal"), dispute_accept_proposal, BUYER_PERM, form=AcceptForm
         ),
-        "escalate": ObjectAction("Escalate", dispute_escalate, BUYER_PERM, form=NoteForm),
+        "escalate": ObjectAction(_("Escalate"), dispute_escalate, BUYER_PERM, form=NoteForm),
         "resolve": ObjectAction(
-            "Resolve (arbitration)",
+            _("Resolve (arbitration)"),
             dispute_resolve,
             ARBITRATE_PERM,
             form=ResolveForm,
             check=transition_check("decide"),
             effect=resolve_effect,
         ),
-        "withdraw": ObjectAction("Withdraw", dispute_withdraw, BUYER_PERM, form=NoteForm),
+        "withdraw": ObjectAction(_("Withdraw"), dispute_withdraw, BUYER_PERM, form=NoteForm),
         "confirm_return": ObjectAction(
-            "Confirm return", dispute_confirm_return, RESPOND_PERM, form=NoteForm
+            _("Confirm return"), dispute_confirm_return, RESPOND_PERM, form=NoteForm
         ),
     }
-    actions = [bulk_action("escalate", "Escalate selected disputes to arbitration")]
+    actions = [bulk_action("escalate", _("Escalate selected disputes to arbitration"))]
     service_add_form = DisputeOpenForm
 
     # The work queue: open disputes by their next deadline (the most urgent first), closed
@@ -279,7 +280,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             },
         ),
         (
-            "Deadlines",
+            _("Deadlines"),
             {
                 "fields": (
                     "automatic",
@@ -291,7 +292,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             },
         ),
         (
-            "Money",
+            _("Money"),
             {
                 "fields": (
                     "requested",
@@ -305,7 +306,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             },
         ),
         (
-            "Time",
+            _("Time"),
             {
                 "fields": (
                     "responded_at",
@@ -317,7 +318,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
                 )
             },
         ),
-        ("Source", {"fields": ("imported_from",)}),
+        (_("Source"), {"fields": ("imported_from",)}),
     )
     readonly_fields = tuple(f for _, options in fieldsets for f in options["fields"])
     inlines = (DisputeHistoryInline,)
@@ -352,17 +353,17 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
 
     # --- columns and fields ---
 
-    @admin.display(description="dispute", ordering="id")
+    @admin.display(description=_("dispute"), ordering="id")
     def dispute(self, dispute: Dispute) -> str:
         if dispute.platform_dispute_id:
             return f"#{dispute.pk} ({dispute.platform_dispute_id})"
         return f"#{dispute.pk}"
 
-    @admin.display(description="order", ordering="order__order_number")
+    @admin.display(description=_("order"), ordering="order__order_number")
     def order_number(self, dispute: Dispute) -> str:
         return dispute.order.order_number
 
-    @admin.display(description="order")
+    @admin.display(description=_("order"))
     def order_link(self, dispute: Dispute) -> SafeString:
         order = dispute.order
         return format_html(
@@ -372,15 +373,15 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             money(order.amount),
         )
 
-    @admin.display(description="requested refund", ordering="requested_refund")
+    @admin.display(description=_("requested refund"), ordering="requested_refund")
     def requested(self, dispute: Dispute) -> str:
         return money(dispute.requested_refund)
 
-    @admin.display(description="seller's proposal")
+    @admin.display(description=_("seller's proposal"))
     def proposed(self, dispute: Dispute) -> str:
         return money(dispute.proposed_refund)
 
-    @admin.display(description="final refund")
+    @admin.display(description=_("final refund"))
     def final(self, dispute: Dispute) -> str:
         return money(dispute.final_refund)
 
@@ -398,7 +399,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             '<span data-status="{}">{}</span>', dispute.status, dispute.get_status_display()
         )
 
-    @admin.display(description="due", ordering=F("due_at").asc(nulls_last=True))
+    @admin.display(description=_("due"), ordering=F("due_at").asc(nulls_last=True))
     def due_column(self, dispute: Dispute) -> SafeString | str:
         """When the next deadline falls: a red badge once it passed, amber within 24 h; the
         action and the exact time on hover."""
@@ -410,7 +411,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             action.at, now, f"{action.at:%Y-%m-%d %H:%M:%S} UTC", due_text(dispute, now)
         )
 
-    @admin.display(description="happens automatically")
+    @admin.display(description=_("happens automatically"))
     def automatic(self, dispute: Dispute) -> str:
         action = auto_action(dispute)
         if action is None:
@@ -427,7 +428,7 @@ class DisputeAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, ad
             }
         return text
 
-    @admin.display(description="refund paid")
+    @admin.display(description=_("refund paid"))
     def refund_paid(self, dispute: Dispute) -> SafeString | str:
         """Where the refund's money came from (the refund waterfall), read-only."""
         refund = dispute.refund
@@ -490,17 +491,17 @@ class OrderDisputeInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ("opened_at", "id")
 
-    @admin.display(description="dispute")
+    @admin.display(description=_("dispute"))
     def dispute_link(self, dispute: Dispute) -> SafeString:
         text = f"#{dispute.pk}"
         if dispute.platform_dispute_id:
             text += f" ({dispute.platform_dispute_id})"
         return admin_link(dispute, text)
 
-    @admin.display(description="requested refund")
+    @admin.display(description=_("requested refund"))
     def requested(self, dispute: Dispute) -> str:
         return money(dispute.requested_refund)
 
-    @admin.display(description="final refund")
+    @admin.display(description=_("final refund"))
     def final(self, dispute: Dispute) -> str:
         return money(dispute.final_refund)

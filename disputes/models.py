@@ -20,11 +20,11 @@ from orders.models import Order
 
 
 class Reason(models.TextChoices):
-    NOT_RECEIVED = "not_received", "Not received"
-    NOT_AS_DESCRIBED = "not_as_described", "Not as described"
-    DAMAGED = "damaged", "Damaged"
-    WRONG_ITEM = "wrong_item", "Wrong item"
-    OTHER = "other", "Other"
+    NOT_RECEIVED = "not_received", _("Not received")
+    NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+    DAMAGED = "damaged", _("Damaged")
+    WRONG_ITEM = "wrong_item", _("Wrong item")
+    OTHER = "other", _("Other")
 
 
 # Reasons the after-sales protection service covers (DOMAIN.md).
@@ -32,27 +32,27 @@ PROTECTED_REASONS = (Reason.NOT_RECEIVED, Reason.NOT_AS_DESCRIBED)
 
 
 class Fault(models.TextChoices):
-    SELLER = "seller", "Seller"
-    BUYER = "buyer", "Buyer"
-    CARRIER = "carrier", "Carrier"
-    PLATFORM = "platform", "Platform"
-    NONE = "none", "No one"
+    SELLER = "seller", _("Seller")
+    BUYER = "buyer", _("Buyer")
+    CARRIER = "carrier", _("Carrier")
+    PLATFORM = "platform", _("Platform")
+    NONE = "none", _("No one")
 
 
 @guard(
-    "The seller's response deadline passed at {obj.respond_by:%Y-%m-%d %H:%M:%S} UTC.",
+    _("The seller's response deadline passed at {obj.respond_by:%Y-%m-%d %H:%M:%S} UTC."),
     code=Code.DEADLINE_PASSED,
 )
 def before_response_deadline(dispute: "Dispute") -> bool:
     return transition_time(dispute) < dispute.respond_by
 
 
-@guard("The response deadline ({obj.respond_by:%Y-%m-%d %H:%M:%S} UTC) has not passed yet.")
+@guard(_("The response deadline ({obj.respond_by:%Y-%m-%d %H:%M:%S} UTC) has not passed yet."))
 def after_response_deadline(dispute: "Dispute") -> bool:
     return transition_time(dispute) >= dispute.respond_by
 
 
-@guard("Automatic escalation is due at {obj.escalate_at:%Y-%m-%d %H:%M:%S} UTC.")
+@guard(_("Automatic escalation is due at {obj.escalate_at:%Y-%m-%d %H:%M:%S} UTC."))
 def escalation_due(dispute: "Dispute") -> bool:
     return transition_time(dispute) >= dispute.escalate_at
 
@@ -77,17 +77,17 @@ def _resolution_target(dispute: "Dispute", **kwargs) -> str:
 
 class Dispute(FSMModelMixin, ImportedRecord):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        RESPONDED = "responded", "Responded"
-        ARBITRATION = "arbitration", "In arbitration"
-        AWAITING_RETURN = "awaiting_return", "Awaiting return"
-        RESOLVED = "resolved", "Resolved"
-        CANCELLED = "cancelled", "Cancelled"
+        OPEN = "open", _("Open")
+        RESPONDED = "responded", _("Responded")
+        ARBITRATION = "arbitration", _("In arbitration")
+        AWAITING_RETURN = "awaiting_return", _("Awaiting return")
+        RESOLVED = "resolved", _("Resolved")
+        CANCELLED = "cancelled", _("Cancelled")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
     store = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="disputes")
     platform_dispute_id = models.CharField(
-        "platform dispute id", max_length=32, unique=True, null=True, blank=True
+        _("platform dispute id"), max_length=32, unique=True, null=True, blank=True
     )
     reason = models.CharField(max_length=20, choices=Reason.choices)
     description = models.TextField(blank=True)
@@ -97,24 +97,26 @@ class Dispute(FSMModelMixin, ImportedRecord):
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="The seller's counter-proposal (0 when it rejects outright).",
+        help_text=_("The seller's counter-proposal (0 when it rejects outright)."),
     )
     final_refund = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     protected = models.BooleanField(
         default=False,
-        help_text="Covered by after-sales protection: the protection fund pays the refund.",
+        help_text=_("Covered by after-sales protection: the protection fund pays the refund."),
     )
     return_required = models.BooleanField(default=False)
     seller_return = models.BooleanField(
         default=False,
-        help_text="The seller asked for the goods back on its own account: the refund is the "
-        "store's, never the protection fund's.",
+        help_text=_(
+            "The seller asked for the goods back on its own account: the refund is the "
+            "store's, never the protection fund's."
+        ),
     )
     return_started_at = models.DateTimeField(
         null=True,
         blank=True,
         db_index=True,
-        help_text="When the dispute began awaiting the returned goods.",
+        help_text=_("When the dispute began awaiting the returned goods."),
     )
     fault = models.CharField(max_length=10, choices=Fault.choices, blank=True)
     status = FSMField(max_length=16, choices=Status.choices, default=Status.OPEN, protected=True)
@@ -126,7 +128,7 @@ class Dispute(FSMModelMixin, ImportedRecord):
     resolved_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the seller was reminded of the response deadline."
+        null=True, blank=True, help_text=_("When the seller was reminded of the response deadline.")
     )
     refund = models.OneToOneField(
         "payouts.Refund",
@@ -139,6 +141,8 @@ class Dispute(FSMModelMixin, ImportedRecord):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
         ordering = ("respond_by", "id")
         permissions = [
             ("open_dispute", "Can open disputes on behalf of buyers"),
@@ -329,8 +333,8 @@ class DisputeTransition(TransitionLog):
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
 
     class Meta(TransitionLog.Meta):
-        verbose_name = "dispute timeline entry"
-        verbose_name_plural = "dispute timeline"
+        verbose_name = _("dispute timeline entry")
+        verbose_name_plural = _("dispute timeline")
         constraints = [
             fits_column(
                 "amount",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 import strawberry_django
 from django.db.models import Prefetch, Q
+from django.utils.translation import gettext_noop
 from strawberry import UNSET, Info, relay
 
 from backoffice.graphql import (
@@ -53,8 +54,10 @@ DisputeFault = enum_from_choices("DisputeFault", Fault.choices)
 DisputeResponseAction = enum_from_choices(
     "DisputeResponseAction",
     [("accept", "accept"), ("reject", "reject"), ("propose", "propose")],
-    description="ACCEPT refunds what the buyer asked; REJECT proposes nothing; PROPOSE offers "
-    "`amount` (below what was asked).",
+    description=gettext_noop(
+        "ACCEPT refunds what the buyer asked; REJECT proposes nothing; PROPOSE offers "
+        "`amount` (below what was asked)."
+    ),
 )
 
 # What the transition guards and the permission check read (deadlines, the owning store).

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Notice
-from accounts.notices import notify
+from accounts.notices import Text, notify
 from backoffice import clock
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
@@ -52,7 +52,8 @@ def _check_platform_dispute_id(platform_dispute_id: str) -> None:
     )
     if Dispute.objects.filter(platform_dispute_id=platform_dispute_id).exists():
         raise invalid(
-            f"Dispute {platform_dispute_id} exists already.",
+            _("Dispute %(platform_dispute_id)s exists already.")
+            % {"platform_dispute_id": platform_dispute_id},
             field="platformDisputeId",
             code=Code.ALREADY_EXISTS,
         )
@@ -75,7 +76,9 @@ def dispute_open(
     at = clock.resolve(at)
     if reason not in Reason.values:
         raise invalid(
-            f"Unknown reason {reason!r}; use one of {', '.join(Reason.values)}.", field="reason"
+            _("Unknown reason %(reason)r; use one of %(value)s.")
+            % {"reason": reason, "value": ", ".join(Reason.values)},
+            field="reason",
         )
     platform_dispute_id = platform_dispute_id or None
     if platform_dispute_id is not None:
@@ -85,13 +88,15 @@ def dispute_open(
     refundable = payouts_services.refundable(order)
     if amount > refundable:
         raise invalid(
-            f"At most USD {refundable} of this order can be refunded.", field="requestedRefund"
+            _("At most USD %(refundable)s of this order can be refunded.")
+            % {"refundable": refundable},
+            field="requestedRefund",
         )
     if order.disputes.exclude(
         status__in=[Dispute.Status.RESOLVED, Dispute.Status.CANCELLED]
     ).exists():
         raise invalid(
-            "This order has an open dispute already.", field="id", code=Code.INVALID_TRANSITION
+            _("This order has an open dispute already."), field="id", code=Code.INVALID_TRANSITION
         )
     if order.status != Order.Status.DISPUTED:
         apply_open_dispute(order, actor=actor, at=at, note=f"dispute opened: {reason}")
@@ -111,7 +116,11 @@ def dispute_open(
         escalate_at=escalate_at,
         platform_dispute_id=platform_dispute_id or None,
     )
-    _notify_deadline(dispute, at=at, title=f"Dispute opened on order {order.order_number}")
+    _notify_deadline(
+        dispute,
+        at=at,
+        title=lambda: _("Dispute opened on order %(order)s") % {"order": order.order_number},
+    )
     dispute.history.create(
         transition="open",
         source="",
@@ -124,15 +133,23 @@ def dispute_open(
     return dispute
 
 
-def _notify_deadline(dispute: Dispute, *, at: datetime, title: str) -> None:
+def _notify_deadline(dispute: Dispute, *, at: datetime, title: Text) -> None:
     notify(
         dispute.store,
         Notice.Kind.DISPUTE_DEADLINE,
         at=at,
         title=title,
-        body=f"Reason: {dispute.get_reason_display()}; the buyer asks USD "
-        f"{dispute.requested_refund}. Respond by {dispute.respond_by:%Y-%m-%d %H:%M} UTC: "
-        f"after that, USD {dispute.requested_refund} is refunded automatically.",
+        body=lambda: (
+            _(
+                "Reason: %(reason)s; the buyer asks USD %(amount)s. Respond by %(respond_by)s UTC: "
+                "after that, USD %(amount)s is refunded automatically."
+            )
+            % {
+                "reason": dispute.get_reason_display(),
+                "amount": dispute.requested_refund,
+                "respond_by": f"{dispute.respond_by:%Y-%m-%d %H:%M}",
+            }
+        ),
     )
 
 
@@ -141,7 +158,10 @@ def apply_deadline_reminder(dispute: Dispute, *, at: datetime) -> None:
     _notify_deadline(
         dispute,
         at=at,
-        title=f"Respond to the dispute on order {dispute.order.order_number} within 24 hours",
+        title=lambda: (
+            _("Respond to the dispute on order %(order)s within 24 hours")
+            % {"order": dispute.order.order_number}
+        ),
     )
     dispute.reminded_at = at
 
@@ -344,12 +364,15 @@ def dispute_resolve(
     refund = clean_amount(amount, field="amount", allow_zero=True)
     if refund > dispute.requested_refund:
         raise invalid(
-            f"The refund cannot exceed the requested USD {dispute.requested_refund}.",
+            _("The refund cannot exceed the requested USD %(requested_refund)s.")
+            % {"requested_refund": dispute.requested_refund},
             field="amount",
         )
     if fault not in Fault.values:
         raise invalid(
-            f"Unknown fault {fault!r}; use one of {', '.join(Fault.values)}.", field="fault"
+            _("Unknown fault %(fault)r; use one of %(value)s.")
+            % {"fault": fault, "value": ", ".join(Fault.values)},
+            field="fault",
         )
     return _move(
         dispute,

@@ -31,7 +31,7 @@ from backoffice.autoaction import next_action_cell
 from backoffice.exports import ExportAdminMixin
 from backoffice.forms import StrictDecimalField
 from backoffice.fsm import TransitionCheck
-from backoffice.money import Money
+from backoffice.money import Money, display_money
 from disputes.admin import OrderDisputeInline
 from orders.models import (
     CANCEL_REASONS,
@@ -67,28 +67,28 @@ REMINDER_PERM = "orders.send_payment_reminder"
 NOTE = forms.CharField(
     required=False,
     widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-    help_text="Kept in the history.",
+    help_text=_("Kept in the history."),
 )
 
 
 class PayForm(forms.Form):
     payment_method = forms.ChoiceField(
-        choices=[("", "As recorded on the order"), *PaymentMethod.choices], required=False
+        choices=[("", _("As recorded on the order")), *PaymentMethod.choices], required=False
     )
     note = NOTE
 
 
 class ShipForm(forms.Form):
     carrier = forms.CharField(max_length=100)
-    tracking_number = forms.CharField(label="Tracking number", max_length=100)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=100)
 
 
 class CancelForm(forms.Form):
     reason = forms.ChoiceField(choices=[(r.value, r.label) for r in CANCEL_REASONS])
     delist_product = forms.BooleanField(
-        label="Delist the product",
+        label=_("Delist the product"),
         required=False,
-        help_text="Only with “out of stock”. A paid order is refunded in full.",
+        help_text=_("Only with “out of stock”. A paid order is refunded in full."),
     )
     note = NOTE
 
@@ -136,18 +136,21 @@ def autocomplete(model: type, field: str) -> AutocompleteSelect:
 
 class OrderCreateForm(forms.Form):
     store = forms.ModelChoiceField(SellerAccount.objects.all(), widget=autocomplete(Order, "store"))
-    order_number = forms.CharField(max_length=20, help_text="Up to 20 digits.")
+    order_number = forms.CharField(max_length=20, help_text=_("Up to 20 digits."))
     amount = StrictDecimalField(
-        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), help_text="USD."
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), help_text=_("USD.")
     )
     product_total = StrictDecimalField(max_digits=14, decimal_places=2, required=False)
     shipping_cost = StrictDecimalField(max_digits=14, decimal_places=2, required=False)
     buyer_name = forms.CharField(max_length=200, required=False)
     buyer_country = forms.CharField(max_length=64, required=False)
     placed_at = forms.SplitDateTimeField(
-        label="Order time", required=False, widget=LabelledSplitDateTime, help_text="Empty for now."
+        label=_("Order time"),
+        required=False,
+        widget=LabelledSplitDateTime,
+        help_text=_("Empty for now."),
     )
-    protected = forms.BooleanField(label="After-sales protection", required=False)
+    protected = forms.BooleanField(label=_("After-sales protection"), required=False)
     product = forms.ModelChoiceField(
         Product.objects.all(), required=False, widget=autocomplete(Order, "product")
     )
@@ -162,7 +165,7 @@ class OrderChangeForm(forms.ModelForm):
     def clean_product(self) -> Product | None:
         product = self.cleaned_data.get("product")
         if product is not None and product.store_id != self.instance.store_id:
-            raise forms.ValidationError("Choose a product of this order's store.")
+            raise forms.ValidationError(gettext("Choose a product of this order's store."))
         return product
 
     def clean(self) -> dict[str, Any]:
@@ -202,24 +205,24 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     # The whitelist: dispute transitions belong to the disputes app and are not offered here.
     object_actions = {
         "pay": ObjectAction(
-            "Mark paid",
+            _("Mark paid"),
             order_mark_paid,
             TRANSITION_PERM,
             form=PayForm,
             initial=lambda order: {"payment_method": order.payment_method},
             effect=pay_effect,
         ),
-        "ship": ObjectAction("Ship", order_ship, TRANSITION_PERM, form=ShipForm),
+        "ship": ObjectAction(_("Ship"), order_ship, TRANSITION_PERM, form=ShipForm),
         # Staff confirm receipt and cancel for the buyer or the seller: a note says why.
         "confirm": ObjectAction(
-            "Confirm receipt",
+            _("Confirm receipt"),
             order_confirm_receipt,
             TRANSITION_PERM,
             effect=confirm_effect,
             note_required=True,
         ),
         "cancel": ObjectAction(
-            "Cancel",
+            _("Cancel"),
             order_cancel,
             TRANSITION_PERM,
             form=CancelForm,
@@ -227,19 +230,19 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
             note_required=True,
         ),
         "send_payment_reminder": ObjectAction(
-            "Send payment reminder",
+            _("Send payment reminder"),
             order_send_payment_reminder,
             REMINDER_PERM,
             check=reminder_check,
         ),
     }
     actions = [
-        bulk_action("pay", "Mark selected orders paid"),
-        bulk_action("confirm", "Confirm receipt of selected orders"),
+        bulk_action("pay", _("Mark selected orders paid")),
+        bulk_action("confirm", _("Confirm receipt of selected orders")),
         bulk_action(
-            "cancel", "Cancel selected orders (buyer request)", reason=EndReason.BUYER_CANCEL
+            "cancel", _("Cancel selected orders (buyer request)"), reason=EndReason.BUYER_CANCEL
         ),
-        bulk_action("send_payment_reminder", "Send payment reminders for selected orders"),
+        bulk_action("send_payment_reminder", _("Send payment reminders for selected orders")),
     ]
     service_add_form = OrderCreateForm
 
@@ -282,12 +285,12 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     )
     fieldsets = (
         (None, {"fields": ("order_number", "store", "status", "protection")}),
-        ("Money", {"fields": money_fields}),
-        ("Buyer", {"fields": ("buyer_name", "buyer_country")}),
-        ("Product", {"fields": ("product", "product_info")}),
-        ("Shipping", {"fields": ("parcel_list",)}),
+        (_("Money"), {"fields": money_fields}),
+        (_("Buyer"), {"fields": ("buyer_name", "buyer_country")}),
+        (_("Product"), {"fields": ("product", "product_info")}),
+        (_("Shipping"), {"fields": ("parcel_list",)}),
         (
-            "Time",
+            _("Time"),
             {
                 "fields": (
                     "next_action",
@@ -299,8 +302,8 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
                 )
             },
         ),
-        ("Outcome", {"fields": ("end_reason", "disputed_from")}),
-        ("Source", {"fields": ("imported_from",)}),
+        (_("Outcome"), {"fields": ("end_reason", "disputed_from")}),
+        (_("Source"), {"fields": ("imported_from",)}),
     )
     # Disputes, refunds and postings show to those who may view them (disputes.view_dispute,
     # payouts.view_refund / view_posting).
@@ -323,7 +326,7 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
             hidden = {"escrow", "commission"}
             money = {"fields": tuple(f for f in self.money_fields if f not in hidden)}
         return tuple(
-            (name, {**options, **money} if name == "Money" else options)
+            (name, {**options, **money} if name == _("Money") else options)
             for name, options in super().get_fieldsets(request, obj)
         )
 
@@ -338,13 +341,13 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
     def next_action(self, order: Order) -> SafeString | str:
         return next_action_cell(auto_action(order))
 
-    @admin.display(description="held in escrow")
+    @admin.display(description=_("held in escrow"))
     def escrow(self, order: Order) -> str:
-        return str(Money(balance(order_id=order.pk, account=Account.ESCROW), "USD"))
+        return display_money(balance(order_id=order.pk, account=Account.ESCROW), "USD")
 
     @admin.display(description=_("platform commission"))
     def commission(self, order: Order) -> str:
-        return str(Money(balance(order_id=order.pk, account=Account.COMMISSION), "USD"))
+        return display_money(balance(order_id=order.pk, account=Account.COMMISSION), "USD")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         """Everything but the descriptive fields: state, money and dates move via services."""
@@ -369,9 +372,9 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
         order_update(order_id=obj.pk, actor=request.user, **texts)
         return None
 
-    @admin.display(description="amount", ordering="amount")
+    @admin.display(description=_("amount"), ordering="amount")
     def amount_usd(self, order: Order) -> SafeString:
-        return format_html('<span class="money">{}</span>', str(Money(order.amount, "USD")))
+        return format_html('<span class="money">{}</span>', display_money(order.amount, "USD"))
 
     @admin.display(description=_("order time"), ordering="placed_at")
     def placed(self, order: Order) -> SafeString:
@@ -381,18 +384,18 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
             f"{order.placed_at:%Y-%m-%d}",
         )
 
-    @admin.display(description="amount")
+    @admin.display(description=_("amount"))
     def amount_paid(self, order: Order) -> str:
         """The USD amount and, for an order the platform priced in CNY, that price and the rate
         it was converted at: ``USD 171.94 (CN¥ 1,234.56 at 7.180000 CNY/USD)``."""
-        usd = str(Money(order.amount, "USD"))
+        usd = display_money(order.amount, "USD")
         if not order.original_currency or order.original_amount is None:
             return usd
         sign = PRICE_SIGNS.get(order.original_currency, order.original_currency)
         rate = f"{order.conversion_rate:.6f} {order.original_currency}/USD"
         return f"{usd} ({sign} {order.original_amount:,.2f} at {rate})"
 
-    @admin.display(description="parcels")
+    @admin.display(description=_("parcels"))
     def parcel_list(self, order: Order) -> SafeString | str:
         """Each parcel's carrier and tracking number, one per line."""
         parcels = order.parcels or (
@@ -443,7 +446,7 @@ class PaymentReminderAdmin(admin.ModelAdmin):
     fields = ("order", "sent_by", "sent_at", "message")
     readonly_fields = fields
 
-    @admin.display(description="store", ordering="order__store__name")
+    @admin.display(description=_("store"), ordering="order__store__name")
     def store(self, reminder: PaymentReminder) -> SellerAccount:
         return reminder.order.store
 

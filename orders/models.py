@@ -20,23 +20,23 @@ from backoffice.permissions import allow
 
 
 class PaymentMethod(models.TextChoices):
-    CREDIT_CARD = "credit_card", "Credit card"
-    DEBIT_CARD = "debit_card", "Debit card"
-    TT = "tt", "T/T bank transfer"
-    MONEYBOOKERS = "moneybookers", "Moneybookers"
-    ALIPAY = "alipay", "Alipay"
-    EBANX = "ebanx", "EBANX (local payment)"
-    OTHER = "other", "Other"
+    CREDIT_CARD = "credit_card", _("Credit card")
+    DEBIT_CARD = "debit_card", _("Debit card")
+    TT = "tt", _("T/T bank transfer")
+    MONEYBOOKERS = "moneybookers", _("Moneybookers")
+    ALIPAY = "alipay", _("Alipay")
+    EBANX = "ebanx", _("EBANX (local payment)")
+    OTHER = "other", _("Other")
 
 
 class EndReason(models.TextChoices):
-    BUYER_ACCEPT_GOODS = "buyer_accept_goods", "Buyer accepted the goods"
-    REFUNDED = "refunded", "Refunded"
-    BUYER_CANCEL = "buyer_cancel", "Cancelled by the buyer"
-    PAY_TIMEOUT = "pay_timeout", "Not paid in time"
-    OUT_OF_STOCK = "out_of_stock", "Out of stock"
-    RISK_REJECTED = "risk_rejected", "Closed by the platform's risk control"
-    STORE_CLOSED = "store_closed", "The store closed before payment"
+    BUYER_ACCEPT_GOODS = "buyer_accept_goods", _("Buyer accepted the goods")
+    REFUNDED = "refunded", _("Refunded")
+    BUYER_CANCEL = "buyer_cancel", _("Cancelled by the buyer")
+    PAY_TIMEOUT = "pay_timeout", _("Not paid in time")
+    OUT_OF_STOCK = "out_of_stock", _("Out of stock")
+    RISK_REJECTED = "risk_rejected", _("Closed by the platform's risk control")
+    STORE_CLOSED = "store_closed", _("The store closed before payment")
 
 
 CANCEL_REASONS = (
@@ -49,12 +49,14 @@ CANCEL_REASONS = (
 
 class Product(models.Model):
     store = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="products")
-    sku = models.CharField("SKU", max_length=64)
+    sku = models.CharField(_("SKU"), max_length=64)
     title = models.CharField(max_length=300)
     listed = models.BooleanField(default=True)
     delisted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ("store", "sku")
         constraints = [
             models.UniqueConstraint(fields=["store", "sku"], name="product_unique_sku_per_store"),
@@ -69,7 +71,7 @@ class Product(models.Model):
 
 
 @guard(
-    "The dispute window closed {obj.dispute_window_closes_at:%Y-%m-%d %H:%M} UTC.",
+    _("The dispute window closed {obj.dispute_window_closes_at:%Y-%m-%d %H:%M} UTC."),
     code=Code.DEADLINE_PASSED,
 )
 def within_dispute_window(order: "Order") -> bool:
@@ -99,20 +101,20 @@ def _resolve_target(order: "Order", *, full_refund: bool, **kwargs) -> str:
 
 class Order(FSMModelMixin, ImportedRecord):
     class Status(models.TextChoices):
-        UNPAID = "unpaid", "Unpaid"
-        PAID = "paid", "Paid"
-        SHIPPED = "shipped", "Shipped"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
-        REFUNDED = "refunded", "Refunded"
-        DISPUTED = "disputed", "Disputed"
+        UNPAID = "unpaid", _("Unpaid")
+        PAID = "paid", _("Paid")
+        SHIPPED = "shipped", _("Shipped")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")
+        DISPUTED = "disputed", _("Disputed")
 
     store = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="orders")
-    order_number = models.CharField("order number", max_length=32, unique=True)
+    order_number = models.CharField(_("order number"), max_length=32, unique=True)
     buyer_name = models.CharField(max_length=200, blank=True)
     buyer_country = models.CharField(max_length=64, blank=True)
     amount = models.DecimalField(
-        max_digits=14, decimal_places=2, help_text="What the buyer pays, in USD."
+        max_digits=14, decimal_places=2, help_text=_("What the buyer pays, in USD.")
     )
     product_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     shipping_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -122,31 +124,33 @@ class Order(FSMModelMixin, ImportedRecord):
     )
     product_info = models.TextField(blank=True)
     protected = models.BooleanField(
-        "after-sales protection",
+        _("after-sales protection"),
         default=False,
-        help_text="Covered by the platform's after-sales protection service.",
+        help_text=_("Covered by the platform's after-sales protection service."),
     )
     status = FSMField(max_length=16, choices=Status.choices, default=Status.UNPAID, protected=True)
-    placed_at = models.DateTimeField("order time")
+    placed_at = models.DateTimeField(_("order time"))
     paid_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the order was cancelled or refunded."
+        null=True, blank=True, help_text=_("When the order was cancelled or refunded.")
     )
-    carrier = models.CharField(max_length=100, blank=True, help_text="The first parcel's.")
-    tracking_number = models.CharField(max_length=100, blank=True, help_text="The first parcel's.")
+    carrier = models.CharField(max_length=100, blank=True, help_text=_("The first parcel's."))
+    tracking_number = models.CharField(
+        max_length=100, blank=True, help_text=_("The first parcel's.")
+    )
     parcels = models.JSONField(
         default=list,
         blank=True,
-        help_text='Every parcel of the shipment: [{"carrier": ..., "tracking_number": ...}].',
+        help_text=_('Every parcel of the shipment: [{"carrier": ..., "tracking_number": ...}].'),
     )
     original_amount = models.DecimalField(
         max_digits=14,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="What the buyer paid in the store's settlement currency, when not USD.",
+        help_text=_("What the buyer paid in the store's settlement currency, when not USD."),
     )
     original_currency = models.CharField(max_length=3, blank=True)
     conversion_rate = models.DecimalField(
@@ -154,19 +158,23 @@ class Order(FSMModelMixin, ImportedRecord):
         decimal_places=6,
         null=True,
         blank=True,
-        help_text="CNY for one USD: the day's rate the amount was converted to USD at.",
+        help_text=_("CNY for one USD: the day's rate the amount was converted to USD at."),
     )
     end_reason = models.CharField(max_length=32, choices=EndReason.choices, blank=True)
     rating = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="The buyer's rating, 1 to 5 stars (4 and 5 are positive)."
+        null=True,
+        blank=True,
+        help_text=_("The buyer's rating, 1 to 5 stars (4 and 5 are positive)."),
     )
     rated_at = models.DateTimeField(null=True, blank=True)
     disputed_from = models.CharField(
         max_length=16,
         choices=Status.choices,
         blank=True,
-        help_text="The state the order was in when the dispute opened; partial or no refund "
-        "returns it there.",
+        help_text=_(
+            "The state the order was in when the dispute opened; partial or no refund "
+            "returns it there."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -175,6 +183,8 @@ class Order(FSMModelMixin, ImportedRecord):
     field_changes = GenericRelation("backoffice.FieldChange")
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ("-placed_at", "-id")
         permissions = [
             ("transition_order", "Can move orders through their life cycle"),
@@ -328,13 +338,15 @@ class OrderLine(models.Model):
     product (the store's product of that SKU)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    sku = models.CharField("SKU", max_length=64)
+    sku = models.CharField(_("SKU"), max_length=64)
     quantity = models.PositiveIntegerField(default=1)
     unit_price = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True, help_text="In USD."
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text=_("In USD.")
     )
 
     class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
         ordering = ("order", "id")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="orderline_quantity_min_1"),
@@ -356,8 +368,8 @@ class OrderTransition(TransitionLog):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
 
     class Meta(TransitionLog.Meta):
-        verbose_name = "order history entry"
-        verbose_name_plural = "order history"
+        verbose_name = _("order history entry")
+        verbose_name_plural = _("order history")
 
 
 class PaymentReminder(models.Model):
@@ -375,6 +387,8 @@ class PaymentReminder(models.Model):
     message = models.TextField()
 
     class Meta:
+        verbose_name = _("payment reminder")
+        verbose_name_plural = _("payment reminders")
         ordering = ("-sent_at", "-id")
 
     def __str__(self) -> str:

@@ -176,20 +176,24 @@ def order_build(
     require_staff_or_owner(actor, "orders.add_order", store)
     if store.status == SellerAccount.Status.CLOSED:
         raise invalid(
-            "A closed store takes no new orders.", field="storeId", code=Code.INVALID_TRANSITION
+            _("A closed store takes no new orders."), field="storeId", code=Code.INVALID_TRANSITION
         )
     order_number = (order_number or "").strip()
     if not ORDER_NUMBER.fullmatch(order_number):
-        raise invalid("The order number is a string of up to 20 digits.", field="orderNumber")
+        raise invalid(_("The order number is a string of up to 20 digits."), field="orderNumber")
     if check_unique and Order.objects.filter(order_number=order_number).exists():
         raise invalid(
-            f"Order {order_number} exists already.", field="orderNumber", code=Code.ALREADY_EXISTS
+            _("Order %(order_number)s exists already.") % {"order_number": order_number},
+            field="orderNumber",
+            code=Code.ALREADY_EXISTS,
         )
     product = None
     if product_id is not None:
         product = Product.objects.filter(pk=product_id, store=store).first()
         if product is None:
-            raise invalid("No such product in this store.", field="productId", code=Code.NOT_FOUND)
+            raise invalid(
+                _("No such product in this store."), field="productId", code=Code.NOT_FOUND
+            )
     # db.build: Model.__init__ is most of the cost of building an order, which an import does
     # by the hundred thousand; the fields are all given, by attname.
     order = db.build(
@@ -220,7 +224,7 @@ def _original(original: tuple[Decimal, str, Decimal] | None) -> dict[str, Any]:
     amount, currency, rate = original
     if currency != "CNY" or not rate or rate <= 0:
         raise invalid(
-            "An order priced in another currency is CNY at a rate above 0.", field="amount"
+            _("An order priced in another currency is CNY at a rate above 0."), field="amount"
         )
     return {
         "original_amount": clean_amount(amount, field="amount"),
@@ -377,7 +381,10 @@ def apply_pay(
     order: Order, *, actor: Any, at: datetime, payment_method: str, note: str = ""
 ) -> None:
     if payment_method and payment_method not in PAYMENT_METHODS:
-        raise invalid(f"Unknown payment method {payment_method!r}.", field="paymentMethod")
+        raise invalid(
+            _("Unknown payment method %(payment_method)r.") % {"payment_method": payment_method},
+            field="paymentMethod",
+        )
     run_transition(order, "pay", actor=actor, at=at, note=note, payment_method=payment_method)
     payouts_services.record_payment(order, at=at, actor=actor)
 
@@ -399,7 +406,10 @@ def apply_ship(
     (carrier, tracking number) pair: a marketplace order may leave in more than one box)."""
     given = list(parcels) or [(carrier, tracking_number)]
     if len(given) > MAX_PARCELS:
-        raise invalid(f"At most {MAX_PARCELS} parcels per order.", field="trackingNumber")
+        raise invalid(
+            _("At most %(max_parcels)s parcels per order.") % {"max_parcels": MAX_PARCELS},
+            field="trackingNumber",
+        )
     cleaned = [_parcel(carrier, tracking) for carrier, tracking in given]
     run_transition(
         order,
@@ -417,9 +427,9 @@ def _parcel(carrier: str, tracking_number: str) -> dict[str, str]:
         tracking_number, field="trackingNumber", max_length=column_length(Order, "tracking_number")
     )
     if not carrier:
-        raise invalid("The carrier is required to ship.", field="carrier")
+        raise invalid(_("The carrier is required to ship."), field="carrier")
     if not tracking_number:
-        raise invalid("The tracking number is required to ship.", field="trackingNumber")
+        raise invalid(_("The tracking number is required to ship."), field="trackingNumber")
     return {"carrier": carrier, "tracking_number": tracking_number}
 
 
@@ -434,7 +444,11 @@ def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: s
     reasons = (*CANCEL_REASONS, EndReason.REFUNDED) if order.status == Order.Status.PAID else None
     if reason not in (reasons or CANCEL_REASONS):
         choices = ", ".join(reasons or CANCEL_REASONS)
-        raise invalid(f"Unknown cancel reason {reason!r}; use one of {choices}.", field="reason")
+        raise invalid(
+            _("Unknown cancel reason %(reason)r; use one of %(choices)s.")
+            % {"reason": reason, "choices": choices},
+            field="reason",
+        )
     run_transition(order, "cancel", actor=actor, at=at, note=note or reason, reason=reason)
     if order.status == Order.Status.REFUNDED:
         payouts_services.refund_on_cancel(order, at=at, actor=actor)
@@ -534,7 +548,7 @@ def order_cancel(
     order = lock(Order, order_id)
     if delist_product and reason != EndReason.OUT_OF_STOCK:
         raise invalid(
-            "Only an out-of-stock cancellation delists the product.", field="delistProduct"
+            _("Only an out-of-stock cancellation delists the product."), field="delistProduct"
         )
     apply_cancel(order, actor=actor, at=at, reason=reason, note=note)
     _save(order, "cancel")
@@ -585,9 +599,9 @@ def order_record_rating(
     require_staff_perm(actor, "orders.record_rating")
     order = lock(Order, order_id)
     if order.status != Order.Status.COMPLETED:
-        raise invalid("Only completed orders are rated.", code=Code.INVALID_TRANSITION)
+        raise invalid(_("Only completed orders are rated."), code=Code.INVALID_TRANSITION)
     if rating not in range(1, 6):
-        raise invalid("A rating is 1 to 5 stars.", field="rating")
+        raise invalid(_("A rating is 1 to 5 stars."), field="rating")
     order.rating, order.rated_at = rating, clock.resolve(at)
     order.save(update_fields=["rating", "rated_at", "updated_at"])
     return order
@@ -603,7 +617,8 @@ def order_send_payment_reminder(
     require_staff_or_owner(actor, "orders.send_payment_reminder", order)
     if order.status != Order.Status.UNPAID:
         raise invalid(
-            f"Only unpaid orders get payment reminders; this one is {order.status}.",
+            _("Only unpaid orders get payment reminders; this one is %(status)s.")
+            % {"status": order.status},
             code=Code.INVALID_TRANSITION,
         )
     too_soon = reminder_too_soon(order, at)

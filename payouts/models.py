@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from accounts.models import SellerAccount, StoreHold
@@ -28,20 +29,20 @@ from orders.models import Order
 
 class Account(models.TextChoices):
     # per store
-    ESCROW = "escrow", "Escrow"
-    AVAILABLE = "available", "Available"
-    RESERVE = "reserve", "Reserve"
-    PROMOTION = "promotion", "Promotion wallet"
-    DEBT = "debt", "Debt"
+    ESCROW = "escrow", gettext_lazy("Escrow")
+    AVAILABLE = "available", gettext_lazy("Available")
+    RESERVE = "reserve", gettext_lazy("Reserve")
+    PROMOTION = "promotion", gettext_lazy("Promotion wallet")
+    DEBT = "debt", gettext_lazy("Debt")
     # platform
-    BUYER_FUNDS = "buyer_funds", "Buyer funds (platform)"
-    PROTECTION_FUND = "protection_fund", "After-sales protection fund (platform)"
-    PAYOUT_CLEARING = "payout_clearing", "Payout clearing (platform)"
-    PAID_OUT = "paid_out", "Paid out to sellers (platform)"
-    FX = "fx", "Currency exchange (platform)"
-    PROMOTION_FUNDING = "promotion_funding", "Promotion top-ups received (platform)"
-    PROMOTION_REVENUE = "promotion_revenue", "Promotion revenue (platform)"
-    COMMISSION = "commission", "Commission revenue (platform)"
+    BUYER_FUNDS = "buyer_funds", gettext_lazy("Buyer funds (platform)")
+    PROTECTION_FUND = "protection_fund", gettext_lazy("After-sales protection fund (platform)")
+    PAYOUT_CLEARING = "payout_clearing", gettext_lazy("Payout clearing (platform)")
+    PAID_OUT = "paid_out", gettext_lazy("Paid out to sellers (platform)")
+    FX = "fx", gettext_lazy("Currency exchange (platform)")
+    PROMOTION_FUNDING = "promotion_funding", gettext_lazy("Promotion top-ups received (platform)")
+    PROMOTION_REVENUE = "promotion_revenue", gettext_lazy("Promotion revenue (platform)")
+    COMMISSION = "commission", gettext_lazy("Commission revenue (platform)")
 
 
 STORE_ACCOUNTS = (
@@ -57,21 +58,27 @@ class Posting(models.Model):
     """One balanced movement of money. Its ``reference`` is unique: a retry never posts twice."""
 
     class Kind(models.TextChoices):
-        PAYMENT = "payment", "Buyer payment into escrow"
-        RELEASE = "release", "Escrow released on confirmation"
-        EARLY_RELEASE = "early_release", "Early payout release"
-        REFUND = "refund", "Refund to the buyer"
-        RESERVE_RELEASE = "reserve_release", "Reserve released"
-        PAYOUT = "payout", "Payout requested"
-        PAYOUT_PAID = "payout_paid", "Payout paid"
-        PAYOUT_FAILED = "payout_failed", "Payout failed, money returned"
-        PROMOTION_TOP_UP = "promotion_top_up", "Promotion top-up"
-        PROMOTION_CHARGE = "promotion_charge", "Promotion charge"
-        PROMOTION_ADJUSTMENT = "promotion_adjustment", "Promotion adjustment"
-        PROMOTION_SET_OFF = "promotion_set_off", "Promotion arrears set off against available"
-        PROMOTION_RETURN = "promotion_return", "Prepaid promotion returned to available"
-        COMMISSION_RETURN = "commission_return", "Commission returned on a refund"
-        REVERSAL = "reversal", "Reversal"
+        PAYMENT = "payment", gettext_lazy("Buyer payment into escrow")
+        RELEASE = "release", gettext_lazy("Escrow released on confirmation")
+        EARLY_RELEASE = "early_release", gettext_lazy("Early payout release")
+        REFUND = "refund", gettext_lazy("Refund to the buyer")
+        RESERVE_RELEASE = "reserve_release", gettext_lazy("Reserve released")
+        PAYOUT = "payout", gettext_lazy("Payout requested")
+        PAYOUT_PAID = "payout_paid", gettext_lazy("Payout paid")
+        PAYOUT_FAILED = "payout_failed", gettext_lazy("Payout failed, money returned")
+        PROMOTION_TOP_UP = "promotion_top_up", gettext_lazy("Promotion top-up")
+        PROMOTION_CHARGE = "promotion_charge", gettext_lazy("Promotion charge")
+        PROMOTION_ADJUSTMENT = "promotion_adjustment", gettext_lazy("Promotion adjustment")
+        PROMOTION_SET_OFF = (
+            "promotion_set_off",
+            gettext_lazy("Promotion arrears set off against available"),
+        )
+        PROMOTION_RETURN = (
+            "promotion_return",
+            gettext_lazy("Prepaid promotion returned to available"),
+        )
+        COMMISSION_RETURN = "commission_return", gettext_lazy("Commission returned on a refund")
+        REVERSAL = "reversal", gettext_lazy("Reversal")
 
     reference = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -106,6 +113,8 @@ class Posting(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("posting")
+        verbose_name_plural = gettext_lazy("postings")
         ordering = ("at", "id")
         indexes = [models.Index(fields=["order", "kind"], name="posting_order_kind")]
 
@@ -127,15 +136,17 @@ class LedgerEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="entries",
-        help_text="The order this leg belongs to (escrow and reserve are tracked per order).",
+        help_text=gettext_lazy(
+            "The order this leg belongs to (escrow and reserve are tracked per order)."
+        ),
     )
     currency = models.CharField(max_length=3, choices=Currency.CHOICES)
     amount = models.DecimalField(max_digits=16, decimal_places=2)
     at = models.DateTimeField()
 
     class Meta:
-        verbose_name = "ledger entry"
-        verbose_name_plural = "ledger entries"
+        verbose_name = gettext_lazy("ledger entry")
+        verbose_name_plural = gettext_lazy("ledger entries")
         ordering = ("at", "id")
         permissions = [("export_ledgerentry", "Can export ledger entries (CSV, XLSX)")]
         indexes = [
@@ -176,6 +187,8 @@ class DailyBalance(models.Model):
     balance = models.DecimalField(max_digits=18, decimal_places=2)
 
     class Meta:
+        verbose_name = gettext_lazy("daily balance")
+        verbose_name_plural = gettext_lazy("daily balances")
         ordering = ("store", "account", "currency", "day")
         constraints = [
             fits_column("balance", max_digits=18, decimal_places=2, name="daily_balance_fits"),
@@ -193,10 +206,16 @@ class LedgerCheck(models.Model):
     ``Ledger`` line of ``/health/``."""
 
     finished_at = models.DateTimeField()
-    problems = models.PositiveIntegerField(help_text="Offending rows found (0: the books hold).")
-    report = models.TextField(blank=True, help_text="The offending rows (the first 1,000).")
+    problems = models.PositiveIntegerField(
+        help_text=gettext_lazy("Offending rows found (0: the books hold).")
+    )
+    report = models.TextField(
+        blank=True, help_text=gettext_lazy("The offending rows (the first 1,000).")
+    )
 
     class Meta:
+        verbose_name = gettext_lazy("ledger check")
+        verbose_name_plural = gettext_lazy("ledger checks")
         ordering = ("-finished_at", "-id")
         get_latest_by = ("finished_at", "id")
 
@@ -218,16 +237,21 @@ class EarlyPayoutTerms(models.Model):
     since = models.DateTimeField()
     source = models.CharField(
         max_length=16,
-        choices=[("override", "Staff override"), ("evaluation", "Evaluation")],
+        choices=[
+            ("override", gettext_lazy("Staff override")),
+            ("evaluation", gettext_lazy("Evaluation")),
+        ],
         default="override",
     )
     evaluated_at = models.DateTimeField(
-        null=True, blank=True, help_text="The last daily evaluation, whatever it decided."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("The last daily evaluation, whatever it decided."),
     )
 
     class Meta:
-        verbose_name = "early payout terms"
-        verbose_name_plural = "early payout terms"
+        verbose_name = gettext_lazy("early payout terms")
+        verbose_name_plural = gettext_lazy("early payout terms")
         constraints = [
             models.CheckConstraint(
                 condition=Q(reserve_rate__gte=0) & Q(reserve_rate__lt=1),
@@ -247,7 +271,11 @@ class EarlyPayoutDecision(models.Model):
     reserve_rate = models.DecimalField(max_digits=5, decimal_places=4)
     reason = models.CharField(max_length=300, blank=True)
     source = models.CharField(
-        max_length=16, choices=[("override", "Staff override"), ("evaluation", "Evaluation")]
+        max_length=16,
+        choices=[
+            ("override", gettext_lazy("Staff override")),
+            ("evaluation", gettext_lazy("Evaluation")),
+        ],
     )
     figures = models.JSONField(default=dict, blank=True)
     decided_by = models.ForeignKey(
@@ -260,6 +288,8 @@ class EarlyPayoutDecision(models.Model):
     decided_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = gettext_lazy("early payout decision")
+        verbose_name_plural = gettext_lazy("early payout decisions")
         ordering = ("-decided_at", "-id")
         constraints = [
             fits_column(
@@ -288,6 +318,8 @@ class ReserveHold(models.Model):
     released_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("reserve hold")
+        verbose_name_plural = gettext_lazy("reserve holds")
         ordering = ("held_at", "id")
         constraints = [
             fits_column("held", max_digits=16, decimal_places=2, name="reserve_hold_held_fits"),
@@ -315,6 +347,8 @@ class Refund(models.Model):
     at = models.DateTimeField()
 
     class Meta:
+        verbose_name = gettext_lazy("refund")
+        verbose_name_plural = gettext_lazy("refunds")
         ordering = ("at", "id")
         constraints = [
             fits_column("amount", max_digits=16, decimal_places=2, name="refund_amount_fits"),
@@ -361,6 +395,8 @@ class ExchangeRate(ImportedRecord):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("exchange rate")
+        verbose_name_plural = gettext_lazy("exchange rates")
         ordering = ("-date", "currency")
         constraints = [
             fits_column(
@@ -416,13 +452,15 @@ class Payout(FSMModelMixin, models.Model):
     CNY at that day's rate."""
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        PAID = "paid", "Paid"
-        FAILED = "failed", "Failed"
+        REQUESTED = "requested", gettext_lazy("Requested")
+        PAID = "paid", gettext_lazy("Paid")
+        FAILED = "failed", gettext_lazy("Failed")
 
     store = models.ForeignKey(SellerAccount, on_delete=models.PROTECT, related_name="payouts")
     amount = models.DecimalField(
-        max_digits=16, decimal_places=2, help_text="Taken from the available balance, in USD."
+        max_digits=16,
+        decimal_places=2,
+        help_text=gettext_lazy("Taken from the available balance, in USD."),
     )
     currency = models.CharField(max_length=3, choices=Currency.CHOICES, default=Currency.USD)
     rate = models.DecimalField(
@@ -430,10 +468,12 @@ class Payout(FSMModelMixin, models.Model):
         decimal_places=6,
         null=True,
         blank=True,
-        help_text="USD/CNY rate of the request day (CNY payouts only).",
+        help_text=gettext_lazy("USD/CNY rate of the request day (CNY payouts only)."),
     )
     payout_amount = models.DecimalField(
-        max_digits=16, decimal_places=2, help_text="What the store receives, in ``currency``."
+        max_digits=16,
+        decimal_places=2,
+        help_text=gettext_lazy("What the store receives, in ``currency``."),
     )
     status = FSMField(
         max_length=16, choices=Status.choices, default=Status.REQUESTED, protected=True
@@ -451,6 +491,8 @@ class Payout(FSMModelMixin, models.Model):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("payout")
+        verbose_name_plural = gettext_lazy("payouts")
         ordering = ("-requested_at", "-id")
         permissions = [
             ("request_payout", "Can request payouts for any store"),
@@ -540,8 +582,8 @@ class PayoutTransition(TransitionLog):
     payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="history")
 
     class Meta(TransitionLog.Meta):
-        verbose_name = "payout history entry"
-        verbose_name_plural = "payout history"
+        verbose_name = gettext_lazy("payout history entry")
+        verbose_name_plural = gettext_lazy("payout history")
 
 
 class PromotionMovement(ImportedRecord):
@@ -550,16 +592,22 @@ class PromotionMovement(ImportedRecord):
     payment id) is unique, so re-importing a statement changes nothing."""
 
     class Kind(models.TextChoices):
-        TOP_UP = "top_up", "Top-up"
-        CHARGE = "charge", "Ad charge"
-        ADJUSTMENT = "adjustment", "Adjustment"
-        SET_OFF = "set_off", "Arrears set off against the available balance (store closed)"
-        CLOSURE_RETURN = "closure_return", "Returned to the available balance (store closed)"
+        TOP_UP = "top_up", gettext_lazy("Top-up")
+        CHARGE = "charge", gettext_lazy("Ad charge")
+        ADJUSTMENT = "adjustment", gettext_lazy("Adjustment")
+        SET_OFF = (
+            "set_off",
+            gettext_lazy("Arrears set off against the available balance (store closed)"),
+        )
+        CLOSURE_RETURN = (
+            "closure_return",
+            gettext_lazy("Returned to the available balance (store closed)"),
+        )
 
     class Method(models.TextChoices):
-        ALIPAY = "alipay", "Alipay"
-        CREDIT_CARD = "credit_card", "Credit card"
-        BANK_TRANSFER = "bank_transfer", "Offline bank transfer (recorded by finance)"
+        ALIPAY = "alipay", gettext_lazy("Alipay")
+        CREDIT_CARD = "credit_card", gettext_lazy("Credit card")
+        BANK_TRANSFER = "bank_transfer", gettext_lazy("Offline bank transfer (recorded by finance)")
 
     store = models.ForeignKey(
         SellerAccount, on_delete=models.PROTECT, related_name="promotion_movements"
@@ -568,7 +616,7 @@ class PromotionMovement(ImportedRecord):
     amount = models.DecimalField(
         max_digits=16,
         decimal_places=2,
-        help_text="CNY; signed as it moves the wallet (charges are negative).",
+        help_text=gettext_lazy("CNY; signed as it moves the wallet (charges are negative)."),
     )
     method = models.CharField(max_length=16, choices=Method.choices, blank=True)
     reference = models.CharField(max_length=100, unique=True)
@@ -583,6 +631,8 @@ class PromotionMovement(ImportedRecord):
     )
 
     class Meta:
+        verbose_name = gettext_lazy("promotion movement")
+        verbose_name_plural = gettext_lazy("promotion movements")
         ordering = ("at", "id")
         constraints = [
             fits_column("amount", max_digits=16, decimal_places=2, name="promotion_amount_fits"),
@@ -610,13 +660,16 @@ class PromotionWallet(models.Model):
         max_digits=16,
         decimal_places=2,
         default=Decimal("0.00"),
-        help_text="CNY; a balance below it raises a notice (0: no notices).",
+        help_text=gettext_lazy("CNY; a balance below it raises a notice (0: no notices)."),
     )
     low_balance_noticed = models.BooleanField(
-        default=False, help_text="A notice went out and the balance has not recovered since."
+        default=False,
+        help_text=gettext_lazy("A notice went out and the balance has not recovered since."),
     )
 
     class Meta:
+        verbose_name = gettext_lazy("promotion wallet")
+        verbose_name_plural = gettext_lazy("promotion wallets")
         constraints = [
             fits_column(
                 "low_balance_threshold",
@@ -641,9 +694,13 @@ class ArrearsEpisode(models.Model):
     )
     started_at = models.DateTimeField(db_index=True)
     cleared_at = models.DateTimeField(null=True, blank=True)
-    peak = models.DecimalField(max_digits=16, decimal_places=2, help_text="Most owed, CNY.")
+    peak = models.DecimalField(
+        max_digits=16, decimal_places=2, help_text=gettext_lazy("Most owed, CNY.")
+    )
 
     class Meta:
+        verbose_name = gettext_lazy("arrears episode")
+        verbose_name_plural = gettext_lazy("arrears episodes")
         ordering = ("-started_at", "-id")
         constraints = [
             fits_column("peak", max_digits=16, decimal_places=2, name="arrears_peak_fits"),
@@ -675,6 +732,8 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("idempotency record")
+        verbose_name_plural = gettext_lazy("idempotency records")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "operation", "key"], name="idempotency_unique_key"
@@ -697,5 +756,6 @@ class Receivable(SellerAccount):
     ledger, so a debt collected later (a reserve release) leaves the list by itself."""
 
     class Meta:
+        verbose_name_plural = gettext_lazy("receivables (closed store)")
         proxy = True
-        verbose_name = "receivable (closed store)"
+        verbose_name = gettext_lazy("receivable (closed store)")

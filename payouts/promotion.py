@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 
 from accounts.models import Notice, SellerAccount
@@ -74,7 +75,8 @@ def _record(
     if existing is not None:
         if (existing.store_id, existing.kind, existing.amount) != (store.pk, kind, amount):
             raise invalid(
-                f"Reference {reference!r} was used for another movement.",
+                gettext("Reference %(reference)r was used for another movement.")
+                % {"reference": reference},
                 field="reference",
                 code=Code.IDEMPOTENCY_CONFLICT,
             )
@@ -93,7 +95,7 @@ def _record(
             )
     except IntegrityError:
         raise invalid(
-            f"Reference {reference!r} is being recorded.",
+            gettext("Reference %(reference)r is being recorded.") % {"reference": reference},
             field="reference",
             code=Code.IDEMPOTENCY_CONFLICT,
         ) from None
@@ -128,10 +130,17 @@ def _low_balance_notice(store: SellerAccount, now_balance: Decimal, *, at: datet
             store,
             Notice.Kind.LOW_BALANCE,
             at=at,
-            title="Your promotion balance is low",
-            body=f"The promotion wallet holds CNY {now_balance:,.2f}, below your threshold "
-            f"of CNY {wallet.low_balance_threshold:,.2f}. Top up to keep ads running; "
-            "unpaid arrears freeze the store.",
+            title=gettext_lazy("Your promotion balance is low"),
+            body=lambda: (
+                gettext(
+                    "The promotion wallet holds CNY %(balance)s, below your threshold of CNY "
+                    "%(threshold)s. Top up to keep ads running; unpaid arrears freeze the store."
+                )
+                % {
+                    "balance": f"{now_balance:,.2f}",
+                    "threshold": f"{wallet.low_balance_threshold:,.2f}",
+                }
+            ),
         )
     if low != wallet.low_balance_noticed:
         wallet.low_balance_noticed = low
@@ -184,13 +193,17 @@ def promotion_top_up(
     transfer that finance records. It pays arrears first."""
     store = lock(SellerAccount, store_id, what="Store")
     if method not in PromotionMovement.Method.values:
-        raise invalid(f"Unknown top-up method {method!r}.", field="method")
+        raise invalid(
+            gettext("Unknown top-up method %(method)r.") % {"method": method}, field="method"
+        )
     if method == PromotionMovement.Method.BANK_TRANSFER:
         require_staff_perm(actor, "payouts.record_bank_transfer")
     else:
         require_staff_or_owner(actor, "payouts.record_bank_transfer", store)
     if store.status == SellerAccount.Status.CLOSED:
-        raise invalid("A closed store's wallet takes no top-ups.", code=Code.INVALID_TRANSITION)
+        raise invalid(
+            gettext("A closed store's wallet takes no top-ups."), code=Code.INVALID_TRANSITION
+        )
     return _record(
         store,
         PromotionMovement.Kind.TOP_UP,
@@ -238,7 +251,8 @@ def promotion_charge(
     store = lock(SellerAccount, store_id, what="Store")
     if store.status != SellerAccount.Status.ACTIVE:
         raise invalid(
-            f"The store is {store.status}: promotions are stopped and take no charges.",
+            gettext("The store is %(status)s: promotions are stopped and take no charges.")
+            % {"status": store.status},
             code=Code.INVALID_TRANSITION,
         )
     return _record(
@@ -275,7 +289,7 @@ def promotion_adjust(
     """A correction by finance, positive or negative, with the reason in ``note``."""
     require_staff_perm(actor, "payouts.adjust_promotion")
     if not (note or "").strip():
-        raise invalid("Say why the wallet is adjusted.", field="note")
+        raise invalid(gettext("Say why the wallet is adjusted."), field="note")
     store = lock(SellerAccount, store_id, what="Store")
     return _record(
         store,

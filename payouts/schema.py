@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 import strawberry_django
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 from strawberry import UNSET, Info, relay
 
 from accounts.models import SellerAccount
@@ -64,8 +65,10 @@ OrderRef = Annotated["OrderType", strawberry.lazy("orders.schema")]
 LedgerAccount = enum_from_choices(
     "LedgerAccount",
     Account.choices,
-    description="escrow, available, reserve, promotion and debt belong to a store; the others "
-    "are the platform's side of each movement.",
+    description=gettext_noop(
+        "escrow, available, reserve, promotion and debt belong to a store; the others "
+        "are the platform's side of each movement."
+    ),
 )
 PostingKind = enum_from_choices("PostingKind", Posting.Kind.choices)
 PayoutStatus = enum_from_choices("PayoutStatus", Payout.Status.choices)

@@ -17,6 +17,7 @@ import strawberry
 import strawberry_django
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import DateTimeField, F, Prefetch, Q, QuerySet, Value
+from django.utils.translation import gettext, gettext_noop
 from strawberry import Info, relay
 from strawberry.scalars import JSON
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
@@ -99,8 +100,10 @@ class Balances:
 EarlyPayoutSource = enum_from_choices(
     "EarlyPayoutSource",
     [("override", "Staff override"), ("evaluation", "Evaluation")],
-    description="Who decided: OVERRIDE is staff (`earlyPayoutSet`), EVALUATION the platform's "
-    "daily evaluation.",
+    description=gettext_noop(
+        "Who decided: OVERRIDE is staff (`earlyPayoutSet`), EVALUATION the platform's "
+        "daily evaluation."
+    ),
 )
 DECISIONS_DEFAULT = 10
 DECISIONS_ATTR = "recent_early_payout_decisions"
@@ -141,7 +144,9 @@ class EarlyPayoutDecisionType:
 def _last(value: int) -> int:
     limit = max_page_size()
     if not 0 <= value <= limit:
-        raise invalid(f"'last' must be between 0 and {limit}.", field="last")
+        raise invalid(
+            gettext("'last' must be between 0 and %(limit)s.") % {"limit": limit}, field="last"
+        )
     return value
 
 
@@ -443,8 +448,10 @@ PromotionMovementKind = enum_from_choices("PromotionMovementKind", PromotionMove
 PromotionTopUpMethod = enum_from_choices(
     "PromotionTopUpMethod",
     PromotionMovement.Method.choices,
-    description="ALIPAY and CREDIT_CARD: the seller or finance; BANK_TRANSFER: an offline "
-    "transfer that finance records.",
+    description=gettext_noop(
+        "ALIPAY and CREDIT_CARD: the seller or finance; BANK_TRANSFER: an offline "
+        "transfer that finance records."
+    ),
 )
 OPEN_ARREARS_ATTR = "promotion_in_arrears_since"
 THRESHOLD_ATTR = "promotion_low_balance_threshold"

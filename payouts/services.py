@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Notice, SellerAccount
 from accounts.notices import notify
@@ -207,7 +208,10 @@ def _refund(
     amount = clean_amount(amount)
     left = refundable(order)
     if amount > left:
-        raise invalid(f"At most USD {left} of this order is still refundable.", field="amount")
+        raise invalid(
+            _("At most USD %(left)s of this order is still refundable.") % {"left": left},
+            field="amount",
+        )
     store_id = order.store_id
     if protected:
         sources = {"from_protection_fund": amount}
@@ -432,19 +436,28 @@ def early_payout_set(
             store,
             Notice.Kind.ELIGIBILITY,
             at=at,
-            title="Early payout ends for your store",
-            body=f"{reason or 'Your store no longer meets the early-payout criteria.'} "
-            f"Orders are now paid on confirmation. Your reserve is released on "
-            f"{release_at:%Y-%m-%d}.",
+            title=gettext_lazy("Early payout ends for your store"),
+            body=lambda: (
+                _(
+                    "%(reason)s Orders are now paid on confirmation. Your reserve is released on "
+                    "%(release_on)s."
+                )
+                % {
+                    "reason": reason or _("Your store no longer meets the early-payout criteria."),
+                    "release_on": f"{release_at:%Y-%m-%d}",
+                }
+            ),
         )
     elif eligible and not was_eligible:
         notify(
             store,
             Notice.Kind.ELIGIBILITY,
             at=at,
-            title="Your store now receives early payout",
-            body=f"Orders are paid {settings.EARLY_PAYOUT_DELAY_DAYS} days after shipment, "
-            f"with {rate:.0%} held as a reserve.",
+            title=gettext_lazy("Your store now receives early payout"),
+            body=lambda: (
+                _("Orders are paid %(days)s days after shipment, with %(rate)s held as a reserve.")
+                % {"days": settings.EARLY_PAYOUT_DELAY_DAYS, "rate": f"{rate:.0%}"}
+            ),
         )
     return terms
 
@@ -464,7 +477,8 @@ def rate_for(day: date, currency: str = Currency.USD) -> Decimal:
     )
     if rate is None:
         raise invalid(
-            f"No {currency}/CNY exchange rate is recorded for {day:%Y-%m-%d}.",
+            _("No %(currency)s/CNY exchange rate is recorded for %(day)s.")
+            % {"currency": currency, "day": f"{day:%Y-%m-%d}"},
             field="currency",
             code=Code.NO_EXCHANGE_RATE,
         )
@@ -526,14 +540,16 @@ def payout_request(
     currency = _payout_currency(store, currency)
     if store.status == SellerAccount.Status.FROZEN:
         raise invalid(
-            f"The store is frozen ({store.get_freeze_reason_display() or 'no reason given'}); "
-            "payouts are blocked until it is unfrozen.",
+            _("The store is frozen (%(value)s); payouts are blocked until it is unfrozen.")
+            % {"value": store.get_freeze_reason_display() or "no reason given"},
             code=Code.INVALID_TRANSITION,
         )
     available = balance(store_id=store.pk, account=A.AVAILABLE, currency=Currency.USD)
     if amount > available:
         raise invalid(
-            f"Only USD {available} is available.", field="amount", code=Code.INSUFFICIENT_FUNDS
+            _("Only USD %(available)s is available.") % {"available": available},
+            field="amount",
+            code=Code.INSUFFICIENT_FUNDS,
         )
     rate = rate_for(at.date()) if currency == Currency.CNY else None
     payout = Payout.objects.create(
@@ -605,7 +621,7 @@ def payout_mark_failed(
     reason = (reason or "").strip()
     run_transition(payout, "mark_failed", actor=actor, at=at, note=reason, reason=reason)
     if not reason:
-        raise invalid("Say why the payout failed.", field="reason")
+        raise invalid(_("Say why the payout failed."), field="reason")
     clean_text(
         reason, field="reason", max_length=column_length(Payout, "failure_reason"), multiline=True
     )
@@ -636,7 +652,7 @@ def exchange_rate_set(
 ) -> ExchangeRate:
     require_staff_perm(actor, "payouts.change_exchangerate")
     if currency != Currency.USD:
-        raise invalid("Only USD/CNY rates are kept.", field="currency")
+        raise invalid(_("Only USD/CNY rates are kept."), field="currency")
     value = clean_rate(rate, field="rate")
     row, _created = ExchangeRate.objects.update_or_create(
         date=day,

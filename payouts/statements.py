@@ -21,6 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from backoffice.errors import invalid
 from payouts.ledger import ZERO, latest, to_cents
@@ -123,6 +124,8 @@ def statement(*, store_id: int, year: int, month: int) -> Statement:
 # --- rendering ----------------------------------------------------------------------------------
 
 HEADER = ("account", "currency", "at", "kind", "reference", "order", "amount", "balance")
+# The page translates the header (the files keep it): its words, for the catalogue.
+HEADER_WORDS = (gettext_noop("currency"), gettext_noop("at"))
 
 
 def as_rows(report: Statement) -> list[tuple[str, ...]]:

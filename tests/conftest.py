@@ -1,8 +1,18 @@
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.test import Client
 
+from backoffice.catalogue import compile_catalogues
+
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The Chinese tests read the compiled catalogue: write any .mo older than its .po (pure
+    Python; `make messages` does the same)."""
+    compile_catalogues([Path(p) for p in settings.LOCALE_PATHS])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -49,6 +49,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import SellerAccount
@@ -155,35 +156,46 @@ class StoreInput(forms.TextInput):
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        help_text="A platform export, CSV (UTF-8 or GB18030, comma or tab) or XLSX (first sheet)."
+        help_text=gettext_lazy(
+            "A platform export, CSV (UTF-8 or GB18030, comma or tab) or XLSX (first sheet)."
+        )
     )
     kind = forms.ChoiceField(
-        choices=[("", "Guess from the headers"), *((k.value, KIND_LABELS[k.value]) for k in Kind)],
+        choices=[
+            ("", gettext_lazy("Guess from the headers")),
+            *((k.value, KIND_LABELS[k.value]) for k in Kind),
+        ],
         required=False,
     )
     tz = forms.ChoiceField(
-        label="Time zone",
+        label=gettext_lazy("Time zone"),
         choices=timezone_choices,
         initial=PLATFORM_TZ.key,
-        help_text="Of timestamps written without an offset; the platform exports in "
-        f"{PLATFORM_TZ.key}.",
+        help_text=gettext_lazy(
+            "Of timestamps written without an offset; the platform exports in %(key)s."
+        )
+        % {"key": PLATFORM_TZ.key},
     )
 
     store = forms.CharField(
-        label="Store",
+        label=gettext_lazy("Store"),
         required=False,
         widget=StoreInput(options=store_options),
         max_length=SellerAccount._meta.get_field("platform_store_id").max_length,
-        help_text="For a file of one store (the seller center's exports have no store column): "
-        "its platform store id, one of the stores listed or a new one. Leave it empty for a "
-        "file whose rows name their stores.",
+        help_text=gettext_lazy(
+            "For a file of one store (the seller center's exports have no store column): "
+            "its platform store id, one of the stores listed or a new one. Leave it empty for a "
+            "file whose rows name their stores."
+        ),
     )
     store_name = forms.CharField(
-        label="New store's name",
+        label=gettext_lazy("New store's name"),
         required=False,
         max_length=SellerAccount._meta.get_field("name").max_length,
-        help_text="Only for a store not in the back-office yet: it is created with this name "
-        "(or the file's store name column, when it has one).",
+        help_text=gettext_lazy(
+            "Only for a store not in the back-office yet: it is created with this name "
+            "(or the file's store name column, when it has one)."
+        ),
     )
 
     def clean_store(self) -> str:
@@ -195,7 +207,8 @@ class UploadForm(forms.Form):
             return parse_platform_id(text, what="platform store id") or ""
         except CellError as exc:
             raise ValidationError(
-                f"{exc.message}: letters, digits, - and _ only.", code="invalid"
+                _("%(message)s: letters, digits, - and _ only.") % {"message": exc.message},
+                code="invalid",
             ) from None
 
     def clean(self) -> dict[str, Any]:
@@ -208,8 +221,11 @@ class UploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
             raise ValidationError(
-                f"The file is larger than {settings.IMPORT_MAX_UPLOAD_BYTES // (1 << 20)} MB: "
-                "import it with the import command instead.",
+                _(
+                    "The file is larger than %(value)s MB: "
+                    "import it with the import command instead."
+                )
+                % {"value": settings.IMPORT_MAX_UPLOAD_BYTES // (1 << 20)},
                 code="too_large",
             )
         return upload
@@ -393,7 +409,7 @@ class ImportFileAdmin(ReadOnlyAdmin):
             import_file.record_links = record_links(request, import_file, self.admin_site)
         return import_file
 
-    @admin.display(description="records from this file")
+    @admin.display(description=gettext_lazy("records from this file"))
     def records(self, import_file: ImportFile) -> SafeString | str:
         links = getattr(import_file, "record_links", [])
         if not links:

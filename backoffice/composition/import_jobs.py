@@ -20,6 +20,7 @@ again would only find its rows unchanged).
 """
 
 import contextlib
+import functools
 import hashlib
 import logging
 from collections import Counter
@@ -34,6 +35,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from procrastinate import App, JobContext, exceptions
@@ -43,6 +45,7 @@ from backoffice import clock, db, jobs
 from backoffice.composition.imports.errors import FileError, RowError
 from backoffice.composition.imports.runner import ImportReport, import_export
 from backoffice.errors import error_text, invalid
+from backoffice.i18n import language_of
 from backoffice.models import ImportFile, ImportJob
 
 logger = logging.getLogger(__name__)
@@ -363,6 +366,20 @@ UNEXPECTED = gettext_lazy(
 # --- the stages ---
 
 
+def in_uploader_language(stage: Callable[[int], None]) -> Callable[[int], None]:
+    """A stage writes its report and errors in the language of whoever uploaded the file (a
+    worker has no request): theirs, else their store's, else LANGUAGE_CODE."""
+
+    @functools.wraps(stage)
+    def run(job_id: int) -> None:
+        job = ImportJob.objects.select_related("created_by__store").filter(pk=job_id).first()
+        with translation.override(language_of(job.created_by if job else None)):
+            stage(job_id)
+
+    return run
+
+
+@in_uploader_language
 def run_preview(job_id: int) -> None:
     """The dry run: what importing the file would do."""
     job = _start(job_id, expected=(Status.QUEUED, Status.PREVIEWING), status=Status.PREVIEWING)
@@ -398,6 +415,7 @@ def _previewed(job_id: int, report: ImportReport) -> None:
         _save(job, "status")
 
 
+@in_uploader_language
 def run_apply(job_id: int) -> None:
     """The import, in one transaction with the job's end: all of it and "done", or nothing."""
     if _start(job_id, expected=(Status.CONFIRMED, Status.APPLYING), status=Status.APPLYING) is None:

@@ -1,13 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from backoffice.composition.health import HealthView
 from backoffice.composition.views import GraphQLView, csrf_token
+from backoffice.i18n import set_language
 
-admin.site.site_header = "Seller back-office"
-admin.site.site_title = "Seller back-office"
-admin.site.index_title = "Stores, orders, disputes and money"
+admin.site.site_header = _("Seller back-office")
+admin.site.site_title = _("Seller back-office")
+admin.site.index_title = _("Stores, orders, disputes and money")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -16,6 +18,8 @@ urlpatterns = [
     # login, logout, password_change, password_reset, password_reset_confirm, ...).
     path("accounts/", include("django.contrib.auth.urls")),
     path("auth/csrf/", csrf_token, name="csrf"),
+    # The admin's language switcher: a cookie, and the signed-in user's saved language.
+    path("i18n/setlang/", set_language, name="set_language"),
     # GraphiQL (GET with Accept: text/html) only when GRAPHIQL_ENABLED: see the view.
     path("graphql/", GraphQLView.as_view(graphql_ide="graphiql"), name="graphql"),
     # Database, cache, queue and deadline heartbeats (backoffice/composition/health.py).

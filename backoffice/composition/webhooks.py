@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from backoffice import clock, db, events
 from backoffice.deadlines import register
@@ -314,11 +315,13 @@ def _disable(endpoint: WebhookEndpoint, now: datetime) -> None:
         notify(
             endpoint.store,
             Notice.Kind.WEBHOOK_DISABLED,
-            title=_("Webhook endpoint disabled"),
-            body=_(
-                "Events are no longer sent to %(url)s: its last %(count)s deliveries failed. "
-                "Ask the platform's staff to turn it on again once it answers."
-            )
-            % {"url": endpoint.url, "count": endpoint.failure_count},
+            title=gettext_lazy("Webhook endpoint disabled"),
+            body=lambda: (
+                _(
+                    "Events are no longer sent to %(url)s: its last %(count)s deliveries failed. "
+                    "Ask the platform's staff to turn it on again once it answers."
+                )
+                % {"url": endpoint.url, "count": endpoint.failure_count}
+            ),
             at=now,
         )

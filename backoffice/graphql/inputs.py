@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from backoffice.errors import invalid
 
@@ -10,5 +11,5 @@ from backoffice.errors import invalid
 def aware(value: datetime | None, *, field: str) -> datetime | None:
     """``value`` if it carries a time zone (or is not given): a naive time is ambiguous."""
     if value is not None and timezone.is_naive(value):
-        raise invalid("Give the time with a time zone, e.g. 2026-03-01T12:00:00Z.", field=field)
+        raise invalid(_("Give the time with a time zone, e.g. 2026-03-01T12:00:00Z."), field=field)
     return value

@@ -23,6 +23,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, Validat
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError, OperationalError
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 from strawberry import Info
 from strawberry.utils.str_converters import to_camel_case
 from strawberry_django.fields.types import OperationInfo, OperationMessage
@@ -36,9 +37,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 Kind = OperationMessage.Kind
 
 
-RACE_LOST_MESSAGE = OperationMessage(
-    kind=Kind.VALIDATION, message=RACE_LOST, code=Code.INVALID.value
-)
+def race_lost_message() -> OperationMessage:
+    """In the request's language (``RACE_LOST`` is lazy)."""
+    return OperationMessage(kind=Kind.VALIDATION, message=str(RACE_LOST), code=Code.INVALID.value)
 
 
 def busy_message() -> OperationMessage:
@@ -68,7 +69,7 @@ def messages(error: Exception) -> list[OperationMessage]:
         return [
             OperationMessage(
                 kind=Kind.PERMISSION,
-                message=str(error) or "You do not have permission to do this.",
+                message=str(error) or gettext("You do not have permission to do this."),
                 code=Code.PERMISSION_DENIED.value,
             )
         ]
@@ -84,7 +85,7 @@ def with_error_codes(resolver: F) -> F:
             return OperationInfo(messages=messages(error))
         except IntegrityError:
             logger.warning("%s refused by a unique index", resolver.__name__, exc_info=True)
-            return OperationInfo(messages=[RACE_LOST_MESSAGE])
+            return OperationInfo(messages=[race_lost_message()])
         except OperationalError as error:
             if not is_lock_timeout(error):
                 raise

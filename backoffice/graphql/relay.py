@@ -30,7 +30,9 @@ def _cursor_offset(cursor: str | None, name: str) -> None:
         if not 0 <= int(offset) <= sys.maxsize // 2:  # larger offsets overflow the database
             raise ValueError
     except (ValueError, TypeError):
-        raise invalid(f"{name!r} is not a cursor of this list.", field=name) from None
+        raise invalid(
+            _("%(name)r is not a cursor of this list.") % {"name": name}, field=name
+        ) from None
 
 
 def check_page_arguments(
@@ -40,7 +42,10 @@ def check_page_arguments(
     limit = max_page_size()
     for name, value in (("first", first), ("last", last)):
         if value is not None and not 0 <= value <= limit:
-            raise invalid(f"{name!r} must be between 0 and {limit}.", field=name)
+            raise invalid(
+                _("%(name)r must be between 0 and %(limit)s.") % {"name": name, "limit": limit},
+                field=name,
+            )
     _cursor_offset(after, "after")
     _cursor_offset(before, "before")
 

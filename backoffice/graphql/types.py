@@ -11,6 +11,7 @@ import strawberry
 import strawberry_django
 from django.db import models
 from django.db.models import Prefetch, QuerySet
+from django.utils import translation
 from strawberry import Info
 
 from backoffice.audit import TransitionLog
@@ -89,9 +90,21 @@ def enum_from_choices(
     name: str, choices: Iterable[tuple[str, Any]], *, description: str | None = None
 ) -> type[StrEnum]:
     """A GraphQL enum built from model choices: ``credit_card`` becomes ``CREDIT_CARD``. Its
-    members are ``str`` equal to the stored value, so they go to services unchanged."""
+    members are ``str`` equal to the stored value, so they go to services unchanged.
+
+    Each value's description is its choice label, the enum's is ``description``: both in
+    English in the schema (it is one document for every client) and both in the translation
+    catalogue (labels are ``gettext_lazy``, enum descriptions ``gettext_noop``), so a client
+    shows them in its reader's language; ``messages.message`` is translated by the server."""
+    choices = list(choices)
     members = {str(value).upper(): str(value) for value, _label in choices}
-    return strawberry.enum(StrEnum(name, members), description=description)
+    enum = strawberry.enum(StrEnum(name, members), description=description)
+    with translation.override("en"):
+        labels = {str(value): str(label) for value, label in choices}
+    for value in enum.__strawberry_definition__.values:
+        if labels.get(value.value) not in (None, value.value):
+            value.description = labels[value.value]
+    return enum
 
 
 # The currencies of money the API takes (payouts, settlement, rates): USD and CNY.

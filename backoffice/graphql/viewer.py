@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
 from strawberry import Info
 
 from backoffice import clock
@@ -35,5 +36,5 @@ def require_user(info: Info) -> Any:
     """The signed-in, active user acting through a mutation."""
     user = viewer(info)
     if not (user.is_authenticated and user.is_active):
-        raise PermissionDenied("Sign in to do this.")
+        raise PermissionDenied(_("Sign in to do this."))
     return user

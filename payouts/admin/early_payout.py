@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SellerAccount
 from backoffice.admin_helpers import NOTE_WIDGET, ReadOnlyAdmin, always, autocomplete, percent
@@ -23,18 +24,21 @@ TERMS_PERM = "payouts.change_earlypayoutterms"
 class TermsForm(forms.Form):
     eligible = forms.BooleanField(
         required=False,
-        help_text="Orders are paid out early (after shipment + delay). Losing eligibility "
-        "schedules the release of the reserve.",
+        help_text=_(
+            "Orders are paid out early (after shipment + delay). Losing eligibility "
+            "schedules the release of the reserve."
+        ),
     )
     reserve_rate = StrictDecimalField(
-        label="Reserve rate",
+        label=_("Reserve rate"),
         min_value=0,
         max_value=Decimal("0.9999"),
         decimal_places=4,
-        help_text="A fraction: 0.10 holds 10 % of each early payout as a deposit.",
+        # xgettext:no-python-format
+        help_text=_("A fraction: 0.10 holds 10 % of each early payout as a deposit."),
     )
     reason = forms.CharField(
-        max_length=300, widget=NOTE_WIDGET, help_text="Kept with the decision."
+        max_length=300, widget=NOTE_WIDGET, help_text=_("Kept with the decision.")
     )
 
 
@@ -53,7 +57,7 @@ class EarlyPayoutTermsAdmin(TransitionAdminMixin, admin.ModelAdmin):
     service_id_arg = "store_id"
     object_actions = {
         "set_terms": ObjectAction(
-            "Change terms",
+            _("Change terms"),
             early_payout_set,
             TERMS_PERM,
             form=TermsForm,
@@ -85,11 +89,11 @@ class EarlyPayoutTermsAdmin(TransitionAdminMixin, admin.ModelAdmin):
     def object_label(self, obj: EarlyPayoutTerms) -> str:
         return f"Early payout terms of {obj.store}"
 
-    @admin.display(description="reserve rate", ordering="reserve_rate")
+    @admin.display(description=_("reserve rate"), ordering="reserve_rate")
     def reserve(self, terms: EarlyPayoutTerms) -> str:
         return f"{terms.reserve_rate * 100:.2f} %"
 
-    @admin.display(description="decisions (latest first)")
+    @admin.display(description=_("decisions (latest first)"))
     def decisions(self, terms: EarlyPayoutTerms) -> SafeString:
         rows = EarlyPayoutDecision.objects.filter(store_id=terms.store_id).select_related(
             "decided_by"
@@ -169,6 +173,6 @@ class EarlyPayoutDecisionAdmin(ReadOnlyAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="reserve rate", ordering="reserve_rate")
+    @admin.display(description=_("reserve rate"), ordering="reserve_rate")
     def reserve(self, decision: EarlyPayoutDecision) -> str:
         return f"{decision.reserve_rate * 100:.2f} %"

@@ -23,12 +23,12 @@ class EntryInline(ReadOnlyInline):
     model = LedgerEntry
     fields = ("account", "store", "order", "amount_signed")
     readonly_fields = fields
-    verbose_name_plural = "entries (legs)"
+    verbose_name_plural = _("entries (legs)")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("store", "order")
 
-    @admin.display(description="amount")
+    @admin.display(description=_("amount"))
     def amount_signed(self, entry: LedgerEntry) -> str:
         return signed(entry.amount, entry.currency)
 
@@ -66,11 +66,11 @@ class LedgerEntryAdmin(ExportAdminMixin, ReadOnlyAdmin):
     fields = ("posting", "kind", "account", "store", "order", "amount_signed", "at")
     readonly_fields = fields
 
-    @admin.display(description="kind", ordering="posting__kind")
+    @admin.display(description=_("kind"), ordering="posting__kind")
     def kind(self, entry: LedgerEntry) -> str:
         return entry.posting.get_kind_display()
 
-    @admin.display(description="amount", ordering="amount")
+    @admin.display(description=_("amount"), ordering="amount")
     def amount_signed(self, entry: LedgerEntry) -> str:
         return signed(entry.amount, entry.currency)
 
@@ -178,16 +178,16 @@ class PostingInline(ReadOnlyInline):
     model = Posting
     fields = ("posting", "kind", "at", "legs")
     readonly_fields = fields
-    verbose_name_plural = "ledger postings"
+    verbose_name_plural = _("ledger postings")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("entries")
 
-    @admin.display(description="reference")
+    @admin.display(description=_("reference"))
     def posting(self, posting: Posting) -> SafeString:
         return admin_link(posting, posting.reference)
 
-    @admin.display(description="legs")
+    @admin.display(description=_("legs"))
     def legs(self, posting: Posting) -> SafeString:
         return format_html_join(
             mark_safe("<br>"),

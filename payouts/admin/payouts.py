@@ -52,7 +52,7 @@ class PaidForm(forms.Form):
     note = forms.CharField(
         required=False,
         widget=NOTE_WIDGET,
-        help_text="E.g. the bank transfer reference. Kept in the history.",
+        help_text=_("E.g. the bank transfer reference. Kept in the history."),
     )
 
 
@@ -60,8 +60,10 @@ class FailedForm(forms.Form):
     reason = forms.CharField(
         max_length=300,
         widget=NOTE_WIDGET,
-        help_text="Kept on the payout and in the history. The amount returns to the store's "
-        "available balance.",
+        help_text=_(
+            "Kept on the payout and in the history. The amount returns to the store's "
+            "available balance."
+        ),
     )
 
 
@@ -70,7 +72,7 @@ class PayoutRequestForm(forms.Form):
         SellerAccount.objects.all(), widget=autocomplete(Payout, "store")
     )
     amount = StrictDecimalField(
-        max_digits=16, help_text="USD, taken from the store's available balance."
+        max_digits=16, help_text=_("USD, taken from the store's available balance.")
     )
     currency = forms.ChoiceField(
         choices=[("", _("The store's settlement currency")), *Currency.CHOICES],
@@ -107,13 +109,13 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     resource_classes = [PayoutResource]  # export only (backoffice/exports.py)
     object_actions = {
         "mark_paid": ObjectAction(
-            "Mark paid", payout_mark_paid, SETTLE_PERM, form=PaidForm, effect=paid_effect
+            _("Mark paid"), payout_mark_paid, SETTLE_PERM, form=PaidForm, effect=paid_effect
         ),
         "mark_failed": ObjectAction(
-            "Mark failed", payout_mark_failed, SETTLE_PERM, form=FailedForm
+            _("Mark failed"), payout_mark_failed, SETTLE_PERM, form=FailedForm
         ),
     }
-    actions = [bulk_action("mark_paid", "Mark selected payouts paid")]
+    actions = [bulk_action("mark_paid", _("Mark selected payouts paid"))]
     service_add_form = PayoutRequestForm
 
     # Fits 1440 px: the rate shows on hover over what the store receives.
@@ -128,7 +130,7 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
             {"fields": ("store", "status", "held", "amount_usd", "currency", "rate", "receives")},
         ),
         (
-            "Time",
+            _("Time"),
             {"fields": ("requested_at", "requested_by", "paid_at", "failed_at", "failure_reason")},
         ),
     )
@@ -165,11 +167,11 @@ class PayoutAdmin(TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
     def object_label(self, obj: Payout) -> str:
         return f"Payout {obj.pk} ({money(obj.payout_amount, obj.currency)})"
 
-    @admin.display(description="amount", ordering="amount")
+    @admin.display(description=_("amount"), ordering="amount")
     def amount_usd(self, payout: Payout) -> str:
         return money(payout.amount)
 
-    @admin.display(description="payout amount", ordering="payout_amount")
+    @admin.display(description=_("payout amount"), ordering="payout_amount")
     def receives(self, payout: Payout) -> SafeString | str:
         text = money(payout.payout_amount, payout.currency)
         if payout.rate is None:
@@ -225,7 +227,7 @@ def holds_with_remaining(queryset: QuerySet[ReserveHold] | None = None) -> Query
 
 
 class ReleasedFilter(admin.SimpleListFilter):
-    title = "released"
+    title = _("released")
     parameter_name = "released"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -280,11 +282,11 @@ class ReserveHoldAdmin(ReadOnlyAdmin):
         context = {"title": "Deposit inquiry: reserve held per order", **(extra_context or {})}
         return super().changelist_view(request, context)
 
-    @admin.display(description="held", ordering="held")
+    @admin.display(description=_("held"), ordering="held")
     def held_usd(self, hold: ReserveHold) -> str:
         return money(hold.held)
 
-    @admin.display(description="remaining", ordering="remaining")
+    @admin.display(description=_("remaining"), ordering="remaining")
     def remaining_usd(self, hold: ReserveHold) -> str:
         return money(to_cents(hold.remaining))
 

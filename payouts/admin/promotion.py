@@ -9,6 +9,8 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SellerAccount
 from backoffice import clock
@@ -61,10 +63,10 @@ class PromotionEntryForm(forms.Form):
         SellerAccount.objects.all(), widget=autocomplete(PromotionMovement, "store")
     )
     kind = forms.ChoiceField(
-        label="Record",
+        label=_("Record"),
         choices=[
-            (TOP_UP, "Top-up received by offline bank transfer"),
-            (ADJUSTMENT, "Adjustment (a correction, positive or negative)"),
+            (TOP_UP, _("Top-up received by offline bank transfer")),
+            (ADJUSTMENT, _("Adjustment (a correction, positive or negative)")),
         ],
         initial=TOP_UP,
         widget=forms.RadioSelect,
@@ -72,21 +74,25 @@ class PromotionEntryForm(forms.Form):
     # Checked by the services (their errors show next to the field).
     amount = StrictDecimalField(
         max_digits=16,
-        help_text="CNY. A top-up is more than zero and pays the store's arrears first; an "
-        "adjustment may be negative.",
+        help_text=_(
+            "CNY. A top-up is more than zero and pays the store's arrears first; an "
+            "adjustment may be negative."
+        ),
     )
     reference = forms.CharField(
         max_length=100,
         required=False,
-        help_text="The bank's reference of the transfer (required for a top-up; optional for "
-        "an adjustment). A reference already recorded for the same movement records nothing "
-        "new.",
+        help_text=_(
+            "The bank's reference of the transfer (required for a top-up; optional for "
+            "an adjustment). A reference already recorded for the same movement records nothing "
+            "new."
+        ),
     )
     note = forms.CharField(
         required=False,
         max_length=300,
         widget=NOTE_WIDGET,
-        help_text="Why the wallet is adjusted (required for an adjustment).",
+        help_text=_("Why the wallet is adjusted (required for an adjustment)."),
     )
     # One key per form shown: submitting the same form twice records one movement.
     idempotency_key = forms.CharField(
@@ -101,7 +107,7 @@ class PromotionEntryForm(forms.Form):
 
 
 class PromotionPostingInline(PostingInline):
-    verbose_name_plural = "ledger posting"
+    verbose_name_plural = _("ledger posting")
 
 
 @admin.register(PromotionMovement)
@@ -149,7 +155,7 @@ class PromotionMovementAdmin(ImportedFromMixin, TransitionAdminMixin, admin.Mode
     def object_label(self, obj: PromotionMovement) -> str:
         return f"{obj.get_kind_display()} {signed(obj.amount, Currency.CNY)} ({obj.reference})"
 
-    @admin.display(description="amount", ordering="amount")
+    @admin.display(description=_("amount"), ordering="amount")
     def amount_signed(self, movement: PromotionMovement) -> str:
         return signed(movement.amount, Currency.CNY)
 
@@ -180,25 +186,35 @@ class PromotionMovementAdmin(ImportedFromMixin, TransitionAdminMixin, admin.Mode
             reason=SellerAccount.FreezeReason.ARREARS, lifted_at=obj.at
         ).exists()
         if owed:
-            messages.warning(request, f"{store} is still in arrears: CNY {owed:,.2f} owed.")
+            messages.warning(
+                request,
+                gettext("%(store)s is still in arrears: CNY %(owed)s owed.")
+                % {"store": store, "owed": f"{owed:,.2f}"},
+            )
         elif lifted and store.status == SellerAccount.Status.FROZEN:
-            others = ", ".join(h.get_reason_display() for h in store.active_holds())
+            others = ", ".join(str(h.get_reason_display()) for h in store.active_holds())
             messages.info(
                 request,
-                f"{store} owes no arrears any more: its arrears hold is lifted; it stays frozen "
-                f"for {others}.",
+                gettext(
+                    "%(store)s owes no arrears any more: "
+                    "its arrears hold is lifted; it stays frozen for %(others)s."
+                )
+                % {"store": store, "others": others},
             )
         elif lifted:
             messages.info(
                 request,
-                f"{store} owes no arrears any more: its arrears hold is lifted and it is active "
-                "again.",
+                gettext(
+                    "%(store)s owes no arrears any more: "
+                    "its arrears hold is lifted and it is active again."
+                )
+                % {"store": store},
             )
         return response
 
 
 class OpenEpisodeFilter(admin.SimpleListFilter):
-    title = "state"
+    title = _("state")
     parameter_name = "open"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -223,11 +239,11 @@ class ArrearsEpisodeAdmin(ReadOnlyAdmin):
     fields = ("store", "started_at", "cleared_at", "duration", "peak_cny")
     readonly_fields = fields
 
-    @admin.display(description="peak owed", ordering="peak")
+    @admin.display(description=_("peak owed"), ordering="peak")
     def peak_cny(self, episode: ArrearsEpisode) -> str:
         return cny(episode.peak)
 
-    @admin.display(description="duration")
+    @admin.display(description=_("duration"))
     def duration(self, episode: ArrearsEpisode) -> str:
         end = episode.cleared_at or clock.now()
         days = f"{(end - episode.started_at).total_seconds() / 86400:.1f} days"
@@ -236,8 +252,8 @@ class ArrearsEpisodeAdmin(ReadOnlyAdmin):
 
 class ThresholdForm(forms.Form):
     threshold = StrictDecimalField(
-        label="Low-balance threshold",
-        help_text="CNY; a balance below it sends the store a notice (0 turns the notices off).",
+        label=_("Low-balance threshold"),
+        help_text=_("CNY; a balance below it sends the store a notice (0 turns the notices off)."),
     )
 
 
@@ -257,7 +273,7 @@ class PromotionWalletAdmin(TransitionAdminMixin, admin.ModelAdmin):
     service_id_arg = "store_id"
     object_actions = {
         "set_threshold": ObjectAction(
-            "Change threshold",
+            _("Change threshold"),
             promotion_set_threshold,
             THRESHOLD_PERM,
             form=ThresholdForm,
@@ -289,11 +305,11 @@ class PromotionWalletAdmin(TransitionAdminMixin, admin.ModelAdmin):
     def object_label(self, obj: PromotionWallet) -> str:
         return f"Promotion wallet of {obj.store}"
 
-    @admin.display(description="balance", ordering="balance")
+    @admin.display(description=_("balance"), ordering="balance")
     def balance_cny(self, wallet: PromotionWallet) -> str:
         return cny(to_cents(wallet.balance))
 
-    @admin.display(description="low-balance threshold", ordering="low_balance_threshold")
+    @admin.display(description=_("low-balance threshold"), ordering="low_balance_threshold")
     def threshold_cny(self, wallet: PromotionWallet) -> str:
         threshold = wallet.low_balance_threshold
         return cny(threshold) if threshold else "none (no notices)"

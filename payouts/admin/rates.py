@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminDateWidget
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from backoffice.admin_helpers import always
 from backoffice.admin_sources import ImportedFromMixin
@@ -19,17 +20,17 @@ RATE_PERM = "payouts.change_exchangerate"
 
 
 class ExchangeRateForm(forms.Form):
-    day = forms.DateField(label="Date", widget=AdminDateWidget)
+    day = forms.DateField(label=_("Date"), widget=AdminDateWidget)
     rate = StrictDecimalField(
-        label="USD/CNY rate",
+        label=_("USD/CNY rate"),
         decimal_places=6,
-        help_text="CNY for one US dollar, at most 6 decimals (e.g. 7.1825).",
+        help_text=_("CNY for one US dollar, at most 6 decimals (e.g. 7.1825)."),
     )
 
 
 class RateChangeForm(forms.Form):
     rate = StrictDecimalField(
-        label="USD/CNY rate", decimal_places=6, help_text="CNY for one US dollar."
+        label=_("USD/CNY rate"), decimal_places=6, help_text=_("CNY for one US dollar.")
     )
 
 
@@ -47,7 +48,7 @@ class ExchangeRateAdmin(ImportedFromMixin, TransitionAdminMixin, admin.ModelAdmi
     service_id_arg = "rate_id"
     object_actions = {
         "change_rate": ObjectAction(
-            "Change rate",
+            _("Change rate"),
             exchange_rate_change,
             RATE_PERM,
             form=RateChangeForm,

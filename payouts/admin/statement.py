@@ -34,7 +34,7 @@ class MonthForm(forms.Form):
     format = forms.ChoiceField(
         label=_("Format"),
         required=False,
-        choices=[("", _("page")), ("csv", "CSV"), ("xlsx", "XLSX"), ("pdf", "PDF")],
+        choices=[("", _("page")), ("csv", _("CSV")), ("xlsx", _("XLSX")), ("pdf", _("PDF"))],
     )
 
 

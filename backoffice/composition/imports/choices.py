@@ -10,6 +10,8 @@ import unicodedata
 from enum import StrEnum
 from typing import Final, Literal, NamedTuple, TypeVar
 
+from django.utils.translation import gettext
+
 from .errors import CellError
 from .reading import Cell
 from .values import cell_text
@@ -299,7 +301,7 @@ def parse_dispute_status(value: Cell) -> DisputeStatus | None:
     try:
         return _DISPUTE_STATUSES[key(text)]
     except KeyError:
-        raise CellError(f"unknown status {text!r}") from None
+        raise CellError(gettext("unknown status %(text)r") % {"text": text}) from None
 
 
 def parse_dispute_reason(value: Cell) -> tuple[DisputeReason, str] | None:

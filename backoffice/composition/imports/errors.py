@@ -12,11 +12,14 @@
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 
 class FileError(Exception):
     """The whole file is refused: it cannot be read, or its headers do not fit the kind."""
 
     def __init__(self, message: str) -> None:
+        message = str(message)  # a lazy text in the language active where it is raised
         super().__init__(message)
         self.message = message
 
@@ -32,6 +35,7 @@ class CellError(ValueError):
     """One cell's value is wrong; ``message`` is what the report shows for it."""
 
     def __init__(self, message: str) -> None:
+        message = str(message)  # a lazy text in the language active where it is raised
         super().__init__(message)
         self.message = message
 
@@ -48,4 +52,8 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.column}: {self.message}"
+        return gettext("line %(line)s: %(column)s: %(message)s") % {
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+        }

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.utils.translation import gettext as _
+
 from .errors import FileError
 from .reading import Cell
 
@@ -178,7 +180,8 @@ def map_headers(
             continue
         if column.field in positions:
             raise FileError(
-                f"columns {labels[column.field]!r} and {shown!r} are both {column.both_names}"
+                _("columns %(value)r and %(shown)r are both %(both_names)s")
+                % {"value": labels[column.field], "shown": shown, "both_names": column.both_names}
             )
         positions[column.field] = index
         labels[column.field] = shown
@@ -195,7 +198,10 @@ def map_headers(
             else ""
         )
         names = ", ".join(c.both_names for c in missing)
-        raise FileError(f"missing required columns for {kind}: {names}{hint}")
+        raise FileError(
+            _("missing required columns for %(kind)s: %(names)s%(hint)s")
+            % {"kind": kind, "names": names, "hint": hint}
+        )
     warnings = list(unknown)
     if unused:
         warnings.append(f"columns read but not kept (not needed here): {', '.join(unused)}")
@@ -223,9 +229,12 @@ def guess_kind(headers: Sequence[str]) -> Kind:
         return fitting[0]
     if fitting:
         raise FileError(
-            f"the headers fit several kinds of export ({', '.join(fitting)}): name one with --kind"
+            _("the headers fit several kinds of export (%(value)s): name one with --kind")
+            % {"value": ", ".join(fitting)}
         )
     raise FileError(
-        "the headers fit no kind of export (orders, disputes, promotion, exchange_rates): "
-        "name one with --kind to see which columns are missing"
+        _(
+            "the headers fit no kind of export (orders, disputes, promotion, exchange_rates): "
+            "name one with --kind to see which columns are missing"
+        )
     )

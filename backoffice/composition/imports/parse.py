@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import tzinfo
 
+from django.utils.translation import gettext
+
 from .errors import FileError, RowError
 from .headers import COLUMNS, HeaderMap, Kind, guess_kind, map_headers
 from .reading import Source, Table, open_table
@@ -93,8 +95,11 @@ def open_export(
         chosen = Kind(kind) if kind else guess_kind(table.headers)
         if store is not None and chosen not in STORE_KINDS:
             raise FileError(
-                f"{chosen} files are not imported for one store: their rows say whose they are "
-                "(leave the store out)"
+                gettext(
+                    "%(chosen)s files are not imported for one store: their rows say whose they "
+                    "are (leave the store out)"
+                )
+                % {"chosen": chosen}
             )
         headers = map_headers(chosen, table.headers, store_given=store is not None)
         yield Export(chosen, table, headers, tz, store=store, currency=currency)

@@ -39,6 +39,7 @@ from typing import IO, Literal
 import openpyxl
 import xlrd
 from django.conf import settings
+from django.utils.translation import gettext as _
 from openpyxl.packaging.manifest import Manifest
 from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
 from openpyxl.xml.functions import fromstring
@@ -143,7 +144,7 @@ def detect_encoding(stream: IO[bytes]) -> str:
     stream.seek(0)
     head = stream.read(4)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise FileError("the file is UTF-16 text: save it as CSV UTF-8 or as an XLSX workbook")
+        raise FileError(_("the file is UTF-16 text: save it as CSV UTF-8 or as an XLSX workbook"))
     with_bom = head.startswith(codecs.BOM_UTF8)
     check = _check_utf8(stream, "utf-8-sig" if with_bom else "utf-8")
     if check is None:
@@ -152,19 +153,25 @@ def detect_encoding(stream: IO[bytes]) -> str:
     bad_line, utf8_line, utf8_sample = check
     if with_bom:
         raise FileError(
-            f"the file starts with a UTF-8 byte order mark but line {bad_line} is not UTF-8 "
-            "text: save it again as CSV UTF-8"
+            _(
+                "the file starts with a UTF-8 byte order mark but line %(bad_line)s is not UTF-8 "
+                "text: save it again as CSV UTF-8"
+            )
+            % {"bad_line": bad_line}
         )
     if utf8_line is not None:
         raise FileError(
-            f"line {bad_line} is not UTF-8 although the lines before it are (UTF-8 text "
-            f"{utf8_sample!r} on line {utf8_line}): the file mixes encodings; save it again as "
-            "CSV UTF-8 (lines of the file: a line break inside a quoted cell counts)"
+            _(
+                "line %(bad_line)s is not UTF-8 although the lines before it are (UTF-8 text "
+                "%(utf8_sample)r on line %(utf8_line)s): the file mixes encodings; save it again "
+                "as CSV UTF-8 (lines of the file: a line break inside a quoted cell counts)"
+            )
+            % {"bad_line": bad_line, "utf8_sample": utf8_sample, "utf8_line": utf8_line}
         )
     if _decodes_as(stream, "gb18030"):
         stream.seek(0)
         return "gb18030"
-    raise FileError("the file is not text in UTF-8 or GB18030: save it as CSV UTF-8")
+    raise FileError(_("the file is not text in UTF-8 or GB18030: save it as CSV UTF-8"))
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -181,7 +188,10 @@ def _seekable_binary(source: Source, stack: ExitStack) -> IO[bytes]:
         try:
             return stack.enter_context(open(source, "rb"))
         except OSError as exc:
-            raise FileError(f"cannot open {os.fspath(source)}: {exc.strerror}") from exc
+            raise FileError(
+                _("cannot open %(value)s: %(strerror)s")
+                % {"value": os.fspath(source), "strerror": exc.strerror}
+            ) from exc
     if getattr(source, "seekable", lambda: False)():
         source.seek(0)
         return source
@@ -197,7 +207,7 @@ def _decodes_as(stream: IO[bytes], encoding: str) -> bool:
     try:
         while chunk := stream.read(CHUNK_SIZE):
             if b"\x00" in chunk:
-                raise FileError("the file has NUL bytes: it is not a CSV text file")
+                raise FileError(_("the file has NUL bytes: it is not a CSV text file"))
             decoder.decode(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -227,7 +237,7 @@ def _check_utf8(stream: IO[bytes], encoding: str) -> tuple[int, int | None, str]
     try:
         while chunk := stream.read(CHUNK_SIZE):
             if b"\x00" in chunk:
-                raise FileError("the file has NUL bytes: it is not a CSV text file")
+                raise FileError(_("the file has NUL bytes: it is not a CSV text file"))
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
@@ -309,15 +319,23 @@ def _csv_records(reader: Iterator[list[str]], limits: Limits) -> Iterator[tuple[
 def _csv_error(line: int, exc: Exception, limits: Limits) -> FileError:
     if isinstance(exc, _LineTooLong):
         return FileError(
-            f"line {line} is longer than {limits.max_line_chars:,} characters "
-            "(IMPORT_MAX_LINE_CHARS): not an export's line"
+            _(
+                "line %(line)s is longer than %(max_line_chars)s characters "
+                "(IMPORT_MAX_LINE_CHARS): not an export's line"
+            )
+            % {"line": line, "max_line_chars": f"{limits.max_line_chars:,}"}
         )
     if "field limit" in str(exc):
         return FileError(
-            f"line {line}: a cell is longer than {limits.max_cell_chars:,} characters "
-            "(IMPORT_MAX_CELL_CHARS)"
+            _(
+                "line %(line)s: a cell is longer than %(max_cell_chars)s characters "
+                "(IMPORT_MAX_CELL_CHARS)"
+            )
+            % {"line": line, "max_cell_chars": f"{limits.max_cell_chars:,}"}
         )
-    return FileError(f"line {line}: the CSV cannot be read: {exc}")
+    return FileError(
+        _("line %(line)s: the CSV cannot be read: %(exc)s") % {"line": line, "exc": exc}
+    )
 
 
 def _open_xlsx(stream: IO[bytes], stack: ExitStack, limits: Limits) -> Table:
@@ -325,17 +343,17 @@ def _open_xlsx(stream: IO[bytes], stack: ExitStack, limits: Limits) -> Table:
     try:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zip, XML and key errors alike for a bad file
-        raise FileError(f"not a readable XLSX workbook: {exc}") from exc
+        raise FileError(_("not a readable XLSX workbook: %(exc)s") % {"exc": exc}) from exc
     stack.callback(workbook.close)
     if not workbook.worksheets:
-        raise FileError("the workbook has no worksheet")
+        raise FileError(_("the workbook has no worksheet"))
     sheet = workbook.worksheets[0]
     sheet.reset_dimensions()  # a wrong <dimension> would otherwise cut rows off
     values = sheet.iter_rows(min_row=1, values_only=True)
     try:
         first = next(values, ())
     except Exception as exc:  # a damaged sheet: openpyxl raises XML and value errors alike
-        raise FileError(f"line 1: the sheet cannot be read: {exc}") from exc
+        raise FileError(_("line 1: the sheet cannot be read: %(exc)s") % {"exc": exc}) from exc
     headers = _header_texts(first, limits)
     return Table("xlsx", headers, _limited(_xlsx_records(values), len(headers), limits))
 
@@ -353,14 +371,23 @@ def _check_zip(stream: IO[bytes], limits: Limits) -> None:
     try:
         end = zipfile._EndRecData(stream)  # type: ignore[attr-defined]
         if end and end[zipfile._ECD_ENTRIES_TOTAL] > XLSX_MAX_MEMBERS:  # type: ignore[attr-defined]
-            raise FileError(f"not an export workbook: more than {XLSX_MAX_MEMBERS:,} parts")
+            raise FileError(
+                _("not an export workbook: more than %(XLSX_MAX_MEMBERS)s parts")
+                % {"XLSX_MAX_MEMBERS": f"{XLSX_MAX_MEMBERS:,}"}
+            )
         with zipfile.ZipFile(stream) as archive:
             members = archive.infolist()
             total = sum(member.file_size for member in members)
             if total > limits.max_xlsx_uncompressed_bytes:
                 raise FileError(
-                    f"the workbook expands to {total:,} bytes, more than "
-                    f"{limits.max_xlsx_uncompressed_bytes:,} (IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES)"
+                    _(
+                        "the workbook expands to %(total)s bytes, more than "
+                        "%(max_xlsx_uncompressed_bytes)s (IMPORT_MAX_XLSX_UNCOMPRESSED_BYTES)"
+                    )
+                    % {
+                        "total": f"{total:,}",
+                        "max_xlsx_uncompressed_bytes": f"{limits.max_xlsx_uncompressed_bytes:,}",
+                    }
                 )
             shared = _shared_strings_part(stream, archive)
             for member in members:
@@ -369,14 +396,21 @@ def _check_zip(stream: IO[bytes], limits: Limits) -> None:
                 if member.file_size > limits.max_xlsx_shared_strings_bytes:
                     what = "shared strings" if member.filename == shared else "part"
                     raise FileError(
-                        f"the workbook's {what} {member.filename} expand to "
-                        f"{member.file_size:,} bytes, more than "
-                        f"{limits.max_xlsx_shared_strings_bytes:,} "
-                        "(IMPORT_MAX_XLSX_SHARED_STRINGS_BYTES, for every part read whole)"
+                        _(
+                            "the workbook's %(what)s %(filename)s expand to %(file_size)s bytes, "
+                            "more than %(limit)s "
+                            "(IMPORT_MAX_XLSX_SHARED_STRINGS_BYTES, for every part read whole)"
+                        )
+                        % {
+                            "what": what,
+                            "filename": member.filename,
+                            "file_size": f"{member.file_size:,}",
+                            "limit": f"{limits.max_xlsx_shared_strings_bytes:,}",
+                        }
                     )
                 _check_real_size(stream, member)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-        raise FileError(f"not a readable XLSX workbook: {exc}") from exc
+        raise FileError(_("not a readable XLSX workbook: %(exc)s") % {"exc": exc}) from exc
     finally:
         stream.seek(0)
 
@@ -388,13 +422,19 @@ def _check_real_size(stream: IO[bytes], member: zipfile.ZipInfo) -> None:
         return
     if member.compress_type != zipfile.ZIP_DEFLATED:
         raise FileError(
-            f"not an export workbook: part {member.filename} is compressed in a way Excel "
-            f"does not use ({member.compress_type})"
+            _(
+                "not an export workbook: part %(filename)s is compressed in a way Excel does not "
+                "use (%(compress_type)s)"
+            )
+            % {"filename": member.filename, "compress_type": member.compress_type}
         )
     stream.seek(member.header_offset)
     local = stream.read(30)
     if len(local) < 30 or not local.startswith(ZIP_MAGIC):
-        raise FileError(f"not a readable XLSX workbook: part {member.filename} is damaged")
+        raise FileError(
+            _("not a readable XLSX workbook: part %(filename)s is damaged")
+            % {"filename": member.filename}
+        )
     name_length, extra_length = struct.unpack("<HH", local[26:30])
     stream.seek(member.header_offset + 30 + name_length + extra_length)
     decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
@@ -410,11 +450,17 @@ def _check_real_size(stream: IO[bytes], member: zipfile.ZipInfo) -> None:
             size += len(decompressor.decompress(data, CHUNK_SIZE))
             if size > member.file_size:
                 raise FileError(
-                    f"the workbook's part {member.filename} expands to more than the "
-                    f"{member.file_size:,} bytes it declares: a damaged or forged file"
+                    _(
+                        "the workbook's part %(filename)s expands to more than the %(file_size)s "
+                        "bytes it declares: a damaged or forged file"
+                    )
+                    % {"filename": member.filename, "file_size": f"{member.file_size:,}"}
                 )
     except zlib.error as exc:
-        raise FileError(f"not a readable XLSX workbook: part {member.filename}: {exc}") from exc
+        raise FileError(
+            _("not a readable XLSX workbook: part %(filename)s: %(exc)s")
+            % {"filename": member.filename, "exc": exc}
+        ) from exc
 
 
 def _shared_strings_part(stream: IO[bytes], archive: zipfile.ZipFile) -> str | None:
@@ -425,7 +471,8 @@ def _shared_strings_part(stream: IO[bytes], archive: zipfile.ZipFile) -> str | N
         return None  # openpyxl refuses the file
     if info.file_size > XLSX_MAX_CONTENT_TYPES_BYTES:
         raise FileError(
-            f"not an export workbook: its {ARC_CONTENT_TYPES} is {info.file_size:,} bytes"
+            _("not an export workbook: its %(ARC_CONTENT_TYPES)s is %(file_size)s bytes")
+            % {"ARC_CONTENT_TYPES": ARC_CONTENT_TYPES, "file_size": f"{info.file_size:,}"}
         )
     _check_real_size(stream, info)
     try:
@@ -441,7 +488,9 @@ def _xlsx_records(values: Iterator[tuple[Cell, ...]]) -> Iterator[tuple[int, Seq
         for line, cells in enumerate(values, start=2):
             yield line, cells
     except Exception as exc:  # a damaged sheet: openpyxl raises XML and value errors alike
-        raise FileError(f"line {line + 1}: the sheet cannot be read: {exc}") from exc
+        raise FileError(
+            _("line %(value)s: the sheet cannot be read: %(exc)s") % {"value": line + 1, "exc": exc}
+        ) from exc
 
 
 def _open_xls(stream: IO[bytes], stack: ExitStack, limits: Limits) -> Table:
@@ -450,21 +499,24 @@ def _open_xls(stream: IO[bytes], stack: ExitStack, limits: Limits) -> Table:
     stream.seek(0)
     if size > limits.max_xls_bytes:
         raise FileError(
-            f"the .xls workbook is {size:,} bytes, more than {limits.max_xls_bytes:,} "
-            "(IMPORT_MAX_XLS_BYTES): save it as XLSX or CSV"
+            _(
+                "the .xls workbook is %(size)s bytes, more than %(max_xls_bytes)s "
+                "(IMPORT_MAX_XLS_BYTES): save it as XLSX or CSV"
+            )
+            % {"size": f"{size:,}", "max_xls_bytes": f"{limits.max_xls_bytes:,}"}
         )
     try:
         book = xlrd.open_workbook(file_contents=stream.read(), on_demand=True, logfile=_NullLog())
         stack.callback(book.release_resources)
         if not book.nsheets:
-            raise FileError("the workbook has no worksheet")
+            raise FileError(_("the workbook has no worksheet"))
         sheet = book.sheet_by_index(0)
     except xlrd.XLRDError as exc:
-        raise FileError(f"not a readable .xls workbook: {exc}") from exc
+        raise FileError(_("not a readable .xls workbook: %(exc)s") % {"exc": exc}) from exc
     except FileError:
         raise
     except Exception as exc:  # a damaged workbook: xlrd raises struct, index and key errors too
-        raise FileError(f"not a readable .xls workbook: {exc!r}") from exc
+        raise FileError(_("not a readable .xls workbook: %(exc)r") % {"exc": exc}) from exc
     if sheet.nrows > limits.max_rows + 1:
         raise FileError(_too_many_rows(limits.max_rows + 2, limits))
     records = (
@@ -521,14 +573,24 @@ def _limited(
             raise FileError(_too_many_rows(line, limits))
         if len(values) > limits.max_columns and _width(values) > limits.max_columns:
             raise FileError(
-                f"line {line} has {_width(values):,} columns, more than "
-                f"{limits.max_columns:,} (IMPORT_MAX_COLUMNS)"
+                _(
+                    "line %(line)s has %(value)s columns, more than %(max_columns)s "
+                    "(IMPORT_MAX_COLUMNS)"
+                )
+                % {
+                    "line": line,
+                    "value": f"{_width(values):,}",
+                    "max_columns": f"{limits.max_columns:,}",
+                }
             )
         cells += len(values)
         if cells > limits.max_cells:
             raise FileError(
-                f"line {line}: the file has more than {limits.max_cells:,} cells "
-                "(IMPORT_MAX_CELLS): split it"
+                _(
+                    "line %(line)s: the file has more than %(max_cells)s cells "
+                    "(IMPORT_MAX_CELLS): split it"
+                )
+                % {"line": line, "max_cells": f"{limits.max_cells:,}"}
             )
         if not is_empty(values):
             yield Row(line, tuple(values))
@@ -552,12 +614,15 @@ def _width(values: Sequence[Cell]) -> int:
 def _header_texts(cells: Sequence[Cell], limits: Limits) -> tuple[str, ...]:
     if len(cells) > limits.max_columns and _width(cells) > limits.max_columns:
         raise FileError(
-            f"line 1 has {_width(cells):,} headers, more than {limits.max_columns:,} columns "
-            "(IMPORT_MAX_COLUMNS)"
+            _(
+                "line 1 has %(value)s headers, more than %(max_columns)s columns "
+                "(IMPORT_MAX_COLUMNS)"
+            )
+            % {"value": f"{_width(cells):,}", "max_columns": f"{limits.max_columns:,}"}
         )
     headers = tuple("" if cell is None else str(cell) for cell in cells)
     if not headers:
-        raise FileError("the file is empty")
+        raise FileError(_("the file is empty"))
     if is_empty(headers):
-        raise FileError("line 1 has no headers")
+        raise FileError(_("line 1 has no headers"))
     return headers

@@ -285,7 +285,11 @@ def _store_of(r: _RowReader, store: str | None) -> str | None:
         return r.get("store_id", parse_platform_id, required=True, what="store id")
     given = r.get("store_id", parse_platform_id, what="store id")
     if given is not None and given != store:
-        r.error("store_id", f"store {given}: this file is imported for store {store}")
+        r.error(
+            "store_id",
+            _("store %(given)s: this file is imported for store %(store)s")
+            % {"given": given, "store": store},
+        )
     return store
 
 
@@ -295,7 +299,11 @@ def _one_currency(r: _RowReader, amount: Money | None, **others: Money | None) -
         return
     for field, money in others.items():
         if money is not None and money.currency != amount.currency:
-            r.error(field, f"{money}: not in the order amount's currency ({amount.currency})")
+            r.error(
+                field,
+                _("%(money)s: not in the order amount's currency (%(currency)s)")
+                % {"money": money, "currency": amount.currency},
+            )
 
 
 def _adds_up(
@@ -332,11 +340,14 @@ def _state(r: _RowReader, status: StatusWord) -> OrderState | None:
             target = OrderState.CANCELLED
         else:  # paid, never confirmed: refunded or confirmed by timeout, the money differs
             if r.absent("end_reason"):
-                r.error("end_reason", "finished order without end reason")
+                r.error("end_reason", _("finished order without end reason"))
             return None
     elif target == CLOSED and ending is not None:
         if ending.target not in (CLOSED, OrderState.CANCELLED, OrderState.REFUNDED):
-            r.error("end_reason", f"a closed order cannot end with {ending.reason}")
+            r.error(
+                "end_reason",
+                _("a closed order cannot end with %(reason)s") % {"reason": ending.reason},
+            )
             return None
         target = ending.target
     if target == CLOSED:
@@ -363,7 +374,7 @@ def _shipped_when(
     when the file has the column; once per file (``parse.Export``) when it has not."""
     when, what = (paid_at, "payment") if paid_at else (confirmed_at, "confirmation")
     if when is not None and (columns is None or "shipped_at" in columns):
-        r.warn("shipped_at", f"no shipping time: shipped at the {what} time")
+        r.warn("shipped_at", _("no shipping time: shipped at the %(what)s time") % {"what": what})
     return when
 
 
@@ -382,7 +393,10 @@ def _require_for_state(r: _RowReader, state: OrderState) -> None:
     parts = ([f"{'/'.join(times)} time"] if times else []) + (
         ["tracking"] if "carrier_tracking" in missing else []
     )
-    r.error(missing[0], f"{state} order without {' and '.join(parts)}")
+    r.error(
+        missing[0],
+        _("%(state)s order without %(value)s") % {"state": state, "value": " and ".join(parts)},
+    )
 
 
 def parse_disputes_row(
@@ -407,7 +421,7 @@ def parse_disputes_row(
     if status and status.ended and r.absent("final_refund"):
         state = DisputeState.CANCELLED  # ended without a refund: the buyer withdrew
     elif state == DisputeState.RESOLVED and r.absent("final_refund"):
-        r.error("final_refund", "resolved dispute without final refund")
+        r.error("final_refund", _("resolved dispute without final refund"))
 
     if r.errors:
         return None, r.errors
@@ -471,7 +485,7 @@ def parse_exchange_rates_row(
     day = r.get("date", parse_date, required=True)
     currency = r.get("currency", parse_currency, required=True)
     if currency is not None and currency != Currency.USD:
-        r.error("currency", "only USD rates: the rate is CNY for one unit of the currency")
+        r.error("currency", _("only USD rates: the rate is CNY for one unit of the currency"))
     rate = r.get("rate", parse_rate, required=True)
 
     if r.errors:

@@ -35,6 +35,7 @@ from itertools import islice
 from typing import IO, Any
 
 from django.db import IntegrityError, OperationalError, transaction
+from django.utils.translation import gettext
 
 from accounts.models import SellerAccount
 from backoffice import clock, db
@@ -168,8 +169,11 @@ def import_export(
             nameless = "store_name" not in export.headers.positions
             if store and not known and not (store_name or "").strip() and nameless:
                 raise FileError(
-                    f"store {store} is not in the back-office: give its name to create it "
-                    "(--store-name, or the import page's new store name)"
+                    gettext(
+                        "store %(store)s is not in the back-office: give its name to create it "
+                        "(--store-name, or the import page's new store name)"
+                    )
+                    % {"store": store}
                 )
             report = ImportReport(
                 kind=str(export.kind),
@@ -196,7 +200,10 @@ def _chosen_store(store: str | None) -> tuple[str | None, str | None, bool]:
     try:
         platform_id = parse_platform_id(store, what="store id")
     except CellError as exc:
-        raise FileError(f"store {store.strip()[:40]!r}: {exc.message}") from None
+        raise FileError(
+            gettext("store %(value)r: %(message)s")
+            % {"value": store.strip()[:40], "message": exc.message}
+        ) from None
     currency = (
         SellerAccount.objects.filter(platform_store_id=platform_id)
         .values_list("settlement_currency", flat=True)
@@ -225,8 +232,11 @@ def _apply(
     except (IntegrityError, OperationalError) as exc:
         logger.warning("import of %s refused by the database", report.file_name, exc_info=True)
         raise ImportConflict(
-            f"the database refused the import ({str(exc).strip()}), most likely because of "
-            "another change made at the same time; nothing was written, import the file again"
+            gettext(
+                "the database refused the import (%(value)s), most likely because of another "
+                "change made at the same time; nothing was written, import the file again"
+            )
+            % {"value": str(exc).strip()}
         ) from exc
 
 
@@ -339,7 +349,10 @@ def _seekable(source: Source) -> Iterator[IO[bytes]]:
             try:
                 stream = stack.enter_context(open(source, "rb"))
             except OSError as exc:
-                raise FileError(f"cannot open {os.fspath(source)}: {exc.strerror}") from exc
+                raise FileError(
+                    gettext("cannot open %(value)s: %(strerror)s")
+                    % {"value": os.fspath(source), "strerror": exc.strerror}
+                ) from exc
             yield stream
         elif getattr(source, "seekable", lambda: False)():
             yield source

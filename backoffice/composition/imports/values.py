@@ -16,6 +16,8 @@ from decimal import Context, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from backoffice.money import CENT, MAX_RATE, Currency, Money, has_more_than_cents, max_amount
 
@@ -25,13 +27,13 @@ from .reading import Cell
 PLATFORM_TZ = ZoneInfo("America/Los_Angeles")
 FULL_WIDTH_COLON = "\uff1a"
 
-DIGITS_LOST = "scientific notation: digits lost"
-NOT_AN_ORDER_NUMBER = "not an order number"
-NOT_AN_AMOUNT = "not an amount"
-NEGATIVE_AMOUNT = "negative amount"
-MORE_THAN_2_DECIMALS = "more than 2 decimals"
-NOT_A_TIMESTAMP = "not a date and time (e.g. 2026-03-09 14:05:33)"
-NOT_A_DATE = "not a date (e.g. 2026-03-09)"
+DIGITS_LOST = gettext_lazy("scientific notation: digits lost")
+NOT_AN_ORDER_NUMBER = gettext_lazy("not an order number")
+NOT_AN_AMOUNT = gettext_lazy("not an amount")
+NEGATIVE_AMOUNT = gettext_lazy("negative amount")
+MORE_THAN_2_DECIMALS = gettext_lazy("more than 2 decimals")
+NOT_A_TIMESTAMP = gettext_lazy("not a date and time (e.g. 2026-03-09 14:05:33)")
+NOT_A_DATE = gettext_lazy("not a date (e.g. 2026-03-09)")
 
 
 def timezone_named(name: str) -> ZoneInfo:
@@ -113,7 +115,10 @@ def parse_order_number(value: Cell) -> str | None:
     if _ORDER_NUMBER.fullmatch(text):
         return text
     if text.isdigit():
-        raise CellError(f"{NOT_AN_ORDER_NUMBER}: more than 20 digits")
+        raise CellError(
+            _("%(not_an_order_number)s: more than 20 digits")
+            % {"not_an_order_number": NOT_AN_ORDER_NUMBER}
+        )
     raise CellError(NOT_AN_ORDER_NUMBER)
 
 
@@ -123,7 +128,7 @@ def parse_platform_id(value: Cell, *, what: str = "platform id") -> str | None:
     if text is None:
         return None
     if not _PLATFORM_ID.fullmatch(text):
-        raise CellError(f"not a {what}")
+        raise CellError(_("not a %(what)s") % {"what": what})
     return text
 
 
@@ -136,7 +141,7 @@ def parse_reference(value: Cell) -> str | None:
     if text is None:
         return None
     if not _REFERENCE.fullmatch(text):
-        raise CellError("not a reference")
+        raise CellError(_("not a reference"))
     return text
 
 
@@ -171,7 +176,7 @@ _CURRENCY_NAMES = {
 }
 
 
-NOT_ASCII_DIGITS = "digits other than ASCII 0-9"
+NOT_ASCII_DIGITS = gettext_lazy("digits other than ASCII 0-9")
 
 
 def _normal_text(value: Cell) -> str | None:
@@ -213,7 +218,9 @@ def parse_amount(value: Cell, *, allow_negative: bool = False) -> tuple[Decimal,
     if has_more_than_cents(amount):
         raise CellError(MORE_THAN_2_DECIMALS)
     if abs(amount) > max_amount():
-        raise CellError(f"more than the largest amount, {max_amount():,}")
+        raise CellError(
+            _("more than the largest amount, %(value)s") % {"value": f"{max_amount():,}"}
+        )
     mark = match["prefix"] or match["suffix"]
     currency = _CURRENCY_MARKS[re.sub(r"\s+", "", mark).upper()] if mark else None
     amount = amount.quantize(CENT) if amount else Decimal("0.00")  # no "-0.00"
@@ -239,7 +246,7 @@ def parse_currency(value: Cell) -> str | None:
     try:
         return _CURRENCY_NAMES[re.sub(r"\s+", "", text).casefold()]
     except KeyError:
-        raise CellError(f"unknown currency: {text[:20]!r}") from None
+        raise CellError(_("unknown currency: %(value)r") % {"value": text[:20]}) from None
 
 
 RATE_PLACES = Decimal("0.000001")
@@ -251,20 +258,22 @@ def parse_rate(value: Cell) -> Decimal | None:
     if isinstance(value, Decimal):
         value = str(value)
     if isinstance(value, bool) or not isinstance(value, str | int | float | None):
-        raise CellError("not a rate")
+        raise CellError(_("not a rate"))
     text = _normal_text(value)
     if text is None:
         return None
     if not _PLAIN_NUMBER.fullmatch(text):
-        raise CellError("not a rate")
+        raise CellError(_("not a rate"))
     rate = Decimal(text)
     if rate <= 0:
-        raise CellError("rate must be more than zero")
+        raise CellError(_("rate must be more than zero"))
     if rate != rate.quantize(RATE_PLACES, context=Context(prec=len(text) + 7)):
-        raise CellError("more than 6 decimals")
+        raise CellError(_("more than 6 decimals"))
     low, high = settings.EXCHANGE_RATE_MIN, min(settings.EXCHANGE_RATE_MAX, MAX_RATE)
     if not low <= rate <= high:
-        raise CellError(f"rate must be from {low} to {high} (CNY per USD)")
+        raise CellError(
+            _("rate must be from %(low)s to %(high)s (CNY per USD)") % {"low": low, "high": high}
+        )
     return rate
 
 
@@ -341,7 +350,10 @@ def _datetime_from_text(text: str) -> datetime:
 def _localize(wall: datetime, tz: tzinfo) -> datetime:
     moment = wall.replace(tzinfo=tz).astimezone(UTC)
     if moment.astimezone(tz).replace(tzinfo=None) != wall:
-        raise CellError(f"{wall:%Y-%m-%d %H:%M} does not exist in {tz} (clocks went forward)")
+        raise CellError(
+            _("%(wall)s does not exist in %(tz)s (clocks went forward)")
+            % {"wall": f"{wall:%Y-%m-%d %H:%M}", "tz": tz}
+        )
     return moment
 
 
@@ -349,7 +361,7 @@ def parse_date(value: Cell) -> date | None:
     """A calendar date: ``2026-03-09``, ``2026/03/09`` or ``03/09/2026`` (month first)."""
     if isinstance(value, datetime):
         if value.time() != time(0):
-            raise CellError(f"{NOT_A_DATE}: it has a time of day")
+            raise CellError(_("%(not_a_date)s: it has a time of day") % {"not_a_date": NOT_A_DATE})
         return value.date()
     if isinstance(value, date):
         return value
@@ -391,19 +403,23 @@ def parse_parcels(value: Cell) -> tuple[tuple[str, str], ...] | None:
         elif line:
             lines.append(line)
     if len(lines) > MAX_PARCELS:
-        raise CellError(f"more than {MAX_PARCELS} parcels")
+        raise CellError(_("more than %(MAX_PARCELS)s parcels") % {"MAX_PARCELS": MAX_PARCELS})
     parcels = []
     for line in lines:
         carrier, colon, tracking = line.rpartition(":")
         carrier, tracking = carrier.strip(), tracking.strip()
         if not (colon and carrier and tracking):
             raise CellError(
-                f"expected carrier:tracking number (e.g. Cainiao:LP00123456789CN), "
-                f"one parcel a line: {line[:60]!r}"
+                _(
+                    "expected carrier:tracking number (e.g. Cainiao:LP00123456789CN), one parcel "
+                    "a line: %(value)r"
+                )
+                % {"value": line[:60]}
             )
         if len(carrier) > 100 or len(tracking) > 100:
             raise CellError(
-                f"a carrier or tracking number longer than 100 characters: {line[:60]!r}"
+                _("a carrier or tracking number longer than 100 characters: %(value)r")
+                % {"value": line[:60]}
             )
         parcels.append((carrier, tracking))
     return tuple(parcels)
