@@ -168,7 +168,8 @@ def transition_checks(instance: models.Model, actor: Any) -> list[TransitionChec
         else TransitionCheck(
             name,
             False,
-            f"Not possible while the {instance._meta.verbose_name} is {label}.",
+            gettext("Not possible while the %(verbose_name)s is %(label)s.")
+            % {"verbose_name": instance._meta.verbose_name, "label": label},
             Code.INVALID_TRANSITION,
         )
         for name, transition, label in row

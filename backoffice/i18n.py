@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
@@ -89,3 +89,11 @@ def set_language(request: HttpRequest) -> HttpResponse:
         user.language = code
         user.save(update_fields=["language"])
     return response
+
+
+def short_date(value: Any) -> str:
+    """A day for a narrow admin column: ISO (2026-12-02) in English, the locale's own date in
+    other languages (2026年12月2日)."""
+    if translation.get_language() in (None, "en", "en-us"):
+        return f"{value:%Y-%m-%d}"
+    return formats.date_format(value, "DATE_FORMAT")

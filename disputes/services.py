@@ -269,8 +269,11 @@ def dispute_propose(
     proposed = clean_amount(amount, field="amount", allow_zero=True)
     if proposed >= dispute.requested_refund:
         raise invalid(
-            f"A proposal is below the requested USD {dispute.requested_refund}; "
-            "to refund all of it, accept.",
+            _(
+                "A proposal is below the requested USD %(requested_refund)s; "
+                "to refund all of it, accept."
+            )
+            % {"requested_refund": dispute.requested_refund},
             field="amount",
         )
     return _propose(dispute, proposed, actor=actor, at=clock.resolve(at), note=note)

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -31,6 +32,7 @@ from backoffice.autoaction import next_action_cell
 from backoffice.exports import ExportAdminMixin
 from backoffice.forms import StrictDecimalField
 from backoffice.fsm import TransitionCheck
+from backoffice.i18n import short_date
 from backoffice.money import Money, display_money
 from disputes.admin import OrderDisputeInline
 from orders.models import (
@@ -381,7 +383,7 @@ class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admi
         return format_html(
             '<span title="{}">{}</span>',
             f"{order.placed_at:%Y-%m-%d %H:%M} UTC",
-            f"{order.placed_at:%Y-%m-%d}",
+            short_date(timezone.localtime(order.placed_at)),
         )
 
     @admin.display(description=_("amount"))
