@@ -119,7 +119,7 @@ def test_the_admin_refuses_to_mark_it_paid_and_says_why(client):
     response = post(
         client,
         reverse("admin:orders_order_changelist"),
-        {"action": "bulk_pay", "_selected_action": [order.pk], "index": "0"},
+        {"action": "bulk_pay", "_selected_action": [order.pk], "index": "0", "_confirm": "1"},
     )
 
     assert (pay.allowed, pay.reason) == (False, REASON)

@@ -200,7 +200,10 @@ def test_a_payout_is_held_while_the_store_is_frozen_for_risk_and_the_admin_says_
     page = client.get(f"/admin/payouts/payout/{payout.pk}/change/")
     listing = client.get("/admin/payouts/payout/")
     refused = post(
-        client, url(Payout, "transition", payout.pk, "mark_paid"), {"_apply": "1"}, follow=True
+        client,
+        url(Payout, "transition", payout.pk, "mark_paid"),
+        {"_apply": "1", "_confirm": "1"},
+        follow=True,
     )
 
     reason = "The payout is held: the store is frozen (Risk review)."
