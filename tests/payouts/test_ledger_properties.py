@@ -281,6 +281,25 @@ class Ledger(RuleBasedStateMachine):
             at=self.now,
         )
 
+    @precondition(lambda self: self.orders)
+    @rule(i=pick, amount=cents)
+    def return_times_out(self, i, amount):
+        """The seller accepts a return and never confirms the goods: RETURN_DAYS later the
+        runner refunds the buyer."""
+        o = self._order(i)
+        try:
+            d = dispute_open(
+                order_id=o.pk, actor=None, reason="damaged", requested_refund=amount, at=self.now
+            )
+            dispute_respond(
+                dispute_id=d.pk, actor=None, action="accept", return_required=True, at=self.now
+            )
+        except REFUSED:  # not shipped, a dispute already, more than refundable...
+            return
+        self.advance_clock(hours=24 * django_settings.RETURN_DAYS + 1, rate=False)
+        d.refresh_from_db()
+        assert d.status == "resolved" and d.refund is not None, d.status
+
     @rule(store=pick, amount=cents, top_up=st.booleans())
     def promotion(self, store, amount, top_up):
         s = self.stores[store % 2]
