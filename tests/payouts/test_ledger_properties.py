@@ -251,7 +251,10 @@ class Ledger(RuleBasedStateMachine):
         if not _payout_held(p.store_id):
             payout_mark_paid(payout_id=p.pk, actor=None, at=self.now)
             return
-        # Held while the store owes or is held for a risk reason: refused, nothing moves.
+        self._paying_is_refused(p)
+
+    def _paying_is_refused(self, p: Payout) -> None:
+        """Held while the store owes or is held for a risk reason: refused, nothing moves."""
         postings = Posting.objects.count()
         try:
             payout_mark_paid(payout_id=p.pk, actor=None, at=self.now)
@@ -263,6 +266,11 @@ class Ledger(RuleBasedStateMachine):
         assert p.status == "requested" and Posting.objects.count() == postings
         self.seen.add("held payout refused")
 
+    def _open_payouts_are_held(self, store_id: int) -> None:
+        if _payout_held(store_id):
+            for p in Payout.objects.filter(store_id=store_id, status="requested")[:2]:
+                self._paying_is_refused(p)
+
     @rule(store=pick, eligible=st.booleans(), rate=st.sampled_from(["0", "0.05", "0.10", "0.25"]))
     def set_terms(self, store, eligible, rate):
         early_payout_set(
@@ -272,6 +280,25 @@ class Ledger(RuleBasedStateMachine):
             reserve_rate=rate,
             at=self.now,
         )
+
+    @precondition(lambda self: self.orders)
+    @rule(i=pick, amount=cents)
+    def return_times_out(self, i, amount):
+        """The seller accepts a return and never confirms the goods: RETURN_DAYS later the
+        runner refunds the buyer."""
+        o = self._order(i)
+        try:
+            d = dispute_open(
+                order_id=o.pk, actor=None, reason="damaged", requested_refund=amount, at=self.now
+            )
+            dispute_respond(
+                dispute_id=d.pk, actor=None, action="accept", return_required=True, at=self.now
+            )
+        except REFUSED:  # not shipped, a dispute already, more than refundable...
+            return
+        self.advance_clock(hours=24 * django_settings.RETURN_DAYS + 1, rate=False)
+        d.refresh_from_db()
+        assert d.status == "resolved" and d.refund is not None, d.status
 
     @rule(store=pick, amount=cents, top_up=st.booleans())
     def promotion(self, store, amount, top_up):
@@ -285,6 +312,7 @@ class Ledger(RuleBasedStateMachine):
                 promotion_charge(store_id=s.pk, actor=None, amount=amount, at=self.now)
         if top_up and balance(store_id=s.pk, account=Account.PROMOTION, currency="CNY") >= 0:
             assert "arrears" not in _active_reasons(s.pk), "paid arrears keep no hold"
+        self._open_payouts_are_held(s.pk)
 
     @rule(store=pick, reason=st.sampled_from(HOLD_REASONS), lift=st.booleans())
     def hold(self, store, reason, lift):
@@ -303,6 +331,47 @@ class Ledger(RuleBasedStateMachine):
             self.seen.add("several holds at once")
         if lift and after:
             self.seen.add("a hold lifted, others left")
+        self._open_payouts_are_held(s.pk)
+
+    def _completed_sale(self, s: SellerAccount, amount: Decimal) -> None:
+        with suppress(REFUSED):  # a closed store takes no orders
+            o = order_create(
+                actor=None,
+                store_id=s.pk,
+                order_number=str(10**15 + self.n),
+                amount=amount,
+                placed_at=self.now,
+            )
+            self.orders.append(o)
+            order_mark_paid(order_id=o.pk, actor=None, payment_method="alipay", at=self.now)
+            self.paid_in += o.amount
+            order_ship(
+                order_id=o.pk, actor=None, carrier="Cainiao", tracking_number="LP2", at=self.now
+            )
+            order_confirm_receipt(order_id=o.pk, actor=None, at=self.now)
+        self.n += 1
+
+    @rule(store=pick, sale=cents, owed=cents, withdraw=st.booleans())
+    def close_in_arrears(self, store, sale, owed, withdraw):
+        """A store with a completed sale (and perhaps a payout requested) runs up promotion
+        arrears, which hold its payouts, and is closed the same day with the day's rate: the
+        closure sets the arrears off against its available balance (the rest later, as money
+        reaches it)."""
+        s = self.stores[store % 2]
+        exchange_rate_set(actor=None, day=self.now.date(), rate="7.1234")
+        self._completed_sale(s, sale)
+        available = balance(store_id=s.pk, account=Account.AVAILABLE)
+        if withdraw and available >= Decimal("0.02"):
+            with suppress(REFUSED):  # a frozen store requests no payouts
+                half = (available / 2).quantize(Decimal("0.01"))
+                payout_request(store_id=s.pk, actor=None, amount=half, currency="USD", at=self.now)
+        with suppress(REFUSED):  # a frozen or closed store takes no charges; closed twice
+            promotion_charge(store_id=s.pk, actor=None, amount=owed, at=self.now)
+            self._open_payouts_are_held(s.pk)
+            seller_account_close(account_id=s.pk, actor=None, reason="arrears", at=self.now)
+            self._closed_stores_are_settled([s.pk])
+            if PromotionMovement.objects.filter(store=s, kind="set_off").exists():
+                self.seen.add("arrears set off at closure")
 
     @rule(store=pick)
     def close_store(self, store):
@@ -323,10 +392,11 @@ class Ledger(RuleBasedStateMachine):
         if ExchangeRate.objects.filter(date=self.now.date()).exists():
             self._closed_stores_are_settled()
 
-    def _closed_stores_are_settled(self) -> None:
-        """On a day with a rate the runner leaves no closed store with arrears beside available
-        money (set off), nor prepaid promotion money worth a cent (returned)."""
-        for s in SellerAccount.objects.filter(pk__in=[s.pk for s in self.stores], status="closed"):
+    def _closed_stores_are_settled(self, ids: list[int] | None = None) -> None:
+        """On a day with a rate the runner (or the closure) leaves no closed store with arrears
+        beside available money (set off), nor prepaid promotion money worth a cent (returned)."""
+        ids = ids or [s.pk for s in self.stores]
+        for s in SellerAccount.objects.filter(pk__in=ids, status="closed"):
             wallet = balance(store_id=s.pk, account=Account.PROMOTION, currency="CNY")
             available = balance(store_id=s.pk, account=Account.AVAILABLE)
             assert not (wallet < 0 and available > 0), (wallet, available)
