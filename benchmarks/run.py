@@ -41,6 +41,7 @@ from django.db import connection, transaction  # noqa: E402
 from accounts.services import seller_account_create  # noqa: E402
 from backoffice import clock  # noqa: E402
 from backoffice.deadlines import run_all, run_job  # noqa: E402
+from backoffice.unit_of_work import unit_of_work  # noqa: E402
 from disputes.models import Dispute  # noqa: E402
 from orders.models import EndReason, Order, OrderTransition  # noqa: E402
 from payouts import ledger  # noqa: E402
@@ -185,7 +186,7 @@ def generate_disputes(store_id: int, n: int, now) -> None:
     )
     orders = list(Order.objects.order_by("pk"))
     amount = Decimal("10.00")
-    with transaction.atomic(), ledger.batched():
+    with unit_of_work():
         for i, order in enumerate(orders):
             ledger.post(
                 reference=f"order:{order.pk}:payment",

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from accounts.models import Notice
 from accounts.notices import notify
-from backoffice import clock
+from backoffice import clock, db, unit_of_work
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
 from backoffice.fsm import run_transition
@@ -23,8 +23,8 @@ from orders.models import Order
 from orders.services import apply_open_dispute, apply_resolve_dispute
 from payouts import services as money
 
-# Dispute fields each transition may change, for save(update_fields=...) and bulk_update.
-SAVE_FIELDS = [
+# Dispute fields each transition may change: what _move saves.
+_SAVE_FIELDS = [
     "status",
     "proposed_refund",
     "final_refund",
@@ -139,6 +139,7 @@ def apply_deadline_reminder(dispute: Dispute, *, at: datetime) -> None:
         title=f"Respond to the dispute on order {dispute.order.order_number} within 24 hours",
     )
     dispute.reminded_at = at
+    db.save(dispute, ["reminded_at", "updated_at"])
 
 
 def _return_required(dispute: Dispute, asked: bool) -> bool:
@@ -167,7 +168,7 @@ def _move(
         apply_resolve_dispute(
             order, actor=actor, at=at, full_refund=False, note=f"dispute {dispute.pk} withdrawn"
         )
-    dispute.save(update_fields=SAVE_FIELDS)
+    db.save(dispute, _SAVE_FIELDS)  # at once, or with the batch (the unit of work decides)
     return dispute
 
 
@@ -175,7 +176,7 @@ def _settle(dispute: Dispute, order: Order, *, actor: Any, at: datetime) -> None
     # Never more than is still refundable: another refund may have reached the order meanwhile.
     dispute.final_refund = min(dispute.final_refund or 0, money.refundable(order))
     if dispute.final_refund:
-        dispute.refund = money.refund(
+        dispute.refund = money.refund_within(
             order,
             amount=dispute.final_refund,
             at=at,
@@ -336,6 +337,19 @@ def dispute_confirm_return(
 
 
 # --- the deadlines runner (system actor) ---
+
+
+def load_disputes(disputes: list[Dispute]) -> None:
+    """For a batch of disputes (a deadline job's, locked): lock their orders, then their
+    stores, and read the balances once (the order the services lock them in), so each
+    dispute's move needs no query of its own for them."""
+    unit = unit_of_work.current()
+    ids = sorted({dispute.order_id for dispute in disputes})
+    orders = {o.pk: o for o in unit.lock_all(Order.objects.filter(pk__in=ids).order_by("pk"))}
+    stores = money.load_for_orders(list(orders.values()))
+    for dispute in disputes:
+        Dispute.order.field.set_cached_value(dispute, orders[dispute.order_id])
+        Dispute.store.field.set_cached_value(dispute, stores[dispute.store_id])
 
 
 def apply_auto_resolve(dispute: Dispute, *, at: datetime) -> None:

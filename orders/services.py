@@ -1,10 +1,10 @@
 """Every write to orders. Each public service locks the order, checks the transition for the
 actor, applies it, saves only what changed and records the audit row in one transaction.
 
-The ``apply_*`` functions work on an already loaded and locked order and write nothing but the
-audit row (buffered inside :func:`backoffice.audit.batched_audit`); batch callers (the
-deadlines runner, imports) load many orders at once, apply, then ``bulk_update`` with
-:data:`SAVE_FIELDS`. Imports build new orders with :func:`order_build`, the checks of
+The ``apply_*`` functions work on an already loaded and locked order, and save what they changed
+with its audit row through the unit of work (:mod:`backoffice.unit_of_work`): at once for a
+single call; in bulk at the batch's flush for the callers that load many orders at once (the
+deadlines runner, imports). Imports build new orders with :func:`order_build`, the checks of
 :func:`order_create`, and insert them in bulk. The rules therefore live in one place for single
 and batch use.
 """
@@ -43,8 +43,8 @@ from payouts import services as money
 
 PAYMENT_METHODS = frozenset(PaymentMethod.values)  # (.values builds a new list each time)
 
-# Fields each transition may change, for save(update_fields=...) and bulk_update.
-SAVE_FIELDS = {
+# Fields each transition may change: what its apply_* saves.
+_SAVE_FIELDS = {
     "pay": ["status", "paid_at", "payment_method"],
     "ship": ["status", "shipped_at", "carrier", "tracking_number", "parcels"],
     "confirm": ["status", "completed_at", "end_reason"],
@@ -55,7 +55,7 @@ SAVE_FIELDS = {
 
 
 def _save(order: Order, transition: str) -> None:
-    db.save(order, [*SAVE_FIELDS[transition], "updated_at"])  # deferred inside db.batch()
+    db.save(order, [*_SAVE_FIELDS[transition], "updated_at"])  # deferred inside a batch
 
 
 def _optional_amount(value: Any, field: str) -> Decimal | None:
@@ -367,7 +367,7 @@ def _change_parcels(order: Order, parcels: Sequence[tuple[str, str]]) -> list[st
     return ["parcels", "carrier", "tracking_number"]
 
 
-# --- transitions on a loaded, locked order (no save) ---
+# --- transitions on a loaded, locked order (each saves what it changed) ---
 
 
 def apply_pay(
@@ -377,6 +377,7 @@ def apply_pay(
         raise invalid(f"Unknown payment method {payment_method!r}.", field="paymentMethod")
     run_transition(order, "pay", actor=actor, at=at, note=note, payment_method=payment_method)
     money.record_payment(order, at=at, actor=actor)
+    _save(order, "pay")
 
 
 MAX_PARCELS = 20
@@ -406,6 +407,7 @@ def apply_ship(
         note=note or "; ".join(f"{p['carrier']} {p['tracking_number']}" for p in cleaned),
         parcels=cleaned,
     )
+    _save(order, "ship")
 
 
 def _parcel(carrier: str, tracking_number: str) -> dict[str, str]:
@@ -423,6 +425,7 @@ def _parcel(carrier: str, tracking_number: str) -> dict[str, str]:
 def apply_confirm(order: Order, *, actor: Any, at: datetime, note: str = "") -> None:
     run_transition(order, "confirm", actor=actor, at=at, note=note)
     money.release_escrow(order, at=at, actor=actor)
+    _save(order, "confirm")
 
 
 def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: str = "") -> None:
@@ -436,6 +439,7 @@ def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: s
     if order.status == Order.Status.REFUNDED:
         money.refund_on_cancel(order, at=at, actor=actor)
         money.release_escrow(order, at=at, actor=actor)  # what the protection fund covered
+    _save(order, "cancel")
 
 
 def cancel_unpaid_on_closure(store: SellerAccount, *, actor: Any, at: datetime) -> int:
@@ -476,7 +480,6 @@ def order_mark_paid(
 ) -> Order:
     order = lock(Order, order_id)
     apply_pay(order, actor=actor, at=clock.resolve(at), payment_method=payment_method, note=note)
-    _save(order, "pay")
     return order
 
 
@@ -499,7 +502,6 @@ def order_ship(
         tracking_number=tracking_number,
         note=note,
     )
-    _save(order, "ship")
     return order
 
 
@@ -509,7 +511,6 @@ def order_confirm_receipt(
 ) -> Order:
     order = lock(Order, order_id)
     apply_confirm(order, actor=actor, at=clock.resolve(at), note=note)
-    _save(order, "confirm")
     return order
 
 
@@ -532,7 +533,6 @@ def order_cancel(
             "Only an out-of-stock cancellation delists the product.", field="delistProduct"
         )
     apply_cancel(order, actor=actor, at=at, reason=reason, note=note)
-    _save(order, "cancel")
     if delist_product:
         _delist_products(order, at)
     return order
