@@ -160,20 +160,19 @@ def _lock_now(model: type[M], pk: Any, what: str | None) -> M:
 
 
 IMMEDIATE = _Immediate()
-_current: ContextVar[UnitOfWork | None] = ContextVar("unit_of_work", default=None)
+_current: ContextVar[UnitOfWork] = ContextVar("unit_of_work", default=IMMEDIATE)
 
-
-def current() -> UnitOfWork:
-    """The unit of work of the running code: the innermost :func:`unit_of_work` block, else
-    the implicit one that writes at once."""
-    return _current.get() or IMMEDIATE
+# The unit of work of the running code: the innermost unit_of_work() block, else the implicit
+# one that writes at once. (The context variable's own getter: called for every write, so no
+# Python frame of its own.)
+current: Callable[[], UnitOfWork] = _current.get
 
 
 @contextmanager
 def unit_of_work() -> Iterator[UnitOfWork]:
     """Collect the writes of the block and flush them at its end (or earlier, with
     :meth:`UnitOfWork.flush`), in one transaction. A nested block joins the outer unit."""
-    if (outer := _current.get()) is not None:
+    if (outer := _current.get()) is not IMMEDIATE:
         yield outer
         return
     unit = UnitOfWork()

@@ -376,6 +376,7 @@ def commission_charged(order_id: int) -> Decimal:
 # --- batch mode ---------------------------------------------------------------------------------
 
 Scope = tuple[str, int]  # ("store_id", id) or ("order_id", id)
+_COMMISSION = Account.COMMISSION.value  # a plain str: compared on every leg a batch posts
 BALANCE_FILTERS = frozenset({"store_id", "order_id", "account", "currency"})
 
 
@@ -550,8 +551,7 @@ class LedgerBatch:
                     totals[key] = totals.get(key, ZERO) + leg.amount
             if leg.store_id is not None:
                 self.moved[(leg.store_id, leg.account, leg.currency)] += leg.amount
-            charged = leg.account == Account.COMMISSION and leg.amount > 0
-            if charged and leg.order_id in self.commission:
+            if leg.account == _COMMISSION and leg.amount > 0 and leg.order_id in self.commission:
                 self.commission[leg.order_id] += leg.amount
         return posting
 
