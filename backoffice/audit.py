@@ -1,27 +1,23 @@
 """Audit rows for state changes: who moved what from which state to which, when and why.
 
 Each app keeps a concrete subclass of :class:`TransitionLog` with a foreign key named after
-its model and ``related_name="history"``. Services call :func:`record_transition`; inside
-:func:`batched_audit` the rows are collected and bulk-inserted once, so that a batch of
-thousands of transitions (imports, the deadlines runner) costs one INSERT, not one per row.
-Each audit row comes with its outbound event (:mod:`backoffice.events`), batched the same way.
+its model and ``related_name="history"``. Services call :func:`record_transition`, which hands
+the row to the unit of work (:mod:`backoffice.unit_of_work`): saved at once outside a batch;
+inside one, collected and bulk-inserted at its flush, so that a batch of thousands of
+transitions (imports, the deadlines runner) costs one INSERT, not one per row. Each audit row
+comes with its outbound event (:mod:`backoffice.events`), collected the same way.
 """
 
 import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from backoffice import events
-from backoffice.db import build, insert_many
-
-_pending: ContextVar[list["TransitionLog"] | None] = ContextVar("pending_audit", default=None)
+from backoffice import events, unit_of_work
+from backoffice.db import build
 
 
 class TransitionLog(models.Model):
@@ -86,42 +82,9 @@ def record_transition(
         at=at,
         extra=extra,
     )
-    pending = _pending.get()
     if instance.pk is None:  # not saved yet: link the object, its id is taken when saving
         row = model(**{fk_name: instance}, **values)
-    elif pending is not None:  # thousands of rows for the batch's bulk insert: built cheaply
+    else:  # built cheaply: a batch builds thousands of them
         row = build(model, **{f"{fk_name}_id": instance.pk}, **values)
-    else:
-        row = model(**{f"{fk_name}_id": instance.pk}, **values)
-    if pending is None:
-        row.save()
-    else:
-        pending.append(row)
+    unit_of_work.current().record_audit(row)
     return row
-
-
-@contextmanager
-def batched_audit() -> Iterator[list[TransitionLog]]:
-    """Collect audit rows recorded inside the block and insert them in bulk at its end, with
-    the outbound events recorded meanwhile (:mod:`backoffice.events`)."""
-    if _pending.get() is not None:  # already batching: the outer block flushes
-        yield _pending.get()
-        return
-    rows: list[TransitionLog] = []
-    token = _pending.set(rows)
-    try:
-        with transaction.atomic(), events.batched():
-            yield rows
-            flush(rows)
-    finally:
-        _pending.reset(token)
-
-
-def flush(rows: list[TransitionLog]) -> None:
-    by_model: dict[type[TransitionLog], list[TransitionLog]] = {}
-    for row in rows:
-        by_model.setdefault(type(row), []).append(row)
-    for model, model_rows in by_model.items():
-        insert_many(model, model_rows)
-    rows.clear()
-    events.flush()

@@ -1,9 +1,10 @@
-"""Small database helpers shared by the services, and the batch they can run in.
+"""Small database helpers shared by the services, and the rows part of a unit of work.
 
-Services load the rows they change with :func:`lock` and write them with :func:`save`. Outside a
-batch that is one ``SELECT ... FOR UPDATE`` and one ``UPDATE`` per call. Inside :func:`batch`
-(imports of thousands of rows) the caller locks the rows it will touch up front, a few queries
-for the whole batch, and the same services then run without a query of their own:
+Services load the rows they change with :func:`lock` and write them with :func:`save` (new rows
+no one reads before the flush: :func:`create`). All three go through the unit of work of the
+running code (:mod:`backoffice.unit_of_work`): at once outside a batch (one ``SELECT ... FOR
+UPDATE`` and one ``UPDATE`` per call); inside one, against the rows the batch locked up front
+(:class:`RowBatch`, a few queries for the whole batch), and the writes wait for the flush:
 
 - :func:`lock` returns a row the batch holds from its identity map (the same instance, so every
   service sees the changes the others made);
@@ -19,9 +20,7 @@ import functools
 import hashlib
 import operator
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -30,7 +29,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, models, router
 from django.utils import timezone
 
-from backoffice.errors import not_found
+from backoffice import unit_of_work
 
 M = TypeVar("M", bound=models.Model)
 
@@ -111,37 +110,10 @@ class RowBatch:
             del self._rows[key]
 
 
-_batch: ContextVar[RowBatch | None] = ContextVar("row_batch", default=None)
-
-
-@contextmanager
-def batch() -> Iterator[RowBatch]:
-    """Run services against rows locked up front; writes are flushed at the end of the block
-    (or earlier with :meth:`RowBatch.flush`). Must run inside ``atomic``. A nested call joins
-    the outer batch."""
-    current = _batch.get()
-    if current is not None:
-        yield current
-        return
-    rows = RowBatch()
-    token = _batch.set(rows)
-    try:
-        yield rows
-        rows.flush()
-    finally:
-        _batch.reset(token)
-
-
 def create(model: type[M], **values: Any) -> M:
-    """``model.objects.create(**values)``; inside :func:`batch`, the row with a reserved id,
-    inserted at the flush. Only for rows no one queries before then (the caller knows)."""
-    current = _batch.get()
-    if current is None:
-        return model.objects.create(**values)
-    instance = model(**values)
-    instance.pk = current.new_id(model)
-    current.add(instance)
-    return instance
+    """``model.objects.create(**values)``; inside a batch, the row with a reserved id, inserted
+    at the flush. Only for rows no one queries before then (the caller knows)."""
+    return unit_of_work.current().create(model, values)
 
 
 def build(model: type[M], **values: Any) -> M:
@@ -194,22 +166,14 @@ def serialize(name: str, *, using: str = DEFAULT_DB_ALIAS) -> None:
 def lock(model: type[M], pk: int | str, *, what: str | None = None) -> M:
     """Load one row with ``SELECT ... FOR UPDATE`` (a no-op on SQLite, whose writers are
     serialised by the IMMEDIATE transactions set in settings). Must run inside ``atomic``.
-    Inside :func:`batch`, a row the batch holds comes back without a query."""
-    current = _batch.get()
-    if current is not None and (held := current.get(model, pk)) is not None:
-        return held
-    try:
-        return model.objects.select_for_update().get(pk=pk)
-    except (model.DoesNotExist, ValueError, TypeError):
-        raise not_found(what or model._meta.verbose_name.capitalize()) from None
+    A row the batch holds comes back without a query."""
+    return unit_of_work.current().lock(model, pk, what)
 
 
 def save(instance: models.Model, fields: Iterable[str]) -> None:
-    """``instance.save(update_fields=fields)``, deferred to the flush inside :func:`batch`."""
-    current = _batch.get()
-    if current is not None and current.defer(instance, fields):
-        return
-    instance.save(update_fields=list(fields))
+    """``instance.save(update_fields=fields)``, deferred to the flush for a row the batch
+    holds."""
+    unit_of_work.current().save(instance, fields)
 
 
 def insert_many(model: type[models.Model], rows: Sequence[models.Model]) -> None:

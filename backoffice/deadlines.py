@@ -26,8 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 
-from backoffice import clock
-from backoffice.audit import batched_audit
+from backoffice import clock, unit_of_work
 from backoffice.models import FailedDeadlineItem, JobHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -170,10 +169,12 @@ def run_all(now: datetime) -> dict[str, int]:
 
 
 def process_batches(due: models.QuerySet[M], handle: Callable[[list[M]], None]) -> int:
-    """Lock due rows batch by batch and ``handle`` each batch in one transaction. ``due`` must
-    select only rows that still need the change, so a row handled by another worker (or an
-    earlier run) is not picked again. Rows are taken in order of pk: a row ``handle`` left due
-    is not taken again, so every run ends.
+    """Lock due rows batch by batch and ``handle`` each batch in one transaction and one unit
+    of work (:mod:`backoffice.unit_of_work`, as an import's batches: the batch's postings,
+    audit rows and events are written together at its end). ``due`` must select only rows that
+    still need the change, so a row handled by another worker (or an earlier run) is not picked
+    again. Rows are taken in order of pk: a row ``handle`` left due is not taken again, so every
+    run ends.
 
     When ``handle`` raises, the batch is rolled back and redone one row per transaction; a row
     that raises again is recorded as failed (and parked after ``DEADLINES_MAX_ATTEMPTS``) while
@@ -188,7 +189,7 @@ def process_batches(due: models.QuerySet[M], handle: Callable[[list[M]], None]) 
         after = due if last is None else due.filter(pk__gt=last)
         pks: list[object] = []
         try:
-            with transaction.atomic():
+            with unit_of_work.unit_of_work():
                 batch = list(_locked(after)[: settings.DEADLINES_BATCH_SIZE])
                 if not batch:
                     return done
@@ -214,7 +215,7 @@ def _row_by_row(
     label, done = due.model._meta.label, 0
     for pk in pks:
         try:
-            with transaction.atomic():
+            with unit_of_work.unit_of_work():
                 rows = list(_locked(due.filter(pk=pk)))
                 if not rows:  # no longer due, or another worker holds it
                     continue
@@ -230,22 +231,20 @@ def _row_by_row(
 def process_due(
     due: models.QuerySet[M],
     apply: Callable[[M], None],
-    update_fields: Iterable[str],
+    *,
+    load: Callable[[list[M]], None] | None = None,
 ) -> int:
-    """:func:`process_batches` where ``apply`` changes each loaded row, and the batch is written
-    with one ``bulk_update`` (unless ``update_fields`` is empty because ``apply`` saves) plus one
-    bulk insert of audit rows. Returns the number of rows changed."""
-    fields = list(update_fields)
+    """:func:`process_batches` where ``apply`` changes (and saves) each loaded row: the unit of
+    work holds the batch's rows, so their saves are written together at the batch's end.
+    ``load`` locks and loads up front what the batch will touch besides its rows (their orders,
+    stores and balances), so that ``apply`` needs no query of its own for them. Returns the
+    number of rows changed."""
 
     def handle(batch: list[M]) -> None:
-        with batched_audit():
-            model = type(batch[0])
-            auto_now = [f for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
-            for row in batch:
-                apply(row)
-                for field_ in auto_now:  # bulk_update does not touch auto_now fields itself
-                    field_.pre_save(row, add=False)
-            if fields:  # empty when ``apply`` saves each row itself
-                model.objects.bulk_update(batch, [*fields, *(f.name for f in auto_now)])
+        unit_of_work.current().hold(batch)
+        if load is not None:
+            load(batch)
+        for row in batch:
+            apply(row)
 
     return process_batches(due, handle)

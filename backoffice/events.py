@@ -3,9 +3,9 @@ in the transaction of the change, so an event exists exactly when its change com
 
 Two places write them, the two every change goes through: :func:`backoffice.audit.
 record_transition` (orders, disputes, payouts, stores) and :mod:`payouts.ledger` (postings).
-Inside :func:`backoffice.audit.batched_audit` (imports, the deadlines runner) events are
-collected like audit rows and inserted in bulk with them: an import of thousands of rows adds
-a few statements per batch, not one per row.
+Both hand them to the unit of work (:mod:`backoffice.unit_of_work`): written at once outside a
+batch; inside one (imports, the deadlines runner) collected like audit rows and inserted in bulk
+after them: an import of thousands of rows adds a few statements per batch, not one per row.
 
 When an event is written it is also fanned out, in the same transaction, to the active webhook
 endpoints that want it (one :class:`~backoffice.models.WebhookDelivery` each); the delivery job
@@ -15,16 +15,14 @@ over new events, cannot miss an event whose transaction commits after a later on
 Events are never updated or deleted.
 """
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import models
 
-from backoffice import db
+from backoffice import db, unit_of_work
 
 # Event types (docs/operations.md "Events and webhooks").
 ORDER_STATUS_CHANGED = "order.status_changed"
@@ -59,8 +57,6 @@ _STATE_EVENTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("platform_store_id", "freeze_reason", "close_reason"),
     ),
 }
-
-_pending: ContextVar[list[Any] | None] = ContextVar("pending_events", default=None)
 
 
 def plain(value: Any) -> Any:
@@ -123,8 +119,9 @@ def record(
     at: datetime,
     instance: models.Model | None = None,
 ) -> None:
-    """Write one event now, or collect it for the batch's flush. ``instance`` stands for an
-    object not saved yet (its id is read when the event is written)."""
+    """One event, written now or at the batch's flush (the unit of work decides).
+    ``instance`` stands for an object not saved yet (its id is read when the event is
+    written)."""
     from backoffice.models import Event
 
     event = db.build(
@@ -138,37 +135,12 @@ def record(
     )
     if object_id is None:
         event._instance = instance
-    pending = _pending.get()
-    if pending is None:
-        write([event])
-    else:
-        pending.append(event)
-
-
-@contextmanager
-def batched() -> Iterator[list[Any]]:
-    """Collect the events recorded inside the block; :func:`flush` (or the end of the block)
-    writes them. Used by :func:`backoffice.audit.batched_audit`; nested calls join."""
-    if (current := _pending.get()) is not None:
-        yield current
-        return
-    events: list[Any] = []
-    token = _pending.set(events)
-    try:
-        yield events
-        write(events)
-    finally:
-        _pending.reset(token)
-
-
-def flush() -> None:
-    """Write the events the current batch collected so far."""
-    if (events := _pending.get()) is not None:
-        write(events)
+    unit_of_work.current().record_event(event)
 
 
 def write(events: list[Any]) -> None:
-    """Insert ``events`` (ids taken up front) and their webhook deliveries; empties the list."""
+    """Insert ``events`` (ids taken up front) and their webhook deliveries; empties the list.
+    Called by the unit of work (:mod:`backoffice.unit_of_work`)."""
     from backoffice.models import Event
 
     if not events:

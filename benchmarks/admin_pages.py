@@ -26,11 +26,11 @@ DEFAULT_URL = "bench-admin/"
 
 
 def _urlpatterns() -> list:
-    from backoffice.urls import urlpatterns
     from django.contrib import admin
     from django.urls import path
 
     from accounts.models import SellerAccount
+    from backoffice.composition.urls import urlpatterns
     from orders.models import Order
 
     site = admin.AdminSite(name="benchadmin")
@@ -47,6 +47,7 @@ def make_data(n: int) -> tuple[Any, Any]:
     from accounts.models import User
     from accounts.services import seller_account_create
     from backoffice import clock
+    from backoffice.unit_of_work import unit_of_work
     from orders.models import Order
     from payouts import ledger
     from payouts.models import Account
@@ -73,7 +74,7 @@ def make_data(n: int) -> tuple[Any, Any]:
         )
         for i in range(n)
     )
-    with transaction.atomic(), ledger.batched():
+    with transaction.atomic(), unit_of_work():
         for order in Order.objects.filter(status="completed").only("pk", "amount"):
             ledger.post(
                 reference=f"order:{order.pk}:payment",

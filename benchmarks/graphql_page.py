@@ -169,8 +169,9 @@ def handwritten_view(request):
 
 # The benchmark's URLconf: the project's, plus the hand-written view.
 def _urlpatterns() -> list:
-    from backoffice.urls import urlpatterns
     from django.urls import path
+
+    from backoffice.composition.urls import urlpatterns
 
     return [*urlpatterns, path(BASELINE_URL, handwritten_view)]
 

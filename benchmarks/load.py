@@ -65,6 +65,7 @@ def make_data(readable: int, paid: int, unpaid: int) -> dict:
     from accounts.models import User
     from accounts.services import api_token_create, seller_account_create
     from backoffice import clock
+    from backoffice.unit_of_work import unit_of_work
     from orders.models import Order
     from payouts import ledger
     from payouts.models import Account
@@ -92,7 +93,7 @@ def make_data(readable: int, paid: int, unpaid: int) -> dict:
         )
         for i, kind in enumerate(kinds)
     )
-    with transaction.atomic(), ledger.batched():
+    with transaction.atomic(), unit_of_work():
         for order in Order.objects.exclude(status="unpaid").only("pk", "amount", "status"):
             legs = [
                 ledger.Leg(Account.BUYER_FUNDS, -order.amount),

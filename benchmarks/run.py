@@ -57,6 +57,7 @@ from django.db import connection, transaction  # noqa: E402
 from accounts.services import seller_account_create  # noqa: E402
 from backoffice import clock  # noqa: E402
 from backoffice.deadlines import run_all  # noqa: E402
+from backoffice.unit_of_work import unit_of_work  # noqa: E402
 from disputes.models import Dispute  # noqa: E402
 from orders.models import EndReason, Order, OrderTransition  # noqa: E402
 from payouts import ledger  # noqa: E402
@@ -362,7 +363,7 @@ def generate_mixed(store_id: int, n: int, now) -> None:
     )
     amount = Decimal("10.00")
     paid = Order.objects.exclude(status="unpaid").order_by("pk").only("pk", "status")
-    with transaction.atomic(), ledger.batched():
+    with transaction.atomic(), unit_of_work():
         for order in paid:
             ledger.post(
                 reference=f"order:{order.pk}:payment",

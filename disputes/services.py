@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Notice
 from accounts.notices import Text, notify
-from backoffice import clock
+from backoffice import clock, db, unit_of_work
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
 from backoffice.fsm import run_transition
@@ -24,8 +24,8 @@ from orders.models import Order
 from orders.services import apply_open_dispute, apply_resolve_dispute
 from payouts import services as payouts_services
 
-# Dispute fields each transition may change, for save(update_fields=...) and bulk_update.
-SAVE_FIELDS = [
+# Dispute fields each transition may change: what _move saves.
+_SAVE_FIELDS = [
     "status",
     "proposed_refund",
     "final_refund",
@@ -164,6 +164,7 @@ def apply_deadline_reminder(dispute: Dispute, *, at: datetime) -> None:
         ),
     )
     dispute.reminded_at = at
+    db.save(dispute, ["reminded_at", "updated_at"])
 
 
 def _return_required(dispute: Dispute, asked: bool) -> bool:
@@ -192,7 +193,7 @@ def _move(
         apply_resolve_dispute(
             order, actor=actor, at=at, full_refund=False, note=f"dispute {dispute.pk} withdrawn"
         )
-    dispute.save(update_fields=SAVE_FIELDS)
+    db.save(dispute, _SAVE_FIELDS)  # at once, or with the batch (the unit of work decides)
     return dispute
 
 
@@ -200,7 +201,7 @@ def _refund_and_resolve_order(dispute: Dispute, order: Order, *, actor: Any, at:
     # Never more than is still refundable: another refund may have reached the order meanwhile.
     dispute.final_refund = min(dispute.final_refund or 0, payouts_services.refundable(order))
     if dispute.final_refund:
-        dispute.refund = payouts_services.refund(
+        dispute.refund = payouts_services.refund_within(
             order,
             amount=dispute.final_refund,
             at=at,
@@ -415,6 +416,19 @@ def dispute_confirm_return(
 
 
 # --- the deadlines runner (system actor) ---
+
+
+def load_disputes(disputes: list[Dispute]) -> None:
+    """For a batch of disputes (a deadline job's, locked): lock their orders, then their
+    stores, and read the balances once (the order the services lock them in), so each
+    dispute's move needs no query of its own for them."""
+    unit = unit_of_work.current()
+    ids = sorted({dispute.order_id for dispute in disputes})
+    orders = {o.pk: o for o in unit.lock_all(Order.objects.filter(pk__in=ids).order_by("pk"))}
+    stores = payouts_services.load_for_orders(list(orders.values()))
+    for dispute in disputes:
+        Dispute.order.field.set_cached_value(dispute, orders[dispute.order_id])
+        Dispute.store.field.set_cached_value(dispute, stores[dispute.store_id])
 
 
 def apply_auto_resolve(dispute: Dispute, *, at: datetime) -> None:

@@ -8,7 +8,8 @@ from django.conf import settings
 from backoffice.deadlines import process_due, register
 from orders.models import EndReason
 from orders.selectors import confirm_due, unpaid_due
-from orders.services import SAVE_FIELDS, apply_cancel, apply_confirm
+from orders.services import apply_cancel, apply_confirm
+from payouts.services import load_for_orders
 
 
 @register("orders.cancel_unpaid")
@@ -20,7 +21,6 @@ def cancel_unpaid(now: datetime) -> int:
         lambda order: apply_cancel(
             order, actor=None, at=now, reason=EndReason.PAY_TIMEOUT, note=note
         ),
-        SAVE_FIELDS["cancel"],
     )
 
 
@@ -31,5 +31,5 @@ def auto_confirm(now: datetime) -> int:
     return process_due(
         due,
         lambda order: apply_confirm(order, actor=None, at=now, note=note),
-        SAVE_FIELDS["confirm"],
+        load=load_for_orders,  # its escrow is released to its store
     )

@@ -1,10 +1,10 @@
 """Every write to orders. Each public service locks the order, checks the transition for the
 actor, applies it, saves only what changed and records the audit row in one transaction.
 
-The ``apply_*`` functions work on an already loaded and locked order and write nothing but the
-audit row (buffered inside :func:`backoffice.audit.batched_audit`); batch callers (the
-deadlines runner, imports) load many orders at once, apply, then ``bulk_update`` with
-:data:`SAVE_FIELDS`. Imports build new orders with :func:`order_build`, the checks of
+The ``apply_*`` functions work on an already loaded and locked order, and save what they changed
+with its audit row through the unit of work (:mod:`backoffice.unit_of_work`): at once for a
+single call; in bulk at the batch's flush for the callers that load many orders at once (the
+deadlines runner, imports). Imports build new orders with :func:`order_build`, the checks of
 :func:`order_create`, and insert them in bulk. The rules therefore live in one place for single
 and batch use.
 """
@@ -44,8 +44,8 @@ from payouts import services as payouts_services
 
 PAYMENT_METHODS = frozenset(PaymentMethod.values)  # (.values builds a new list each time)
 
-# Fields each transition may change, for save(update_fields=...) and bulk_update.
-SAVE_FIELDS = {
+# Fields each transition may change: what its apply_* saves.
+_SAVE_FIELDS = {
     "pay": ["status", "paid_at", "payment_method"],
     "ship": ["status", "shipped_at", "carrier", "tracking_number", "parcels"],
     "confirm": ["status", "completed_at", "end_reason"],
@@ -56,7 +56,7 @@ SAVE_FIELDS = {
 
 
 def _save(order: Order, transition: str) -> None:
-    db.save(order, [*SAVE_FIELDS[transition], "updated_at"])  # deferred inside db.batch()
+    db.save(order, [*_SAVE_FIELDS[transition], "updated_at"])  # deferred inside a batch
 
 
 def _optional_amount(value: Any, field: str) -> Decimal | None:
@@ -374,7 +374,7 @@ def _change_parcels(order: Order, parcels: Sequence[tuple[str, str]]) -> list[st
     return ["parcels", "carrier", "tracking_number"]
 
 
-# --- transitions on a loaded, locked order (no save) ---
+# --- transitions on a loaded, locked order (each saves what it changed) ---
 
 
 def apply_pay(
@@ -387,6 +387,7 @@ def apply_pay(
         )
     run_transition(order, "pay", actor=actor, at=at, note=note, payment_method=payment_method)
     payouts_services.record_payment(order, at=at, actor=actor)
+    _save(order, "pay")
 
 
 MAX_PARCELS = 20
@@ -419,6 +420,7 @@ def apply_ship(
         note=note or "; ".join(f"{p['carrier']} {p['tracking_number']}" for p in cleaned),
         parcels=cleaned,
     )
+    _save(order, "ship")
 
 
 def _parcel(carrier: str, tracking_number: str) -> dict[str, str]:
@@ -436,6 +438,7 @@ def _parcel(carrier: str, tracking_number: str) -> dict[str, str]:
 def apply_confirm(order: Order, *, actor: Any, at: datetime, note: str = "") -> None:
     run_transition(order, "confirm", actor=actor, at=at, note=note)
     payouts_services.release_escrow(order, at=at, actor=actor)
+    _save(order, "confirm")
 
 
 def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: str = "") -> None:
@@ -452,9 +455,9 @@ def apply_cancel(order: Order, *, actor: Any, at: datetime, reason: str, note: s
     run_transition(order, "cancel", actor=actor, at=at, note=note or reason, reason=reason)
     if order.status == Order.Status.REFUNDED:
         payouts_services.refund_on_cancel(order, at=at, actor=actor)
-        payouts_services.release_escrow(
-            order, at=at, actor=actor
-        )  # what the protection fund covered
+        # What the protection fund covered goes to the store.
+        payouts_services.release_escrow(order, at=at, actor=actor)
+    _save(order, "cancel")
 
 
 def cancel_unpaid_on_closure(store: SellerAccount, *, actor: Any, at: datetime) -> int:
@@ -495,7 +498,6 @@ def order_mark_paid(
 ) -> Order:
     order = lock(Order, order_id)
     apply_pay(order, actor=actor, at=clock.resolve(at), payment_method=payment_method, note=note)
-    _save(order, "pay")
     return order
 
 
@@ -518,7 +520,6 @@ def order_ship(
         tracking_number=tracking_number,
         note=note,
     )
-    _save(order, "ship")
     return order
 
 
@@ -528,7 +529,6 @@ def order_confirm_receipt(
 ) -> Order:
     order = lock(Order, order_id)
     apply_confirm(order, actor=actor, at=clock.resolve(at), note=note)
-    _save(order, "confirm")
     return order
 
 
@@ -551,7 +551,6 @@ def order_cancel(
             _("Only an out-of-stock cancellation delists the product."), field="delistProduct"
         )
     apply_cancel(order, actor=actor, at=at, reason=reason, note=note)
-    _save(order, "cancel")
     if delist_product:
         _delist_products(order, at)
     return order

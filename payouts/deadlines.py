@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import SellerAccount
+from backoffice import unit_of_work
 from backoffice.deadlines import process_batches, register
 from orders.models import Order
 from payouts.collection import settle_closed_store
@@ -22,7 +23,7 @@ from payouts.models import (
     ReserveHold,
 )
 from payouts.selectors import balance_annotation
-from payouts.services import release_early, release_reserve
+from payouts.services import load_for_orders, load_money, release_early, release_reserve
 
 
 @register("payouts.early_release")
@@ -34,6 +35,7 @@ def early_release(now: datetime) -> int:
     ).exclude(Exists(released))
 
     def handle(batch: list[Order]) -> None:
+        load_for_orders(batch)
         terms = EarlyPayoutTerms.objects.in_bulk([o.store_id for o in batch])
         for order in batch:
             release_early(order, terms[order.store_id], at=now)
@@ -46,6 +48,8 @@ def reserve_release(now: datetime) -> int:
     due = ReserveHold.objects.filter(release_at__lte=now, released_at__isnull=True)
 
     def handle(batch: list[ReserveHold]) -> None:
+        unit_of_work.current().hold(batch)  # saved together at the batch's end
+        load_money(store_ids=[h.store_id for h in batch], order_ids=[h.order_id for h in batch])
         for hold in batch:
             release_reserve(hold, at=now)
 

@@ -5,11 +5,14 @@ currency; its reference is unique, so posting the same reference again is a no-o
 returns ``None`` (retries and concurrent runners never post twice). Each posting writes its
 ``ledger.posted`` event (backoffice/events.py) with it, batched like the posting.
 
-Inside :func:`batched` (imports of thousands of rows) the same services post and read without a
-query each: :func:`post` collects postings and entries that :meth:`LedgerBatch.flush` inserts in
-bulk, and :func:`balance` answers from balances read once per batch (:meth:`LedgerBatch.load`)
-plus what the batch posted since. The rules (references, balanced legs, what a balance is) are
-the same code paths in both modes.
+The ledger takes part in the unit of work (:mod:`backoffice.unit_of_work`; registered at the
+end of this module): outside a batch, :class:`LedgerNow` posts at once and every read queries.
+Inside one (imports of thousands of rows, the deadline jobs' batches) the same services post and
+read without a query each: :func:`post` collects postings and entries that
+:meth:`LedgerBatch.flush` inserts in bulk, and :func:`balance` answers from balances read once
+per batch (:func:`load`) plus what the batch posted since; so do :func:`refunded` and
+:func:`commission_charged` for the orders loaded. The rules (references, balanced legs, what a
+balance is) are the same code paths in both modes; services never ask which one runs.
 
 Running totals: every posting also moves the :class:`~payouts.models.DailyBalance` rows of the
 store accounts it touches (:func:`apply_deltas`, in the same transaction and under the store's
@@ -20,20 +23,18 @@ reserve) are still sums of that order's few entries.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import SellerAccount
-from backoffice import db, events
+from backoffice import db, events, unit_of_work
 from backoffice.money import Currency, has_more_than_cents, quantize
 from payouts.models import (
     STORE_ACCOUNTS,
@@ -88,42 +89,9 @@ def post(
     if not legs:
         return None
     _check(legs)
-    if (batch := _batch.get()) is not None:
-        return batch.post(
-            reference=reference, kind=kind, legs=legs, at=at, actor=actor, memo=memo, links=links
-        )
-    try:
-        with transaction.atomic():
-            posting = Posting.objects.create(
-                reference=reference,
-                kind=kind,
-                at=at,
-                memo=memo[:300],
-                actor=actor if getattr(actor, "pk", None) else None,
-                **links,
-            )
-    except IntegrityError:
-        if Posting.objects.filter(reference=reference).exists():
-            return None
-        raise
-    LedgerEntry.objects.bulk_create(
-        LedgerEntry(
-            posting=posting,
-            account=leg.account,
-            store_id=leg.store_id,
-            order_id=leg.order_id,
-            currency=leg.currency,
-            amount=leg.amount,
-            at=at,
-        )
-        for leg in legs
+    return _part().post(
+        reference=reference, kind=kind, legs=legs, at=at, actor=actor, memo=memo, links=links
     )
-    deltas: Deltas = {}
-    for leg in legs:
-        add_delta(deltas, leg.store_id, leg.account, leg.currency, at, leg.amount)
-    apply_deltas(deltas)
-    _posted(posting, [_leg_payload(vars_of(leg)) for leg in legs])
-    return posting
 
 
 def vars_of(leg: Leg) -> dict[str, Any]:
@@ -167,11 +135,11 @@ def to_cents(total: Decimal | float | None) -> Decimal:
 
 def balance(**filters: Any) -> Decimal:
     """The sum of the entries matching ``filters`` (e.g. store_id=, account=, order_id=)."""
-    if (batch := _batch.get()) is not None:
-        known = batch.balance(filters)
-        if known is not None:
-            return known
-        batch.flush()
+    part = _part()
+    known = part.balance(filters)
+    if known is not None:
+        return known
+    part.flush()
     if set(filters) == {"store_id", "account", "currency"}:
         return current_balance(filters["store_id"], filters["account"], filters["currency"])
     if set(filters) == {"store_id", "account"}:
@@ -183,7 +151,7 @@ def balance(**filters: Any) -> Decimal:
 def store_balances(store_id: int) -> dict[str, Decimal]:
     """Balance of each store account: escrow, available, reserve, debt in USD; promotion in CNY
     (an account's currencies added up). From the running totals: one query."""
-    _settle()
+    _write_pending()
     rows = latest(DailyBalance.objects.filter(store_id=store_id)).values_list("account", "balance")
     balances = {account.value: ZERO for account in STORE_ACCOUNTS}
     for account, total in rows:
@@ -196,7 +164,7 @@ def balances_at(store_ids: Iterable[int], at: datetime) -> dict[int, dict[str, D
     """Each store's balances (as :func:`store_balances`) at the instant ``at``: the running
     total at the end of the day before plus the entries of ``at``'s day up to ``at``. One query
     for all the stores, whatever their history."""
-    _settle()
+    _write_pending()
     ids = list(store_ids)
     day = at.astimezone(UTC).date()
     start = datetime.combine(day, time.min, tzinfo=UTC)
@@ -372,7 +340,7 @@ def current_balance(store_id: int, account: str, currency: str) -> Decimal:
 def reserve_by_order(store_id: int) -> dict[int, Decimal]:
     """What is left of each order's reserve hold, for orders with something left (only holds
     not released yet can have something left: their entries, not the store's whole history)."""
-    _settle()
+    _write_pending()
     unreleased = ReserveHold.objects.filter(store_id=store_id, released_at__isnull=True)
     rows = (
         LedgerEntry.objects.filter(
@@ -390,7 +358,10 @@ def reserve_by_order(store_id: int) -> dict[int, Decimal]:
 
 def commission_charged(order_id: int) -> Decimal:
     """The commission the platform took on an order's releases (before any was returned)."""
-    _settle()
+    known = _part().charged(order_id)
+    if known is not None:
+        return known
+    _write_pending()
     total = LedgerEntry.objects.filter(
         order_id=order_id, account=Account.COMMISSION, amount__gt=0
     ).aggregate(total=Sum("amount"))["total"]
@@ -400,16 +371,17 @@ def commission_charged(order_id: int) -> Decimal:
 # --- batch mode ---------------------------------------------------------------------------------
 
 Scope = tuple[str, int]  # ("store_id", id) or ("order_id", id)
+_COMMISSION = Account.COMMISSION.value  # a plain str: compared on every leg a batch posts
 BALANCE_FILTERS = frozenset({"store_id", "order_id", "account", "currency"})
 
 
 class LedgerBatch:
-    """Postings made inside :func:`batched` and not yet inserted, and the balances the services
-    read meanwhile: per store or order, what the database held when it was loaded plus what the
-    batch posted since. Also, for the loaded orders, what was refunded (refunds are written
-    at once, so the database holds them too: this only saves the query), and the net change of
-    each store account over the whole batch (:attr:`moved`), for reports of what an import moves
-    (or would move, in a dry run)."""
+    """The ledger's part of a unit of work: postings made in the batch and not yet inserted,
+    and the balances the services read meanwhile: per store or order, what the database held
+    when it was loaded plus what the batch posted since. Also, for the loaded orders, what was
+    refunded and the commission charged, and the net change of each store account over the
+    whole batch (:attr:`moved`), for reports of what an import moves (or would move, in a dry
+    run)."""
 
     def __init__(self) -> None:
         self.postings: list[Posting] = []
@@ -420,6 +392,7 @@ class LedgerBatch:
         self.covered: set[int] = set()
         self.totals: dict[Scope, dict[tuple[str, str], Decimal]] = {}
         self.refunds: dict[int, tuple[Decimal, set[str]]] = {}  # order -> (total, references)
+        self.commission: dict[int, Decimal] = {}  # order -> commission charged (positive legs)
         self.moved: dict[tuple[int, str, str], Decimal] = defaultdict(Decimal)
 
     def load(self, *, store_ids: Iterable[int] = (), order_ids: Iterable[int] = ()) -> None:
@@ -441,14 +414,18 @@ class LedgerBatch:
         for pk in orders:
             self.totals[("order_id", pk)] = {}
         if orders:
+            charged = Sum("amount", filter=Q(account=Account.COMMISSION, amount__gt=0))
             rows = (
                 LedgerEntry.objects.filter(order_id__in=orders)
                 .values_list("order_id", "account", "currency")
-                .annotate(total=Sum("amount"))
+                .annotate(total=Sum("amount"), charged=charged)
                 .order_by()
             )
-            for pk, account, currency, total in rows:
+            self.commission.update((pk, ZERO) for pk in orders)
+            for pk, account, currency, total, commission in rows:
                 self.totals[("order_id", pk)][(account, currency)] = to_cents(total)
+                if commission:
+                    self.commission[pk] += to_cents(commission)
         if orders:
             self.references.update(
                 Posting.objects.filter(order_id__in=orders).values_list("reference", flat=True)
@@ -470,20 +447,31 @@ class LedgerBatch:
             self.totals.setdefault(("order_id", pk), {})
             self.covered.add(pk)
             self.refunds.setdefault(pk, (ZERO, set()))
+            self.commission.setdefault(pk, ZERO)
 
-    def refunded(self, order_id: int) -> Decimal | None:
-        """What was refunded on a loaded order; ``None`` for another order (ask the database)."""
+    def refunded(self, order_id: int) -> Decimal:
         known = self.refunds.get(order_id)
-        return None if known is None else known[0]
+        return LEDGER_NOW.refunded(order_id) if known is None else known[0]
 
-    def refund_is_new(self, order_id: int, reference: str) -> bool:
-        """Whether the batch knows that no refund of ``order_id`` has this reference yet."""
+    def find_refund(self, order_id: int, reference: str) -> Refund | None:
         known = self.refunds.get(order_id)
-        return known is not None and reference not in known[1]
+        if known is not None and reference not in known[1]:  # no query: it is new
+            return None
+        return LEDGER_NOW.find_refund(order_id, reference)
 
-    def refund_made(self, order_id: int, reference: str, amount: Decimal) -> None:
-        if (known := self.refunds.get(order_id)) is not None:
-            self.refunds[order_id] = (known[0] + amount, known[1] | {reference})
+    def add_refund(self, fields: dict[str, Any]) -> Refund:
+        """A refund of a loaded order is inserted with the batch's rows (its total is known
+        here); of another order, at once (its total is read from the database)."""
+        order_id = fields["order"].pk
+        known = self.refunds.get(order_id)
+        if known is None:
+            return LEDGER_NOW.add_refund(fields)
+        record = db.create(Refund, **fields)
+        self.refunds[order_id] = (known[0] + record.amount, known[1] | {record.reference})
+        return record
+
+    def charged(self, order_id: int) -> Decimal | None:
+        return self.commission.get(order_id)
 
     def balance(self, filters: dict[str, Any]) -> Decimal | None:
         """The balance for the filters the services use (a store's or an order's account,
@@ -558,6 +546,8 @@ class LedgerBatch:
                     totals[key] = totals.get(key, ZERO) + leg.amount
             if leg.store_id is not None:
                 self.moved[(leg.store_id, leg.account, leg.currency)] += leg.amount
+            if leg.account == _COMMISSION and leg.amount > 0 and leg.order_id in self.commission:
+                self.commission[leg.order_id] += leg.amount
         return posting
 
     def flush(self) -> None:
@@ -585,9 +575,8 @@ class LedgerBatch:
             )
         db.insert_values(LedgerEntry, self.entries)
         apply_deltas(deltas)
-        with events.batched():  # one bulk insert, or joins the audit batch's
-            for posting in self.postings:
-                _posted(posting, legs[posting.pk])
+        for posting in self.postings:  # inserted with the unit of work's other events
+            _posted(posting, legs[posting.pk])
         self.postings, self.entries = [], []
 
     def forget_orders(self) -> None:
@@ -597,35 +586,117 @@ class LedgerBatch:
         self.references.clear()
         self.covered.clear()
         self.refunds.clear()
+        self.commission.clear()
         self.totals = {scope: t for scope, t in self.totals.items() if scope[0] == "store_id"}
 
 
-_batch: ContextVar[LedgerBatch | None] = ContextVar("ledger_batch", default=None)
+class LedgerNow:
+    """The ledger of the implicit unit of work (outside any batch): posts at once, knows no
+    balance (every read queries)."""
+
+    def post(
+        self,
+        *,
+        reference: str,
+        kind: str,
+        legs: list[Leg],
+        at: datetime,
+        actor: Any,
+        memo: str,
+        links: dict[str, Any],
+    ) -> Posting | None:
+        try:
+            with transaction.atomic():
+                posting = Posting.objects.create(
+                    reference=reference,
+                    kind=kind,
+                    at=at,
+                    memo=memo[:300],
+                    actor=actor if getattr(actor, "pk", None) else None,
+                    **links,
+                )
+        except IntegrityError:
+            if Posting.objects.filter(reference=reference).exists():
+                return None
+            raise
+        LedgerEntry.objects.bulk_create(
+            LedgerEntry(
+                posting=posting,
+                account=leg.account,
+                store_id=leg.store_id,
+                order_id=leg.order_id,
+                currency=leg.currency,
+                amount=leg.amount,
+                at=at,
+            )
+            for leg in legs
+        )
+        deltas: Deltas = {}
+        for leg in legs:
+            add_delta(deltas, leg.store_id, leg.account, leg.currency, at, leg.amount)
+        apply_deltas(deltas)
+        _posted(posting, [_leg_payload(vars_of(leg)) for leg in legs])
+        return posting
+
+    def balance(self, filters: dict[str, Any]) -> Decimal | None:
+        return None
+
+    def refunded(self, order_id: int) -> Decimal:
+        amounts = Refund.objects.filter(order_id=order_id).values_list("amount", flat=True)
+        return sum(amounts, ZERO)
+
+    def find_refund(self, order_id: int, reference: str) -> Refund | None:
+        return Refund.objects.filter(reference=reference).first()
+
+    def add_refund(self, fields: dict[str, Any]) -> Refund:
+        return Refund.objects.create(**fields)
+
+    def charged(self, order_id: int) -> Decimal | None:
+        return None
+
+    def load(self, *, store_ids: Iterable[int] = (), order_ids: Iterable[int] = ()) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
 
 
-@contextmanager
-def batched() -> Iterator[LedgerBatch]:
-    """Post and read balances through one :class:`LedgerBatch`, flushed at the end of the block
-    (or earlier). Must run inside ``atomic``, like every posting. A nested call joins the outer
-    batch. Queries of entries other than :func:`balance` flush it first (:func:`_settle`)."""
-    current = _batch.get()
-    if current is not None:
-        yield current
-        return
-    batch = LedgerBatch()
-    token = _batch.set(batch)
-    try:
-        yield batch
-        batch.flush()
-    finally:
-        _batch.reset(token)
+LEDGER_NOW = LedgerNow()
+unit_of_work.register("ledger", LedgerBatch, LEDGER_NOW)
 
 
-def current_batch() -> LedgerBatch | None:
-    return _batch.get()
+def _part() -> LedgerBatch | LedgerNow:
+    """The ledger's part of the running unit of work."""
+    return unit_of_work.current().part("ledger")
 
 
-def _settle() -> None:
-    """Before reading entries from the database: insert what a batch has pending."""
-    if (batch := _batch.get()) is not None:
-        batch.flush()
+def current() -> LedgerBatch | LedgerNow:
+    """The ledger's part of the running unit of work, for the batch code that loads balances
+    up front (:meth:`LedgerBatch.load`) and reports what a batch moved."""
+    return _part()
+
+
+def load(*, store_ids: Iterable[int] = (), order_ids: Iterable[int] = ()) -> None:
+    """Inside a batch: read these stores' and orders' balances (and the orders' refunds and
+    references) once, so the services read them without a query each. Nothing outside one."""
+    _part().load(store_ids=store_ids, order_ids=order_ids)
+
+
+def refunded(order_id: int) -> Decimal:
+    """What was refunded on an order so far."""
+    return _part().refunded(order_id)
+
+
+def find_refund(order_id: int, reference: str) -> Refund | None:
+    """The refund with ``reference``, if one was made."""
+    return _part().find_refund(order_id, reference)
+
+
+def add_refund(**fields: Any) -> Refund:
+    """Record a refund (its posting is the caller's)."""
+    return _part().add_refund(fields)
+
+
+def _write_pending() -> None:
+    """Before reading entries from the database: insert the postings a batch has pending."""
+    _part().flush()

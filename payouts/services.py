@@ -6,6 +6,7 @@ so two services never wait on each other in a cycle). Balances are read under th
 concurrent refunds and payouts of one store are serialised and cannot overdraw it.
 """
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Notice, SellerAccount
 from accounts.notices import notify
-from backoffice import clock, db
+from backoffice import clock, db, unit_of_work
 from backoffice.db import lock
 from backoffice.errors import Code, invalid
 from backoffice.fsm import run_transition
@@ -34,13 +35,13 @@ from backoffice.money import (
 from backoffice.permissions import require_staff_or_owner, require_staff_perm
 from backoffice.text import clean_text, column_length
 from orders.models import Order
+from payouts import ledger
 from payouts.idempotency import idempotent
 from payouts.ledger import (
     ZERO,
     Leg,
     balance,
     commission_charged,
-    current_batch,
     post,
     reserve_by_order,
 )
@@ -72,6 +73,27 @@ to_store_legs = _to_store_legs  # for payouts.collection
 
 
 # --- order money: called by orders.services inside their transaction ---
+
+
+def load_for_orders(orders: list[Order]) -> dict[int, SellerAccount]:
+    """For a batch of orders (a deadline job's): lock their stores and read the stores' and
+    the orders' balances once, so the money services need no query each for them (nothing is
+    read ahead outside a batch). Returns the stores by id, also cached on each order."""
+    stores = load_money(
+        store_ids={order.store_id for order in orders}, order_ids=[order.pk for order in orders]
+    )
+    for order in orders:
+        Order.store.field.set_cached_value(order, stores[order.store_id])
+    return stores
+
+
+def load_money(*, store_ids: Iterable[int], order_ids: Iterable[int]) -> dict[int, SellerAccount]:
+    """Lock these stores (in order of id) and read their balances and these orders' once."""
+    ids = sorted(set(store_ids))
+    locked = SellerAccount.objects.filter(pk__in=ids).order_by("pk")
+    stores = {store.pk: store for store in unit_of_work.current().lock_all(locked)}
+    ledger.load(store_ids=ids, order_ids=order_ids)
+    return stores
 
 
 def record_payment(order: Order, *, at: datetime, actor: Any = None) -> None:
@@ -156,11 +178,7 @@ def release_early(order: Order, terms: EarlyPayoutTerms, *, at: datetime) -> Dec
 
 
 def refundable(order: Order) -> Decimal:
-    batch = current_batch()  # an import knows what its orders had refunded
-    refunded = batch.refunded(order.pk) if batch is not None else None
-    if refunded is None:
-        refunded = sum(order.refunds.values_list("amount", flat=True), ZERO)
-    return order.amount - refunded
+    return order.amount - ledger.refunded(order.pk)
 
 
 @transaction.atomic
@@ -177,7 +195,7 @@ def refund(
     """Refund the buyer up to what is still refundable. Paid by the protection fund when
     ``protected``; otherwise the waterfall: the order's escrow, then the store's available
     balance, then its reserve, and the rest becomes store debt. Records where it came from."""
-    return _refund(
+    return refund_within(
         order,
         amount=amount,
         at=at,
@@ -188,7 +206,7 @@ def refund(
     )
 
 
-def _refund(
+def refund_within(
     order: Order,
     *,
     amount: Decimal,
@@ -198,12 +216,12 @@ def _refund(
     protected: bool = False,
     actor: Any = None,
 ) -> Refund:
-    """:func:`refund` in the caller's transaction (no savepoint of its own)."""
-    batch = current_batch()
-    if batch is None or not batch.refund_is_new(order.pk, reference):
-        existing = Refund.objects.filter(reference=reference).first()
-        if existing is not None:
-            return existing
+    """:func:`refund` as part of the caller's own change, in its transaction, without a
+    savepoint of its own (a dispute's resolution, a paid order's cancellation: two statements
+    less per refund, in a deadline job's batch of hundreds)."""
+    existing = ledger.find_refund(order.pk, reference)
+    if existing is not None:
+        return existing
     lock(SellerAccount, order.store_id)
     amount = clean_amount(amount)
     left = refundable(order)
@@ -218,23 +236,15 @@ def _refund(
         legs = [Leg(A.PROTECTION_FUND, -amount)]
     else:
         sources, legs = _waterfall(order, amount)
-    # Inside an import's batch, whose ledger batch answers for this order's refunds (above),
-    # the refund is inserted with the batch's other rows.
-    fields = {
-        "order": order,
-        "store_id": store_id,
-        "amount": amount,
-        "reason": reason[:200],
-        "reference": reference,
-        "at": at,
+    record = ledger.add_refund(
+        order=order,
+        store_id=store_id,
+        amount=amount,
+        reason=reason[:200],
+        reference=reference,
+        at=at,
         **sources,
-    }
-    if batch is not None and batch.refunded(order.pk) is not None:
-        record = db.create(Refund, **fields)
-    else:
-        record = Refund.objects.create(**fields)
-    if batch is not None:
-        batch.refund_made(order.pk, reference, amount)
+    )
     post(
         reference=f"refund:{record.pk}",
         kind=Posting.Kind.REFUND,
@@ -322,7 +332,7 @@ def refund_on_cancel(order: Order, *, at: datetime, actor: Any = None) -> Refund
     left = refundable(order)
     if left <= 0:
         return None
-    return _refund(
+    return refund_within(
         order,
         amount=left,
         at=at,
@@ -376,7 +386,7 @@ def release_reserve(hold: ReserveHold, *, at: datetime) -> Decimal:
         ],
     )
     hold.released_at = at
-    hold.save(update_fields=["released_at"])
+    db.save(hold, ["released_at"])
     return left
 
 

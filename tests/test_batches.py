@@ -1,5 +1,6 @@
-"""The batch machinery the importer runs the services in (backoffice.db.batch, payouts.ledger
-.batched): the same results as the services alone, with the queries done per batch."""
+"""The unit of work the importer and the deadline jobs run the services in
+(backoffice.unit_of_work, with the ledger's part in payouts.ledger): the same results as the
+services alone, with the queries done per batch."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -9,10 +10,10 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from backoffice import db
-from backoffice.audit import batched_audit
 from backoffice.fsm import transition_graph, transition_paths
+from backoffice.unit_of_work import unit_of_work
 from orders.models import Order
-from orders.services import SAVE_FIELDS, apply_confirm, apply_pay, apply_ship, order_build
+from orders.services import apply_confirm, apply_pay, apply_ship, order_build
 from payouts import ledger
 from payouts.ledger import Leg, balance, post
 from payouts.models import Account, LedgerEntry, Posting
@@ -31,7 +32,8 @@ def test_reserved_ids_are_never_taken_by_an_insert_without_one():
 def test_a_batch_inserts_new_rows_and_writes_changes_once_flushed():
     store = f.store()
     known = f.order(store, status="paid")
-    with transaction.atomic(), db.batch() as batch, batched_audit():
+    with unit_of_work() as unit:
+        batch = unit.rows
         batch.lock(Order.objects.filter(pk=known.pk))
         batch.hold(store)
         new = order_build(
@@ -43,10 +45,9 @@ def test_a_batch_inserts_new_rows_and_writes_changes_once_flushed():
         with CaptureQueriesContext(connection) as queries:
             same = db.lock(Order, known.pk)
             at = known.paid_at + timedelta(days=1)
-            apply_ship(same, actor=None, at=at, carrier="4PX", tracking_number="LP1")
-            db.save(same, [*SAVE_FIELDS["ship"], "updated_at"])
+            apply_ship(same, actor=None, at=at, carrier="4PX", tracking_number="LP1")  # saves
         assert same is batch.get(Order, known.pk)
-        assert len(queries) == 0  # the lock came from the batch, the save waits
+        assert len(queries) == 0  # the lock came from the batch, the save and audit row wait
         assert not Order.objects.filter(pk=new.pk).exists()
     known.refresh_from_db()
     assert (known.status, known.carrier) == ("shipped", "4PX")
@@ -66,8 +67,9 @@ def test_ledger_batch_reads_and_posts_like_the_database_does():
     paid = f.order(status="shipped")  # (paid for, in escrow)
     store_id = paid.store_id
     with transaction.atomic():
-        with ledger.batched() as batch:
-            batch.load(store_ids=[store_id], order_ids=[paid.pk])
+        with unit_of_work():
+            batch = ledger.current()
+            ledger.load(store_ids=[store_id], order_ids=[paid.pk])
             with CaptureQueriesContext(connection) as queries:
                 held = balance(order_id=paid.pk, account=Account.ESCROW)
                 apply_confirm(paid, actor=None, at=f.T0 + timedelta(days=30))
@@ -92,7 +94,8 @@ def test_ledger_batch_reads_and_posts_like_the_database_does():
 
 def test_ledger_batch_reads_an_unloaded_balance_from_the_database_after_flushing():
     order = f.order()
-    with transaction.atomic(), ledger.batched() as batch:
+    with unit_of_work():
+        batch = ledger.current()
         apply_pay(order, actor=None, at=f.T0, payment_method="")  # posts, not loaded
         assert batch.postings
         assert balance(order_id=order.pk, account=Account.ESCROW) == order.amount

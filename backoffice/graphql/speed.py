@@ -1,6 +1,6 @@
 """What a page costs per field, cut where the framework adds nothing (issue 15).
 
-Both are applied once to the built schema (backoffice/schema.py):
+Both are applied once to the built schema (backoffice/composition/schema.py):
 
 - :func:`cache_id_attrs`: strawberry's ``resolve_id_attr`` scans and evaluates every annotation
   of a Node type's MRO on each call, and caches nothing for a type without a ``NodeID`` field

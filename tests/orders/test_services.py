@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backoffice.audit import batched_audit
 from backoffice.errors import error_code
+from backoffice.unit_of_work import unit_of_work
 from orders.models import Order, Product
 from orders.services import (
     apply_confirm,
@@ -284,13 +284,12 @@ def test_payment_reminder_only_for_unpaid_orders_of_ones_own_store():
 # --- batches ---
 
 
-def test_batched_audit_inserts_all_rows_at_once():
+def test_a_unit_of_work_inserts_all_audit_rows_at_once():
     orders = [f.order(status="shipped") for _ in range(5)]
-    loaded = list(Order.objects.filter(pk__in=[o.pk for o in orders]))
-    with CaptureQueriesContext(connection) as ctx, batched_audit():
+    with CaptureQueriesContext(connection) as ctx, unit_of_work() as unit:
+        loaded = unit.lock_all(Order.objects.filter(pk__in=[o.pk for o in orders]))
         for o in loaded:
-            apply_confirm(o, actor=None, at=f.T0 + timedelta(days=70))
-        Order.objects.bulk_update(loaded, ["status", "completed_at", "end_reason"])
+            apply_confirm(o, actor=None, at=f.T0 + timedelta(days=70))  # saves with the unit
     # one statement run for all rows (executemany: Django logs it as "5 times: INSERT ...")
     inserts = [
         q for q in ctx.captured_queries if 'INSERT INTO "orders_ordertransition"' in q["sql"]

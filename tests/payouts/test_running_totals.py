@@ -6,9 +6,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from backoffice.unit_of_work import unit_of_work
 from payouts import ledger
 from payouts.checks import check_ledger
 from payouts.ledger import Leg
@@ -81,7 +82,8 @@ def test_a_posting_dated_in_the_past_moves_every_later_day(client):
 def test_a_batch_writes_its_running_totals_in_bulk_from_memory():
     store = f.store()
     f.order(store, status="completed", amount="10.00", at=f.T0 + 5 * DAY)
-    with transaction.atomic(), ledger.batched() as batch:
+    with unit_of_work():
+        batch = ledger.current()
         for day in (9, 2, 7, 2):  # out of order, two on one day
             ledger.post(
                 reference=f"batch:{day}:{len(batch.postings)}",

@@ -46,7 +46,6 @@ from disputes import services as disputes
 from disputes.models import Dispute, Fault
 from orders.models import Order, OrderLine
 from orders.services import (
-    SAVE_FIELDS,
     Line,
     apply_cancel,
     apply_confirm,
@@ -86,7 +85,7 @@ class Context:
     actor: Any
     labels: Mapping[str, str]  # field -> the column's header as the file writes it
     tz: tzinfo  # the file's time zone
-    rows: db.RowBatch  # the runner's batches, flushed after each batch of rows
+    rows: db.RowBatch  # the unit of work's rows, flushed after each batch of rows
     ledger: ledger.LedgerBatch
     store: str | None = None  # the store the import is for (platform id)
     store_name: str | None = None  # its name, to create it when it is new
@@ -479,7 +478,6 @@ class OrdersApplier(Applier):
             ORDER_STEPS[name].run(order, row, self.actor)
             if order.status != reached:  # a state computed by the model went elsewhere
                 raise RowProblem("status", f"cannot move from {source} to {row.state}")
-            db.save(order, [*SAVE_FIELDS[name], "updated_at"])  # in bulk, after the batch
         if source == "new" or path or changed:
             self.context.mark(order, row.line)
         self.context.count(source, order.status, changed=changed)

@@ -5,10 +5,10 @@
     report.errors         # [RowError(line, column, message)], str() = "line L: column: message"
 
 The file is parsed as it is read (``parse.open_export``) and applied ``BATCH_SIZE`` rows at a
-time inside one transaction. Each batch runs the services against rows it locked up front
-(``backoffice.db.batch``), a ledger that posts and reads balances in bulk
-(``payouts.ledger.batched``) and audit rows inserted in bulk (``backoffice.audit``), then writes
-and forgets its rows: memory holds one batch, never the file. Any error, in a cell or against the
+time inside one transaction, in one unit of work (``backoffice.unit_of_work``): each batch runs
+the services against rows it locked up front, a ledger that posts and reads balances in bulk
+and audit rows and events inserted in bulk, then flushes the unit and forgets its rows: memory
+holds one batch, never the file. Any error, in a cell or against the
 rules, means nothing is written: the transaction is rolled back at the end, as it is for a dry
 run, which therefore reports exactly what the import would do.
 
@@ -39,9 +39,8 @@ from django.utils.translation import gettext
 
 from accounts.models import SellerAccount
 from backoffice import clock, db
-from backoffice.audit import batched_audit
-from backoffice.audit import flush as flush_audit
 from backoffice.models import ImportFile
+from backoffice.unit_of_work import unit_of_work
 from payouts import ledger
 from payouts.models import Account
 
@@ -257,14 +256,15 @@ def _run(
         warnings=report.warnings,
     )
     results = export.results()
-    with db.batch() as rows, ledger.batched() as money, batched_audit() as audit_rows:
+    with unit_of_work() as unit:
+        money = ledger.current()
         context = Context(
             report=report,
             record=record,
             actor=actor,
             labels=export.headers.labels,
             tz=export.tz,
-            rows=rows,
+            rows=unit.rows,
             ledger=money,
             **options,
         )
@@ -272,9 +272,8 @@ def _run(
         while chunk := list(islice(results, batch_size)):
             report.rows += len(chunk)
             applier.apply(chunk)
-            rows.flush()
+            unit.flush()
             money.forget_orders()
-            flush_audit(audit_rows)
             applier.forget()
             if progress is not None:
                 progress(len(chunk))
