@@ -15,7 +15,7 @@ SCHEMAS = [
     "disputes/schema.py",
     "payouts/schema.py",
     "payouts/schema_types.py",
-    "backoffice/webhooks_schema.py",
+    "backoffice/composition/webhooks_schema.py",
 ]
 APP_SCHEMAS = {"accounts.schema", "orders.schema", "disputes.schema", "payouts.schema"}
 

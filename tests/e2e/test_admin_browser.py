@@ -27,7 +27,7 @@ def login(page: Any, site: Site, username: str) -> None:
     page.goto(f"{site.url}/admin/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", username)
-    page.click("input[type=submit]")
+    page.click("#login-form input[type=submit]")
     page.wait_for_selector("#user-tools")
 
 
