@@ -253,7 +253,7 @@ def import_rows(rows: int, outcomes: dict) -> list[benchlib.Row]:
 
 def run_deadlines(args: argparse.Namespace) -> list[benchlib.Row]:
     """Each size in a process of its own (a fresh in-memory database); the time ratio."""
-    sizes = args.deadline_items or ((1_000, 10_000) if args.quick else (10_000, 100_000))
+    sizes = args.deadline_items or ((500, 5_000) if args.quick else (10_000, 100_000))
     rows = [
         row
         for n in sizes
