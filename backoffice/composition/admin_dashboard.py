@@ -149,20 +149,24 @@ def owed_by_store() -> dict[str, Any]:
     """Promotion arrears (CNY, what wallets below zero owe) and refund debt (USD) of all stores,
     and how many stores are frozen or in arrears: one query."""
     money = DecimalField(max_digits=18, decimal_places=2)
+    # The annotations' names differ from the aggregates' (PostgreSQL refuses an aggregate that
+    # reuses the name of the annotation it sums).
     stores = SellerAccount.objects.annotate(
-        promotion=balance_at_annotation(Account.PROMOTION, None),
-        debt=balance_at_annotation(Account.DEBT, None),
+        promotion_balance=balance_at_annotation(Account.PROMOTION, None),
+        debt_balance=balance_at_annotation(Account.DEBT, None),
     )
     return stores.aggregate(
         frozen=Count("pk", filter=Q(status=SellerAccount.Status.FROZEN)),
-        in_arrears=Count("pk", filter=Q(promotion__lt=0)),
+        in_arrears=Count("pk", filter=Q(promotion_balance__lt=0)),
         arrears=Coalesce(
-            Sum(Case(When(promotion__lt=0, then=-F("promotion")), default=ZERO)),
+            Sum(Case(When(promotion_balance__lt=0, then=-F("promotion_balance")), default=ZERO)),
             ZERO,
             output_field=money,
         ),
         debt=Coalesce(
-            Sum(Case(When(debt__lt=0, then=-F("debt")), default=ZERO)), ZERO, output_field=money
+            Sum(Case(When(debt_balance__lt=0, then=-F("debt_balance")), default=ZERO)),
+            ZERO,
+            output_field=money,
         ),
     )
 
