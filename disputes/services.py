@@ -239,16 +239,42 @@ def dispute_accept(
     after-sales protection, and the refund is the store's (the waterfall), never the protection
     fund's. ``seller_return=False`` is for a caller that knows a return is under way but not
     that the seller asked for it (an import of the platform's export)."""
+    return _agree(
+        dispute_id,
+        "accept",
+        "requested_refund",
+        actor=actor,
+        at=at,
+        note=note,
+        return_required=return_required,
+        seller_return=return_required if seller_return is None else seller_return,
+    )
+
+
+def _agree(
+    dispute_id: int,
+    name: str,
+    amount_field: str,
+    *,
+    actor: Any,
+    at: datetime | None,
+    note: str,
+    return_required: bool,
+    **kwargs: Any,
+) -> Dispute:
+    """One side agrees to the other's figure (the seller to what the buyer asked, the buyer to
+    the seller's proposal): transition ``name`` refunds the dispute's ``amount_field``, through
+    the return flow when asked or outside the protection's scope."""
     dispute = lock(Dispute, dispute_id)
     return _move(
         dispute,
-        "accept",
+        name,
         actor=actor,
         at=clock.resolve(at),
         note=note,
-        amount=dispute.requested_refund,
+        amount=getattr(dispute, amount_field),
         return_required=_return_required(dispute, return_required),
-        seller_return=return_required if seller_return is None else seller_return,
+        **kwargs,
     )
 
 
@@ -332,15 +358,14 @@ def dispute_accept_proposal(
     return_required: bool = False,
     at: datetime | None = None,
 ) -> Dispute:
-    dispute = lock(Dispute, dispute_id)
-    return _move(
-        dispute,
+    return _agree(
+        dispute_id,
         "accept_proposal",
+        "proposed_refund",
         actor=actor,
-        at=clock.resolve(at),
+        at=at,
         note=note,
-        amount=dispute.proposed_refund,
-        return_required=_return_required(dispute, return_required),
+        return_required=return_required,
     )
 
 
