@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from backoffice.audit import TransitionLog
+from backoffice.errors import Code
 from backoffice.fsm import guard
 from backoffice.money import Currency, quantize
 from backoffice.permissions import allow
@@ -23,6 +24,13 @@ PROMOTION_ANNOTATION = "ledger_promotion"
 def reason_not_held(account: "SellerAccount") -> bool:
     """Freezing for a reason the store is already held for is refused (one hold per reason)."""
     return not account.placing_refusal
+
+
+@guard("{obj.nothing_owed_refusal}", code=Code.NOTHING_OWED)
+def arrears_to_hold(account: "SellerAccount") -> bool:
+    """The arrears hold waits for arrears to be paid: placing it on a store that owes none is
+    refused (nothing would ever lift it by paying; docs/money.md)."""
+    return not account.nothing_owed_refusal
 
 
 @guard("{obj.lifting_refusal}")
@@ -152,11 +160,14 @@ class SellerAccount(FSMModelMixin, models.Model):
         payouts.selectors.balance_annotation) reads it from there: no query per store."""
         if hasattr(self, PROMOTION_ANNOTATION):
             total = getattr(self, PROMOTION_ANNOTATION)
-        else:
-            # The running total of the wallet (payouts.DailyBalance): its latest day.
-            latest = self.daily_balances.filter(account="promotion").order_by("-day")
-            total = latest.values_list("balance", flat=True).first()
-        return quantize(Decimal(str(total))) if total is not None else Decimal("0.00")
+            return quantize(Decimal(str(total))) if total is not None else Decimal("0.00")
+        if self.pk is None:
+            return Decimal("0.00")
+        # Through the ledger, so that inside a unit of work (an import's or a deadline job's
+        # batch) the postings not yet flushed count too (payouts imports us: a late import).
+        from payouts.ledger import balance
+
+        return balance(store_id=self.pk, account="promotion", currency=Currency.CNY)
 
     @property
     def arrears_owed(self) -> Decimal:
@@ -194,6 +205,15 @@ class SellerAccount(FSMModelMixin, models.Model):
         return ""
 
     @property
+    def nothing_owed_refusal(self) -> str:
+        if self.placing == self.FreezeReason.ARREARS and not self.arrears_owed:
+            return _(
+                "The store owes no promotion arrears: an arrears hold waits for arrears to be "
+                "paid, so there is nothing for it to wait for. Freeze it for another reason."
+            )
+        return ""
+
+    @property
     def lifting_refusal(self) -> str:
         reasons = self.active_reasons()
         arrears = self.FreezeReason.ARREARS
@@ -217,7 +237,7 @@ class SellerAccount(FSMModelMixin, models.Model):
         field=status,
         source=[Status.ACTIVE, Status.FROZEN],
         target=Status.FROZEN,
-        conditions=[reason_not_held],
+        conditions=[reason_not_held, arrears_to_hold],
         permission=allow("accounts.freeze_selleraccount"),
     )
     def freeze(self, *, at, reason: str) -> None:

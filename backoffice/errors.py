@@ -23,6 +23,7 @@ class Code(StrEnum):
     DEADLINE_PASSED = "deadline_passed"
     TOO_SOON = "too_soon"  # done again before its interval (a payment reminder)
     ALREADY_EXISTS = "already_exists"  # a record with this unique id exists (store, order...)
+    NOTHING_OWED = "nothing_owed"  # an arrears hold on a store that owes no promotion arrears
     BUSY = "busy"  # a row lock not granted in time (an import holds it): try again later
 
 

@@ -2,11 +2,14 @@
 others, and "why frozen" lists each (issue 13)."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from accounts.models import AccountTransition, SellerAccount, StoreHold
 from accounts.services import seller_account_close, seller_account_freeze
 from backoffice.deadlines import run_all
-from payouts.promotion import promotion_charge
+from backoffice.unit_of_work import unit_of_work
+from payouts.models import PromotionMovement
+from payouts.promotion import promotion_charge, promotion_top_up
 from tests import factories as f
 from tests.gql import codes, gid, gql, mutate
 from tests.payouts.helpers import D
@@ -185,3 +188,66 @@ def test_the_store_page_lists_each_hold_with_who_and_what_lifts_it(client):
     assert 'class="freeze-owed">CNY 12.50<' in text
     assert "Unpaid promotion arrears, Risk review" in listing.text
     assert D("12.50") == store.arrears_owed
+
+
+# --- the arrears hold waits for arrears (issue 14: a random run of the stateful ledger test) ---
+
+
+def test_an_arrears_hold_on_a_store_that_owes_nothing_is_refused(client):
+    """The sequence the random run found: a store held for a risk review, with money in its
+    wallet, was given an arrears hold by hand; a top-up repeated at the same moment (the same
+    reference: it moves nothing) then left an arrears hold on a store that owed nothing."""
+    store = f.store()
+    promotion_top_up(store_id=store.pk, actor=None, amount="5.00", method="alipay", at=f.T0)
+    seller_account_freeze(account_id=store.pk, actor=None, reason="risk", at=f.T0)
+    risk = f.staff("risk")
+
+    refused = mutate(
+        client, "sellerAccountFreeze", {"id": gid(store), "reason": "ARREARS"}, user=risk
+    )
+    again = promotion_top_up(store_id=store.pk, actor=None, amount="5.00", method="alipay", at=f.T0)
+
+    assert codes(refused) == [("nothing_owed", None)]
+    assert "owes no promotion arrears" in refused["messages"][0]["message"]
+    assert again.pk == PromotionMovement.objects.get(store=store).pk  # nothing moved twice
+    active = StoreHold.objects.filter(store=store, lifted_at__isnull=True)
+    assert list(active.values_list("reason", flat=True)) == ["risk"]
+    assert AccountTransition.objects.filter(selleraccount=store).count() == 1
+
+
+def test_staff_may_place_the_arrears_hold_before_the_grace_period_on_a_store_that_owes():
+    store = f.store()
+    promotion_charge(store_id=store.pk, actor=None, amount="10.00", at=f.T0)
+
+    seller_account_freeze(account_id=store.pk, actor=None, reason="arrears", at=f.T0 + DAY)
+    promotion_top_up(
+        store_id=store.pk, actor=None, amount="10.00", method="alipay", at=f.T0 + 2 * DAY
+    )
+
+    store.refresh_from_db()
+    assert store.status == "active"
+    assert StoreHold.objects.get(store=store).lift_note == "automatic: promotion arrears paid"
+
+
+def test_inside_a_unit_of_work_the_wallet_counts_postings_not_yet_written():
+    """An import's or a deadline job's batch writes its postings at the end (a store's
+    balances are read once, then kept in memory): the second top-up that pays the arrears
+    lifts the arrears hold within the batch (its guard reads the wallet through the ledger,
+    not the running totals that still lack it), and a second charge counts in what an arrears
+    hold waits for."""
+    paid = in_arrears_and_frozen("300.00")
+    owing = f.store()
+    at = f.T0 + 5 * DAY
+
+    with unit_of_work():
+        for amount in ("100.00", "200.00"):
+            promotion_top_up(store_id=paid.pk, actor=None, amount=amount, method="alipay", at=at)
+        for amount in ("20.00", "30.00"):
+            promotion_charge(store_id=owing.pk, actor=None, amount=amount, at=at)
+        assert SellerAccount.objects.get(pk=owing.pk).arrears_owed == Decimal("50.00")
+        seller_account_freeze(account_id=owing.pk, actor=None, reason="arrears", at=at)
+
+    paid.refresh_from_db()
+    assert paid.status == "active"
+    active = StoreHold.objects.filter(store=owing, lifted_at__isnull=True)
+    assert list(active.values_list("reason", flat=True)) == ["arrears"]

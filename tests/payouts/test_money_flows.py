@@ -222,7 +222,7 @@ def test_payout_request_refuses_bad_amounts(amount, code):
 
 def test_frozen_store_cannot_withdraw_but_closed_store_can():
     o = f.order(status="completed", amount="100.00")
-    seller_account_freeze(account_id=o.store_id, actor=None, reason="arrears")
+    seller_account_freeze(account_id=o.store_id, actor=None, reason="risk")
     with pytest.raises(ValidationError) as exc:
         payout_request(store_id=o.store_id, actor=None, amount="1")
     assert error_code(exc.value) == "invalid_transition"
