@@ -9,9 +9,11 @@ arrears policy acts on the open episode's age and size: the jobs ``payouts.arrea
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import Case, DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.lookups import LessThan
 from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount, StoreHold
@@ -24,9 +26,19 @@ from payouts.models import Account, ArrearsEpisode, LedgerEntry
 
 
 def owed(balance: Decimal) -> Decimal:
-    """What a promotion wallet with ``balance`` (CNY) owes: its arrears, 0.00 when not below
-    zero."""
+    """What a store account with ``balance`` owes the platform: the promotion wallet's arrears
+    (CNY), or the refund debt (USD); 0.00 when not below zero. :func:`owed_expression` is the
+    same rule in SQL, for a page of stores."""
     return max(-balance, Decimal("0.00"))
+
+
+def owed_expression(balance: Any) -> Case:
+    """:func:`owed` on a queryset: what an account whose balance is the expression ``balance``
+    owes (one expression, so a list or an aggregate over many stores stays one query)."""
+    money = DecimalField(max_digits=18, decimal_places=2)
+    return Case(
+        When(LessThan(balance, 0), then=-balance), default=Value(Decimal("0")), output_field=money
+    )
 
 
 # --- episodes and what lifts the arrears hold ---

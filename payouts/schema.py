@@ -337,11 +337,11 @@ class ReceivableType(Scoped, relay.Node):
 
     @strawberry_django.field(description="Promotion arrears still owed (CNY).")
     def promotion_arrears(self, root: strawberry.Parent[Receivable]) -> Money:
-        return Money(amount=to_cents(max(root.owed_cny, 0)), currency=Currency.CNY)
+        return Money(amount=to_cents(root.owed_cny), currency=Currency.CNY)
 
     @strawberry_django.field(description="Refunds the store could not cover, still owed (USD).")
     def debt(self, root: strawberry.Parent[Receivable]) -> Money:
-        return Money(amount=to_cents(max(root.owed_usd, 0)), currency=Currency.USD)
+        return Money(amount=to_cents(root.owed_usd), currency=Currency.USD)
 
 
 @strawberry.type(name="Query")

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import SellerAccount, StoreHold
 from backoffice.autoaction import AutoAction
+from payouts import arrears
 from payouts.ledger import balance_at_annotation, to_cents
 from payouts.models import (
     STORE_ACCOUNTS,
@@ -237,6 +238,15 @@ def low_balance_threshold() -> Coalesce:
     return Coalesce(Subquery(wallet, output_field=money), Decimal("0"), output_field=money)
 
 
+def owed_annotations() -> dict[str, Any]:
+    """Annotations on a SellerAccount queryset: ``owed_cny``, the promotion arrears, and
+    ``owed_usd``, the refund debt (payouts.arrears.owed, in SQL: 0 when not below zero)."""
+    return {
+        "owed_cny": arrears.owed_expression(balance_annotation(Account.PROMOTION)),
+        "owed_usd": arrears.owed_expression(balance_annotation(Account.DEBT)),
+    }
+
+
 RECEIVABLE_PERM = "payouts.view_receivable"
 HALF_CENT = Decimal("0.005")  # SQLite sums decimals as floats (see payouts.ledger.to_cents)
 
@@ -258,10 +268,7 @@ def receivables(
     queryset = Receivable.objects.all() if queryset is None else queryset
     return (
         queryset.filter(status=SellerAccount.Status.CLOSED)
-        .annotate(
-            owed_cny=-balance_annotation(Account.PROMOTION),
-            owed_usd=-balance_annotation(Account.DEBT),
-        )
+        .annotate(**owed_annotations())
         .filter(models.Q(owed_cny__gt=HALF_CENT) | models.Q(owed_usd__gt=HALF_CENT))
         .order_by("-closed_at", "pk")
     )

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Case, Count, DecimalField, F, Min, OuterRef, Q, Subquery, Sum, When
+from django.db.models import Count, DecimalField, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.urls import reverse
 from django.utils.safestring import SafeString
@@ -27,8 +27,10 @@ from backoffice.models import FailedDeadlineItem, ImportFile, WebhookDelivery
 from disputes.models import Dispute
 from disputes.selectors import arbitration_overdue, due
 from orders.models import Order
+from payouts.arrears import owed as amount_owed
 from payouts.ledger import balance_at_annotation, to_cents
 from payouts.models import Account, DailyBalance, Payout, Refund
+from payouts.selectors import owed_annotations
 
 CHART_DAYS = 30
 TOP_STORES = 8
@@ -147,27 +149,16 @@ def orders_block(now: datetime) -> Block:
 
 def owed_by_store() -> dict[str, Any]:
     """Promotion arrears (CNY, what wallets below zero owe) and refund debt (USD) of all stores,
-    and how many stores are frozen or in arrears: one query."""
+    and how many stores are frozen or in arrears: one query (what each owes is
+    payouts.selectors.owed_annotations, the rule of payouts.arrears.owed)."""
     money = DecimalField(max_digits=18, decimal_places=2)
-    # The annotations' names differ from the aggregates' (PostgreSQL refuses an aggregate that
-    # reuses the name of the annotation it sums).
-    stores = SellerAccount.objects.annotate(
-        promotion_balance=balance_at_annotation(Account.PROMOTION, None),
-        debt_balance=balance_at_annotation(Account.DEBT, None),
-    )
-    return stores.aggregate(
+    # The annotations' names (owed_cny, owed_usd) differ from the aggregates' (PostgreSQL
+    # refuses an aggregate that reuses the name of the annotation it sums).
+    return SellerAccount.objects.annotate(**owed_annotations()).aggregate(
         frozen=Count("pk", filter=Q(status=SellerAccount.Status.FROZEN)),
-        in_arrears=Count("pk", filter=Q(promotion_balance__lt=0)),
-        arrears=Coalesce(
-            Sum(Case(When(promotion_balance__lt=0, then=-F("promotion_balance")), default=ZERO)),
-            ZERO,
-            output_field=money,
-        ),
-        debt=Coalesce(
-            Sum(Case(When(debt_balance__lt=0, then=-F("debt_balance")), default=ZERO)),
-            ZERO,
-            output_field=money,
-        ),
+        in_arrears=Count("pk", filter=Q(owed_cny__gt=0)),
+        arrears=Coalesce(Sum("owed_cny"), ZERO, output_field=money),
+        debt=Coalesce(Sum("owed_usd"), ZERO, output_field=money),
     )
 
 
@@ -359,7 +350,7 @@ def arrears_chart(now: datetime) -> SafeString:
             current[(store, account)] = value
         for account in accounts:
             owed[account].append(
-                sum((-v for (_s, a), v in current.items() if a == account and v < 0), ZERO)
+                sum((amount_owed(v) for (_s, a), v in current.items() if a == account), ZERO)
             )
     return line_chart(
         "chart-arrears",

@@ -6,8 +6,11 @@ settled in CNY is paid in CNY. Conversions round half up on the cent (ties teste
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
+from accounts.services import seller_account_close
 from backoffice import clock
 from backoffice.deadlines import run_all
 from payouts.ledger import balance
@@ -275,3 +278,28 @@ def test_a_usd_store_is_still_paid_in_usd_by_default(client):
         client, "payoutRequest", {"id": gid(store), "amount": "10.00"}, user=f.seller(store)
     )
     assert (payout["currency"], payout["rate"]) == ("USD", None)
+
+
+def test_the_receivables_page_costs_the_same_queries_for_one_store_or_many(client):
+    """What each store owes is annotated on the page's one query (payouts.arrears.owed in
+    SQL), not read per store."""
+    finance = f.staff("finance")
+
+    def listed() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            body = gql(client, RECEIVABLES, user=finance)
+        return body["data"]["receivables"]["totalCount"], len(queries)
+
+    def close_owing(n: int) -> None:
+        for _ in range(n):
+            store = store_with("0", wallet="-10.00")
+            seller_account_close(account_id=store.pk, actor=None, reason="risk")
+
+    listed()  # the first request also reads what is cached afterwards (permissions)
+    close_owing(1)
+    one, one_queries = listed()
+    close_owing(4)
+    many, many_queries = listed()
+
+    assert (one, many) == (1, 5)
+    assert one_queries == many_queries
