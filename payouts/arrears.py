@@ -20,8 +20,8 @@ from accounts.models import SellerAccount, StoreHold
 from accounts.services import seller_account_close, seller_account_freeze, seller_account_unfreeze
 from backoffice.autoaction import AutoAction, first_second_after
 from backoffice.db import lock
-from backoffice.deadlines import process_batches, register
-from payouts.ledger import to_cents
+from backoffice.deadlines import process_due, register
+from payouts import ledger
 from payouts.models import Account, ArrearsEpisode, LedgerEntry
 
 
@@ -158,6 +158,30 @@ def open_arrears_since() -> Subquery:
 # --- the jobs (same periods as the clock: the moment shown is the moment they act) ---
 
 
+def load_arrears(stores: list[SellerAccount]) -> None:
+    """The arrears jobs' load hook: the batch's stores are locked and held (process_due); read
+    their wallets (one query, :func:`payouts.ledger.load`) and open episodes as they are under
+    that lock. The due query's snapshot may predate a top-up that paid the arrears and then
+    released the store's lock, so each store is checked again with these before it is frozen
+    or closed."""
+    ledger.load(store_ids=[store.pk for store in stores])
+    open_since = dict(
+        ArrearsEpisode.objects.filter(store__in=stores, cleared_at__isnull=True).values_list(
+            "store_id", "started_at"
+        )
+    )
+    for store in stores:
+        store.open_arrears_since = open_since.get(store.pk)
+
+
+def _wallet(store: SellerAccount) -> Decimal:
+    return ledger.balance(store_id=store.pk, account=Account.PROMOTION, currency="CNY")
+
+
+def _still_open(store: SellerAccount) -> bool:
+    return store.status != SellerAccount.Status.CLOSED and store.open_arrears_since is not None
+
+
 @register("payouts.arrears_close")
 def arrears_close(now: datetime) -> int:
     """Close stores whose arrears are too large or too old (this runs before the freeze: a
@@ -181,17 +205,21 @@ def arrears_close(now: datetime) -> int:
         .filter(Q(arrears_episodes__started_at__lt=too_old) | Q(wallet__lt=limit))
     )
 
-    def handle(batch: list[SellerAccount]) -> None:
-        for store in batch:
-            seller_account_close(
-                account_id=store.pk,
-                actor=None,
-                reason="arrears",
-                at=now,
-                note=f"automatic: arrears of CNY {-to_cents(store.wallet):,.2f}",
-            )
+    def close(store: SellerAccount) -> None:
+        owed_now = owed(_wallet(store))
+        if not _still_open(store) or not (
+            store.open_arrears_since < too_old or owed_now > settings.ARREARS_CLOSE_AMOUNT
+        ):
+            return  # paid (or closed) since the due query's snapshot
+        seller_account_close(
+            account_id=store.pk,
+            actor=None,
+            reason="arrears",
+            at=now,
+            note=f"automatic: arrears of CNY {owed_now:,.2f}",
+        )
 
-    return process_batches(due, handle)
+    return process_due(due, close, load=load_arrears)
 
 
 @register("payouts.arrears_freeze")
@@ -208,10 +236,11 @@ def arrears_freeze(now: datetime) -> int:
     ).exclude(Exists(held))
     note = f"automatic: promotion arrears unpaid for more than {settings.ARREARS_GRACE_DAYS} days"
 
-    def handle(batch: list[SellerAccount]) -> None:
-        for store in batch:
-            seller_account_freeze(
-                account_id=store.pk, actor=None, reason="arrears", at=now, note=note
-            )
+    def freeze(store: SellerAccount) -> None:
+        if not _still_open(store) or store.open_arrears_since >= cutoff:
+            return  # paid (or closed) since the due query's snapshot
+        if SellerAccount.FreezeReason.ARREARS in store.active_reasons():
+            return
+        seller_account_freeze(account_id=store.pk, actor=None, reason="arrears", at=now, note=note)
 
-    return process_batches(due, handle)
+    return process_due(due, freeze, load=load_arrears)

@@ -11,8 +11,9 @@ from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import SellerAccount
 from backoffice import unit_of_work
-from backoffice.deadlines import process_batches, register
+from backoffice.deadlines import process_batches, process_due, register
 from orders.models import Order
+from payouts import ledger
 from payouts.collection import settle_closed_store
 from payouts.evaluation import due_for_evaluation, evaluate_store
 from payouts.models import (
@@ -73,19 +74,20 @@ def closed_store_settlement(now: datetime) -> int:
     if not ExchangeRate.objects.filter(date=now.date(), currency="USD").exists():
         return 0
 
-    def handle(batch: list[SellerAccount]) -> None:
-        for store in batch:
-            settle_closed_store(store, at=now)
-
-    return process_batches(due, handle)
+    # The stores are held (locked) for the batch and their balances read in one query; the
+    # settlement reads them again under that lock (a second run moves nothing).
+    return process_due(due, lambda store: settle_closed_store(store, at=now), load=load_balances)
 
 
 @register("payouts.evaluate_early_payout")
 def evaluate_early_payout(now: datetime) -> int:
     """Once a day per store (UTC): later runs the same day find nothing due."""
 
-    def handle(batch: list[SellerAccount]) -> None:
-        for store in batch:
-            evaluate_store(store, now=now)
+    # Each store is held (locked) for its batch: a concurrent change of its terms or status
+    # waits for the batch, so the decision is made on the store as it stays.
+    return process_due(due_for_evaluation(now), lambda store: evaluate_store(store, now=now))
 
-    return process_batches(due_for_evaluation(now), handle)
+
+def load_balances(stores: list[SellerAccount]) -> None:
+    """A store job's load hook: the batch's balances, one query (payouts.ledger.load)."""
+    ledger.load(store_ids=[store.pk for store in stores])

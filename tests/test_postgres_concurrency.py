@@ -14,12 +14,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import Count
 
+from accounts.models import StoreHold
 from backoffice.deadlines import run_all
 from orders.models import Order, OrderTransition
 from orders.services import order_mark_paid
+from payouts.promotion import promotion_charge, promotion_top_up
 from tests import factories as f
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -153,3 +156,40 @@ def test_an_order_locked_by_a_payment_is_skipped_not_cancelled():
     ) == {Order.Status.CANCELLED}
     # and a later run finds nothing left to do
     assert run_all(NOW)["orders.cancel_unpaid"] == 0
+
+
+def test_a_store_paying_its_arrears_is_skipped_by_the_arrears_jobs_not_frozen():
+    # given two stores with arrears past the grace period, one of which is paying right now
+    # (the top-up's transaction holds its row)
+    paying, other = f.store(), f.store()
+    for store in (paying, other):
+        promotion_charge(store_id=store.pk, actor=None, amount="50.00", at=f.T0)
+    now = f.T0 + timedelta(days=settings.ARREARS_GRACE_DAYS + 1)
+    locked, runner_done = threading.Event(), threading.Event()
+
+    def top_up() -> None:
+        with transaction.atomic():
+            promotion_top_up(
+                store_id=paying.pk, actor=None, amount="50.00", method="alipay", at=now
+            )
+            locked.set()
+            assert runner_done.wait(timeout=30), "the runner waited for the locked store"
+
+    def run() -> dict[str, int]:
+        assert locked.wait(timeout=30)
+        try:
+            return run_all(now)
+        finally:
+            runner_done.set()
+
+    # when the deadlines run while the top-up's transaction is open
+    _, counts = in_threads(top_up, run)
+
+    # then the runner does not wait for it and freezes the other store only; the paid store
+    # keeps no hold, and a later run finds nothing left to do
+    assert counts["payouts.arrears_freeze"] == 1
+    paying.refresh_from_db()
+    other.refresh_from_db()
+    assert (paying.status, other.status) == ("active", "frozen")
+    assert not StoreHold.objects.filter(store=paying).exists()
+    assert run_all(now)["payouts.arrears_freeze"] == 0
