@@ -62,11 +62,11 @@ from backoffice.composition.import_jobs import (
     may_manage,
     report_from_json,
 )
-from backoffice.composition.imports.errors import CellError
-from backoffice.composition.imports.headers import Kind
 from backoffice.composition.imports.runner import MAX_ROW_WARNINGS, ImportReport
-from backoffice.composition.imports.values import PLATFORM_TZ, parse_platform_id
 from backoffice.errors import error_text
+from backoffice.imports.errors import CellError
+from backoffice.imports.headers import Kind
+from backoffice.imports.values import PLATFORM_TZ, parse_platform_id
 from backoffice.models import ImportFile, ImportJob
 from backoffice.money import Currency
 from payouts.admin import (
