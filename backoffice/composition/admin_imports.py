@@ -360,39 +360,20 @@ def record_links(
 # --- the admin ---
 
 
+# When an import ran and what it did: in the list and on the file's page.
+IMPORT_RUN = ("started_at", "finished_at", "rows", "created", "updated", "unchanged")
+
+
 @admin.register(ImportFile)
 class ImportFileAdmin(ReadOnlyAdmin):
     """The platform exports that landed, and (as its add page) the import itself."""
 
-    list_display = (
-        "file_name",
-        "kind",
-        "actor",
-        "started_at",
-        "finished_at",
-        "rows",
-        "created",
-        "updated",
-        "unchanged",
-    )
+    list_display = ("file_name", "kind", "actor", *IMPORT_RUN)
     list_filter = ("kind",)
     search_fields = ("file_name", "=sha256", "actor__username")
     date_hierarchy = "started_at"
     list_select_related = ("actor",)
-    fields = (
-        "file_name",
-        "kind",
-        "sha256",
-        "actor",
-        "started_at",
-        "finished_at",
-        "rows",
-        "created",
-        "updated",
-        "unchanged",
-        "warnings",
-        "records",
-    )
+    fields = ("file_name", "kind", "sha256", "actor", *IMPORT_RUN, "warnings", "records")
     readonly_fields = fields
     upload_template = "admin/imports/upload.html"
     report_template = "admin/imports/report.html"
