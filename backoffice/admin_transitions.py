@@ -194,8 +194,13 @@ class TransitionAdminMixin:
         obj: Any = None,
     ) -> HttpResponse:
         if change and obj is not None:
-            context["object_buttons"] = self.object_buttons(request, obj)
+            context.update(self.change_form_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        """What an existing object's change page adds to its context: the action buttons; a
+        subclass adds its own (a summary card) to these."""
+        return {"object_buttons": self.object_buttons(request, obj)}
 
     def action_checks(self, request: HttpRequest, obj: Any) -> dict[str, TransitionCheck]:
         """The check of every action the viewer holds the permission for, in declared order."""
