@@ -334,18 +334,9 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
             **health_annotations(clock.now()),
         )
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict,
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Any = None,
-    ) -> HttpResponse:
-        if change and obj is not None:
-            context["summary_card"] = self.summary_card(request, obj)
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def change_form_context(self, request: HttpRequest, obj: SellerAccount) -> dict[str, Any]:
+        summary = {"summary_card": self.summary_card(request, obj)}
+        return {**super().change_form_context(request, obj), **summary}
 
     def summary_card(self, request: HttpRequest, store: SellerAccount) -> list[tuple]:
         """The top of the store's page: (key, label, value) for status, balances (for those who

@@ -24,7 +24,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 
 from accounts.models import Notice, SellerAccount
-from backoffice.deadlines import register
+from backoffice.deadlines import drain, register, retry_delay
 from backoffice.i18n import language_of
 
 logger = logging.getLogger(__name__)
@@ -68,18 +68,13 @@ def notify(store: SellerAccount, kind: str, *, title: Text, body: Text, at: date
 
 
 def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=settings.NOTICE_EMAIL_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return retry_delay(settings.NOTICE_EMAIL_RETRY_BASE_SECONDS, attempts)
 
 
 @register("notices.send_emails")
 def send_due_emails(now: datetime) -> int:
     """Send the notice e-mails due at ``now``; returns how many notices were attempted."""
-    done = 0
-    while claimed := _claim(now):
-        for notice in claimed:
-            _send(notice, now)
-            done += 1
-    return done
+    return drain(_claim, _send, now)
 
 
 def _claim(now: datetime) -> list[Notice]:

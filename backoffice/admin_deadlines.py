@@ -73,13 +73,12 @@ class FailedDeadlineItemAdmin(admin.ModelAdmin):
     @admin.action(description=_("Retry now"), permissions=["change"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[FailedDeadlineItem]) -> None:
         with transaction.atomic():
-            items = list(queryset.select_for_update())
-            queryset.update(attempts=0, parked=False, dismissed=False)
+            items = self._change(
+                request, queryset, "retry now", attempts=0, parked=False, dismissed=False
+            )
             for job in sorted({item.job for item in items}):
                 if job in jobs.deadlines.jobs():
                     jobs.defer_after_commit(jobs.deadline_task(job))
-            for item in items:
-                self.log_change(request, item, "retry now")
         self.message_user(
             request,
             ngettext(
@@ -94,10 +93,7 @@ class FailedDeadlineItemAdmin(admin.ModelAdmin):
     @admin.action(description=_("Dismiss (leave the row as it is)"), permissions=["change"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet[FailedDeadlineItem]) -> None:
         with transaction.atomic():
-            items = list(queryset.select_for_update())
-            queryset.update(parked=True, dismissed=True)
-            for item in items:
-                self.log_change(request, item, "dismissed")
+            items = self._change(request, queryset, "dismissed", parked=True, dismissed=True)
         self.message_user(
             request,
             ngettext(
@@ -108,3 +104,17 @@ class FailedDeadlineItemAdmin(admin.ModelAdmin):
             % {"count": len(items)},
             messages.SUCCESS,
         )
+
+    def _change(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[FailedDeadlineItem],
+        note: str,
+        **fields: object,
+    ) -> list[FailedDeadlineItem]:
+        """Lock the selected items, set ``fields`` on them and log ``note`` on each; the items."""
+        items = list(queryset.select_for_update())
+        queryset.update(**fields)
+        for item in items:
+            self.log_change(request, item, note)
+        return items

@@ -194,8 +194,13 @@ class TransitionAdminMixin:
         obj: Any = None,
     ) -> HttpResponse:
         if change and obj is not None:
-            context["object_buttons"] = self.object_buttons(request, obj)
+            context.update(self.change_form_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        """What an existing object's change page adds to its context: the action buttons; a
+        subclass adds its own (a summary card) to these."""
+        return {"object_buttons": self.object_buttons(request, obj)}
 
     def action_checks(self, request: HttpRequest, obj: Any) -> dict[str, TransitionCheck]:
         """The check of every action the viewer holds the permission for, in declared order."""
@@ -482,7 +487,23 @@ class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
     can_delete = False
 
 
-class HistoryInline(ReadOnlyInline):
+class _ObjectHistory:
+    """What the two history inlines share: rows with their actor (``by``: who, or the system),
+    shown to whoever may see the object."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("actor")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        parent = self.admin_site.get_model_admin(self.parent_model)
+        return parent.has_view_or_change_permission(request, obj)
+
+    @admin.display(description=_("by"))
+    def by(self, row: TransitionLog | FieldChange) -> str:
+        return row.actor.get_username() if row.actor_id else gettext("system")
+
+
+class HistoryInline(_ObjectHistory, ReadOnlyInline):
     """The audit rows of an object (``obj.history``), for whoever may see the object."""
 
     model: type[TransitionLog]
@@ -491,46 +512,24 @@ class HistoryInline(ReadOnlyInline):
     verbose_name = _("history entry")
     verbose_name_plural = _("history")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("actor")
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        parent = self.admin_site.get_model_admin(self.parent_model)
-        return parent.has_view_or_change_permission(request, obj)
-
     @admin.display(description=_("from → to"))
     def change(self, row: TransitionLog) -> str:
         labels = dict(state_field(self.parent_model).choices)
         return f"{labels.get(row.source, row.source)} → {labels.get(row.target, row.target)}"
 
-    @admin.display(description=_("by"))
-    def by(self, row: TransitionLog) -> str:
-        return row.actor.get_username() if row.actor_id else gettext("system")
 
-
-class FieldChangeInline(ReadOnlyMixin, GenericTabularInline):
+class FieldChangeInline(_ObjectHistory, ReadOnlyMixin, GenericTabularInline):
     """The field-level history of an object (:mod:`backoffice.field_history`): which field, old
     and new value, who and when; read-only, for whoever may see the object."""
 
     model = FieldChange
-    template = "admin/backoffice/readonly_inline.html"
+    template = ReadOnlyInline.template
     extra = 0
     can_delete = False
     fields = ("field", "old_value", "new_value", "by", "at", "note")
     readonly_fields = fields
     verbose_name = _("field change")
     verbose_name_plural = _("field changes")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("actor")
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        parent = self.admin_site.get_model_admin(self.parent_model)
-        return parent.has_view_or_change_permission(request, obj)
-
-    @admin.display(description=_("by"))
-    def by(self, row: FieldChange) -> str:
-        return row.actor.get_username() if row.actor_id else _("system")
 
 
 def validate_with(form: forms.ModelForm, cleaner: Callable[..., Any], fields: list[str]) -> None:

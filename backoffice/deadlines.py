@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 Job = Callable[[datetime], int]
 M = TypeVar("M", bound=models.Model)
+T = TypeVar("T")
 
 _jobs: dict[str, Job] = {}
 _order: list[str] = []
@@ -248,3 +249,22 @@ def process_due(
             apply(row)
 
     return process_batches(due, handle)
+
+
+def drain(
+    claim: Callable[[datetime], list[T]], handle: Callable[[T, datetime], None], now: datetime
+) -> int:
+    """Handle what ``claim`` hands out (items due at ``now``, claimed by this worker) until it
+    hands out nothing: the outbound jobs' loop (notice e-mails, webhook deliveries). Returns how
+    many were handled."""
+    done = 0
+    while claimed := claim(now):
+        for item in claimed:
+            handle(item, now)
+            done += 1
+    return done
+
+
+def retry_delay(base_seconds: float, attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt: base, 2 x base, 4 x base..."""
+    return timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0))

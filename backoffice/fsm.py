@@ -138,13 +138,7 @@ def check_transition(
     state = state_field(instance).get_state(instance)
     if not meta.has_transition(state):
         label = instance.get_status_display() if hasattr(instance, "get_status_display") else state
-        return TransitionCheck(
-            name,
-            False,
-            gettext("Not possible while the %(verbose_name)s is %(label)s.")
-            % {"verbose_name": instance._meta.verbose_name, "label": label},
-            Code.INVALID_TRANSITION,
-        )
+        return _not_from_here(instance, name, label)
     return _check(instance, name, meta.get_transition(state), actor)
 
 
@@ -165,15 +159,20 @@ def transition_checks(instance: models.Model, actor: Any) -> list[TransitionChec
     return [
         _check(instance, name, transition, actor)
         if transition is not None
-        else TransitionCheck(
-            name,
-            False,
-            gettext("Not possible while the %(verbose_name)s is %(label)s.")
-            % {"verbose_name": instance._meta.verbose_name, "label": label},
-            Code.INVALID_TRANSITION,
-        )
+        else _not_from_here(instance, name, label)
         for name, transition, label in row
     ]
+
+
+def _not_from_here(instance: models.Model, name: str, label: Any) -> TransitionCheck:
+    """``name`` cannot start from the instance's state (shown as ``label``)."""
+    return TransitionCheck(
+        name,
+        False,
+        gettext("Not possible while the %(verbose_name)s is %(label)s.")
+        % {"verbose_name": instance._meta.verbose_name, "label": label},
+        Code.INVALID_TRANSITION,
+    )
 
 
 @functools.cache

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 class ImportFile(models.Model):
     """One platform export that landed (a rejected file or a dry run leaves no row)."""
 
-    class Kind(models.TextChoices):  # backoffice.composition.imports.headers.Kind
+    class Kind(models.TextChoices):  # backoffice.imports.headers.Kind
         ORDERS = "orders", _("Orders")
         DISPUTES = "disputes", _("Disputes")
         PROMOTION = "promotion", _("Promotion statement")

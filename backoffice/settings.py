@@ -314,7 +314,7 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 # bigger files than IMPORT_MAX_UPLOAD_BYTES go through the command.
 IMPORT_CONFIRM_MAX_AGE = env_int("IMPORT_CONFIRM_MAX_AGE", 3600)
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 50 << 20)
-# Limits on what an import reads (backoffice/composition/imports/reading.py, docs/imports.md
+# Limits on what an import reads (backoffice/imports/reading.py, docs/imports.md
 # "Limits and
 # hostile files"): a file past one is refused as a whole, naming the limit, before it costs
 # unbounded time or memory. Rows count every row after the header, empty ones too.

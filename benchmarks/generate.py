@@ -10,7 +10,7 @@
         --rows 100000 --out /tmp/seller-center-100k.csv
 
 Files follow shared/platform-exports/SPEC.md and look like its samples: headers in English or
-Chinese (taken from ``backoffice.composition.imports.headers``, the parser's own table), statuses
+Chinese (taken from ``backoffice.imports.headers``, the parser's own table), statuses
 as English
 labels, Chinese labels or platform codes, the SPEC's amount and time styles mixed row by row,
 ``carrier:tracking`` cells, Y/N (Yes/No, 是/否) protection flags. The same arguments give the same
@@ -65,7 +65,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backoffice.composition.imports.headers import COLUMNS, Kind
+from backoffice.imports.headers import COLUMNS, Kind
 
 PLATFORM_TZ = ZoneInfo("America/Los_Angeles")
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -758,7 +758,7 @@ def seller_center_rows(n: int, *, seed: int, currency: str = "USD") -> Iterator[
 
 def _read_orders(path: Path) -> Iterator[object]:
     """The parsed rows of an orders file (any format or encoding the importer takes)."""
-    from backoffice.composition.imports.parse import open_export
+    from backoffice.imports.parse import open_export
 
     with open_export(path, kind="orders") as export:
         for result in export.results():

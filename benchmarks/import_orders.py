@@ -103,7 +103,7 @@ def _max_rss_bytes() -> int:
 
 
 def case_parse(path: Path, rows: int, *, store: str | None = None) -> dict:
-    from backoffice.composition.imports.parse import open_export
+    from backoffice.imports.parse import open_export
 
     parsed = errors = 0
     with open_export(path, kind="orders", store=store) as export:
@@ -159,7 +159,7 @@ def case_bulk_create(path: Path, rows: int) -> dict:
     from django.db import transaction
 
     from accounts.models import SellerAccount
-    from backoffice.composition.imports.parse import open_export
+    from backoffice.imports.parse import open_export
     from orders.models import Order
 
     errors = 0
@@ -209,7 +209,7 @@ def case_import_export(path: Path, rows: int) -> dict:
     from import_export.widgets import ForeignKeyWidget
 
     from accounts.models import SellerAccount
-    from backoffice.composition.imports.parse import open_export
+    from backoffice.imports.parse import open_export
     from orders.models import Order
 
     class OrderResource(resources.ModelResource):

@@ -62,11 +62,11 @@ from backoffice.composition.import_jobs import (
     may_manage,
     report_from_json,
 )
-from backoffice.composition.imports.errors import CellError
-from backoffice.composition.imports.headers import Kind
 from backoffice.composition.imports.runner import MAX_ROW_WARNINGS, ImportReport
-from backoffice.composition.imports.values import PLATFORM_TZ, parse_platform_id
 from backoffice.errors import error_text
+from backoffice.imports.errors import CellError
+from backoffice.imports.headers import Kind
+from backoffice.imports.values import PLATFORM_TZ, parse_platform_id
 from backoffice.models import ImportFile, ImportJob
 from backoffice.money import Currency
 from payouts.admin import (
@@ -360,39 +360,20 @@ def record_links(
 # --- the admin ---
 
 
+# When an import ran and what it did: in the list and on the file's page.
+IMPORT_RUN = ("started_at", "finished_at", "rows", "created", "updated", "unchanged")
+
+
 @admin.register(ImportFile)
 class ImportFileAdmin(ReadOnlyAdmin):
     """The platform exports that landed, and (as its add page) the import itself."""
 
-    list_display = (
-        "file_name",
-        "kind",
-        "actor",
-        "started_at",
-        "finished_at",
-        "rows",
-        "created",
-        "updated",
-        "unchanged",
-    )
+    list_display = ("file_name", "kind", "actor", *IMPORT_RUN)
     list_filter = ("kind",)
     search_fields = ("file_name", "=sha256", "actor__username")
     date_hierarchy = "started_at"
     list_select_related = ("actor",)
-    fields = (
-        "file_name",
-        "kind",
-        "sha256",
-        "actor",
-        "started_at",
-        "finished_at",
-        "rows",
-        "created",
-        "updated",
-        "unchanged",
-        "warnings",
-        "records",
-    )
+    fields = ("file_name", "kind", "sha256", "actor", *IMPORT_RUN, "warnings", "records")
     readonly_fields = fields
     upload_template = "admin/imports/upload.html"
     report_template = "admin/imports/report.html"

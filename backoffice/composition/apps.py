@@ -4,14 +4,17 @@ from procrastinate import App
 
 class CompositionConfig(AppConfig):
     """The composition root: the one package that imports the apps and wires them together
-    (root schema and urls, imports, webhooks, seed_demo, the deadline jobs' order)."""
+    (root schema and urls, imports, webhooks, seed_demo, the order of the deadline jobs and
+    of the import appliers)."""
 
     name = "backoffice.composition"
 
     def ready(self) -> None:
         from backoffice.composition import deadlines
+        from backoffice.composition.imports import appliers
 
         deadlines.install()
+        appliers.install()
 
 
 def on_queue_ready(app: App) -> None:

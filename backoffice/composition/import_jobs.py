@@ -42,10 +42,10 @@ from procrastinate import App, JobContext, exceptions
 from procrastinate.contrib.django import app as queue_app
 
 from backoffice import clock, db, jobs
-from backoffice.composition.imports.errors import FileError, RowError
 from backoffice.composition.imports.runner import ImportReport, import_export
 from backoffice.errors import error_text, invalid
 from backoffice.i18n import language_of
+from backoffice.imports.errors import FileError, RowError
 from backoffice.models import ImportFile, ImportJob
 
 logger = logging.getLogger(__name__)

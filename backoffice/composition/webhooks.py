@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backoffice import clock, db, events
-from backoffice.deadlines import register
+from backoffice.deadlines import drain, register, retry_delay
 from backoffice.errors import invalid
 from backoffice.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from backoffice.permissions import require_staff_perm
@@ -185,19 +185,13 @@ def body_of(event: Event) -> bytes:
 
 
 def backoff(attempts: int) -> timedelta:
-    """The wait after the ``attempts``-th failed attempt: base, 2 x base, 4 x base..."""
-    return timedelta(seconds=settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return retry_delay(settings.WEBHOOK_RETRY_BASE_SECONDS, attempts)
 
 
 @register("webhooks.deliver")
 def deliver_due(now: datetime) -> int:
     """POST every delivery due at ``now``; returns how many were attempted."""
-    done = 0
-    while claimed := _claim(now):
-        for delivery in claimed:
-            _attempt(delivery, now)
-            done += 1
-    return done
+    return drain(_claim, _attempt, now)
 
 
 def _claim(now: datetime) -> list[WebhookDelivery]:

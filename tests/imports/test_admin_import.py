@@ -26,8 +26,8 @@ from procrastinate.contrib.django import app as queue_app
 from accounts.models import SellerAccount
 from backoffice.composition.admin_imports import warning_count
 from backoffice.composition.import_jobs import run_apply, run_preview
-from backoffice.composition.imports.errors import RowError
 from backoffice.composition.imports.runner import MAX_ROW_WARNINGS
+from backoffice.imports.errors import RowError
 from backoffice.models import ImportFile, ImportJob
 from disputes.models import Dispute
 from orders.models import Order

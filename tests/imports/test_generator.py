@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import SellerAccount
-from backoffice.composition.imports.choices import OrderState
-from backoffice.composition.imports.headers import Kind
-from backoffice.composition.imports.parse import open_export
 from backoffice.composition.imports.runner import import_export
+from backoffice.imports.choices import OrderState
+from backoffice.imports.headers import Kind
+from backoffice.imports.parse import open_export
 from benchmarks.generate import (
     SELLER_CENTER_HEADERS,
     SELLER_CENTER_STORE,

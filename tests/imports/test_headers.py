@@ -2,15 +2,15 @@ import re
 
 import pytest
 
-from backoffice.composition.imports.errors import FileError
-from backoffice.composition.imports.headers import (
+from backoffice.imports.errors import FileError
+from backoffice.imports.headers import (
     COLUMNS,
     Kind,
     guess_kind,
     map_headers,
     normalize_header,
 )
-from backoffice.composition.imports.reading import open_table
+from backoffice.imports.reading import open_table
 
 from .helpers import SAMPLES
 

@@ -14,11 +14,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from backoffice.composition.imports import headers as headers_module
-from backoffice.composition.imports.errors import FileError
-from backoffice.composition.imports.headers import map_headers
-from backoffice.composition.imports.reading import detect_encoding, open_table
 from backoffice.composition.imports.runner import import_export
+from backoffice.imports import headers as headers_module
+from backoffice.imports.errors import FileError
+from backoffice.imports.headers import map_headers
+from backoffice.imports.reading import detect_encoding, open_table
 
 from .helpers import ORDER_HEADERS, SAMPLES, order_row, write_orders, write_xlsx
 from .test_admin_import import _stored_uploads, database, job_of, signed_in, upload  # noqa: F401

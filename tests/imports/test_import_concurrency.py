@@ -7,8 +7,8 @@ thread with its own connection, so the data is committed: ``transaction=True``.
 import pytest
 
 from accounts.models import SellerAccount
-from backoffice.composition.imports.errors import ImportConflict
 from backoffice.composition.imports.runner import import_export
+from backoffice.imports.errors import ImportConflict
 from orders.models import Order, OrderTransition
 from payouts.models import Posting
 from tests import factories as f

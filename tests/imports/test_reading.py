@@ -8,9 +8,9 @@ import pytest
 import xlwt
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from backoffice.composition.imports.errors import FileError
-from backoffice.composition.imports.reading import detect_encoding, open_table
 from backoffice.composition.imports.runner import import_export
+from backoffice.imports.errors import FileError
+from backoffice.imports.reading import detect_encoding, open_table
 from orders.models import Order
 
 from .helpers import ORDER_HEADERS, SAMPLES, StoredNumber, order_row, write_csv, write_xlsx

@@ -4,16 +4,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backoffice.composition.imports.choices import (
+from backoffice.imports.choices import (
     DisputeReason,
     DisputeState,
     OrderState,
     PromotionType,
 )
-from backoffice.composition.imports.errors import FileError, RowError
-from backoffice.composition.imports.headers import Kind
-from backoffice.composition.imports.parse import open_export
-from backoffice.composition.imports.rows import (
+from backoffice.imports.errors import FileError, RowError
+from backoffice.imports.headers import Kind
+from backoffice.imports.parse import open_export
+from backoffice.imports.rows import (
     ExchangeRateRow,
     OrderRow,
     parse_disputes_row,

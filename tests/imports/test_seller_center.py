@@ -11,8 +11,8 @@ import pytest
 import xlwt
 
 from accounts.models import SellerAccount
-from backoffice.composition.imports.errors import FileError
 from backoffice.composition.imports.runner import import_export
+from backoffice.imports.errors import FileError
 from orders.models import Order
 from payouts.ledger import store_balances
 from payouts.services import exchange_rate_set

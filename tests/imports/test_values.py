@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backoffice.composition.imports.choices import (
+from backoffice.imports.choices import (
     AS_SHOWN,
     CLOSED,
     FINISHED,
@@ -23,8 +23,8 @@ from backoffice.composition.imports.choices import (
     parse_payment_method,
     parse_promotion_type,
 )
-from backoffice.composition.imports.errors import CellError
-from backoffice.composition.imports.values import (
+from backoffice.imports.errors import CellError
+from backoffice.imports.values import (
     cell_text,
     parse_amount,
     parse_currency,

@@ -1,5 +1,2 @@
-"""Reading platform export files (SPEC.md in shared/platform-exports): pure parsing, no models.
-
-``reading`` streams rows from CSV/XLSX, ``headers`` maps header names to fields, ``values`` and
-``choices`` parse one cell, ``rows`` one row with its cross-field rules, ``parse`` a whole file.
-"""
+"""Importing platform exports: the runner (batches, one transaction, the report) and the order of
+the appliers each app registers. The parsing is the kernel's (``backoffice.imports``)."""

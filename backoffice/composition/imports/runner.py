@@ -12,7 +12,7 @@ holds one batch, never the file. Any error, in a cell or against the
 rules, means nothing is written: the transaction is rolled back at the end, as it is for a dry
 run, which therefore reports exactly what the import would do.
 
-Raises :class:`~backoffice.composition.imports.errors.FileError` when the file cannot be read at
+Raises :class:`~backoffice.imports.errors.FileError` when the file cannot be read at
 all (not a
 CSV/XLSX, headers that fit no kind), its subclass ``ImportConflict`` when the database refuses
 the writes (a record created meanwhile by someone else), and ``ValueError`` for an unknown
@@ -39,16 +39,15 @@ from django.utils.translation import gettext
 
 from accounts.models import SellerAccount
 from backoffice import clock, db
+from backoffice.imports.appliers import Context, applier_for
+from backoffice.imports.errors import CellError, FileError, ImportConflict, RowError
+from backoffice.imports.parse import open_export
+from backoffice.imports.reading import CHUNK_SIZE, SPOOL_SIZE, Source
+from backoffice.imports.values import PLATFORM_TZ, parse_platform_id, timezone_named
 from backoffice.models import ImportFile
 from backoffice.unit_of_work import unit_of_work
 from payouts import ledger
 from payouts.models import Account
-
-from .appliers import APPLIERS, Context
-from .errors import CellError, FileError, ImportConflict, RowError
-from .parse import open_export
-from .reading import CHUNK_SIZE, SPOOL_SIZE, Source
-from .values import PLATFORM_TZ, parse_platform_id, timezone_named
 
 logger = logging.getLogger(__name__)
 
@@ -268,7 +267,7 @@ def _run(
             ledger=money,
             **options,
         )
-        applier = APPLIERS[export.kind](context)
+        applier = applier_for(export.kind)(context)
         while chunk := list(islice(results, batch_size)):
             report.rows += len(chunk)
             applier.apply(chunk)

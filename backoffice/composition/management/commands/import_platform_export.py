@@ -4,10 +4,10 @@ from contextlib import contextmanager
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from backoffice.composition.imports.errors import FileError
-from backoffice.composition.imports.headers import Kind
 from backoffice.composition.imports.runner import import_export
-from backoffice.composition.imports.values import timezone_named
+from backoffice.imports.errors import FileError
+from backoffice.imports.headers import Kind
+from backoffice.imports.values import timezone_named
 
 
 class Command(BaseCommand):

@@ -15,32 +15,29 @@ from dataclasses import dataclass
 from django.utils.translation import gettext
 
 
-class FileError(Exception):
-    """The whole file is refused: it cannot be read, or its headers do not fit the kind."""
+class _Message:
+    """An error whose ``message`` (and ``str()``) is its text, in the language active where it
+    was raised (a lazy text is rendered then)."""
 
     def __init__(self, message: str) -> None:
-        message = str(message)  # a lazy text in the language active where it is raised
+        message = str(message)
         super().__init__(message)
         self.message = message
 
     def __str__(self) -> str:
         return self.message
+
+
+class FileError(_Message, Exception):
+    """The whole file is refused: it cannot be read, or its headers do not fit the kind."""
 
 
 class ImportConflict(FileError):
     """The database refused the import's writes: nothing was written."""
 
 
-class CellError(ValueError):
+class CellError(_Message, ValueError):
     """One cell's value is wrong; ``message`` is what the report shows for it."""
-
-    def __init__(self, message: str) -> None:
-        message = str(message)  # a lazy text in the language active where it is raised
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True, slots=True)
