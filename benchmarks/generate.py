@@ -57,7 +57,7 @@ import random
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -568,30 +568,22 @@ CNY_PER_USD = 7.2  # the scale of a CNY store's amounts (the import converts at 
 
 # The SPEC mix in the words this layout has. Without an End Reason column a finished order is
 # 交易完成 (completed, confirmed) or 订单关闭 (refunded when paid, cancelled when not).
+SELLER_CENTER_LABELS = {
+    "unpaid": "等待买家付款",
+    "paid": "等待发货",
+    "risk_control": "风控中",  # inexact: recorded as paid, with a warning on the row
+    "shipped": "等待买家收货",
+    "disputed": "纠纷中",
+    "completed": "交易完成",
+    "refunded": "订单关闭",  # 70% of them shipped first
+}
 SELLER_CENTER_STATES: tuple[State, ...] = (
-    State("unpaid", 8, ("", "等待买家付款", ""), placed_within=timedelta(days=3)),
-    State("paid", 10, ("", "等待发货", ""), paid=True, placed_within=timedelta(days=6)),
-    # inexact: recorded as paid, with a warning on the row
-    State("risk_control", 2, ("", "风控中", ""), paid=True, placed_within=timedelta(hours=30)),
-    State(
-        "shipped",
-        25,
-        ("", "等待买家收货", ""),
-        paid=True,
-        shipped=True,
-        placed_within=timedelta(days=45),
+    *(
+        replace(state, labels=("", SELLER_CENTER_LABELS[state.name], ""), end_reason="")
+        for state in STATES
+        if state.name in SELLER_CENTER_LABELS
     ),
-    State(
-        "disputed",
-        3,
-        ("", "纠纷中", ""),
-        paid=True,
-        shipped=True,
-        placed_within=timedelta(days=60),
-    ),
-    State("completed", 40, ("", "交易完成", ""), paid=True, shipped=True, confirmed=True),
-    State("refunded", 4, ("", "订单关闭", ""), paid=True),  # 70% of them shipped first
-    State("cancelled", 8, ("", "订单关闭", "")),  # never paid
+    State("cancelled", 8, ("", "订单关闭", "")),  # never paid: buyer_cancel, pay_timeout, ...
 )
 SELLER_CENTER_CUM = list(itertools.accumulate(state.weight for state in SELLER_CENTER_STATES))
 # What each generated state imports as (risk control is recorded as paid).

@@ -722,16 +722,7 @@ def print_goals(
         lines.append(("ours vs B: import-export (rows/s)", "-", ">= 10x", None))
 
     if measured:
-        seconds = ours.get("seconds") * FULL_ROWS / rows
-        note = "" if rows == FULL_ROWS else f" (extrapolated from {rows:,})"
-        lines.append(
-            (
-                f"whole {FULL_ROWS:,}-row file",
-                f"{seconds:.1f} s{note}",
-                f"< {MAX_WHOLE_FILE_SECONDS:g} s",
-                seconds < MAX_WHOLE_FILE_SECONDS,
-            )
-        )
+        lines.append(_whole_file(f"whole {FULL_ROWS:,}-row file", ours.get("seconds"), rows))
     else:
         lines.append(
             (f"whole {FULL_ROWS:,}-row file", "-", f"< {MAX_WHOLE_FILE_SECONDS:g} s", None)
@@ -770,6 +761,14 @@ def print_goals(
         print(f"{name:<36} {shown:<{width}} {target:<{aim}} {verdict(ok)}")
 
 
+def _whole_file(name: str, seconds: float, rows: int) -> tuple[str, str, str, bool]:
+    """The goal line of the whole file, from the seconds ``rows`` rows took."""
+    whole = seconds * FULL_ROWS / rows
+    note = "" if rows == FULL_ROWS else f" (extrapolated from {rows:,})"
+    shown = f"{whole:.1f} s{note}"
+    return (name, shown, f"< {MAX_WHOLE_FILE_SECONDS:g} s", whole < MAX_WHOLE_FILE_SECONDS)
+
+
 def print_real_goals(
     rows: int,
     base_a: Outcome,
@@ -792,16 +791,7 @@ def print_real_goals(
         )
         shown = f"created {outcome.get('created')}, errors {outcome.get('errors')}"
         lines.append((f"{name}: report", f"{shown}, landed {outcome.get('landed')}", "", ok))
-        seconds = outcome.get("seconds") * FULL_ROWS / rows
-        note = "" if rows == FULL_ROWS else f" (extrapolated from {rows:,})"
-        lines.append(
-            (
-                f"{name}: whole {FULL_ROWS:,} rows",
-                f"{seconds:.1f} s{note}",
-                f"< {MAX_WHOLE_FILE_SECONDS:g} s",
-                seconds < MAX_WHOLE_FILE_SECONDS,
-            )
-        )
+        lines.append(_whole_file(f"{name}: whole {FULL_ROWS:,} rows", outcome.get("seconds"), rows))
         if base_a.data:
             ratio = outcome.get("seconds") / base_a.get("seconds")
             cpu = outcome.get("cpu_seconds") / base_a.get("cpu_seconds")

@@ -19,8 +19,9 @@ from accounts.models import SellerAccount
 from backoffice.db import lock
 from backoffice.money import Currency, cny_to_usd, usd_to_cny
 from payouts import arrears
-from payouts.ledger import ZERO, Leg, balance, post
+from payouts.ledger import ZERO, Leg, balance
 from payouts.models import Account, ExchangeRate, Posting, PromotionMovement
+from payouts.promotion import post_movement
 from payouts.services import to_store_legs
 
 A = Account
@@ -70,20 +71,14 @@ def _set_off(
         at=at,
         note=f"USD {usd} from the available balance at {rate} CNY per USD",
     )
-    post(
-        reference=f"promotion:{movement.pk}",
-        kind=Posting.Kind.PROMOTION_SET_OFF,
-        at=at,
-        store_id=store.pk,
-        promotion=movement,
-        memo=f"Arrears set off: USD {usd} -> CNY {cny} at {rate}",
-        legs=[
-            Leg(A.AVAILABLE, -usd, store.pk),
-            Leg(A.FX, usd),
-            Leg(A.FX, -cny, currency=CNY),
-            Leg(A.PROMOTION, cny, store.pk, currency=CNY),
-        ],
-    )
+    legs = [
+        Leg(A.AVAILABLE, -usd, store.pk),
+        Leg(A.FX, usd),
+        Leg(A.FX, -cny, currency=CNY),
+        Leg(A.PROMOTION, cny, store.pk, currency=CNY),
+    ]
+    memo = f"Arrears set off: USD {usd} -> CNY {cny} at {rate}"
+    post_movement(movement, Posting.Kind.PROMOTION_SET_OFF, legs=legs, at=at, memo=memo)
     if cny == owed:
         arrears.clear_episode(store, at=at)
     return movement
@@ -102,20 +97,14 @@ def _return_prepaid(
         at=at,
         note=f"USD {usd} to the available balance at {rate} CNY per USD",
     )
-    post(
-        reference=f"promotion:{movement.pk}",
-        kind=Posting.Kind.PROMOTION_RETURN,
-        at=at,
-        store_id=store.pk,
-        promotion=movement,
-        memo=f"Prepaid promotion returned: CNY {prepaid} -> USD {usd} at {rate}",
-        legs=[
-            Leg(A.PROMOTION, -prepaid, store.pk, currency=CNY),
-            Leg(A.FX, prepaid, currency=CNY),
-            Leg(A.FX, -usd),
-            *to_store_legs(store.pk, None, usd),
-        ],
-    )
+    legs = [
+        Leg(A.PROMOTION, -prepaid, store.pk, currency=CNY),
+        Leg(A.FX, prepaid, currency=CNY),
+        Leg(A.FX, -usd),
+        *to_store_legs(store.pk, None, usd),
+    ]
+    memo = f"Prepaid promotion returned: CNY {prepaid} -> USD {usd} at {rate}"
+    post_movement(movement, Posting.Kind.PROMOTION_RETURN, legs=legs, at=at, memo=memo)
     return movement
 
 

@@ -20,6 +20,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from accounts.models import SellerAccount, StoreHold
 from backoffice.audit import TransitionLog
+from backoffice.fields import user_link
 from backoffice.fsm import guard
 from backoffice.models import ImportedRecord
 from backoffice.money import Currency, fits_column, quantize
@@ -102,13 +103,7 @@ class Posting(models.Model):
         related_name="postings",
     )
     memo = models.CharField(max_length=300, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    actor = user_link()
     at = models.DateTimeField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -278,13 +273,7 @@ class EarlyPayoutDecision(models.Model):
         ],
     )
     figures = models.JSONField(default=dict, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = user_link()
     decided_at = models.DateTimeField()
 
     class Meta:
@@ -329,6 +318,17 @@ class ReserveHold(models.Model):
         return f"Reserve of order {self.order_id}: {self.held}"
 
 
+# A refund's amount and where it came from (the waterfall, or the protection fund).
+REFUND_AMOUNTS = (
+    "amount",
+    "from_escrow",
+    "from_available",
+    "from_reserve",
+    "to_debt",
+    "from_protection_fund",
+)
+
+
 class Refund(models.Model):
     """A refund to the buyer and where its money came from (the refund waterfall)."""
 
@@ -351,22 +351,9 @@ class Refund(models.Model):
         verbose_name_plural = gettext_lazy("refunds")
         ordering = ("at", "id")
         constraints = [
-            fits_column("amount", max_digits=16, decimal_places=2, name="refund_amount_fits"),
-            fits_column(
-                "from_escrow", max_digits=16, decimal_places=2, name="refund_from_escrow_fits"
-            ),
-            fits_column(
-                "from_available", max_digits=16, decimal_places=2, name="refund_from_available_fits"
-            ),
-            fits_column(
-                "from_reserve", max_digits=16, decimal_places=2, name="refund_from_reserve_fits"
-            ),
-            fits_column("to_debt", max_digits=16, decimal_places=2, name="refund_to_debt_fits"),
-            fits_column(
-                "from_protection_fund",
-                max_digits=16,
-                decimal_places=2,
-                name="refund_from_protection_fund_fits",
+            *(
+                fits_column(field, max_digits=16, decimal_places=2, name=f"refund_{field}_fits")
+                for field in REFUND_AMOUNTS
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
         ]
@@ -385,13 +372,7 @@ class ExchangeRate(ImportedRecord):
     date = models.DateField()
     currency = models.CharField(max_length=3, default=Currency.USD)
     rate_to_cny = models.DecimalField(max_digits=12, decimal_places=6)
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    set_by = user_link()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -482,13 +463,7 @@ class Payout(FSMModelMixin, models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    requested_by = user_link()
 
     class Meta:
         verbose_name = gettext_lazy("payout")
@@ -622,13 +597,7 @@ class PromotionMovement(ImportedRecord):
     reference = models.CharField(max_length=100, unique=True)
     note = models.CharField(max_length=300, blank=True)
     at = models.DateTimeField(db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    actor = user_link()
 
     class Meta:
         verbose_name = gettext_lazy("promotion movement")
@@ -720,13 +689,7 @@ class IdempotencyRecord(models.Model):
 
     key = models.CharField(max_length=100)
     operation = models.CharField(max_length=50)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="+",
-    )
+    user = user_link(on_delete=models.CASCADE)
     request_hash = models.CharField(max_length=64)
     result_id = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -99,21 +99,28 @@ def _record(
             field="reference",
             code=Code.IDEMPOTENCY_CONFLICT,
         ) from None
-    post(
-        reference=f"promotion:{movement.pk}",
-        kind=POSTING_KIND[kind],
-        at=at,
-        actor=actor,
-        store_id=store.pk,
-        promotion=movement,
-        memo=f"{movement.get_kind_display()} {reference}",
-        legs=[
-            Leg(Account.PROMOTION, amount, store.pk, currency=CNY),
-            Leg(COUNTER_ACCOUNT[kind], -amount, currency=CNY),
-        ],
-    )
+    legs = [
+        Leg(Account.PROMOTION, amount, store.pk, currency=CNY),
+        Leg(COUNTER_ACCOUNT[kind], -amount, currency=CNY),
+    ]
+    memo = f"{movement.get_kind_display()} {reference}"
+    post_movement(movement, POSTING_KIND[kind], legs=legs, at=at, actor=actor, memo=memo)
     _after_movement(store, at=at)
     return movement
+
+
+def post_movement(
+    movement: PromotionMovement, kind: str, *, legs: list[Leg], **fields: Any
+) -> None:
+    """Post a movement of the wallet: one posting a movement, under ``promotion:<id>``."""
+    post(
+        reference=f"promotion:{movement.pk}",
+        kind=kind,
+        store_id=movement.store_id,
+        promotion=movement,
+        legs=legs,
+        **fields,
+    )
 
 
 def _after_movement(store: SellerAccount, *, at: datetime) -> None:

@@ -32,7 +32,6 @@ from backoffice.graphql import (
     enum_from_choices,
     filter_pk,
     history_field,
-    max_page_size,
     money_field,
     service_mutation,
     store_pk,
@@ -53,7 +52,12 @@ from payouts.models import (
     PromotionWallet,
     Receivable,
 )
-from payouts.schema_types import PromotionMovementType, PromotionTopUpMethod, RefundType
+from payouts.schema_types import (
+    PromotionMovementType,
+    PromotionTopUpMethod,
+    RefundType,
+    page_field,
+)
 
 if TYPE_CHECKING:
     from accounts.schema import SellerAccountType
@@ -346,35 +350,27 @@ class ReceivableType(Scoped, relay.Node):
 
 @strawberry.type(name="Query")
 class Query:
-    receivables: Connection[ReceivableType] = strawberry_django.connection(
-        ordering=None,
-        max_results=max_page_size(),
+    receivables: Connection[ReceivableType] = page_field(
         description="Closed stores that still owe the platform after their promotion arrears "
         "were set off against their available balance: a receivable for finance (staff with "
         "payouts.view_receivable), most recently closed first.",
     )
-    ledger_entries: Connection[LedgerEntryType] = strawberry_django.connection(
+    ledger_entries: Connection[LedgerEntryType] = page_field(
         filters=LedgerEntryFilter,
         order=LedgerEntrySort,
-        ordering=None,
-        max_results=max_page_size(),
         description='The "fund records": every movement of your store\'s money, oldest first, '
         "each linked to its order, payout or refund. Staff with payouts.view_ledgerentry see "
         "every store's entries and the platform's legs.",
     )
-    payouts: Connection[PayoutType] = strawberry_django.connection(
+    payouts: Connection[PayoutType] = page_field(
         filters=PayoutFilter,
         order=PayoutSort,
-        ordering=None,
-        max_results=max_page_size(),
         description="Newest first. A seller sees its store's payouts; staff need "
         "payouts.view_payout.",
     )
-    exchange_rates: Connection[ExchangeRateType] = strawberry_django.connection(
+    exchange_rates: Connection[ExchangeRateType] = page_field(
         filters=ExchangeRateFilter,
         order=ExchangeRateSort,
-        ordering=None,
-        max_results=max_page_size(),
         description="USD/CNY rates by day, newest first.",
     )
 
@@ -413,26 +409,24 @@ class PayoutRequestInput:
     )
 
 
+SETTLE_KEY_HELP = (
+    "Optional: a repeat with the same key and input returns the payout as the first call left "
+    "it; without a key a repeat is `invalid_transition`."
+)
+
+
 @strawberry.input
 class PayoutMarkPaidInput:
     id: strawberry.ID
     note: str = ""
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="Optional: a repeat with the same key and input returns the payout as the "
-        "first call left it; without a key a repeat is `invalid_transition`.",
-    )
+    idempotency_key: str | None = strawberry.field(default=None, description=SETTLE_KEY_HELP)
 
 
 @strawberry.input
 class PayoutMarkFailedInput:
     id: strawberry.ID
     reason: str
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="Optional: a repeat with the same key and input returns the payout as the "
-        "first call left it; without a key a repeat is `invalid_transition`.",
-    )
+    idempotency_key: str | None = strawberry.field(default=None, description=SETTLE_KEY_HELP)
 
 
 @strawberry.input

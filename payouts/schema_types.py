@@ -64,6 +64,12 @@ if TYPE_CHECKING:
 RATE = Decimal("0.0001")
 
 
+def page_field(**options: Any) -> Any:
+    """A connection field capped at the API's largest page, sorted by its `order` input only
+    (no `ordering` argument)."""
+    return strawberry_django.connection(ordering=None, max_results=max_page_size(), **options)
+
+
 @strawberry.type(
     description="A store's balances, derived from the ledger. Escrow, available, reserve and "
     "debt are in USD; the promotion wallet is in CNY."
@@ -430,11 +436,9 @@ def early_payout_field() -> Any:
 
 
 def reserve_schedule_field() -> Any:
-    return strawberry_django.connection(
+    return page_field(
         field_name="reserve_holds",
         filters=ReserveHoldFilter,
-        ordering=None,
-        max_results=max_page_size(),
         description='The "deposit inquiry" view: each order\'s reserve and its release date, '
         "upcoming releases first by date (not dated yet: after them), then released ones. "
         "Empty when you may not see this store's reserve (staff without "
@@ -591,11 +595,9 @@ class PromotionMovementType(Scoped, relay.Node):
 
 
 def promotion_movements_field() -> Any:
-    return strawberry_django.connection(
+    return page_field(
         field_name="promotion_movements",
         filters=PromotionMovementFilter,
-        ordering=None,
-        max_results=max_page_size(),
         description="The wallet's movements, newest first; empty when you may not see them "
         "(staff without payouts.view_promotionmovement).",
     )
@@ -619,10 +621,8 @@ class ArrearsEpisodeType(Scoped, relay.Node):
 
 
 def arrears_history_field() -> Any:
-    return strawberry_django.connection(
+    return page_field(
         field_name="arrears_episodes",
-        ordering=None,
-        max_results=max_page_size(),
         description="Every arrears episode, newest first (the open one, if any, has no "
         "`clearedAt`); they count against the store's health. Empty when you may not see them "
         "(staff without payouts.view_arrearsepisode).",

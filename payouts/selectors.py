@@ -83,42 +83,42 @@ def may_see(viewer: Any, perm: str, store_id: int | None) -> bool:
     return allowed is ALL or (allowed is not None and allowed == store_id)
 
 
-def _scoped(queryset: models.QuerySet[M], viewer: Any, perm: str, store_path: str):
+def _scoped(
+    model: type[M], queryset: models.QuerySet[M] | None, viewer: Any, perm: str
+) -> models.QuerySet[M]:
+    """``queryset`` (by default all of ``model``) cut to the stores ``viewer`` may see."""
+    queryset = model.objects.all() if queryset is None else queryset
     allowed = scope(viewer, perm)
     if allowed is ALL:
         return queryset
     if allowed is None:
         return queryset.none()
-    return queryset.filter(**{store_path: allowed})
+    return queryset.filter(store_id=allowed)
 
 
 def ledger_entries_visible_to(
     viewer: Any, queryset: models.QuerySet[LedgerEntry] | None = None
 ) -> models.QuerySet[LedgerEntry]:
     """A seller's store entries; all entries, platform ones included, for ledger staff."""
-    queryset = LedgerEntry.objects.all() if queryset is None else queryset
-    return _scoped(queryset, viewer, LEDGER_PERM, "store_id")
+    return _scoped(LedgerEntry, queryset, viewer, LEDGER_PERM)
 
 
 def reserve_holds_visible_to(
     viewer: Any, queryset: models.QuerySet[ReserveHold] | None = None
 ) -> models.QuerySet[ReserveHold]:
-    queryset = ReserveHold.objects.all() if queryset is None else queryset
-    return _scoped(queryset, viewer, HOLD_PERM, "store_id")
+    return _scoped(ReserveHold, queryset, viewer, HOLD_PERM)
 
 
 def refunds_visible_to(
     viewer: Any, queryset: models.QuerySet[Refund] | None = None
 ) -> models.QuerySet[Refund]:
-    queryset = Refund.objects.all() if queryset is None else queryset
-    return _scoped(queryset, viewer, REFUND_PERM, "store_id")
+    return _scoped(Refund, queryset, viewer, REFUND_PERM)
 
 
 def payouts_visible_to(
     viewer: Any, queryset: models.QuerySet[Payout] | None = None
 ) -> models.QuerySet[Payout]:
-    queryset = Payout.objects.all() if queryset is None else queryset
-    return _scoped(queryset, viewer, PAYOUT_PERM, "store_id")
+    return _scoped(Payout, queryset, viewer, PAYOUT_PERM)
 
 
 def exchange_rates_visible_to(
@@ -131,22 +131,19 @@ def exchange_rates_visible_to(
 def promotion_movements_visible_to(
     viewer: Any, queryset: models.QuerySet[PromotionMovement] | None = None
 ) -> models.QuerySet[PromotionMovement]:
-    queryset = PromotionMovement.objects.all() if queryset is None else queryset
-    return _scoped(queryset, viewer, PROMOTION_PERM, "store_id")
+    return _scoped(PromotionMovement, queryset, viewer, PROMOTION_PERM)
 
 
 def arrears_episodes_visible_to(
     viewer: Any, queryset: models.QuerySet[ArrearsEpisode] | None = None
 ) -> models.QuerySet[ArrearsEpisode]:
-    queryset = ArrearsEpisode.objects.all() if queryset is None else queryset
-    return _scoped(queryset, viewer, ARREARS_PERM, "store_id")
+    return _scoped(ArrearsEpisode, queryset, viewer, ARREARS_PERM)
 
 
 def early_payout_decisions_visible_to(
     viewer: Any, queryset: models.QuerySet[EarlyPayoutDecision] | None = None
 ) -> models.QuerySet[EarlyPayoutDecision]:
-    queryset = EarlyPayoutDecision.objects.all() if queryset is None else queryset
-    return _scoped(queryset, viewer, DECISION_PERM, "store_id")
+    return _scoped(EarlyPayoutDecision, queryset, viewer, DECISION_PERM)
 
 
 def early_payout_terms_of(store: Any) -> EarlyPayoutTerms | None:

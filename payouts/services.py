@@ -96,21 +96,26 @@ def load_money(*, store_ids: Iterable[int], order_ids: Iterable[int]) -> dict[in
     return stores
 
 
-def record_payment(order: Order, *, at: datetime, actor: Any = None) -> None:
-    """The buyer's USD moves from the platform's buyer funds into the order's escrow."""
-    post(
-        reference=f"order:{order.pk}:payment",
-        kind=Posting.Kind.PAYMENT,
-        at=at,
-        actor=actor,
+def _post_order(order: Order, kind: str, *, legs: list[Leg], **fields: Any) -> Posting | None:
+    """Post an order's money movement under the reference ``order:<id>:<kind>``."""
+    return post(
+        reference=f"order:{order.pk}:{kind}",
+        kind=kind,
         store_id=order.store_id,
         order=order,
-        memo=f"Payment of order {order.order_number}",
-        legs=[
-            Leg(A.BUYER_FUNDS, -order.amount),
-            Leg(A.ESCROW, order.amount, order.store_id, order.pk),
-        ],
+        legs=legs,
+        **fields,
     )
+
+
+def record_payment(order: Order, *, at: datetime, actor: Any = None) -> None:
+    """The buyer's USD moves from the platform's buyer funds into the order's escrow."""
+    legs = [
+        Leg(A.BUYER_FUNDS, -order.amount),
+        Leg(A.ESCROW, order.amount, order.store_id, order.pk),
+    ]
+    memo = f"Payment of order {order.order_number}"
+    _post_order(order, Posting.Kind.PAYMENT, legs=legs, at=at, actor=actor, memo=memo)
 
 
 def commission_on(store: SellerAccount, released: Decimal) -> Decimal:
@@ -124,48 +129,19 @@ def commission_on(store: SellerAccount, released: Decimal) -> Decimal:
 def release_escrow(order: Order, *, at: datetime, actor: Any = None) -> None:
     """When the order ends (confirmed, or refunded after the protection fund paid part of it):
     what it still holds in escrow becomes the store's, less the platform's commission."""
-    store = lock(SellerAccount, order.store_id)
-    held = balance(order_id=order.pk, account=A.ESCROW)
-    commission = commission_on(store, held)
-    post(
-        reference=f"order:{order.pk}:release",
-        kind=Posting.Kind.RELEASE,
-        at=at,
-        actor=actor,
-        store_id=order.store_id,
-        order=order,
-        memo=f"Order {order.order_number} confirmed",
-        legs=[
-            Leg(A.ESCROW, -held, order.store_id, order.pk),
-            Leg(A.COMMISSION, commission, order.store_id, order.pk),
-            *_to_store_legs(order.store_id, order.pk, held - commission),
-        ],
-    )
+    memo = f"Order {order.order_number} confirmed"
+    _release(order, Posting.Kind.RELEASE, at=at, actor=actor, memo=memo)
 
 
 def release_early(order: Order, terms: EarlyPayoutTerms, *, at: datetime) -> Decimal:
     """Early payout of a shipped order: escrow to the store minus the platform's commission
     and the reserve share (of what the store gets), which is held per order. Returns the
     reserve held."""
-    store = lock(SellerAccount, order.store_id)
-    held = balance(order_id=order.pk, account=A.ESCROW)
-    commission = commission_on(store, held)
-    reserve = quantize((held - commission) * terms.reserve_rate)
-    posting = post(
-        reference=f"order:{order.pk}:early_release",
-        kind=Posting.Kind.EARLY_RELEASE,
-        at=at,
-        store_id=order.store_id,
-        order=order,
-        memo=f"Early payout of order {order.order_number}, reserve {terms.reserve_rate:%}",
-        legs=[
-            Leg(A.ESCROW, -held, order.store_id, order.pk),
-            Leg(A.COMMISSION, commission, order.store_id, order.pk),
-            Leg(A.RESERVE, reserve, order.store_id, order.pk),
-            *_to_store_legs(order.store_id, order.pk, held - commission - reserve),
-        ],
+    memo = f"Early payout of order {order.order_number}, reserve {terms.reserve_rate:%}"
+    store, reserve = _release(
+        order, Posting.Kind.EARLY_RELEASE, at=at, memo=memo, reserve_rate=terms.reserve_rate
     )
-    if posting is not None and reserve > 0:
+    if reserve > 0:
         closed = store.status == SellerAccount.Status.CLOSED
         ReserveHold.objects.create(
             order=order,
@@ -174,36 +150,37 @@ def release_early(order: Order, terms: EarlyPayoutTerms, *, at: datetime) -> Dec
             held_at=at,
             release_at=_closure_release_at(order) if closed else None,
         )
-    return reserve if posting is not None else ZERO
+    return reserve
+
+
+def _release(
+    order: Order,
+    kind: str,
+    *,
+    at: datetime,
+    memo: str,
+    actor: Any = None,
+    reserve_rate: Decimal = ZERO,
+) -> tuple[SellerAccount, Decimal]:
+    """What the order holds in escrow goes to the store, less the platform's commission and,
+    for an early payout (``reserve_rate``), the reserve share of what the store gets. Returns
+    the locked store and the reserve held (zero when nothing was posted)."""
+    store = lock(SellerAccount, order.store_id)
+    held = balance(order_id=order.pk, account=A.ESCROW)
+    commission = commission_on(store, held)
+    reserve = quantize((held - commission) * reserve_rate)
+    legs = [
+        Leg(A.ESCROW, -held, order.store_id, order.pk),
+        Leg(A.COMMISSION, commission, order.store_id, order.pk),
+        Leg(A.RESERVE, reserve, order.store_id, order.pk),
+        *_to_store_legs(order.store_id, order.pk, held - commission - reserve),
+    ]
+    posting = _post_order(order, kind, legs=legs, at=at, actor=actor, memo=memo)
+    return store, reserve if posting is not None else ZERO
 
 
 def refundable(order: Order) -> Decimal:
     return order.amount - ledger.refunded(order.pk)
-
-
-@transaction.atomic
-def refund(
-    order: Order,
-    *,
-    amount: Decimal,
-    at: datetime,
-    reference: str,
-    reason: str = "",
-    protected: bool = False,
-    actor: Any = None,
-) -> Refund:
-    """Refund the buyer up to what is still refundable. Paid by the protection fund when
-    ``protected``; otherwise the waterfall: the order's escrow, then the store's available
-    balance, then its reserve, and the rest becomes store debt. Records where it came from."""
-    return refund_within(
-        order,
-        amount=amount,
-        at=at,
-        reference=reference,
-        reason=reason,
-        protected=protected,
-        actor=actor,
-    )
 
 
 def refund_within(
@@ -216,9 +193,13 @@ def refund_within(
     protected: bool = False,
     actor: Any = None,
 ) -> Refund:
-    """:func:`refund` as part of the caller's own change, in its transaction, without a
-    savepoint of its own (a dispute's resolution, a paid order's cancellation: two statements
-    less per refund, in a deadline job's batch of hundreds)."""
+    """Refund the buyer up to what is still refundable. Paid by the protection fund when
+    ``protected``; otherwise the waterfall: the order's escrow, then the store's available
+    balance, then its reserve, and the rest becomes store debt. Records where it came from.
+
+    Part of the caller's own change, in its transaction, without a savepoint of its own (a
+    dispute's resolution, a paid order's cancellation: two statements less per refund, in a
+    deadline job's batch of hundreds); :func:`refund` is the same in a transaction of its own."""
     existing = ledger.find_refund(order.pk, reference)
     if existing is not None:
         return existing
@@ -260,6 +241,9 @@ def refund_within(
     if not protected:
         _return_commission(order, record, at=at, actor=actor)
     return record
+
+
+refund = transaction.atomic(refund_within)
 
 
 def _return_commission(order: Order, record: Refund, *, at: datetime, actor: Any) -> None:
@@ -571,17 +555,22 @@ def payout_request(
         requested_at=at,
         requested_by=actor if getattr(actor, "pk", None) else None,
     )
-    post(
-        reference=f"payout:{payout.pk}:request",
-        kind=Posting.Kind.PAYOUT,
-        at=at,
-        actor=actor,
-        store_id=store.pk,
-        payout=payout,
-        memo=f"Payout {payout.pk} requested",
-        legs=[Leg(A.AVAILABLE, -amount, store.pk), Leg(A.PAYOUT_CLEARING, amount)],
-    )
+    legs = [Leg(A.AVAILABLE, -amount, store.pk), Leg(A.PAYOUT_CLEARING, amount)]
+    memo = f"Payout {payout.pk} requested"
+    _post_payout(payout, "request", Posting.Kind.PAYOUT, legs=legs, at=at, actor=actor, memo=memo)
     return payout
+
+
+def _post_payout(payout: Payout, step: str, kind: str, *, legs: list[Leg], **fields: Any) -> None:
+    """Post a payout's money movement under the reference ``payout:<id>:<step>``."""
+    post(
+        reference=f"payout:{payout.pk}:{step}",
+        kind=kind,
+        store_id=payout.store_id,
+        payout=payout,
+        legs=legs,
+        **fields,
+    )
 
 
 @idempotent(
@@ -605,16 +594,8 @@ def payout_mark_paid(
         ]
     else:
         legs.append(Leg(A.PAID_OUT, payout.amount))
-    post(
-        reference=f"payout:{payout.pk}:paid",
-        kind=Posting.Kind.PAYOUT_PAID,
-        at=at,
-        actor=actor,
-        store_id=payout.store_id,
-        payout=payout,
-        memo=f"Payout {payout.pk} paid",
-        legs=legs,
-    )
+    memo = f"Payout {payout.pk} paid"
+    _post_payout(payout, "paid", Posting.Kind.PAYOUT_PAID, legs=legs, at=at, actor=actor, memo=memo)
     return payout
 
 
@@ -637,18 +618,13 @@ def payout_mark_failed(
     )
     payout.save(update_fields=["status", "failed_at", "failure_reason"])
     lock(SellerAccount, payout.store_id)
-    post(
-        reference=f"payout:{payout.pk}:failed",
-        kind=Posting.Kind.PAYOUT_FAILED,
-        at=at,
-        actor=actor,
-        store_id=payout.store_id,
-        payout=payout,
-        memo=f"Payout {payout.pk} failed: {reason}",
-        legs=[
-            Leg(A.PAYOUT_CLEARING, -payout.amount),
-            *_to_store_legs(payout.store_id, None, payout.amount),
-        ],
+    legs = [
+        Leg(A.PAYOUT_CLEARING, -payout.amount),
+        *_to_store_legs(payout.store_id, None, payout.amount),
+    ]
+    memo = f"Payout {payout.pk} failed: {reason}"
+    _post_payout(
+        payout, "failed", Posting.Kind.PAYOUT_FAILED, legs=legs, at=at, actor=actor, memo=memo
     )
     return payout
 

@@ -257,17 +257,7 @@ class ReserveHoldAdmin(ReadOnlyAdmin):
     search_fields = ("store__name", "=store__platform_store_id", "=order__order_number")
     date_hierarchy = "held_at"
     list_select_related = ("store", "order")
-    fields = (
-        "store",
-        "order",
-        "held_usd",
-        "remaining_usd",
-        "held_at",
-        "release_at",
-        "released_at",
-        "next_action",
-    )
-    readonly_fields = fields
+    fields = readonly_fields = list_display
 
     @admin.display(description=_("next automatic action"))
     def next_action(self, hold: ReserveHold) -> SafeString | str:
@@ -294,19 +284,17 @@ class ReserveHoldAdmin(ReadOnlyAdmin):
 # --- refunds ---
 
 
-class RefundInline(ReadOnlyInline):
-    model = Refund
-    fields = (
-        "at",
+class RefundColumns:
+    """A refund's amount and where its money came from, in USD."""
+
+    columns = (
         "amount_usd",
         "from_escrow_usd",
         "from_available_usd",
         "from_reserve_usd",
         "from_protection_fund_usd",
         "to_debt_usd",
-        "reason",
     )
-    readonly_fields = fields
 
     amount_usd = usd_column("amount", "amount")
     from_escrow_usd = usd_column("from_escrow", "from escrow")
@@ -316,8 +304,13 @@ class RefundInline(ReadOnlyInline):
     to_debt_usd = usd_column("to_debt", "to debt")
 
 
+class RefundInline(RefundColumns, ReadOnlyInline):
+    model = Refund
+    fields = readonly_fields = ("at", *RefundColumns.columns, "reason")
+
+
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(RefundColumns, ReadOnlyAdmin):
     """Refunds and where their money came from (the waterfall); they are made by the order and
     dispute services, never here."""
 
@@ -326,12 +319,7 @@ class RefundAdmin(ReadOnlyAdmin):
         "order",
         "dispute_link",
         "store",
-        "amount_usd",
-        "from_escrow_usd",
-        "from_available_usd",
-        "from_reserve_usd",
-        "from_protection_fund_usd",
-        "to_debt_usd",
+        *RefundColumns.columns,
         "reason",
     )
     list_filter = (("store", admin.RelatedOnlyFieldListFilter),)
@@ -348,25 +336,13 @@ class RefundAdmin(ReadOnlyAdmin):
         "order",
         "dispute_link",
         "store",
-        "amount_usd",
-        "from_escrow_usd",
-        "from_available_usd",
-        "from_reserve_usd",
-        "from_protection_fund_usd",
-        "to_debt_usd",
+        *RefundColumns.columns,
         "reason",
         "reference",
         "at",
     )
     readonly_fields = fields
     inlines = (PostingInline,)
-
-    amount_usd = usd_column("amount", "amount")
-    from_escrow_usd = usd_column("from_escrow", "from escrow")
-    from_available_usd = usd_column("from_available", "from available")
-    from_reserve_usd = usd_column("from_reserve", "from reserve")
-    from_protection_fund_usd = usd_column("from_protection_fund", "from protection fund")
-    to_debt_usd = usd_column("to_debt", "to debt")
 
     @admin.display(description=_("dispute"))
     def dispute_link(self, refund: Refund) -> SafeString | str:
