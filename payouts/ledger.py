@@ -243,7 +243,8 @@ def apply_deltas(deltas: Deltas) -> None:
     (a posting dated in the past moves the days after it). Under the stores' row locks, at most
     four statements for any number of postings, in plain SQL (compiling ORM queries cost more
     than running them: this runs with every posting)."""
-    deltas = {key: days for key, days in deltas.items() if any(days.values())}
+    # A day whose movements cancel out (a batch's debt taken and repaid the same day) still
+    # gets its row: a day with entries has a running total (check_ledger).
     if not deltas:
         return
     connection = connections[router.db_for_write(DailyBalance)]

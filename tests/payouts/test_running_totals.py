@@ -138,3 +138,23 @@ def test_a_page_of_balances_at_an_instant_costs_the_same_queries_for_5_and_20(cl
     assert {(b["escrow"]["amount"], b["available"]["amount"]) for b in nodes} == {
         ("20.00", "100.00")
     }
+
+
+def test_a_batch_whose_movements_of_a_day_cancel_out_still_writes_that_days_total():
+    """A stateful-test run (issue 14): in one batch a refund took a store's debt below zero and
+    a release repaid it the same day, so the day's net was zero and no running total was
+    written for a day with entries (check_ledger: 'no running total')."""
+    store = f.store()
+    with unit_of_work():
+        for n, amount in enumerate(("-5.00", "5.00")):
+            ledger.post(
+                reference=f"cancel-out:{n}",
+                kind="promotion_adjustment",
+                at=f.T0 + DAY,
+                legs=[
+                    Leg(Account.DEBT, Decimal(amount), store.pk),
+                    Leg(Account.BUYER_FUNDS, -Decimal(amount)),
+                ],
+            )
+    assert ledger.store_balances(store.pk)["debt"] == Decimal("0.00")
+    assert_books_hold()
