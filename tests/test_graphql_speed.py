@@ -4,6 +4,7 @@ answers, and a page whose query count does not grow with its size (issue 15)."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from accounts.models import SellerAccount
 from accounts.services import seller_account_close
@@ -58,11 +59,17 @@ def test_the_per_state_table_answers_as_each_transition_checked_alone():
     accounts = [store, closed, f.store(status="frozen")]
     actors = [None, f.superuser(), f.staff("support"), f.seller(store), f.seller(closed)]
 
-    for obj in [*orders, *accounts]:
-        obj = type(obj).objects.get(pk=obj.pk)
-        for actor in actors:
-            long_way = [check_transition(obj, name, actor) for name in transition_names(type(obj))]
-            assert transition_checks(obj, actor) == long_way, (obj, actor)
+    for language in ["en", "zh-hans", "en"]:  # the refusals are kept per language
+        with translation.override(language):
+            for obj in [*orders, *accounts]:
+                obj = type(obj).objects.get(pk=obj.pk)
+                for actor in actors:
+                    names = transition_names(type(obj))
+                    long_way = [check_transition(obj, name, actor) for name in names]
+                    assert transition_checks(obj, actor) == long_way, (obj, actor, language)
+    with translation.override("zh-hans"):
+        reasons = [c.reason for c in transition_checks(orders[0], None) if c.reason]
+    assert any("订单" in r for r in reasons), reasons
 
 
 def test_a_page_answers_plain_columns_and_ids_as_before(client):
