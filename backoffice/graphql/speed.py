@@ -18,15 +18,23 @@ Both are applied once to the built schema (backoffice/composition/schema.py):
 """
 
 import types
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
 
 import strawberry
 from django.db import models
-from graphql import GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, get_named_type
+from graphql import (
+    GraphQLEnumType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    get_named_type,
+    specified_rules,
+    validate,
+)
 from graphql.execution.middleware import MiddlewareManager
 from strawberry import relay
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 from strawberry_django.fields.field import StrawberryDjangoField
 from strawberry_django.optimizer import DjangoOptimizerExtension
 from strawberry_django.relay import resolve_model_id
@@ -34,6 +42,7 @@ from strawberry_django.relay import resolve_model_id
 from backoffice.graphql.executor import ATTRIBUTE, NO_INFO, Executor
 
 LEAF = "_backoffice_leaf"
+SPECIFIED = frozenset(specified_rules)
 DIRECT = "_backoffice_direct"
 
 
@@ -55,12 +64,48 @@ class Schema(strawberry.Schema):
     """strawberry's schema with :class:`LeafMiddleware` and our
     :class:`~backoffice.graphql.executor.Executor`; call :func:`speed_up` once built."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, extensions: Any = (), **kwargs: Any) -> None:
         kwargs.setdefault("execution_context_class", Executor)
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, extensions=[*extensions, KnownDocuments], **kwargs)
 
     def _get_middleware_manager(self, extensions: list[SchemaExtension]) -> MiddlewareManager:
         return LeafMiddleware(*(ext for ext in extensions if ext._implements_resolve()))
+
+
+class KnownDocuments(SchemaExtension):
+    """Validation by graphql-core's specified rules (and strawberry's two), once per query text:
+    a frontend sends the same few documents again and again, and a document valid against the
+    schema once stays valid. The rules our extensions add (depth, aliases, tokens, the
+    introspection policy) depend on settings and on the viewer, and run on every request. A
+    document the rules refuse is never remembered: it is validated in full each time, so its
+    errors are exactly graphql-core's."""
+
+    valid: ClassVar[dict[tuple[str, tuple[type, ...]], bool]] = {}
+    limit = 500  # distinct documents remembered (the cache starts over when full)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document, query = context.graphql_document, context.query
+        if context.pre_execution_errors is None and document is not None and query:
+            rules = context.validation_rules
+            specified = tuple(rule for rule in rules if rule in SPECIFIED)
+            key = (query, specified)
+            if specified and self._valid(key, context.schema._schema, document):
+                others = [rule for rule in rules if rule not in SPECIFIED]
+                context.pre_execution_errors = (
+                    validate(context.schema._schema, document, others) if others else []
+                )
+        yield
+
+    def _valid(self, key: tuple[str, tuple[type, ...]], schema: Any, document: Any) -> bool:
+        if key in self.valid:
+            return True
+        if validate_document(schema, document, key[1]):
+            return False  # refused: strawberry validates it in full, as before
+        if len(self.valid) >= self.limit:
+            self.valid.clear()
+        self.valid[key] = True
+        return True
 
 
 def speed_up(schema: strawberry.Schema) -> None:
