@@ -36,6 +36,7 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 GENERIC, LEAF, OBJECT, LIST = range(4)
+SETTLED = frozenset({str, int, float, bool, type(None), dict, list})  # never awaitable
 ATTRIBUTE = "_backoffice_attribute"  # set on a resolver that only reads this attribute
 NO_INFO = "_backoffice_no_info"  # set on a resolver that never reads its info argument
 
@@ -52,6 +53,7 @@ class FieldPlan:
     resolve: Callable
     attribute: str | None  # read directly, no resolver called
     no_info: bool  # the resolver is called with ``None`` for its info
+    quick_leaf: bool  # a leaf read by attribute or without info: see ``_quick_leaf``
     has_args: bool
     kind: int
     non_null: bool
@@ -88,11 +90,13 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         type_name = parent_type.name
         try:
             for plan in self._plan(parent_type, grouped_field_set):
-                result = self._execute_planned(
-                    plan, source_value, Path(path, plan.response_name, type_name)
-                )
+                if plan.quick_leaf:
+                    result = self._quick_leaf(plan, source_value, path, type_name)
+                else:
+                    field_path = Path(path, plan.response_name, type_name)
+                    result = self._execute_planned(plan, source_value, field_path)
                 results[plan.response_name] = result
-                if is_awaitable(result):
+                if result.__class__ not in SETTLED and is_awaitable(result):
                     awaitable_fields.append(plan.response_name)
         except Exception:
             if awaitable_fields:
@@ -137,6 +141,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         kind, named, item_kind, item_non_null = _kind(inner)
         if directives:
             kind = GENERIC
+        attribute = getattr(resolver, ATTRIBUTE, None) if resolve is resolver else None
+        no_info = resolve is resolver and not has_args and getattr(resolver, NO_INFO, False)
         return FieldPlan(
             response_name=response_name,
             field_def=field_def,
@@ -144,8 +150,9 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             nodes=nodes,
             parent_type=parent_type,
             resolve=resolve,
-            attribute=getattr(resolver, ATTRIBUTE, None) if resolve is resolver else None,
-            no_info=resolve is resolver and not has_args and getattr(resolver, NO_INFO, False),
+            attribute=attribute,
+            no_info=no_info,
+            quick_leaf=kind == LEAF and (attribute is not None or no_info),
             has_args=has_args,
             kind=kind,
             non_null=non_null,
@@ -199,6 +206,26 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             return self._generic(plan, info, path, result)
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.field_def.type, plan.details, path)
+            return None
+
+    def _quick_leaf(self, plan: FieldPlan, source: Any, path: Path | None, type_name: str) -> Any:
+        """A leaf read by attribute or by a resolver without info: its path is built only for
+        an error or an awaitable (graphql-core's ``execute_field`` + ``complete_value``)."""
+        try:
+            if plan.attribute is not None:
+                result = getattr(source, plan.attribute)
+            else:
+                result = plan.resolve(source, None)
+            if result.__class__ not in SETTLED and self.is_awaitable(result):
+                field_path = Path(path, plan.response_name, type_name)
+                info = self._info(plan, field_path)
+                return self.complete_awaitable_value(
+                    plan.field_def.type, plan.details, info, field_path, result, None
+                )
+            return self._leaf(plan.named, plan.non_null, plan.null_message, result)
+        except Exception as raw_error:
+            field_path = Path(path, plan.response_name, type_name)
+            self.handle_field_error(raw_error, plan.field_def.type, plan.details, field_path)
             return None
 
     def _info(self, plan: FieldPlan, path: Path) -> Any:
