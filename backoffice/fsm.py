@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django_fsm import ANY_OTHER_STATE, ANY_STATE, FSMFieldMixin, State, TransitionNotAllowed
 
 from backoffice import clock
@@ -156,15 +156,27 @@ def transition_checks(instance: models.Model, actor: Any) -> list[TransitionChec
     if row is None:  # a state the field does not declare: the long way
         return [check_transition(instance, n, actor) for n in transition_names(type(instance))]
     instance._transition_at = clock.resolve(None)
+    refused = _refusals(type(instance), state, get_language())
     return [
-        _check(instance, name, transition, actor)
-        if transition is not None
-        else _not_from_here(instance, name, label)
-        for name, transition, label in row
+        _check(instance, name, transition, actor) if transition is not None else refused[name]
+        for name, transition, _label in row
     ]
 
 
-def _not_from_here(instance: models.Model, name: str, label: Any) -> TransitionCheck:
+@functools.cache
+def _refusals(model: type[models.Model], state: str, language: str | None) -> dict[str, Any]:
+    """The refusals of ``state``'s row, translated once per language: a page of orders would
+    otherwise translate the same sentence three times for every order and transition."""
+    return {
+        name: _not_from_here(model, name, label)
+        for name, transition, label in _state_table(model)[state]
+        if transition is None
+    }
+
+
+def _not_from_here(
+    instance: models.Model | type[models.Model], name: str, label: Any
+) -> TransitionCheck:
     """``name`` cannot start from the instance's state (shown as ``label``)."""
     return TransitionCheck(
         name,

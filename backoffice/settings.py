@@ -142,13 +142,21 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        # Kept between requests (a PostgreSQL connection is a new server process), checked
+        # before reuse; 0 opens one per request.
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Serialise writers instead of failing with "database is locked".
+    # Serialise writers instead of failing with "database is locked"; write-ahead logging, so
+    # that readers never hold a writer back (nor the writer the readers) under load.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL",
+        }
     )
 
 AUTH_USER_MODEL = "accounts.User"

@@ -18,19 +18,32 @@ Both are applied once to the built schema (backoffice/composition/schema.py):
 """
 
 import types
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
 
 import strawberry
 from django.db import models
-from graphql import GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, get_named_type
+from graphql import (
+    GraphQLEnumType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    get_named_type,
+    specified_rules,
+    validate,
+)
 from graphql.execution.middleware import MiddlewareManager
 from strawberry import relay
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 from strawberry_django.fields.field import StrawberryDjangoField
 from strawberry_django.optimizer import DjangoOptimizerExtension
+from strawberry_django.relay import resolve_model_id
+
+from backoffice.graphql.executor import ATTRIBUTE, NO_INFO, Executor
 
 LEAF = "_backoffice_leaf"
+SPECIFIED = frozenset(specified_rules)
+DIRECT = "_backoffice_direct"
 
 
 class LeafMiddleware(MiddlewareManager):
@@ -48,28 +61,140 @@ class LeafMiddleware(MiddlewareManager):
 
 
 class Schema(strawberry.Schema):
-    """strawberry's schema with :class:`LeafMiddleware`; call :func:`speed_up` once built."""
+    """strawberry's schema with :class:`LeafMiddleware` and our
+    :class:`~backoffice.graphql.executor.Executor`; call :func:`speed_up` once built."""
+
+    def __init__(self, *args: Any, extensions: Any = (), **kwargs: Any) -> None:
+        kwargs.setdefault("execution_context_class", Executor)
+        super().__init__(*args, extensions=[*extensions, KnownDocuments], **kwargs)
 
     def _get_middleware_manager(self, extensions: list[SchemaExtension]) -> MiddlewareManager:
         return LeafMiddleware(*(ext for ext in extensions if ext._implements_resolve()))
+
+
+class KnownDocuments(SchemaExtension):
+    """Validation by graphql-core's specified rules (and strawberry's two), once per query text:
+    a frontend sends the same few documents again and again, and a document valid against the
+    schema once stays valid. The rules our extensions add (depth, aliases, tokens, the
+    introspection policy) depend on settings and on the viewer, and run on every request. A
+    document the rules refuse is never remembered: it is validated in full each time, so its
+    errors are exactly graphql-core's."""
+
+    valid: ClassVar[dict[tuple[str, tuple[type, ...]], bool]] = {}
+    limit = 500  # distinct documents remembered (the cache starts over when full)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document, query = context.graphql_document, context.query
+        if context.pre_execution_errors is None and document is not None and query:
+            rules = context.validation_rules
+            specified = tuple(rule for rule in rules if rule in SPECIFIED)
+            key = (query, specified)
+            if specified and self._valid(key, context.schema._schema, document):
+                others = [rule for rule in rules if rule not in SPECIFIED]
+                context.pre_execution_errors = (
+                    validate(context.schema._schema, document, others) if others else []
+                )
+        yield
+
+    def _valid(self, key: tuple[str, tuple[type, ...]], schema: Any, document: Any) -> bool:
+        if key in self.valid:
+            return True
+        if validate_document(schema, document, key[1]):
+            return False  # refused: strawberry validates it in full, as before
+        if len(self.valid) >= self.limit:
+            self.valid.clear()
+        self.valid[key] = True
+        return True
 
 
 def speed_up(schema: strawberry.Schema) -> None:
     cache_id_attrs(schema)
     plain_columns(schema)
     direct_resolvers(schema)
+    direct_ids(schema)
+    plain_attributes(schema)
     mark_leaves(schema)
 
 
 def mark_leaves(schema: strawberry.Schema) -> None:
-    """Mark the resolver of every field whose type is a scalar or an enum."""
+    """Mark the resolver of every field whose type is a scalar or an enum, and of every field
+    that reads a plain object (not a model type) by attribute or by a direct resolver
+    (``Money``, ``balances``, a connection's ``edges``): none returns a queryset or a manager."""
     for graphql_type in schema._schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
             continue
         for field in graphql_type.fields.values():
-            leaf = isinstance(get_named_type(field.type), GraphQLScalarType | GraphQLEnumType)
-            if leaf and field.resolve is not None:
+            named = get_named_type(field.type)
+            leaf = isinstance(named, GraphQLScalarType | GraphQLEnumType)
+            origin = getattr(named.extensions.get("strawberry-definition"), "origin", None)
+            plain = isinstance(named, GraphQLObjectType) and not hasattr(
+                origin, "__strawberry_django_definition__"
+            )
+            ours = getattr(field.resolve, "_is_default", False) or getattr(field.resolve, DIRECT, 0)
+            if field.resolve is not None and (leaf or (plain and ours)):
                 setattr(field.resolve, LEAF, True)
+
+
+def direct_ids(schema: strawberry.Schema) -> int:
+    """The ``id`` of a model Node type as strawberry(-django)'s ``Node._id`` makes it when the
+    type keeps their ``resolve_id`` and ``resolve_typename`` (the type's name, the loaded id
+    column), without strawberry's per-field wrapper: a page has two ids per order. A row
+    without the column loaded takes strawberry's own resolver."""
+    replaced = 0
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType) or "id" not in graphql_type.fields:
+            continue
+        origin = getattr(graphql_type.extensions.get("strawberry-definition"), "origin", None)
+        django = getattr(origin, "__strawberry_django_definition__", None)
+        if django is None or not _plain_node(origin):
+            continue
+        field = graphql_type.fields["id"]
+        if getattr(field.resolve, "_is_default", False):
+            continue
+        attr = origin.resolve_id_attr()
+        attr = django.model._meta.pk.attname if attr == "pk" else attr
+        field.resolve = _id_resolver(graphql_type.name, attr, field.resolve)
+        replaced += 1
+    return replaced
+
+
+def _plain_node(origin: type) -> bool:
+    return (
+        issubclass(origin, relay.Node)
+        and origin.resolve_id.__func__ is resolve_model_id
+        and origin.resolve_typename.__func__ is relay.Node.resolve_typename.__func__
+    )
+
+
+def _id_resolver(type_name: str, attr: str, strawberrys: Callable) -> Callable:
+    def resolve(root: Any, info: Any) -> Any:
+        try:
+            node_id = root.__dict__[attr]
+        except (AttributeError, KeyError):  # not loaded: strawberry's way (a query)
+            return strawberrys(root, info)
+        return relay.GlobalID(type_name=type_name, node_id=str(node_id))
+
+    return resolve
+
+
+def plain_attributes(schema: strawberry.Schema) -> int:
+    """Tell :class:`~backoffice.graphql.executor.Executor` which attribute strawberry's resolver
+    of a plain field (no resolver, no extension) reads, so that it reads it itself."""
+    if schema.config.default_resolver is not getattr:
+        return 0
+    marked = 0
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
+            continue
+        definition = graphql_type.extensions.get("strawberry-definition")
+        for field in getattr(definition, "fields", ()):
+            name = schema.config.name_converter.get_graphql_name(field)
+            resolve = graphql_type.fields[name].resolve
+            if getattr(resolve, "_is_default", False) and field.is_basic_field:
+                setattr(resolve, ATTRIBUTE, field.python_name)
+                marked += 1
+    return marked
 
 
 def cache_id_attrs(schema: strawberry.Schema) -> None:
@@ -156,6 +281,9 @@ def _direct(field: Any, graphql_field: Any, info_class: type) -> Callable | None
             kwargs[info_.name] = info_class(_raw_info=info, _field=field)
         return func(source, **kwargs) if self_ is not None else func(**kwargs)
 
+    setattr(resolve, DIRECT, True)
+    if info_ is None:
+        setattr(resolve, NO_INFO, True)
     return resolve
 
 
@@ -175,4 +303,5 @@ def _column_getter(field: Any, model: type[models.Model]) -> Callable | None:
     def resolve(root: Any, info: Any, **kwargs: Any) -> Any:
         return getattr(root, attname)
 
+    setattr(resolve, ATTRIBUTE, attname)
     return resolve
