@@ -59,8 +59,18 @@ _STATE_EVENTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 
+# Values JSON keeps as they are: checked by exact type first, as most of a payload's values
+# are (an ``isinstance`` against ``Mapping`` is an ABC check, the bulk of a batch's events' time).
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A payload value as JSON keeps it: amounts as strings (exact), times in ISO 8601."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is dict:
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
