@@ -69,8 +69,10 @@ def plain(value: Any) -> Any:
     kind = type(value)
     if kind in _AS_IS:
         return value
-    if kind is dict:
-        return {str(k): plain(v) for k, v in value.items()}
+    if kind is dict:  # the scalars inline: a posting's legs are most of an import's values
+        return {str(k): v if type(v) in _AS_IS else plain(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _AS_IS else plain(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
