@@ -167,6 +167,13 @@ def list_annotations() -> dict[str, Any]:
     }
 
 
+def _is_changelist(request: HttpRequest, opts: Any) -> bool:
+    """Whether ``request`` is for the model's list (or its actions), the one page with the
+    list's health column."""
+    match = getattr(request, "resolver_match", None)
+    return match is None or match.url_name == f"{opts.app_label}_{opts.model_name}_changelist"
+
+
 def money_cell(amount: Any, currency: str) -> SafeString:
     return format_html('<span class="money">{}</span>', str(Money(amount, currency)))
 
@@ -328,11 +335,10 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         annotations = {name: make(None) for name, make in STORE_CLOCK_ANNOTATIONS.items()}
         queryset = super().get_queryset(request).prefetch_related(ACTIVE_HOLDS)
         # The list's money and health columns: subqueries in the page's query, none per row.
-        return queryset.annotate(
-            **annotations,
-            **list_annotations(),
-            **health_annotations(clock.now()),
-        )
+        # A store's page shows the money (its summary card) but computes the health in its own
+        # panel, once.
+        health = health_annotations(clock.now()) if _is_changelist(request, self.opts) else {}
+        return queryset.annotate(**annotations, **list_annotations(), **health)
 
     def change_form_context(self, request: HttpRequest, obj: SellerAccount) -> dict[str, Any]:
         summary = {"summary_card": self.summary_card(request, obj)}

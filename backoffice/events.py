@@ -59,8 +59,20 @@ _STATE_EVENTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 
+# Values JSON keeps as they are: checked by exact type first, as most of a payload's values
+# are (an ``isinstance`` against ``Mapping`` is an ABC check, the bulk of a batch's events' time).
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A payload value as JSON keeps it: amounts as strings (exact), times in ISO 8601."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is dict:  # the scalars inline: a posting's legs are most of an import's values
+        return {str(k): v if type(v) in _AS_IS else plain(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _AS_IS else plain(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):

@@ -111,10 +111,14 @@ def measure(work: Callable[[], int]) -> tuple[int, float, int]:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(counted):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         done = work()
         seconds = time.perf_counter() - start
+    LAST_CPU[0] = time.process_time() - cpu_start  # the database is in process: all its work
     return done, seconds, count
+
+
+LAST_CPU = [0.0]  # CPU seconds of the last measure()
 
 
 PARTS = ("graphql", "admin", "load", "imports", "deadlines")  # the longest last
@@ -215,15 +219,24 @@ def import_rows(rows: int, outcomes: dict) -> list[benchlib.Row]:
         failed = next((o.failure for o in (a, b, ours) if o and o.failure), "no outcome")
         return [benchlib.Row("import", f"{rows:,} rows", f"failed: {failed}", "-", met=False)]
     report = f"created {ours.get('created')}, errors {ours.get('errors')}"
+    # Ratios of CPU seconds (each case's process; SQLite runs in it), wall seconds beside them:
+    # on a shared machine the wall times follow the other jobs more than the work.
+    to_a = ours.get("cpu_seconds") / a.get("cpu_seconds")
     result = [
         benchlib.Row(
             part="import",
             case=f"{rows:,} rows, every rule (ours) vs raw bulk_create",
-            figure=f"{ours.get('seconds'):.1f} s, {ours.rate:,.0f} rows/s ({report})",
-            baseline=f"raw bulk_create {a.get('seconds'):.1f} s, {a.rate:,.0f} rows/s",
-            ratio=ours.get("seconds") / a.get("seconds"),
+            figure=(
+                f"{ours.get('cpu_seconds'):.1f} s CPU ({ours.get('seconds'):.1f} wall), "
+                f"{ours.rows / ours.get('cpu_seconds'):,.0f} rows/s CPU ({report})"
+            ),
+            baseline=(
+                f"raw bulk_create {a.get('cpu_seconds'):.1f} s CPU ({a.get('seconds'):.1f} wall), "
+                f"{a.rows / a.get('cpu_seconds'):,.0f} rows/s CPU"
+            ),
+            ratio=to_a,
             goal="<= 1.2x",
-            met=ours.get("seconds") / a.get("seconds") <= 1.2,
+            met=to_a <= 1.2,
         ),
         benchlib.Row(
             part="import",
@@ -236,13 +249,16 @@ def import_rows(rows: int, outcomes: dict) -> list[benchlib.Row]:
     ]
     real = outcomes.get("real", {}).get("USD")
     if real is not None and real.data:
-        ratio = real.get("seconds") / ours.get("seconds")
+        ratio = real.get("cpu_seconds") / ours.get("cpu_seconds")
         result.append(
             benchlib.Row(
                 part="import",
                 case=f"{rows:,} rows, the seller center's real Chinese layout (USD)",
-                figure=f"{real.get('seconds'):.1f} s, {real.rate:,.0f} rows/s",
-                baseline=f"ours on the SPEC layout {ours.get('seconds'):.1f} s",
+                figure=f"{real.get('cpu_seconds'):.1f} s CPU ({real.get('seconds'):.1f} wall)",
+                baseline=(
+                    f"ours on the SPEC layout {ours.get('cpu_seconds'):.1f} s CPU "
+                    f"({ours.get('seconds'):.1f} wall)"
+                ),
                 ratio=ratio,
                 goal="same speed (<= 1.2x)",
                 met=ratio <= 1.2,
@@ -259,7 +275,10 @@ def run_deadlines(args: argparse.Namespace) -> list[benchlib.Row]:
         for n in sizes
         for row in child("run.py", "--deadlines-size", str(n), "--batch", str(args.batch))
     ]
-    seconds = [row.data and row.data.get("seconds") for row in rows]
+    # The ratio of CPU seconds (the database runs in the process): wall times on a shared
+    # machine follow the other jobs more than the work (beside them in the figure).
+    seconds = [row.data and row.data.get("cpu_seconds") for row in rows]
+    walls = [row.data and row.data.get("seconds") for row in rows]
     if len(rows) != 2 or not all(seconds):
         return rows
     small, large = sizes
@@ -268,8 +287,11 @@ def run_deadlines(args: argparse.Namespace) -> list[benchlib.Row]:
     rows.append(
         benchlib.Row(
             part="deadlines",
-            case=f"time {large:,} / {small:,} items",
-            figure=f"{seconds[1]:.1f} s / {seconds[0]:.1f} s",
+            case=f"CPU time {large:,} / {small:,} items",
+            figure=(
+                f"{seconds[1]:.1f} s / {seconds[0]:.1f} s CPU "
+                f"(wall {walls[1]:.1f} s / {walls[0]:.1f} s: {walls[1] / walls[0]:.2f}x)"
+            ),
             baseline=f"linear: {large / small:.1f}",
             ratio=ratio,
             goal=f"<= {goal:.1f}",
@@ -292,9 +314,13 @@ def deadlines_row(n: int, batch: int) -> benchlib.Row:
     Order.objects.all().delete()  # only orders and their audit rows so far
     generate_mixed(store.pk, n, now)
     gc.collect()
-    memory_before = _rss()
+    memory_before, database_before = _rss(), _database_bytes()
     done, seconds, queries = measure(lambda: sum(run_all(now).values()))
+    cpu = LAST_CPU[0]
     grown = (_rss() - memory_before) / 2**20
+    # The database is in memory: the rows the run writes (audit rows, events, postings) are
+    # RSS too; what the process grew besides them is what the runner keeps.
+    database = (_database_bytes() - database_before) / 2**20
     per_item = queries / max(done, 1)
     return benchlib.Row(
         part="deadlines",
@@ -303,8 +329,9 @@ def deadlines_row(n: int, batch: int) -> benchlib.Row:
             "to refund; a third each)"
         ),
         figure=(
-            f"{seconds:.1f} s, {done / seconds:,.0f} items/s, {per_item:.2f} statements/item, "
-            f"RSS +{grown:.0f} MB"
+            f"{seconds:.1f} s ({cpu:.1f} s CPU), {done / seconds:,.0f} items/s, "
+            f"{per_item:.2f} statements/item, "
+            f"RSS +{grown:.0f} MB (the in-memory database +{database:.0f} MB)"
         ),
         baseline=(
             f"raw UPDATE + audit INSERT of {raw_n:,} orders {raw_seconds:.1f} s, "
@@ -314,8 +341,23 @@ def deadlines_row(n: int, batch: int) -> benchlib.Row:
         goal="<= 0.5 statements/item",
         met=per_item <= 0.5,
         note=f"{done:,} of {n:,} items done; batch {batch}",
-        data={"seconds": seconds, "done": done, "queries": queries, "rss_growth_mb": grown},
+        data={
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+            "done": done,
+            "queries": queries,
+            "rss_growth_mb": grown,
+            "database_growth_mb": database,
+        },
     )
+
+
+def _database_bytes() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA page_count")
+        pages = cursor.fetchone()[0]
+        cursor.execute("PRAGMA page_size")
+        return pages * cursor.fetchone()[0]
 
 
 def _rss() -> int:

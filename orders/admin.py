@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SellerAccount
 from backoffice import clock
+from backoffice.admin_periods import PeriodsAdminMixin
 from backoffice.admin_sources import ImportedFromMixin
 from backoffice.admin_transitions import (
     FieldChangeInline,
@@ -201,7 +202,9 @@ class PaymentReminderInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin):
+class OrderAdmin(
+    PeriodsAdminMixin, ImportedFromMixin, TransitionAdminMixin, ExportAdminMixin, admin.ModelAdmin
+):
     service_id_arg = "order_id"
     resource_classes = [OrderResource]  # export only (backoffice/exports.py)
     # The whitelist: dispute transitions belong to the disputes app and are not offered here.

@@ -184,8 +184,8 @@ def _normal_text(value: Cell) -> str | None:
     SIGN read as a hyphen-minus. Digits must be ASCII already: full-width or other
     scripts' digits (١٢) are refused, never read as a number."""
     text = cell_text(value)
-    if text is None:
-        return None
+    if text is None or text.isascii():  # NFKC leaves ASCII as it is; no U+2212 in it
+        return text
     if any(char.isdigit() and not char.isascii() for char in text):
         raise CellError(NOT_ASCII_DIGITS)
     return unicodedata.normalize("NFKC", text).replace("\u2212", "-")

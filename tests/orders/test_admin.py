@@ -1,6 +1,6 @@
 """The orders admin: buttons and bulk actions run the services; nothing else changes state."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.messages import get_messages
@@ -369,6 +369,27 @@ def test_changelist_with_search_filters_and_date_hierarchy_renders(client):
         response = client.get(url + query)
         assert response.status_code == 200, query
         assert order.order_number in response.text, query
+
+
+def test_date_hierarchy_offers_the_periods_that_have_orders(client):
+    """The hierarchy's periods are counted (backoffice/admin_periods.py), not truncated row by
+    row: the same links as Django's, at every level, and none for an empty period."""
+    client.force_login(f.staff("support"))
+    store = f.store()
+    for year, month, day in ((2025, 12, 30), (2026, 3, 1), (2026, 3, 31), (2026, 5, 2)):
+        f.order(store, at=datetime(year, month, day, 12, tzinfo=UTC))
+    url = reverse("admin:orders_order_changelist")
+
+    years = client.get(url).text
+    months = client.get(url + "?placed_at__year=2026").text
+    days = client.get(url + "?placed_at__year=2026&placed_at__month=3").text
+
+    assert "placed_at__year=2025" in years and "placed_at__year=2026" in years
+    assert "placed_at__year=2024" not in years
+    assert "placed_at__month=3" in months and "placed_at__month=5" in months
+    assert "placed_at__month=4" not in months and "placed_at__month=12" not in months
+    assert "placed_at__day=1" in days and "placed_at__day=31" in days
+    assert "placed_at__day=2" not in days and "placed_at__day=30" not in days
 
 
 def changelist_queries(client: Client) -> int:
