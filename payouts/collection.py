@@ -19,7 +19,7 @@ from accounts.models import SellerAccount
 from backoffice.db import lock
 from backoffice.money import Currency, cny_to_usd, usd_to_cny
 from payouts import arrears
-from payouts.ledger import ZERO, Leg, balance
+from payouts.ledger import Leg, balance
 from payouts.models import Account, ExchangeRate, Posting, PromotionMovement
 from payouts.promotion import post_movement
 from payouts.services import to_store_legs
@@ -125,4 +125,4 @@ def still_owed(store: SellerAccount) -> tuple[Decimal, Decimal]:
     both as positive amounts."""
     wallet = balance(store_id=store.pk, account=A.PROMOTION, currency=CNY)
     debt = balance(store_id=store.pk, account=A.DEBT)
-    return max(-wallet, ZERO), max(-debt, ZERO)
+    return arrears.owed(wallet), arrears.owed(debt)

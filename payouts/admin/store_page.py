@@ -25,6 +25,7 @@ from payouts.admin.labels import ACCOUNT_LABELS, STORE_CURRENCY
 from payouts.admin.payouts import holds_with_remaining
 from payouts.admin.promotion import cny
 from payouts.admin.statement import statement_url
+from payouts.arrears import owed
 from payouts.evaluation import decide
 from payouts.health import Health, store_health
 from payouts.ledger import balance, store_balances, to_cents
@@ -163,7 +164,7 @@ def promotion_wallet_box(store: SellerAccount) -> SafeString:
     )
     rows = [  # (label, css class, value)
         ("balance", "promotion-balance", signed(balance_now, Currency.CNY)),
-        ("arrears owed", "promotion-owed", cny(max(-balance_now, Decimal("0.00")))),
+        ("arrears owed", "promotion-owed", cny(owed(balance_now))),
         (
             "in arrears since",
             "promotion-since",
