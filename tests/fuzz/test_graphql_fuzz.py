@@ -4,7 +4,9 @@ A throwaway SQLite database is migrated and seeded (``seed_demo``), bearer token
 a staff user (``admin``, a superuser: every mutation is open to it) and a seller (``seller``),
 then ``manage.py runserver`` serves it on a free port. schemathesis generates queries and
 mutations from the introspected schema, ``FUZZ_EXAMPLES`` per login (default 1000), within
-``FUZZ_SECONDS`` per login (default 240: a guard against a hang; running out fails). Every
+``FUZZ_SECONDS`` per login (default 240: the budget; a run that reaches it stops there and says
+how many operations it made, since a loaded machine makes fewer; fewer than ``FLOOR`` means the
+server hung and fails). Every
 response must be below 500 and every entry of ``errors`` must carry ``extensions.code``.
 Mutations change the throwaway database; that is fine.
 
@@ -35,6 +37,7 @@ from schemathesis.graphql import nodes
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
 SECONDS = float(os.environ.get("FUZZ_SECONDS", "240"))
+FLOOR = min(EXAMPLES, 100)  # far below what the slowest run so far made (884 at load 12)
 
 pytestmark = pytest.mark.fuzz
 
@@ -223,6 +226,6 @@ def test_generated_operations_get_no_server_error_and_every_error_has_a_code(ser
         print(f"\nfuzz {login}: {run.operations} operations in {took:.0f} s, {run.statuses}")
         print(f"codes: {dict(sorted(run.codes.items(), key=lambda kv: -kv[1]))}")
         failures += [{"login": login, **failure} for failure in run.failures]
-        assert run.operations >= EXAMPLES, f"{login}: only {run.operations} within {SECONDS} s"
+        assert run.operations >= FLOOR, f"{login}: only {run.operations} within {SECONDS} s"
     report = json.dumps(failures[:20], indent=1, ensure_ascii=False)
     assert failures == [], f"{len(failures)} failures, the first ones:\n{report}"
