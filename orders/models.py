@@ -196,6 +196,8 @@ class Order(FSMModelMixin, ImportedRecord):
             models.Index(fields=["status", "placed_at"], name="order_status_placed"),
             models.Index(fields=["status", "shipped_at"], name="order_status_shipped"),
             models.Index(fields=["store", "status"], name="order_store_status"),
+            # the store's health counts its orders paid in the last 90 days (store page, lists)
+            models.Index(fields=["store", "paid_at"], name="order_store_paid"),
         ]
         constraints = [
             fits_column("amount", max_digits=14, decimal_places=2, name="order_amount_fits"),
