@@ -43,6 +43,7 @@ from payouts.models import (
     ReserveHold,
 )
 from payouts.promotion import wallet_balance
+from payouts.selectors import early_payout_terms_of
 
 # --- money on the store page (accounts/admin.py) ---
 
@@ -118,7 +119,7 @@ def reserve_schedule_table(store_id: int) -> SafeString:
 
 
 def early_payout_summary(store: SellerAccount) -> str:
-    terms = EarlyPayoutTerms.objects.filter(store_id=store.pk).first()
+    terms = early_payout_terms_of(store)
     if terms is None:
         return "Not evaluated yet: paid out on confirmation."
     return early_payout_summary_of(terms)
@@ -270,7 +271,7 @@ DECISION_ROWS = 5
 
 def early_payout_decisions_box(store: SellerAccount) -> SafeString:
     """The terms, the last evaluation and the latest decisions with their figures (2 queries)."""
-    terms = EarlyPayoutTerms.objects.filter(store_id=store.pk).first()
+    terms = early_payout_terms_of(store)
     rows = EarlyPayoutDecision.objects.filter(store_id=store.pk).select_related("decided_by")[
         :DECISION_ROWS
     ]
