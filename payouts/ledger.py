@@ -22,6 +22,7 @@ Store balances are read from them (:func:`balance`, :func:`store_balances`,
 reserve) are still sums of that order's few entries.
 """
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -198,12 +199,10 @@ def latest(rows: QuerySet[DailyBalance], *, before: date | None = None) -> Query
 def balance_at_annotation(account: str, at: datetime | None) -> Coalesce:
     """Annotation on a SellerAccount queryset: the store's ``account`` balance now (``at`` None)
     or at ``at``, from the running totals: two subqueries, none per row."""
+    if at is None:
+        return _latest_balance(account)
     money = DecimalField(max_digits=18, decimal_places=2)
     rows = DailyBalance.objects.filter(store=OuterRef("pk"), account=account)
-    if at is None:
-        # One currency per store account; the latest row of the account.
-        total = rows.order_by("-day").values("balance")[:1]
-        return Coalesce(Subquery(total, output_field=money), Decimal("0"), output_field=money)
     day = at.astimezone(UTC).date()
     start = datetime.combine(day, time.min, tzinfo=UTC)
     closing = rows.filter(day__lt=day).order_by("-day").values("balance")[:1]
@@ -218,6 +217,20 @@ def balance_at_annotation(account: str, at: datetime | None) -> Coalesce:
     return Coalesce(Subquery(closing, output_field=money), zero, output_field=money) + Coalesce(
         Subquery(intraday, output_field=money), zero, output_field=money
     )
+
+
+@functools.cache
+def _latest_balance(account: str) -> Coalesce:
+    """The balance now: the account's latest running total (one currency per store account).
+    Built once per account: it holds no time, and a query resolves a copy of it, so every page
+    of stores (the GraphQL optimizer asks twice per request) shares it."""
+    money = DecimalField(max_digits=18, decimal_places=2)
+    total = (
+        DailyBalance.objects.filter(store=OuterRef("pk"), account=account)
+        .order_by("-day")
+        .values("balance")[:1]
+    )
+    return Coalesce(Subquery(total, output_field=money), Decimal("0"), output_field=money)
 
 
 # --- running totals -----------------------------------------------------------------------------
