@@ -118,16 +118,26 @@ def choice(enum: type[StrEnum], value: str) -> StrEnum | None:
 
 def history_field(log_model: type[TransitionLog]) -> Any:
     """``history``: the object's audit rows, oldest first, prefetched once for a whole page."""
+    return _audit_rows_field(
+        "history", log_model.objects.all(), HistoryEntry, "State changes, oldest first."
+    )
+
+
+def _audit_rows_field(relation: str, rows: QuerySet, entry: Any, description: str) -> Any:
+    """A list field of ``entry`` read from the object's ``relation`` (audit rows with their
+    actor), oldest first, prefetched once for a whole page."""
 
     def prefetch(info: Info) -> Prefetch:
-        rows = log_model.objects.select_related("actor").order_by("at", "id")
-        return Prefetch("history", queryset=rows)
+        return Prefetch(relation, queryset=rows.select_related("actor").order_by("at", "id"))
 
-    def resolve(root: strawberry.Parent[models.Model], info: Info) -> list[HistoryEntry]:
-        return [HistoryEntry.of(row, info) for row in root.history.all()]
+    def resolve(root: strawberry.Parent[models.Model], info: Info) -> list[Any]:
+        return [entry.of(row, info) for row in getattr(root, relation).all()]
 
     return strawberry_django.field(
-        resolver=resolve, prefetch_related=[prefetch], description="State changes, oldest first."
+        resolver=resolve,
+        prefetch_related=[prefetch],
+        graphql_type=list[entry],
+        description=description,
     )
 
 
@@ -155,18 +165,11 @@ class FieldChangeEntry:
 def changes_field() -> Any:
     """``changes``: the object's field-level history (``field_changes``), oldest first,
     prefetched once for a whole page."""
-
-    def prefetch(info: Info) -> Prefetch:
-        rows = FieldChange.objects.select_related("actor").order_by("at", "id")
-        return Prefetch("field_changes", queryset=rows)
-
-    def resolve(root: strawberry.Parent[models.Model], info: Info) -> list[FieldChangeEntry]:
-        return [FieldChangeEntry.of(row, info) for row in root.field_changes.all()]
-
-    return strawberry_django.field(
-        resolver=resolve,
-        prefetch_related=[prefetch],
-        description="Changes of its fields by people (old and new value, who), oldest first.",
+    return _audit_rows_field(
+        "field_changes",
+        FieldChange.objects.all(),
+        FieldChangeEntry,
+        "Changes of its fields by people (old and new value, who), oldest first.",
     )
 
 
