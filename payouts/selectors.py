@@ -13,6 +13,7 @@ Platform-side ledger entries (no store) are for staff only. Exchange rates are n
 secret: every seller user and staff with ``payouts.view_exchangerate`` may read them.
 """
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, TypeVar
@@ -198,7 +199,10 @@ def payout_hold_annotations() -> dict[str, Any]:
     }
 
 
+@functools.cache
 def balance_attr(account: str) -> str:
+    """The attribute :func:`balance_annotations` puts ``account``'s balance on (cached: a page
+    of orders asks it for every store of every order)."""
     return f"ledger_{Account(account).value}"
 
 
