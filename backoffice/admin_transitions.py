@@ -31,6 +31,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -169,6 +170,19 @@ class TransitionAdminMixin:
         models.DecimalField: DECIMAL_OVERRIDES,
         models.DateTimeField: {"widget": LabelledSplitDateTime},
     }
+
+    # --- the list ---
+
+    def action_checkbox(self, obj: models.Model) -> str:
+        """The row's checkbox, the same HTML as Django's, written out instead of rendering the
+        checkbox widget's template for every row (a sixth of a 100-order changelist)."""
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
     # --- URLs and the change page ---
 

@@ -4,9 +4,12 @@ and how long each payout has waited (issue 16)."""
 import re
 from datetime import timedelta
 
+from django.contrib import admin
 from django.urls import reverse
+from django.utils import translation
 
 from backoffice.deadlines import run_all
+from orders.models import Order
 from payouts.promotion import promotion_charge
 from payouts.services import payout_request
 from tests import factories as f
@@ -59,3 +62,16 @@ def test_payouts_list_shows_how_long_each_has_waited(client, time_machine):
     assert float(waited["due-overdue"]) >= 4
     assert float(waited["due-later"]) < 1
     assert old.pk != fresh.pk
+
+
+def test_row_checkbox_is_the_html_django_renders_in_both_languages():
+    """Our lists write the row checkbox out instead of rendering the widget's template; the
+    HTML must stay Django's (its JavaScript selects rows by it), in English and Chinese."""
+    order = f.order(status="paid")
+    order_admin = admin.site._registry[Order]
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            ours = order_admin.action_checkbox(order)
+            django = admin.ModelAdmin.action_checkbox(order_admin, order)
+            assert ours == django
+            assert f'value="{order.pk}"' in ours and 'class="action-select"' in ours
