@@ -164,7 +164,9 @@ def transition_checks(instance: models.Model, actor: Any) -> list[TransitionChec
 
 
 @functools.cache
-def _refusals(model: type[models.Model], state: str, language: str | None) -> dict[str, Any]:
+def _refusals(
+    model: type[models.Model], state: str, language: str | None
+) -> dict[str, TransitionCheck]:
     """The refusals of ``state``'s row, translated once per language: a page of orders would
     otherwise translate the same sentence three times for every order and transition."""
     return {
