@@ -105,6 +105,28 @@ def racing(hold: Callable[[], Any], run: Callable[[], Any]) -> Any:
     return result
 
 
+def run_all_while_held(hold: Callable[[], Any], at: Any) -> dict[str, int]:
+    """``run_all(at)`` in one thread while ``hold`` runs in another in a transaction kept open
+    until the runner finishes: the runner must skip the rows ``hold`` locked, not wait."""
+    locked, runner_done = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with transaction.atomic():
+            hold()
+            locked.set()
+            assert runner_done.wait(timeout=30), "the runner waited for the locked rows"
+
+    def run() -> dict[str, int]:
+        assert locked.wait(timeout=30)
+        try:
+            return run_all(at)
+        finally:
+            runner_done.set()
+
+    _, counts = in_threads(holder, run)
+    return counts
+
+
 def test_two_runners_at_once_cancel_every_due_order_exactly_once(settings):
     # given 200 due unpaid orders, taken in small batches so the two workers interleave
     settings.DEADLINES_BATCH_SIZE = 20
@@ -128,23 +150,12 @@ def test_an_order_locked_by_a_payment_is_skipped_not_cancelled():
     store = f.store()
     paying = f.order(store, at=f.T0)
     others = [f.order(store, at=f.T0) for _ in range(9)]
-    locked, runner_done = threading.Event(), threading.Event()
 
     def pay() -> None:
-        with transaction.atomic():
-            order_mark_paid(order_id=paying.pk, actor=None, payment_method="alipay", at=NOW)
-            locked.set()
-            assert runner_done.wait(timeout=30), "the runner waited for the locked row"
-
-    def run() -> dict[str, int]:
-        assert locked.wait(timeout=30)
-        try:
-            return run_all(NOW)
-        finally:
-            runner_done.set()
+        order_mark_paid(order_id=paying.pk, actor=None, payment_method="alipay", at=NOW)
 
     # when the runner runs while the payment's transaction is open
-    _, counts = in_threads(pay, run)
+    counts = run_all_while_held(pay, NOW)
 
     # then the runner does not wait for it, cancels the nine others, and the payment lands
     assert counts["orders.cancel_unpaid"] == 9
@@ -165,25 +176,12 @@ def test_a_store_paying_its_arrears_is_skipped_by_the_arrears_jobs_not_frozen():
     for store in (paying, other):
         promotion_charge(store_id=store.pk, actor=None, amount="50.00", at=f.T0)
     now = f.T0 + timedelta(days=settings.ARREARS_GRACE_DAYS + 1)
-    locked, runner_done = threading.Event(), threading.Event()
 
     def top_up() -> None:
-        with transaction.atomic():
-            promotion_top_up(
-                store_id=paying.pk, actor=None, amount="50.00", method="alipay", at=now
-            )
-            locked.set()
-            assert runner_done.wait(timeout=30), "the runner waited for the locked store"
-
-    def run() -> dict[str, int]:
-        assert locked.wait(timeout=30)
-        try:
-            return run_all(now)
-        finally:
-            runner_done.set()
+        promotion_top_up(store_id=paying.pk, actor=None, amount="50.00", method="alipay", at=now)
 
     # when the deadlines run while the top-up's transaction is open
-    _, counts = in_threads(top_up, run)
+    counts = run_all_while_held(top_up, now)
 
     # then the runner does not wait for it and freezes the other store only; the paid store
     # keeps no hold, and a later run finds nothing left to do
