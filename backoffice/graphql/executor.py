@@ -11,7 +11,14 @@ selection and request (:class:`FieldPlan`) and then, for each value:
   and no middleware wraps it: no ``ResolveInfo`` is built for it;
 - completes a leaf (scalar, enum), an object or a list of them in one step, with graphql-core's
   own checks and messages (an ``Exception`` result raised, null on a non-null field, a leaf that
-  does not coerce, ``is_type_of``).
+  does not coerce, ``is_type_of``);
+- reads a to-one relation the page loaded from the object's cache (``CACHED``, set by
+  :func:`backoffice.graphql.speed.direct_relations`), the resolver only when it is not loaded;
+- completes a model object once per selection within a query (``_object``): the same object
+  under the same collected field set (a seller's page: one store behind every order) reuses the
+  subtree completed the first time, unless that subtree raised an error (each place then
+  reports its own) or returned an awaitable. Per request only, keyed by the object's identity
+  (kept alive with the entry): nothing is shared between requests or viewers.
 
 Everything else takes graphql-core's own path: fields with arguments still get them coerced per
 call, an abstract type, an awaitable anywhere, ``@defer``/``@stream`` (any directive on the
