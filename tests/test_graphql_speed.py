@@ -112,3 +112,81 @@ def test_a_refused_document_is_refused_the_same_way_each_time(client):
     first = gql(client, bad, user=seller)
     assert first["errors"] and "noSuchField" in first["errors"][0]["message"]
     assert gql(client, bad, user=seller) == first
+
+
+# --- the executor's shortcuts (backoffice/graphql/executor.py) ---------------------------------
+
+
+def test_a_page_answers_the_same_without_the_optimizer(client):
+    """Without the optimizer nothing is loaded with the page: history is read from its relation
+    and the store through strawberry-django's resolver, not from the object's cache."""
+    from strawberry_django.optimizer import DjangoOptimizerExtension
+
+    store = f.store()
+    for status in STATES:
+        f.order(store, status=status)
+    seller = f.seller(store)
+    optimized = gql(client, PAGE, {"first": 7}, user=seller)
+    with DjangoOptimizerExtension.disabled(), CaptureQueriesContext(connection) as queries:
+        plain = gql(client, PAGE, {"first": 7}, user=seller)
+    assert "errors" not in optimized, optimized
+    assert plain == optimized
+    assert len(queries) > 10  # row by row: the shortcuts really had nothing loaded to read
+
+
+def test_each_order_gets_its_own_store_and_each_seller_its_own_rows(client):
+    """A model object is completed once per request and selection: orders of two stores on one
+    page (a superuser's) each get their own store; two sellers asking the same document get
+    their own rows."""
+    first, second = f.store(name="First"), f.store(name="Second")
+    orders = {f.order(store).order_number: store.name for store in [first, second, first]}
+    query = "query { orders(first: 10) { edges { node { orderNumber store { id name } } } } }"
+
+    body = gql(client, query, user=f.superuser())
+    got = {
+        e["node"]["orderNumber"]: e["node"]["store"]["name"]
+        for e in body["data"]["orders"]["edges"]
+    }
+    assert got == orders
+    for store in [first, second]:
+        body = gql(client, query, user=f.seller(store))
+        names = {e["node"]["store"]["name"] for e in body["data"]["orders"]["edges"]}
+        assert names == {store.name}
+
+
+def test_one_object_under_two_selections_answers_each_selection(client):
+    store = f.store(name="Shop")
+    for _ in range(2):
+        f.order(store)
+    query = """
+      query($first: Int!) { orders(first: $first) { edges { node {
+        store { name } again: store { status balances { available { amount } } }
+      } } } }
+    """
+    for first in [1, 2]:  # the same document with other variables
+        body = gql(client, query, {"first": first}, user=f.seller(store))
+        nodes = [e["node"] for e in body["data"]["orders"]["edges"]]
+        assert len(nodes) == first
+        for node in nodes:
+            assert node["store"] == {"name": "Shop"}
+            assert node["again"] == {
+                "status": "ACTIVE",
+                "balances": {"available": {"amount": "0.00"}},
+            }
+
+
+def test_an_error_under_a_shared_object_is_reported_at_each_place(client):
+    """A subtree that raised is never reused: each order's store reports its own error."""
+    store = f.store()
+    for _ in range(3):
+        f.order(store)
+    query = """
+      query { orders(first: 3) { edges { node {
+        store { name balances(at: "2026-01-01T00:00:00") { available { amount } } }
+      } } } }
+    """
+    body = gql(client, query, user=f.seller(store))
+    paths = sorted(tuple(e["path"]) for e in body["errors"])
+    assert paths == [("orders", "edges", i, "node", "store", "balances") for i in range(3)]
+    for edge in body["data"]["orders"]["edges"]:
+        assert edge["node"]["store"]["balances"] is None

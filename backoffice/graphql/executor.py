@@ -11,7 +11,14 @@ selection and request (:class:`FieldPlan`) and then, for each value:
   and no middleware wraps it: no ``ResolveInfo`` is built for it;
 - completes a leaf (scalar, enum), an object or a list of them in one step, with graphql-core's
   own checks and messages (an ``Exception`` result raised, null on a non-null field, a leaf that
-  does not coerce, ``is_type_of``).
+  does not coerce, ``is_type_of``);
+- reads a to-one relation the page loaded from the object's cache (``CACHED``, set by
+  :func:`backoffice.graphql.speed.direct_relations`), the resolver only when it is not loaded;
+- completes a model object once per selection within a query (``_object``): the same object
+  under the same collected field set (a seller's page: one store behind every order) reuses the
+  subtree completed the first time, unless that subtree raised an error (each place then
+  reports its own) or returned an awaitable. Per request only, keyed by the object's identity
+  (kept alive with the entry): nothing is shared between requests or viewers.
 
 Everything else takes graphql-core's own path: fields with arguments still get them coerced per
 call, an abstract type, an awaitable anywhere, ``@defer``/``@stream`` (any directive on the
@@ -29,6 +36,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    OperationType,
 )
 from graphql.execution.executor import invalid_return_type_error
 from graphql.execution.values import get_argument_values
@@ -39,6 +47,8 @@ GENERIC, LEAF, OBJECT, LIST = range(4)
 SETTLED = frozenset({str, int, float, bool, type(None), dict, list})  # never awaitable
 ATTRIBUTE = "_backoffice_attribute"  # set on a resolver that only reads this attribute
 NO_INFO = "_backoffice_no_info"  # set on a resolver that never reads its info argument
+CACHED = "_backoffice_cached"  # set on a resolver: reads the value loaded with the page
+NOT_LOADED = object()  # what a CACHED reader returns when the value was not loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +63,7 @@ class FieldPlan:
     resolve: Callable
     attribute: str | None  # read directly, no resolver called
     no_info: bool  # the resolver is called with ``None`` for its info
+    cached: Callable | None  # reads a loaded value first (NOT_LOADED: call the resolver)
     quick_leaf: bool  # a leaf read by attribute or without info: see ``_quick_leaf``
     has_args: bool
     kind: int
@@ -61,6 +72,7 @@ class FieldPlan:
     item_kind: int  # LIST: LEAF or OBJECT
     item_non_null: bool
     null_message: str
+    memo: bool  # a model type: completed once per object and selection (see ``_object``)
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
@@ -69,6 +81,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[tuple[str, int], tuple[Any, list[FieldPlan]]] = {}
+        query = self.operation.operation == OperationType.QUERY
+        self._memo: dict[tuple[int, int], tuple[Any, dict]] | None = {} if query else None
 
     # --- selections ------------------------------------------------------------------------
 
@@ -152,6 +166,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             resolve=resolve,
             attribute=attribute,
             no_info=no_info,
+            cached=getattr(resolver, CACHED, None) if resolve is resolver else None,
             quick_leaf=kind == LEAF and (attribute is not None or no_info),
             has_args=has_args,
             kind=kind,
@@ -159,6 +174,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             named=named,
             item_kind=item_kind,
             item_non_null=item_non_null,
+            memo=_is_model_type(named),
             null_message=(
                 f"Cannot return null for non-nullable field {parent_type}.{nodes[0].name.value}."
             ),
@@ -169,7 +185,10 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
     def _execute_planned(self, plan: FieldPlan, source: Any, path: Path) -> Any:
         info = None
         try:
-            if plan.attribute is not None:
+            result = plan.cached(source) if plan.cached is not None else NOT_LOADED
+            if result is not NOT_LOADED:
+                pass  # loaded with the page: no resolver, no info
+            elif plan.attribute is not None:
                 result = getattr(source, plan.attribute)
             elif plan.no_info:
                 result = plan.resolve(source, None)
@@ -264,6 +283,14 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
     def _object(
         self, plan: FieldPlan, object_type: GraphQLObjectType, info: Any, path: Path, result: Any
     ) -> Any:
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, plan.details)
+        memo = self._memo if plan.memo and not new_defer_usages else None
+        if memo is not None:
+            key = (id(result), id(grouped_field_set))
+            hit = memo.get(key)
+            if hit is not None:
+                return hit[1]
+            errors = len(self.collected_errors.errors)
         if object_type.is_type_of:
             info = info or self._info(plan, path)
             matches = object_type.is_type_of(result, info)
@@ -273,10 +300,16 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 )
             if not matches:
                 raise invalid_return_type_error(object_type, result, plan.details)
-        grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, plan.details)
-        return self.execute_collected_subfields(
+        completed = self.execute_collected_subfields(
             object_type, result, path, grouped_field_set, new_defer_usages, None
         )
+        if (
+            memo is not None
+            and completed.__class__ is dict
+            and len(self.collected_errors.errors) == errors
+        ):
+            memo[key] = (result, completed)
+        return completed
 
     def _list(self, plan: FieldPlan, info: Any, path: Path, items: list) -> Any:
         """graphql-core's ``complete_iterable_value`` for a list of leaves or objects."""
@@ -359,3 +392,8 @@ def _kind(inner: Any) -> tuple[int, Any, int, bool]:
         if isinstance(item, GraphQLObjectType):
             return LIST, item, OBJECT, item_non_null
     return GENERIC, None, GENERIC, False
+
+
+def _is_model_type(named: Any) -> bool:
+    definition = getattr(named, "extensions", {}).get("strawberry-definition")
+    return hasattr(getattr(definition, "origin", None), "__strawberry_django_definition__")

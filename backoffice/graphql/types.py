@@ -127,11 +127,17 @@ def _audit_rows_field(relation: str, rows: QuerySet, entry: Any, description: st
     """A list field of ``entry`` read from the object's ``relation`` (audit rows with their
     actor), oldest first, prefetched once for a whole page."""
 
+    to_attr = f"_page_{relation}"  # a plain list: Django builds no queryset per object
+
     def prefetch(info: Info) -> Prefetch:
-        return Prefetch(relation, queryset=rows.select_related("actor").order_by("at", "id"))
+        ordered = rows.select_related("actor").order_by("at", "id")
+        return Prefetch(relation, queryset=ordered, to_attr=to_attr)
 
     def resolve(root: strawberry.Parent[models.Model], info: Info) -> list[Any]:
-        return [entry.of(row, info) for row in getattr(root, relation).all()]
+        loaded = root.__dict__.get(to_attr)
+        if loaded is None:  # not loaded with the page (the optimizer off): one query
+            loaded = getattr(root, relation).all()
+        return [entry.of(row, info) for row in loaded]
 
     return strawberry_django.field(
         resolver=resolve,
