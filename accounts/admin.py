@@ -68,12 +68,20 @@ from payouts.admin import (
     health_box,
     promotion_wallet_box,
     reserve_schedule_table,
+    running_totals,
     store_money_links,
 )
 from payouts.admin.statement import statement_view
+from payouts.arrears import open_arrears_since
 from payouts.health import annotated_health, health_annotations
-from payouts.models import Account
-from payouts.schema_types import STORE_CLOCK_ANNOTATIONS, store_auto_action_of
+from payouts.models import STORE_ACCOUNTS, Account
+from payouts.schema_types import (
+    ARREARS_HELD_ATTR,
+    OPEN_ARREARS_ATTR,
+    PROMOTION_ATTR,
+    STORE_CLOCK_ANNOTATIONS,
+    store_auto_action_of,
+)
 from payouts.selectors import balance_annotation
 
 NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
@@ -379,17 +387,25 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         return statement_view(request, object_id, self.admin_site.each_context(request))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        # What the clock reads (the wallet and its open arrears), in the page's query.
-        annotations = {name: make(None) for name, make in STORE_CLOCK_ANNOTATIONS.items()}
         queryset = super().get_queryset(request).prefetch_related(ACTIVE_HOLDS)
-        # The list's money and health columns: subqueries in the page's query, none per row.
-        # A store's page shows the money and early payout (its summary card) but computes the
-        # health in its details' panel, once.
-        if _is_changelist(request, self.opts):
-            queryset = queryset.annotate(**health_annotations(clock.now()))
-        else:
-            queryset = queryset.select_related("early_payout")
-        return queryset.annotate(**annotations, **list_annotations())
+        if not _is_changelist(request, self.opts):
+            # One store (its pages, an action, the autocomplete): the list's subqueries cost
+            # more than reading one store's figures after it is found (see get_object).
+            return queryset.select_related("early_payout").annotate(
+                list_open_disputes=list_annotations()["list_open_disputes"],
+                **{OPEN_ARREARS_ATTR: open_arrears_since()},
+            )
+        # The list's money, health and clock (the wallet and its open arrears) columns:
+        # subqueries in the page's query, none per row.
+        annotations = {name: make(None) for name, make in STORE_CLOCK_ANNOTATIONS.items()}
+        health = health_annotations(clock.now())
+        return queryset.annotate(**annotations, **list_annotations(), **health)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        store = super().get_object(request, object_id, from_field)
+        if store is not None and not hasattr(store, "list_available"):
+            load_store_figures(store)
+        return store
 
     def change_form_context(self, request: HttpRequest, obj: SellerAccount) -> dict[str, Any]:
         summary = {
@@ -548,7 +564,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("balances"))
     def balances(self, account: SellerAccount) -> SafeString:
-        return balances_table(account.pk)
+        return balances_table(account.pk, getattr(account, "running_totals", None))
 
     @admin.display(description=_("early payout"))
     def early_payout_terms(self, account: SellerAccount) -> str:
@@ -575,6 +591,19 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
     def create_object(self, request: HttpRequest, data: dict[str, Any]) -> SellerAccount:
         return seller_account_create(actor=request.user, **data)
+
+
+def load_store_figures(store: SellerAccount) -> None:
+    """What one store's pages read beside the store, as the list's annotations name them: its
+    running totals (one query: the five balances and the commission taken), the clock's wallet
+    balance and arrears hold (from the prefetched active holds)."""
+    totals = running_totals(store.pk)
+    store.running_totals = totals
+    for account in STORE_ACCOUNTS:
+        setattr(store, f"list_{account}", totals[account])
+    setattr(store, PROMOTION_ATTR, totals[Account.PROMOTION])
+    arrears = SellerAccount.FreezeReason.ARREARS
+    setattr(store, ARREARS_HELD_ATTR, any(h.reason == arrears for h in store.active_holds()))
 
 
 def _who(user: Any) -> str:
