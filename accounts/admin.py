@@ -309,7 +309,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    inlines = (AccountHistoryInline, FieldChangeInline)
+    table_inlines = (AccountHistoryInline, FieldChangeInline)
     form = SellerAccountChangeForm
     change_form_template = "admin/backoffice/store_change_form.html"
 

@@ -3,12 +3,15 @@
 import re
 
 import pytest
+from django.contrib import admin
+from django.contrib.admin import helpers
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
-from accounts.models import User
+from accounts.models import SellerAccount, User
 from payouts.models import LedgerEntry
 from tests import factories as f
 
@@ -156,3 +159,63 @@ def test_the_store_page_and_its_details_query_counts_do_not_grow_with_the_ledger
 
     assert LedgerEntry.objects.filter(store=store).count() >= 30
     assert few == many
+
+
+# --- the history tables: Django's read-only inline cells, without the formsets ---
+
+
+def django_inline_cells(inline_class: type, request, store) -> list[list[str]]:
+    """The cells Django's inline machinery renders for ``inline_class`` on the store's page
+    (what readonly_inline.html showed: ``AdminReadonlyField.contents``)."""
+    model_admin = admin.site.get_model_admin(SellerAccount)
+    inline = inline_class(SellerAccount, admin.site)
+    formset = inline.get_formset(request, store)(
+        instance=store, queryset=inline.get_queryset(request)
+    )
+    shown = helpers.InlineAdminFormSet(
+        inline,
+        formset,
+        list(inline.get_fieldsets(request, store)),
+        readonly_fields=list(inline.get_readonly_fields(request, store)),
+        model_admin=model_admin,
+        has_add_permission=False,
+        has_change_permission=False,
+        has_delete_permission=False,
+        has_view_permission=True,
+    )
+    return [
+        [str(field.contents()) for fieldset in form for line in fieldset for field in line]
+        for form in shown
+    ]
+
+
+@pytest.mark.parametrize("language", ["en", ZH])
+def test_the_history_tables_show_what_djangos_inlines_showed(language: str) -> None:
+    from accounts.admin import AccountHistoryInline
+    from accounts.services import seller_account_freeze, seller_account_update
+    from backoffice.admin_transitions import FieldChangeInline
+
+    rita = f.staff("risk", username="rita")
+    store = f.store(name="Lotus Lamps")
+    seller_account_freeze(account_id=store.pk, actor=rita, reason="risk", note="line 1\nline 2")
+    seller_account_update(account_id=store.pk, actor=rita, name="Lotus <Lights>", note="renamed")
+    store.refresh_from_db()
+    request = RequestFactory().get("/admin/")
+    request.user = f.superuser()
+    model_admin = admin.site.get_model_admin(SellerAccount)
+
+    with translation.override(language):
+        tables = model_admin.inline_tables(request, store)
+        ours = [[[str(cell) for _name, cell in row] for row in t.rows] for t in tables]
+        django = [
+            django_inline_cells(inline, request, store)
+            for inline in (AccountHistoryInline, FieldChangeInline)
+        ]
+
+    assert [t.prefix for t in tables] == [
+        "history",
+        "backoffice-fieldchange-content_type-object_id",
+    ]
+    assert ours == django
+    assert len(ours[0]) >= 1 and len(ours[1]) == 1
+    assert "line 1<br>line 2" in ours[0][-1] and "Lotus &lt;Lights&gt;" in ours[1][0]
