@@ -1,8 +1,9 @@
 """Admin for seller accounts, users, API tokens and notices. State changes and creation go
 through ``accounts.services``; the state field is never in a form.
 
-A store's page says why it is frozen (what it owes and what lifts the freeze), and shows its
-health, early-payout decisions, promotion wallet and notices to the staff who may see them."""
+A store's page says why it is frozen (what it owes and what lifts the freeze); its details page
+(opened in place from the change page) shows its holds, health, early-payout decisions,
+promotion wallet, notices and money to the staff who may see them."""
 
 from dataclasses import dataclass
 from typing import Any
