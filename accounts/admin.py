@@ -1,24 +1,29 @@
 """Admin for seller accounts, users, API tokens and notices. State changes and creation go
 through ``accounts.services``; the state field is never in a form.
 
-A store's page says why it is frozen (what it owes and what lifts the freeze), and shows its
-health, early-payout decisions, promotion wallet and notices to the staff who may see them."""
+A store's page says why it is frozen (what it owes and what lifts the freeze); its details page
+(opened in place from the change page) shows its holds, health, early-payout decisions,
+promotion wallet, notices and money to the staff who may see them."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from axes.admin import AccessAttemptAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessLog
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
@@ -64,12 +69,20 @@ from payouts.admin import (
     health_box,
     promotion_wallet_box,
     reserve_schedule_table,
+    running_totals,
     store_money_links,
 )
 from payouts.admin.statement import statement_view
+from payouts.arrears import open_arrears_since
 from payouts.health import annotated_health, health_annotations
-from payouts.models import Account
-from payouts.schema_types import STORE_CLOCK_ANNOTATIONS, store_auto_action_of
+from payouts.models import STORE_ACCOUNTS, Account
+from payouts.schema_types import (
+    ARREARS_HELD_ATTR,
+    OPEN_ARREARS_ATTR,
+    PROMOTION_ATTR,
+    STORE_CLOCK_ANNOTATIONS,
+    store_auto_action_of,
+)
 from payouts.selectors import balance_annotation
 
 NOTE_WIDGET = forms.Textarea(attrs={"rows": 3, "cols": 60})
@@ -114,6 +127,20 @@ class SellerAccountCreateForm(forms.Form):
         help_text=_("Start of the store's operating time; empty for now (UTC)."),
     )
     settlement_currency = forms.ChoiceField(choices=Currency.CHOICES, initial=Currency.USD)
+
+
+MONEY_FIELDS = ("balances", "early_payout_terms", "reserve_schedule")
+
+
+@dataclass(frozen=True)
+class DetailSection:
+    """One panel of the store's details page: its key (``data-section``), title, the
+    ``SellerAccountAdmin`` display methods it shows and an optional description."""
+
+    key: str
+    title: Any
+    fields: tuple[str, ...]
+    description: SafeString | str = ""
 
 
 class AccountHistoryInline(HistoryInline):
@@ -264,7 +291,6 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
                     "next_action",
                     "freeze_reason",
                     "frozen_at",
-                    "holds_history",
                     "close_reason",
                     "closed_at",
                 )
@@ -284,64 +310,113 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    inlines = (AccountHistoryInline, FieldChangeInline)
+    table_inlines = (AccountHistoryInline, FieldChangeInline)
     form = SellerAccountChangeForm
-    money_fields = ("balances", "early_payout_terms", "reserve_schedule")
-    box_fields = (
-        "holds_history",
-        "frozen_why",
-        "health_figures",
-        "decisions_box",
-        "wallet_box",
-        "notices_box",
-    )
+    change_form_template = "admin/backoffice/store_change_form.html"
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        """Boxes on an existing store's page: why it is frozen (everyone who sees the store)
-        right below its name, then its health (everyone; the decisions behind its early-payout
-        terms for staff who may view them), promotion wallet and notices (staff with those
-        view permissions) and money (staff who may read the ledger: finance, risk)."""
+        """Why an existing store is frozen (everyone who sees the store) right below its name;
+        the longer panels are on the store's details page (:meth:`details_sections`), which the
+        change page opens in place."""
         fieldsets = list(super().get_fieldsets(request, obj))
-        if obj is None:
-            return fieldsets
-        user = request.user
-        if obj.status == SellerAccount.Status.FROZEN:
+        if obj is not None and obj.status == SellerAccount.Status.FROZEN:
             fieldsets.insert(1, (gettext("Why is this store frozen"), {"fields": ("frozen_why",)}))
-        health = ("health_figures", "decisions_box") if user.has_perm(DECISION_VIEW_PERM) else ()
-        fieldsets.append((_("Health"), {"fields": health or ("health_figures",)}))
-        if user.has_perm(PROMOTION_VIEW_PERM):
-            fieldsets.append((gettext("Promotion wallet"), {"fields": ("wallet_box",)}))
-        if user.has_perm(NOTICE_PERM):
-            fieldsets.append((_("Notices"), {"fields": ("notices_box",)}))
-        if user.has_perm(MONEY_VIEW_PERM):
-            money = {"fields": self.money_fields, "description": store_money_links(user, obj)}
-            fieldsets.append(("Money", money))
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        return (*super().get_readonly_fields(request, obj), *self.money_fields, *self.box_fields)
+        return (*super().get_readonly_fields(request, obj), "frozen_why")
+
+    def details_sections(self, request: HttpRequest, store: SellerAccount) -> list[DetailSection]:
+        """The store's longer panels, each for the staff who may see it: its holds (everyone),
+        health (everyone; the decisions behind its early-payout terms for staff who may view
+        them), promotion wallet and notices (staff with those view permissions) and money (staff
+        who may read the ledger: finance, risk)."""
+        user = request.user
+        sections = [DetailSection("holds", _("Holds"), ("holds_history",))]
+        health = ("health_figures", "decisions_box") if user.has_perm(DECISION_VIEW_PERM) else ()
+        sections.append(DetailSection("health", _("Health"), health or ("health_figures",)))
+        if user.has_perm(PROMOTION_VIEW_PERM):
+            sections.append(DetailSection("wallet", _("Promotion wallet"), ("wallet_box",)))
+        if user.has_perm(NOTICE_PERM):
+            sections.append(DetailSection("notices", _("Notices"), ("notices_box",)))
+        if user.has_perm(MONEY_VIEW_PERM):
+            links = store_money_links(user, store)
+            sections.append(DetailSection("money", _("Money"), MONEY_FIELDS, links))
+        return sections
+
+    def details_context(self, request: HttpRequest, store: SellerAccount) -> dict[str, Any]:
+        """Every panel of the details page, rendered once, with its field's label."""
+        panels = []
+        for section in self.details_sections(request, store):
+            rows = []
+            for name in section.fields:
+                display = getattr(self, name)
+                rows.append((name, capfirst(display.short_description), display(store)))
+            panels.append((section, rows))
+        return {"details_panels": panels}
+
+    def details(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The store's details page: the panels the change page opens in place (one click), for
+        whoever may see the store, each panel checked as above."""
+        store = self.get_object(request, unquote(object_id))
+        if store is None:
+            raise Http404(gettext("No store with this id."))
+        if not self.has_view_or_change_permission(request, store):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": store,
+            "title": gettext("Details of %(store)s") % {"store": store},
+            "change_url": self.change_url(store),
+            **self.details_context(request, store),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/backoffice/store_details.html", context)
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(require_GET(self.statement))
-        name = "accounts_selleraccount_statement"
-        return [path("<path:object_id>/statement/", view, name=name), *super().get_urls()]
+        details = self.admin_site.admin_view(require_GET(self.details))
+        return [
+            path("<path:object_id>/statement/", view, name="accounts_selleraccount_statement"),
+            path("<path:object_id>/details/", details, name="accounts_selleraccount_details"),
+            *super().get_urls(),
+        ]
 
     def statement(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The store's monthly statement and its downloads (payouts/admin/statement.py)."""
         return statement_view(request, object_id, self.admin_site.each_context(request))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        # What the clock reads (the wallet and its open arrears), in the page's query.
-        annotations = {name: make(None) for name, make in STORE_CLOCK_ANNOTATIONS.items()}
         queryset = super().get_queryset(request).prefetch_related(ACTIVE_HOLDS)
-        # The list's money and health columns: subqueries in the page's query, none per row.
-        # A store's page shows the money (its summary card) but computes the health in its own
-        # panel, once.
-        health = health_annotations(clock.now()) if _is_changelist(request, self.opts) else {}
+        if not _is_changelist(request, self.opts):
+            # One store (its pages, an action, the autocomplete): the list's subqueries cost
+            # more than reading one store's figures after it is found (see get_object).
+            return queryset.select_related("early_payout").annotate(
+                list_open_disputes=list_annotations()["list_open_disputes"],
+                **{OPEN_ARREARS_ATTR: open_arrears_since()},
+            )
+        # The list's money, health and clock (the wallet and its open arrears) columns:
+        # subqueries in the page's query, none per row.
+        annotations = {name: make(None) for name, make in STORE_CLOCK_ANNOTATIONS.items()}
+        health = health_annotations(clock.now())
         return queryset.annotate(**annotations, **list_annotations(), **health)
 
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        store = super().get_object(request, object_id, from_field)
+        if store is not None and not hasattr(store, "list_available"):
+            load_store_figures(store)
+        return store
+
     def change_form_context(self, request: HttpRequest, obj: SellerAccount) -> dict[str, Any]:
-        summary = {"summary_card": self.summary_card(request, obj)}
+        summary = {
+            "summary_card": self.summary_card(request, obj),
+            "details_url": reverse(
+                "admin:accounts_selleraccount_details",
+                args=[quote(obj.pk)],
+                current_app=self.admin_site.name,
+            ),
+        }
         return {**super().change_form_context(request, obj), **summary}
 
     def summary_card(self, request: HttpRequest, store: SellerAccount) -> list[tuple]:
@@ -490,7 +565,7 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("balances"))
     def balances(self, account: SellerAccount) -> SafeString:
-        return balances_table(account.pk)
+        return balances_table(account.pk, getattr(account, "running_totals", None))
 
     @admin.display(description=_("early payout"))
     def early_payout_terms(self, account: SellerAccount) -> str:
@@ -517,6 +592,19 @@ class SellerAccountAdmin(TransitionAdminMixin, admin.ModelAdmin):
 
     def create_object(self, request: HttpRequest, data: dict[str, Any]) -> SellerAccount:
         return seller_account_create(actor=request.user, **data)
+
+
+def load_store_figures(store: SellerAccount) -> None:
+    """What one store's pages read beside the store, as the list's annotations name them: its
+    running totals (one query: the five balances and the commission taken), the clock's wallet
+    balance and arrears hold (from the prefetched active holds)."""
+    totals = running_totals(store.pk)
+    store.running_totals = totals
+    for account in STORE_ACCOUNTS:
+        setattr(store, f"list_{account}", totals[account])
+    setattr(store, PROMOTION_ATTR, totals[Account.PROMOTION])
+    arrears = SellerAccount.FreezeReason.ARREARS
+    setattr(store, ARREARS_HELD_ATTR, any(h.reason == arrears for h in store.active_holds()))
 
 
 def _who(user: Any) -> str:

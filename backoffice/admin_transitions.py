@@ -22,16 +22,27 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.templatetags.admin_list import _boolean_icon
+from django.contrib.admin.utils import (
+    display_for_field,
+    label_for_field,
+    lookup_field,
+    quote,
+    unquote,
+)
 from django.contrib.admin.widgets import AdminSplitDateTime
-from django.contrib.contenttypes.admin import GenericTabularInline
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.contenttypes.admin import GenericInlineModelAdmin, GenericTabularInline
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, models
 from django.db.models import QuerySet
+from django.forms.models import _get_foreign_key
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import linebreaksbr
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -161,6 +172,10 @@ class TransitionAdminMixin:
 
     object_actions: dict[str, ObjectAction] = {}
     service_id_arg: str = "id"
+    # Read-only inlines (history, field changes) shown on the change page as plain tables read
+    # from one query each, without the formset Django builds per request for an inline: the
+    # same rows, columns and cells as ``ReadOnlyInline``'s table.
+    table_inlines: tuple[type[admin.options.InlineModelAdmin], ...] = ()
     # Set to create objects through a service instead of the ModelForm (see create_object).
     service_add_form: type[forms.Form] | None = None
     change_form_template = "admin/backoffice/change_form.html"
@@ -212,9 +227,21 @@ class TransitionAdminMixin:
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
-        """What an existing object's change page adds to its context: the action buttons; a
-        subclass adds its own (a summary card) to these."""
-        return {"object_buttons": self.object_buttons(request, obj)}
+        """What an existing object's change page adds to its context: the action buttons and
+        the read-only tables; a subclass adds its own (a summary card) to these."""
+        return {
+            "object_buttons": self.object_buttons(request, obj),
+            "inline_tables": self.inline_tables(request, obj),
+        }
+
+    def inline_tables(self, request: HttpRequest, obj: Any) -> list["InlineTable"]:
+        """The ``table_inlines`` the viewer may see, each read once as a plain table."""
+        tables = []
+        for inline_class in self.table_inlines:
+            inline = inline_class(self.model, self.admin_site)
+            if inline.has_view_permission(request, obj):
+                tables.append(inline_table(inline, request, obj))
+        return tables
 
     def action_checks(self, request: HttpRequest, obj: Any) -> dict[str, TransitionCheck]:
         """The check of every action the viewer holds the permission for, in declared order."""
@@ -499,6 +526,57 @@ class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
     template = "admin/backoffice/readonly_inline.html"
     extra = 0
     can_delete = False
+
+
+@dataclass(frozen=True)
+class InlineTable:
+    """A read-only inline's rows as its table shows them: ``prefix`` is the formset's (the
+    group's id), ``columns`` (name, label), each row its (name, cell) pairs, escaped."""
+
+    prefix: str
+    title: str
+    columns: list[tuple[str, str]]
+    rows: list[list[tuple[str, SafeString]]]
+
+
+def _parent_filter(inline: Any, obj: models.Model) -> tuple[str, dict[str, Any]]:
+    """The formset prefix of ``inline`` on ``obj``'s page and the filter of its rows."""
+    if isinstance(inline, GenericInlineModelAdmin):
+        ct = ContentType.objects.get_for_model(obj)  # as generic_inlineformset_factory: concrete
+        opts = inline.model._meta
+        prefix = f"{opts.app_label}-{opts.model_name}-{inline.ct_field}-{inline.ct_fk_field}"
+        return prefix, {inline.ct_field: ct, inline.ct_fk_field: obj.pk}
+    fk = _get_foreign_key(inline.parent_model, inline.model, fk_name=inline.fk_name)
+    return fk.remote_field.get_accessor_name(model=inline.model).replace("+", ""), {fk.name: obj}
+
+
+def _cell(inline: Any, name: str, row: models.Model) -> SafeString:
+    """One cell, as Django's read-only field shows it (``AdminReadonlyField.contents``, for
+    the plain fields and display methods these inlines have)."""
+    try:
+        field, attr, value = lookup_field(name, row, inline)
+    except (AttributeError, ValueError, ObjectDoesNotExist):
+        return conditional_escape(inline.get_empty_value_display())
+    if field is None:
+        if getattr(attr, "boolean", False):
+            return _boolean_icon(value)
+        return conditional_escape(value if hasattr(value, "__html__") else linebreaksbr(value))
+    shown = display_for_field(value, field, inline.get_empty_value_display())
+    return conditional_escape(linebreaksbr(shown))
+
+
+def inline_table(inline: Any, request: HttpRequest, obj: models.Model) -> InlineTable:
+    """``inline``'s rows of ``obj`` (one query) as its read-only table shows them."""
+    prefix, parent = _parent_filter(inline, obj)
+    names = list(inline.get_fields(request, obj))
+    columns = [(name, capfirst(label_for_field(name, inline.model, inline))) for name in names]
+    rows = inline.get_queryset(request).filter(**parent)
+    return InlineTable(
+        prefix=prefix,
+        title=capfirst(inline.verbose_name_plural),
+        columns=columns,
+        rows=[[(name, _cell(inline, name, row)) for name in names] for row in rows],
+    )
 
 
 class _ObjectHistory:

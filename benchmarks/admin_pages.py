@@ -6,7 +6,9 @@ One store with N orders (a third of them completed, their payment and release po
 ledger entries of the store), a superuser signed in with Django's test client. Measured: the
 orders changelist (``/admin/orders/order/``) and the store's page (its change page, with the
 money panels) against the same two pages of a default ``admin.ModelAdmin`` registered for the
-same models on a second admin site (``/bench-admin/``). Each figure is the median of
+same models on a second admin site (``/bench-admin/``); and, for information, the store's details
+page (the panels its change page fetches when staff open them) beside the default store page.
+Each figure is the median of
 ``--repeat`` requests, ours and the default interleaved; the SQL statements of one request of
 each are counted. Both answers must be 200.
 """
@@ -145,10 +147,18 @@ def run(orders: int, repeat: int) -> list[benchlib.Row]:
             f"admin/accounts/selleraccount/{store.pk}/change/",
         ),
     ]
+    # The store page's details (its longer panels), fetched when staff open them: beside the
+    # default store page, for information (no goal: it is a second request, on demand).
+    details = (
+        f"store details on demand, {entries:,} ledger entries",
+        f"admin/accounts/selleraccount/{store.pk}/details/",
+        f"/{DEFAULT_URL}accounts/selleraccount/{store.pk}/change/",
+    )
     rows = []
     with override_settings(ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"]):
-        for label, url in pages:
-            m = measure(client, f"/{url}", f"/{DEFAULT_URL}{url.removeprefix('admin/')}", repeat)
+        for label, url, *default in [*pages, details]:
+            default_url = default[0] if default else f"/{DEFAULT_URL}{url.removeprefix('admin/')}"
+            m = measure(client, f"/{url}", default_url, repeat)
             ratio = m["ours_ms"] / m["default_ms"]
             rows.append(
                 benchlib.Row(
@@ -160,8 +170,8 @@ def run(orders: int, repeat: int) -> list[benchlib.Row]:
                         f"{m['default_queries']} queries"
                     ),
                     ratio=ratio,
-                    goal="<= 2x",
-                    met=ratio <= 2,
+                    goal="" if default else "<= 2x",
+                    met=None if default else ratio <= 2,
                     note=f"median of {repeat} requests (CPU time of the process)",
                 )
             )

@@ -44,6 +44,7 @@ from payouts.admin.store_page import (
     health_box,
     promotion_wallet_box,
     reserve_schedule_table,
+    running_totals,
     store_money_links,
 )
 
@@ -66,6 +67,7 @@ __all__ = [
     "money",
     "promotion_wallet_box",
     "reserve_schedule_table",
+    "running_totals",
     "signed",
     "store_money_links",
 ]

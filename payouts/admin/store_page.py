@@ -28,11 +28,12 @@ from payouts.admin.statement import statement_url
 from payouts.arrears import owed
 from payouts.evaluation import decide
 from payouts.health import Health, store_health
-from payouts.ledger import balance, store_balances, to_cents
+from payouts.ledger import ZERO, latest, to_cents
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
     ArrearsEpisode,
+    DailyBalance,
     EarlyPayoutDecision,
     EarlyPayoutTerms,
     LedgerEntry,
@@ -43,6 +44,7 @@ from payouts.models import (
     ReserveHold,
 )
 from payouts.promotion import wallet_balance
+from payouts.schema_types import OPEN_ARREARS_ATTR
 from payouts.selectors import early_payout_terms_of
 
 # --- money on the store page (accounts/admin.py) ---
@@ -53,9 +55,21 @@ PROMOTION_VIEW_PERM = "payouts.view_promotionmovement"
 DECISION_VIEW_PERM = "payouts.view_earlypayoutdecision"
 
 
-def balances_table(store_id: int) -> SafeString:
-    """The five balances of a store (one query) and the commission taken (one more)."""
-    balances = store_balances(store_id)
+def running_totals(store_id: int) -> dict[str, Decimal]:
+    """The store's five balances and the platform's commission taken from it, from the running
+    totals (one query; an account's currencies added up, as :func:`store_balances` does)."""
+    balances = {account.value: ZERO for account in (*STORE_ACCOUNTS, Account.COMMISSION)}
+    rows = latest(DailyBalance.objects.filter(store_id=store_id)).values_list("account", "balance")
+    for account, total in rows:
+        if account in balances:
+            balances[account] += to_cents(total)
+    return balances
+
+
+def balances_table(store_id: int, totals: dict[str, Decimal] | None = None) -> SafeString:
+    """The five balances of a store and the commission taken: ``totals`` from
+    :func:`running_totals` (read here when not given: one query)."""
+    balances = running_totals(store_id) if totals is None else totals
     return format_html(
         "<table><tbody>{}</tbody></table>",
         format_html_join(
@@ -69,7 +83,7 @@ def balances_table(store_id: int) -> SafeString:
                 (
                     _("Commission taken (platform)"),
                     Account.COMMISSION,
-                    money(balance(store_id=store_id, account=Account.COMMISSION), Currency.USD),
+                    money(balances[Account.COMMISSION], Currency.USD),
                 ),
             ],
         ),
@@ -152,10 +166,21 @@ def store_money_links(user: Any, store: SellerAccount) -> SafeString:
 MOVEMENT_ROWS = 10
 
 
-def promotion_wallet_box(store: SellerAccount) -> SafeString:
-    """Balance, arrears, threshold and the last movements of the store's wallet (4 queries)."""
-    balance_now = wallet_balance(store.pk)
+def _wallet_now(store: SellerAccount) -> tuple[Decimal, datetime | None]:
+    """The wallet's balance and since when it is in arrears: from what the store's page loaded
+    with the store (its running totals, its open episode's start) or else read (2 queries)."""
+    totals = getattr(store, "running_totals", None)
+    balance_now = totals[Account.PROMOTION] if totals else wallet_balance(store.pk)
+    if hasattr(store, OPEN_ARREARS_ATTR):
+        return balance_now, getattr(store, OPEN_ARREARS_ATTR)
     episode = ArrearsEpisode.objects.filter(store_id=store.pk, cleared_at__isnull=True).first()
+    return balance_now, episode.started_at if episode else None
+
+
+def promotion_wallet_box(store: SellerAccount) -> SafeString:
+    """Balance, arrears, threshold and the last movements of the store's wallet (3 queries
+    beside what the store's page loaded)."""
+    balance_now, since = _wallet_now(store)
     wallet = PromotionWallet.objects.filter(store_id=store.pk).first()
     threshold = wallet.low_balance_threshold if wallet else Decimal("0")
     movements = list(
@@ -169,7 +194,7 @@ def promotion_wallet_box(store: SellerAccount) -> SafeString:
         (
             "in arrears since",
             "promotion-since",
-            f"{episode.started_at:%Y-%m-%d %H:%M} UTC" if episode else "not in arrears",
+            f"{since:%Y-%m-%d %H:%M} UTC" if since else "not in arrears",
         ),
         (
             "low-balance threshold",
@@ -205,7 +230,7 @@ def promotion_wallet_box(store: SellerAccount) -> SafeString:
         else format_html("<p>{}</p>", "No movements yet.")
     )
     links = [changelist_link(PromotionMovement, "All movements…", store__id__exact=store.pk)]
-    if episode or ArrearsEpisode.objects.filter(store_id=store.pk).exists():
+    if since or ArrearsEpisode.objects.filter(store_id=store.pk).exists():
         links.append(changelist_link(ArrearsEpisode, "Arrears history…", store__id__exact=store.pk))
     return format_html(
         "<table><tbody>{}</tbody></table>{}<p>{}</p>",

@@ -35,6 +35,11 @@ def change_url(account: SellerAccount) -> str:
     return reverse("admin:accounts_selleraccount_change", args=[account.pk])
 
 
+def details_url(account: SellerAccount) -> str:
+    """The store's details page: the panels its change page opens in place."""
+    return reverse("admin:accounts_selleraccount_details", args=[account.pk])
+
+
 # The read-only inlines of the store page (history, field changes) post their empty management
 # forms, as the browser does.
 INLINE_MANAGEMENT_FORMS = {
@@ -504,7 +509,7 @@ def test_store_page_shows_the_promotion_wallet_to_finance(client):
     )
     client.force_login(f.staff("finance"))
 
-    text = client.get(change_url(account)).text
+    text = client.get(details_url(account)).text
 
     assert 'class="promotion-balance">CNY -120.50<' in text
     assert 'class="promotion-owed">CNY 120.50<' in text
@@ -529,7 +534,7 @@ def test_store_page_shows_health_and_the_decisions_with_their_figures(client, ti
 
     time_machine.move_to(f.T0 + timedelta(days=6), tick=False)
 
-    text = client.get(change_url(account)).text
+    text = client.get(details_url(account)).text
 
     assert "Trailing 90 days to 2026-03-07 12:00 UTC." in text
     for figure, value in (
@@ -548,7 +553,7 @@ def test_store_page_shows_health_and_the_decisions_with_their_figures(client, ti
     assert "10 paid orders; disputes 0 (0.00 %)" in text  # the decision's figures
     # support sees the health, not the decisions
     client.force_login(f.staff("support"))
-    support = client.get(change_url(account)).text
+    support = client.get(details_url(account)).text
     assert "On these figures:" in support and "Decided by evaluation" not in support
 
 
@@ -559,7 +564,7 @@ def test_store_page_lists_its_notices_newest_first_read_only(client):
     notify(account, "dispute_deadline", title="Later notice", body="b", at=f.T0 + timedelta(5))
     client.force_login(f.staff("support"))
 
-    text = client.get(change_url(account)).text
+    text = client.get(details_url(account)).text
 
     assert text.index("Later notice") < text.index("Your store is frozen")
     assert 'class="notice notice-freeze"' in text
@@ -567,11 +572,15 @@ def test_store_page_lists_its_notices_newest_first_read_only(client):
     assert "promotion-balance" not in text  # support does not see the wallet box
 
 
-def store_page_queries(client: Client, account: SellerAccount) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(change_url(account))
-    assert response.status_code == 200
-    return len(captured)
+def store_page_queries(client: Client, account: SellerAccount) -> tuple[int, int]:
+    """The queries of the store's change page and of its details page."""
+    counts = []
+    for page in (change_url(account), details_url(account)):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(page)
+        assert response.status_code == 200
+        counts.append(len(captured))
+    return counts[0], counts[1]
 
 
 def test_store_page_query_count_does_not_grow_with_notices(client):

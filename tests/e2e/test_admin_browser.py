@@ -163,3 +163,20 @@ def test_the_lists_fit_1440_px_and_pass_axe(page: Any, site: Site, path: str) ->
     page.locator("#result_list tbody tr th a").first.click()
     page.wait_for_selector("#content-main form, #content-main .module")
     check_page(page, site, "object-" + path.strip("/").replace("/", "-"))
+
+
+def test_finance_opens_a_stores_details_in_place(page: Any, site: Site) -> None:
+    login(page, site, "finance")
+    page.goto(f"{site.url}/admin/accounts/selleraccount/")
+    page.locator("#result_list tbody tr th a").first.click()
+    page.wait_for_selector("#summary-card")
+    assert page.locator("#store-details [data-section]").count() == 0  # not fetched yet
+    check_page(page, site, "store")
+    # one click on the section fetches the details page and shows its panels in place
+    page.click("#store-details summary")
+    page.wait_for_selector("#store-details [data-section=money] .balance-escrow")
+    sections = page.locator("#store-details [data-section]")
+    keys = [sections.nth(i).get_attribute("data-section") for i in range(sections.count())]
+    assert keys == ["holds", "health", "wallet", "notices", "money"]
+    assert fits_the_screen(page)
+    check_page(page, site, "store-details")

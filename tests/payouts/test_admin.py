@@ -548,7 +548,7 @@ def test_store_page_shows_balances_reserve_schedule_and_links(client):
     store, order = early_paid_store("100.00")
     payout_request(store_id=store.pk, actor=None, amount="30.00")
     f.order(store, status="paid", amount="25.00")  # in escrow
-    page_url = reverse("admin:accounts_selleraccount_change", args=[store.pk])
+    page_url = reverse("admin:accounts_selleraccount_details", args=[store.pk])
 
     page = client.get(page_url)
 
@@ -648,6 +648,7 @@ def test_deposit_inquiry_and_store_page_query_counts_do_not_grow_with_holds(clie
     store = f.store()
     early_payout_set(store_id=store.pk, actor=None, eligible=True, reserve_rate="0.10", at=f.T0)
     store_page = reverse("admin:accounts_selleraccount_change", args=[store.pk])
+    details = reverse("admin:accounts_selleraccount_details", args=[store.pk])
     holds = url(ReserveHold, "changelist")
 
     def hold(n: int) -> None:
@@ -655,10 +656,10 @@ def test_deposit_inquiry_and_store_page_query_counts_do_not_grow_with_holds(clie
         run_all(max(o.shipped_at for o in orders) + 3 * DAY)
 
     hold(1)
-    queries(client, store_page)  # warm up
-    few = (queries(client, store_page), queries(client, holds))
+    queries(client, store_page), queries(client, details)  # warm up
+    few = (queries(client, store_page), queries(client, details), queries(client, holds))
     hold(9)
-    many = (queries(client, store_page), queries(client, holds))
+    many = (queries(client, store_page), queries(client, details), queries(client, holds))
 
     assert ReserveHold.objects.filter(store=store).count() == 10
     assert few == many

@@ -184,7 +184,7 @@ def test_the_admin_shows_the_commission_per_order_and_per_store(client):
     page = client.get(reverse("admin:orders_order_change", args=[order.pk]))
     assert page.status_code == 200
     assert "Platform commission" in page.text and "4.45" in page.text
-    store_page = client.get(reverse("admin:accounts_selleraccount_change", args=[store.pk]))
+    store_page = client.get(reverse("admin:accounts_selleraccount_details", args=[store.pk]))
     assert store_page.status_code == 200
     assert 'class="balance-commission">' in store_page.text and "4.45" in store_page.text
 

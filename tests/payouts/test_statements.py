@@ -119,7 +119,7 @@ def admin_statement(client, store, user, **params):
 
 def test_the_store_page_links_to_the_statement(client, store):
     client.force_login(f.staff("finance"))
-    page = client.get(f"/admin/accounts/selleraccount/{store.pk}/change/").content.decode()
+    page = client.get(f"/admin/accounts/selleraccount/{store.pk}/details/").content.decode()
     assert f"/admin/accounts/selleraccount/{store.pk}/statement/" in page
 
 
