@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection, transaction
 
+from backoffice.composition.imports import runner
 from backoffice.composition.imports.runner import import_export
 from backoffice.models import Event, WebhookEndpoint
 from orders.models import Order, OrderTransition
@@ -257,3 +258,23 @@ def test_an_imports_event_payload_is_the_text_the_json_field_writes(tmp_path):
         else:
             assert field.from_db_value(text, None, connection) == event.payload
 
+
+def _page_cache() -> int | None:
+    if connection.vendor != "sqlite":  # PostgreSQL has no such setting: nothing changes
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("amount", ["12.00", "12.001"], ids=["landed", "rejected"])
+def test_sqlites_page_cache_is_larger_while_an_import_runs_and_as_before_after(tmp_path, amount):
+    before, during = _page_cache(), []
+    path = write_orders(tmp_path, [order_row("8000000000000001", "paid", Order_Amount=amount)])
+
+    report = import_export(path, progress=lambda done: during.append(_page_cache()))
+
+    assert report.landed == (amount == "12.00")
+    larger = -runner.IMPORT_SQLITE_CACHE_KIB if connection.vendor == "sqlite" else None
+    assert during == [larger]
+    assert _page_cache() == before
