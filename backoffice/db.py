@@ -187,8 +187,9 @@ def insert_many(model: type[models.Model], rows: Sequence[models.Model]) -> None
     meta = model._meta
     connection = connections[router.db_for_write(model)]
     relations = [f for f in meta.concrete_fields if f.is_relation]
+    pk_name = meta.pk.attname  # read from the row: the pk property costs more than the test
     for with_id in (True, False):
-        group = [row for row in rows if (row.pk is not None) == with_id]
+        group = [row for row in rows if (row.__dict__.get(pk_name) is not None) == with_id]
         if not group:
             continue
         for row in group:
@@ -233,7 +234,7 @@ def insert_rows(
     meta = model._meta
     connection = connections[router.db_for_write(model)]
     fields = [meta.get_field(name) for name in attnames]
-    adapt, adapted = _moment_adapter(connection), {}
+    adapt, adapted = _moment_adapter(connection), _moments(connection)
     for row in rows:
         for i in moments:
             value = row[i]
@@ -292,6 +293,19 @@ _PLAIN_FIELDS = (
 _PLAIN_VALUES = frozenset({str, int, bool, Decimal, type(None)})
 
 
+MOMENTS_KEPT = 20_000  # adapted datetimes kept per connection (see _moments)
+
+
+def _moments(connection: Any) -> dict[datetime, Any]:
+    """The connection's adapted datetimes, shared by the inserts of a batch: an order's times
+    come back in its audit rows, postings, entries and events. Started over when full."""
+    zone = connection.timezone  # what they were adapted to (settings may change it)
+    kept = connection.__dict__.get("_backoffice_moments")
+    if kept is None or kept[0] is not zone or len(kept[1]) > MOMENTS_KEPT:
+        kept = connection.__dict__["_backoffice_moments"] = (zone, {})
+    return kept[1]
+
+
 def _moment_adapter(connection: Any) -> Any:
     """The backend's adaptation of an aware datetime. SQLite's (text, in the connection's time
     zone) is done here as Django's adapt_datetimefield_value does it, without its checks of
@@ -346,7 +360,7 @@ def _values(
             converted.append((i, prepare))
     # An aware datetime needs only the backend's adaptation (get_prep_value returns it as it
     # is); rows of a batch share their moments, so each is adapted once.
-    adapt, adapted = _moment_adapter(connection), {}
+    adapt, adapted = _moment_adapter(connection), _moments(connection)
     plain = _PLAIN_VALUES
     params = []
     for row in rows:
