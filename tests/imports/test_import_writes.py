@@ -5,7 +5,7 @@ the same orders are then made by the public services, one call each, and the two
 are compared after naming every id by what it stands for (an order by its number, a posting by
 its reference)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,16 +16,20 @@ from django.db import connection, transaction
 from backoffice.composition.imports import runner
 from backoffice.composition.imports.runner import import_export
 from backoffice.models import Event, WebhookEndpoint
+from backoffice.unit_of_work import unit_of_work
 from orders.models import Order, OrderTransition
 from orders.services import (
+    apply_confirm,
     order_cancel,
     order_confirm_receipt,
     order_create,
     order_mark_paid,
     order_ship,
 )
+from payouts import ledger
 from payouts.checks import check_ledger
-from payouts.models import DailyBalance, LedgerEntry, Posting, Refund
+from payouts.ledger import store_balances
+from payouts.models import Account, DailyBalance, LedgerEntry, Posting, Refund
 from tests import factories as f
 
 from .helpers import order_row, write_orders
@@ -278,3 +282,22 @@ def test_sqlites_page_cache_is_larger_while_an_import_runs_and_as_before_after(t
     larger = -runner.IMPORT_SQLITE_CACHE_KIB if connection.vendor == "sqlite" else None
     assert during == [larger]
     assert _page_cache() == before
+
+
+def test_running_totals_an_import_holds_are_written_before_a_read_needs_them():
+    # given a shipped order (paid, in escrow) and a batch that holds its running totals
+    order = f.order(status="shipped")
+    available = {"store_id": order.store_id, "account": Account.AVAILABLE}
+    with transaction.atomic(), unit_of_work():
+        money = ledger.current()
+        money.hold_totals()
+        # when the order is confirmed (escrow released to the store) and the batch flushed
+        apply_confirm(order, actor=None, at=order.shipped_at + timedelta(days=10))
+        money.flush()
+        # then the entries are written, the running totals not yet
+        assert LedgerEntry.objects.filter(order=order, account=Account.AVAILABLE).exists()
+        assert not DailyBalance.objects.filter(**available).exists()
+        # and a read of the database writes them first
+        assert store_balances(order.store_id)[Account.AVAILABLE] == order.amount
+        assert DailyBalance.objects.filter(**available).exists()
+    assert {name: found for name, found in check_ledger().items() if found} == {}

@@ -258,6 +258,7 @@ def _run(
     results = export.results()
     with unit_of_work() as unit:
         money = ledger.current()
+        money.hold_totals()  # written once, after the last batch
         context = Context(
             report=report,
             record=record,
@@ -277,6 +278,7 @@ def _run(
             applier.forget()
             if progress is not None:
                 progress(len(chunk))
+        money.write_totals()
         report.money = _money_by_store(money.moved)
     report.errors.sort(key=lambda error: error.line)  # cell errors come before a batch's others
     record.finished_at = clock.now()
