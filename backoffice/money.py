@@ -5,6 +5,7 @@ Also THE strict reading of numbers from input (GraphQL, admin forms, services):
 :func:`clean_rate`, :func:`clean_fraction`). docs/money.md "Input rules" lists them.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
@@ -110,11 +111,28 @@ def column_bound(max_digits: int, decimal_places: int) -> Decimal:
 
 def max_amount() -> Decimal:
     """The largest amount input may give (either sign): the setting, never past the columns."""
-    return min(Decimal(settings.MONEY_MAX_AMOUNT), MAX_AMOUNT)
+    return _max_amount(settings.MONEY_MAX_AMOUNT)
+
+
+@functools.lru_cache(maxsize=4)
+def _max_amount(setting: Any) -> Decimal:  # every amount checked: once per value of the setting
+    return min(Decimal(setting), MAX_AMOUNT)
+
+
+# Quanta for has_more_places' quick test, and its context: nothing trapped but an invalid
+# operation (a result longer than 40 digits, which then takes the exact way).
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(7)}
+_QUICK = Context(prec=40, traps=[InvalidOperation])
 
 
 def has_more_places(value: Decimal, places: int) -> bool:
     """Whether ``value`` has non-zero digits past ``places`` decimals (never raises)."""
+    quantum = _QUANTA.get(places)
+    if quantum is not None and value.is_finite():  # the usual amount: no tuple of its digits
+        try:
+            return value != value.quantize(quantum, context=_QUICK)
+        except InvalidOperation:
+            pass
     _sign, digits, exponent = value.as_tuple()
     if not isinstance(exponent, int):  # NaN or infinity
         return True

@@ -391,6 +391,8 @@ class OrdersApplier(Applier):
     def add_lines(self, order: Order, row: OrderRow) -> None:
         """The row's product codes as lines of one each, no price (the export gives none),
         inserted with the batch after the order."""
+        if not row.product_codes:
+            return
         counts = Counter(row.product_codes)
         lines = [Line(sku, quantity) for sku, quantity in counts.items()]
         for line in order_lines_build(order=order, lines=lines):

@@ -76,7 +76,11 @@ class Context:
     def mark(self, instance: models.Model, line: int) -> None:
         """Remember the file and line that created or moved ``instance`` (its next save, or
         the batch's flush, writes them)."""
-        instance.source_file = self.record
+        # by id, the record cached: what assigning it does, without the descriptor's checks of
+        # type and database (a saved ImportFile), once per row of an import
+        field = instance._meta.get_field("source_file")
+        instance.__dict__[field.attname] = self.record.pk
+        field.set_cached_value(instance, self.record)
         instance.source_line = line
         db.save(instance, ["source_file", "source_line"])
 

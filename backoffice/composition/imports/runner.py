@@ -34,7 +34,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import IO, Any
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils.translation import gettext
 
 from accounts.models import SellerAccount
@@ -55,6 +55,7 @@ BATCH_SIZE = 2000
 MAX_ERRORS = 1000  # errors kept in the report; the rest are counted
 MAX_ROW_WARNINGS = 1000  # row warnings kept; the rest are counted
 IMPORT_GC_THRESHOLDS = (50_000, 20, 10)  # gc.set_threshold() while an import runs
+IMPORT_SQLITE_CACHE_KIB = 65_536  # SQLite's page cache while an import runs (default 2 MiB)
 
 # The currency each store account holds (the promotion wallet is in CNY, the rest in USD).
 ACCOUNT_CURRENCY = {Account.PROMOTION: "CNY"}
@@ -220,7 +221,7 @@ def _apply(
 ) -> None:
     """Run the import in one transaction, rolled back unless it landed."""
     try:
-        with _fewer_collections(), transaction.atomic():
+        with _fewer_collections(), _larger_page_cache(), transaction.atomic():
             # One import at a time: two at once would both create the same new stores and
             # orders, and one of them would fail on the unique indexes.
             db.serialize("imports")
@@ -257,6 +258,7 @@ def _run(
     results = export.results()
     with unit_of_work() as unit:
         money = ledger.current()
+        money.hold_totals()  # written once, after the last batch
         context = Context(
             report=report,
             record=record,
@@ -276,6 +278,7 @@ def _run(
             applier.forget()
             if progress is not None:
                 progress(len(chunk))
+        money.write_totals()
         report.money = _money_by_store(money.moved)
     report.errors.sort(key=lambda error: error.line)  # cell errors come before a batch's others
     record.finished_at = clock.now()
@@ -337,6 +340,27 @@ def _fewer_collections() -> Iterator[None]:
             if _imports_running == 0:
                 gc.set_threshold(*_saved_thresholds)
                 gc.unfreeze()
+
+
+@contextmanager
+def _larger_page_cache() -> Iterator[None]:
+    """SQLite's page cache made larger for the import, then set back. A batch writes to seven
+    tables and about thirty indexes (orders, lines, postings, entries, running totals, audit
+    rows, events), whose pages do not fit in SQLite's default 2 MiB, so it reads the same pages
+    back from the operating system again and again: a tenth of an import's time, measured. One
+    connection's setting, for the length of the import; PostgreSQL has no such setting."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = -{int(IMPORT_SQLITE_CACHE_KIB)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 @contextmanager
