@@ -167,6 +167,19 @@ def direct_ids(schema: strawberry.Schema) -> int:
     return replaced
 
 
+def _model_types(schema: strawberry.Schema) -> Iterator[tuple[GraphQLObjectType, Any, Any]]:
+    """The schema's object types that stand for a Django model: each with its strawberry
+    definition and its strawberry-django definition (``.model``)."""
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        definition = graphql_type.extensions.get("strawberry-definition")
+        origin = getattr(definition, "origin", None)
+        django = getattr(origin, "__strawberry_django_definition__", None)
+        if django is not None:
+            yield graphql_type, definition, django
+
+
 def direct_relations(schema: strawberry.Schema) -> int:
     """A model type's to-one relation (``Order.store``) read from the object's cache when the
     page loaded it (prefetched through the related type's ``get_queryset``, or selected with
@@ -174,14 +187,7 @@ def direct_relations(schema: strawberry.Schema) -> int:
     without the optimizer's hook (it acts on a queryset or a manager, never on one object).
     Not loaded: strawberry-django's own resolver, as before."""
     replaced = 0
-    for graphql_type in schema._schema.type_map.values():
-        if not isinstance(graphql_type, GraphQLObjectType):
-            continue
-        definition = graphql_type.extensions.get("strawberry-definition")
-        origin = getattr(definition, "origin", None)
-        django = getattr(origin, "__strawberry_django_definition__", None)
-        if django is None:
-            continue
+    for graphql_type, definition, django in _model_types(schema):
         for field in definition.fields:
             cached = _cached_relation(field, django.model)
             if cached is None:
@@ -276,14 +282,7 @@ def cache_id_attrs(schema: strawberry.Schema) -> None:
 def plain_columns(schema: strawberry.Schema) -> int:
     """Resolve plain column fields of model types by attribute; returns how many."""
     replaced = 0
-    for graphql_type in schema._schema.type_map.values():
-        if not isinstance(graphql_type, GraphQLObjectType):
-            continue
-        definition = graphql_type.extensions.get("strawberry-definition")
-        origin = getattr(definition, "origin", None)
-        django = getattr(origin, "__strawberry_django_definition__", None)
-        if definition is None or django is None:
-            continue
+    for graphql_type, definition, django in _model_types(schema):
         for field in definition.fields:
             getter = _column_getter(field, django.model)
             if getter is not None:
@@ -300,12 +299,7 @@ def direct_resolvers(schema: strawberry.Schema) -> int:
     each value; none of them has anything to do there. The field's ``only``, ``annotate`` and
     ``prefetch_related`` hints still reach the optimizer (its definition is unchanged)."""
     replaced = 0
-    for graphql_type in schema._schema.type_map.values():
-        if not isinstance(graphql_type, GraphQLObjectType):
-            continue
-        definition = graphql_type.extensions.get("strawberry-definition")
-        if not hasattr(getattr(definition, "origin", None), "__strawberry_django_definition__"):
-            continue
+    for graphql_type, definition, _django in _model_types(schema):
         for field in definition.fields:
             name = schema.config.name_converter.get_graphql_name(field)
             resolve = _direct(field, graphql_type.fields[name], schema.config.info_class)
