@@ -149,14 +149,15 @@ def balance(**filters: Any) -> Decimal:
     return to_cents(LedgerEntry.objects.filter(**filters).aggregate(s=Sum("amount"))["s"])
 
 
-def store_balances(store_id: int) -> dict[str, Decimal]:
+def store_balances(store_id: int, accounts: Iterable[str] = STORE_ACCOUNTS) -> dict[str, Decimal]:
     """Balance of each store account: escrow, available, reserve, debt in USD; promotion in CNY
-    (an account's currencies added up). From the running totals: one query."""
+    (an account's currencies added up). From the running totals: one query. ``accounts`` may
+    add the platform's commission taken from the store (tagged with it)."""
     _write_pending()
     rows = latest(DailyBalance.objects.filter(store_id=store_id)).values_list("account", "balance")
-    balances = {account.value: ZERO for account in STORE_ACCOUNTS}
+    balances = {str(account): ZERO for account in accounts}
     for account, total in rows:
-        if account in balances:  # not the platform's commission, tagged with the store
+        if account in balances:  # by default not the platform's commission
             balances[account] += to_cents(total)
     return balances
 

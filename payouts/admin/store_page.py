@@ -28,12 +28,11 @@ from payouts.admin.statement import statement_url
 from payouts.arrears import owed
 from payouts.evaluation import decide
 from payouts.health import Health, store_health
-from payouts.ledger import ZERO, latest, to_cents
+from payouts.ledger import store_balances, to_cents
 from payouts.models import (
     STORE_ACCOUNTS,
     Account,
     ArrearsEpisode,
-    DailyBalance,
     EarlyPayoutDecision,
     EarlyPayoutTerms,
     LedgerEntry,
@@ -56,14 +55,8 @@ DECISION_VIEW_PERM = "payouts.view_earlypayoutdecision"
 
 
 def running_totals(store_id: int) -> dict[str, Decimal]:
-    """The store's five balances and the platform's commission taken from it, from the running
-    totals (one query; an account's currencies added up, as :func:`store_balances` does)."""
-    balances = {account.value: ZERO for account in (*STORE_ACCOUNTS, Account.COMMISSION)}
-    rows = latest(DailyBalance.objects.filter(store_id=store_id)).values_list("account", "balance")
-    for account, total in rows:
-        if account in balances:
-            balances[account] += to_cents(total)
-    return balances
+    """The store's five balances and the platform's commission taken from it (one query)."""
+    return store_balances(store_id, (*STORE_ACCOUNTS, Account.COMMISSION))
 
 
 def balances_table(store_id: int, totals: dict[str, Decimal] | None = None) -> SafeString:
